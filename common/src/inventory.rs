@@ -1,0 +1,1 @@
+//! Inventory: placeholder until the loader lands.

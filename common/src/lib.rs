@@ -1,0 +1,10 @@
+//! fanout's shared vocabulary. Knows no server and no device: the wire contract, the inventory,
+//! what a job asks for and what a host's result looks like.
+
+pub mod failure;
+pub mod inventory;
+pub mod proto;
+pub mod secret;
+
+pub use failure::FailureKind;
+pub use secret::Secret;
