@@ -3,6 +3,9 @@
 
 pub mod failure;
 pub mod inventory;
+pub mod limits;
+pub mod paths;
+pub mod platforms;
 pub mod proto;
 pub mod secret;
 
