@@ -1,1 +1,0 @@
-//! Inventory: placeholder until the loader lands.

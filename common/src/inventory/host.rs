@@ -1,0 +1,49 @@
+//! A host as a job sees it: every attribute resolved, credentials read.
+
+use crate::Secret;
+use serde_json::{Map, Value, json};
+
+/// One device, fully resolved: inheritance applied, credentials read from wherever the
+/// inventory said. `Debug` shows credentials as `<redacted>`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Host {
+    /// The key in the hosts file: the name reports and filters use.
+    pub name: String,
+    /// Address to connect to; the name when nothing sets it (as Nornir does).
+    pub hostname: String,
+    /// SSH port; 22 when nothing sets it.
+    pub port: u16,
+    /// Login user; empty when nothing sets it (the session then fails authentication as data).
+    pub username: String,
+    pub password: Secret,
+    /// Enable secret; empty means the session stays unprivileged.
+    pub secret: Secret,
+    /// Which driver and platform profile the worker uses; always set (loading checks it).
+    pub platform: String,
+    /// The host's `groups`, as written.
+    pub groups: Vec<String>,
+    /// `groups` plus every group they inherit from, in resolution order, each once: what
+    /// `group=` filters match against.
+    pub all_groups: Vec<String>,
+    /// Free-form data, resolved key by key: host, then groups in order, then defaults.
+    pub data: Map<String, Value>,
+}
+
+impl Host {
+    /// Every resolved field as JSON, for `fanout inventory` and reports. Credentials appear only
+    /// as whether they are set.
+    pub fn describe(&self) -> Value {
+        json!({
+            "name": self.name,
+            "hostname": self.hostname,
+            "port": self.port,
+            "username": self.username,
+            "password_set": !self.password.is_empty(),
+            "secret_set": !self.secret.is_empty(),
+            "platform": self.platform,
+            "groups": self.groups,
+            "all_groups": self.all_groups,
+            "data": self.data,
+        })
+    }
+}

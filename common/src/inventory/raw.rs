@@ -1,0 +1,397 @@
+//! Hosts, groups and defaults as written in the files, before any inheritance: what each key
+//! means, which keys exist at which level, and the checks that only need one entry to make.
+
+use super::error::{InventoryErrorKind, group_subject, host_subject};
+use super::suggest::closest;
+use super::values::{GroupNames, MERGE_KEY, Mapping, Name, Port, Text};
+use super::yaml::{Expect, ParseState, Scalar, Seed};
+use crate::Secret;
+use serde::de::{MapAccess, SeqAccess};
+use serde_json::{Map, Value};
+
+/// Which kind of inventory entry a mapping describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Level {
+    Host,
+    Group,
+    Defaults,
+}
+
+impl Level {
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Level::Host | Level::Group => ENTRY_FIELDS,
+            Level::Defaults => DEFAULTS_FIELDS,
+        }
+    }
+
+    fn entry_name(self) -> &'static str {
+        match self {
+            Level::Host => "host entry",
+            Level::Group => "group entry",
+            Level::Defaults => "defaults",
+        }
+    }
+
+    pub fn subject(self, name: &str) -> String {
+        match self {
+            Level::Host => host_subject(name),
+            Level::Group => group_subject(name),
+            Level::Defaults => "defaults".to_string(),
+        }
+    }
+}
+
+/// Nornir's keys plus fanout's credential references. Defaults have no `groups`, as in Nornir.
+const ENTRY_FIELDS: &[&str] = &[
+    "hostname",
+    "port",
+    "username",
+    "password",
+    "password_env",
+    "password_file",
+    "secret",
+    "secret_env",
+    "secret_file",
+    "platform",
+    "groups",
+    "data",
+    "connection_options",
+];
+const DEFAULTS_FIELDS: &[&str] = &[
+    "hostname",
+    "port",
+    "username",
+    "password",
+    "password_env",
+    "password_file",
+    "secret",
+    "secret_env",
+    "secret_file",
+    "platform",
+    "data",
+    "connection_options",
+];
+
+/// Where a credential comes from, as written at one level.
+#[derive(Debug, Clone)]
+pub(super) enum CredentialSource {
+    Literal(Secret),
+    /// An environment variable's name.
+    Env(String),
+    /// A path, relative to the directory of the file it is written in.
+    File(String),
+}
+
+/// A credential reference together with the key it was written under (for messages and lines).
+#[derive(Debug, Clone)]
+pub(super) struct Credential {
+    pub field: &'static str,
+    pub source: CredentialSource,
+}
+
+/// One host, group or defaults mapping. `None` means "not set here: inherit".
+#[derive(Debug, Default)]
+pub(super) struct RawEntry {
+    pub hostname: Option<String>,
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    pub platform: Option<String>,
+    pub password: Option<Credential>,
+    pub secret: Option<Credential>,
+    /// The enable secret a Nornir inventory keeps in `connection_options` (netmiko's
+    /// `extras.secret`, scrapli's `extras.auth_secondary`); used when no `secret*` key is set at
+    /// this level.
+    pub connection_secret: Option<Credential>,
+    pub groups: Option<Vec<String>>,
+    pub data: Map<String, Value>,
+}
+
+impl RawEntry {
+    /// The enable secret this level supplies, if any.
+    pub fn enable_secret(&self) -> Option<&Credential> {
+        self.secret.as_ref().or(self.connection_secret.as_ref())
+    }
+
+    /// Fills what this mapping leaves unset from a YAML merge source (`<<: *base`).
+    fn merge_from(&mut self, base: RawEntry) {
+        self.hostname = self.hostname.take().or(base.hostname);
+        self.port = self.port.or(base.port);
+        self.username = self.username.take().or(base.username);
+        self.platform = self.platform.take().or(base.platform);
+        self.password = self.password.take().or(base.password);
+        self.secret = self.secret.take().or(base.secret);
+        self.connection_secret = self.connection_secret.take().or(base.connection_secret);
+        self.groups = self.groups.take().or(base.groups);
+        for (key, value) in base.data {
+            self.data.entry(key).or_insert(value);
+        }
+    }
+}
+
+/// The keys of an entry mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Hostname,
+    Port,
+    Username,
+    Password,
+    PasswordEnv,
+    PasswordFile,
+    Secret,
+    SecretEnv,
+    SecretFile,
+    Platform,
+    Groups,
+    Data,
+    ConnectionOptions,
+    Merge,
+}
+
+impl Field {
+    fn parse(key: &str, level: Level) -> Option<Field> {
+        let field = match key {
+            "hostname" => Field::Hostname,
+            "port" => Field::Port,
+            "username" => Field::Username,
+            "password" => Field::Password,
+            "password_env" => Field::PasswordEnv,
+            "password_file" => Field::PasswordFile,
+            "secret" => Field::Secret,
+            "secret_env" => Field::SecretEnv,
+            "secret_file" => Field::SecretFile,
+            "platform" => Field::Platform,
+            "groups" if level != Level::Defaults => Field::Groups,
+            "data" => Field::Data,
+            "connection_options" => Field::ConnectionOptions,
+            MERGE_KEY => Field::Merge,
+            _ => return None,
+        };
+        Some(field)
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
+    /// For credential keys: the credential's base name and every key that supplies it.
+    fn credential(self) -> Option<(&'static str, [Field; 3])> {
+        const PASSWORD: [Field; 3] = [Field::Password, Field::PasswordEnv, Field::PasswordFile];
+        const SECRET: [Field; 3] = [Field::Secret, Field::SecretEnv, Field::SecretFile];
+        match self {
+            Field::Password | Field::PasswordEnv | Field::PasswordFile => {
+                Some(("password", PASSWORD))
+            }
+            Field::Secret | Field::SecretEnv | Field::SecretFile => Some(("secret", SECRET)),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Field::Hostname => "hostname",
+            Field::Port => "port",
+            Field::Username => "username",
+            Field::Password => "password",
+            Field::PasswordEnv => "password_env",
+            Field::PasswordFile => "password_file",
+            Field::Secret => "secret",
+            Field::SecretEnv => "secret_env",
+            Field::SecretFile => "secret_file",
+            Field::Platform => "platform",
+            Field::Groups => "groups",
+            Field::Data => "data",
+            Field::ConnectionOptions => "connection_options",
+            Field::Merge => MERGE_KEY,
+        }
+    }
+}
+
+/// One key of an entry: known at this level, not repeated, not a second source for a credential.
+struct FieldKey {
+    level: Level,
+    /// Bit set of the fields already read in this mapping.
+    seen: u16,
+}
+
+impl Expect<'_> for FieldKey {
+    type Out = Field;
+
+    fn what(&self) -> String {
+        "key".to_string()
+    }
+
+    fn expected(&self) -> String {
+        "a field name".to_string()
+    }
+
+    fn scalar(self, scalar: Scalar<'_>) -> Result<Field, InventoryErrorKind> {
+        let key = scalar.as_text().unwrap_or_else(|| scalar.describe(false));
+        let fields = self.level.fields();
+        let Some(field) = Field::parse(&key, self.level) else {
+            let suggestion = closest(&key, fields.iter().copied()).map(str::to_string);
+            return Err(InventoryErrorKind::UnknownKey {
+                what: "field",
+                key,
+                suggestion,
+                expected: fields,
+            });
+        };
+        if self.seen & field.bit() != 0 {
+            return Err(InventoryErrorKind::DuplicateKey { key });
+        }
+        if let Some((base, sources)) = field.credential()
+            && let Some(other) = sources.iter().find(|f| self.seen & f.bit() != 0)
+        {
+            return Err(InventoryErrorKind::ConflictingCredential {
+                field: field.name(),
+                other: other.name(),
+                base,
+            });
+        }
+        Ok(field)
+    }
+}
+
+/// One host, group or defaults mapping. An empty entry (`r1:`) is a host with nothing set.
+pub(super) struct EntryExpect {
+    pub level: Level,
+}
+
+impl<'de> Expect<'de> for EntryExpect {
+    type Out = RawEntry;
+
+    fn what(&self) -> String {
+        self.level.entry_name().to_string()
+    }
+
+    fn expected(&self) -> String {
+        "a mapping of fields".to_string()
+    }
+
+    fn scalar(self, scalar: Scalar<'_>) -> Result<RawEntry, InventoryErrorKind> {
+        match scalar {
+            Scalar::Null => Ok(RawEntry::default()),
+            other => Err(self.mismatch(&other.describe(false))),
+        }
+    }
+
+    fn map<A: MapAccess<'de>>(self, state: &ParseState, mut map: A) -> Result<RawEntry, A::Error> {
+        let mut entry = RawEntry::default();
+        let mut seen = 0u16;
+        let mut bases = Vec::new();
+        let level = self.level;
+        while let Some(field) = map.next_key_seed(Seed::new(state, FieldKey { level, seen }))? {
+            seen |= field.bit();
+            let text = |field, redact| Seed::new(state, Text { field, redact });
+            let name = |field| Seed::new(state, Name { field });
+            let credential = |source: Option<String>, wrap: fn(String) -> CredentialSource| {
+                source.map(|s| Credential {
+                    field: field.name(),
+                    source: wrap(s),
+                })
+            };
+            let literal = |s: String| CredentialSource::Literal(Secret::new(s));
+            match field {
+                Field::Hostname => entry.hostname = map.next_value_seed(text("hostname", false))?,
+                Field::Port => entry.port = map.next_value_seed(Seed::new(state, Port))?,
+                Field::Username => entry.username = map.next_value_seed(text("username", false))?,
+                Field::Platform => entry.platform = map.next_value_seed(text("platform", false))?,
+                Field::Password => {
+                    let value = map.next_value_seed(text("password", true))?;
+                    entry.password = credential(value, literal);
+                }
+                Field::PasswordEnv => {
+                    let value = map.next_value_seed(name("password_env"))?;
+                    entry.password = credential(value, CredentialSource::Env);
+                }
+                Field::PasswordFile => {
+                    let value = map.next_value_seed(name("password_file"))?;
+                    entry.password = credential(value, CredentialSource::File);
+                }
+                Field::Secret => {
+                    let value = map.next_value_seed(text("secret", true))?;
+                    entry.secret = credential(value, literal);
+                }
+                Field::SecretEnv => {
+                    let value = map.next_value_seed(name("secret_env"))?;
+                    entry.secret = credential(value, CredentialSource::Env);
+                }
+                Field::SecretFile => {
+                    let value = map.next_value_seed(name("secret_file"))?;
+                    entry.secret = credential(value, CredentialSource::File);
+                }
+                Field::Groups => {
+                    entry.groups = map.next_value_seed(Seed::new(state, GroupNames))?
+                }
+                Field::Data => {
+                    entry.data = map.next_value_seed(Seed::new(state, Mapping { field: "data" }))?
+                }
+                Field::ConnectionOptions => {
+                    let options = map.next_value_seed(Seed::new(
+                        state,
+                        Mapping {
+                            field: "connection_options",
+                        },
+                    ))?;
+                    entry.connection_secret =
+                        connection_secret(&options).map(|secret| Credential {
+                            field: "connection_options",
+                            source: CredentialSource::Literal(secret),
+                        });
+                }
+                Field::Merge => {
+                    bases.extend(map.next_value_seed(Seed::new(state, Bases { level }))?)
+                }
+            }
+        }
+        for base in bases {
+            entry.merge_from(base);
+        }
+        Ok(entry)
+    }
+}
+
+/// The enable secret in Nornir's per-connection options, netmiko's first, then scrapli's.
+fn connection_secret(options: &Map<String, Value>) -> Option<Secret> {
+    let pick =
+        |connection: &str, key: &str| match options.get(connection)?.get("extras")?.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+    pick("netmiko", "secret")
+        .or_else(|| pick("scrapli", "auth_secondary"))
+        .map(Secret::new)
+}
+
+/// The value of a merge key in an entry: one mapping or a list of them, earlier ones winning.
+struct Bases {
+    level: Level,
+}
+
+impl<'de> Expect<'de> for Bases {
+    type Out = Vec<RawEntry>;
+
+    fn what(&self) -> String {
+        format!("`{MERGE_KEY}`")
+    }
+
+    fn expected(&self) -> String {
+        "a mapping or a list of mappings".to_string()
+    }
+
+    fn seq<A: SeqAccess<'de>>(self, state: &ParseState, mut seq: A) -> Result<Self::Out, A::Error> {
+        let mut bases = Vec::new();
+        let level = self.level;
+        while let Some(base) = seq.next_element_seed(Seed::new(state, EntryExpect { level }))? {
+            bases.push(base);
+        }
+        Ok(bases)
+    }
+
+    fn map<A: MapAccess<'de>>(self, state: &ParseState, map: A) -> Result<Self::Out, A::Error> {
+        let level = self.level;
+        EntryExpect { level }.map(state, map).map(|base| vec![base])
+    }
+}

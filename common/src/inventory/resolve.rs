@@ -1,0 +1,373 @@
+//! Inheritance, Nornir's way: each attribute of a host comes from the host itself, else from its
+//! groups in the order listed (each group depth-first through its own parents), else from the
+//! defaults. `data` resolves key by key along the same order.
+//!
+//! Linear in the inventory's size: each group's ancestry is computed once, hosts look groups up
+//! by name in a hash map, and credentials referenced by a group or the defaults are read once.
+
+use super::LoadOptions;
+use super::error::{InventoryError, InventoryErrorKind, group_subject, host_subject};
+use super::host::Host;
+use super::locate::Step;
+use super::raw::{Credential, CredentialSource, RawEntry};
+use super::source::{Document, Origin};
+use super::suggest::closest;
+use crate::Secret;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+const DEFAULT_PORT: u16 = 22;
+
+/// Resolves every host of `doc`, in file order.
+pub(super) fn resolve(doc: &Document, options: &LoadOptions) -> Result<Vec<Host>, InventoryError> {
+    let graph = GroupGraph::build(doc)?;
+    let known: HashSet<&str> = options.known_platforms.iter().map(String::as_str).collect();
+    let mut credentials = CredentialCache::default();
+    let mut dedup = Dedup::new(doc.groups.len());
+    let mut levels = Vec::new();
+    let mut hosts = Vec::with_capacity(doc.hosts.len());
+    for (index, named) in doc.hosts.iter().enumerate() {
+        let origin = Origin::Host(index);
+        let chain = graph.host_chain(doc, index, &mut dedup)?;
+        levels.clear();
+        levels.push(origin);
+        levels.extend(chain.iter().map(|g| Origin::Group(*g)));
+        levels.push(Origin::Defaults);
+        let resolver = HostResolver {
+            doc,
+            name: &named.name,
+            levels: &levels,
+        };
+        hosts.push(Host {
+            name: named.name.clone(),
+            hostname: resolver
+                .first(|e| e.hostname.as_ref())
+                .map_or_else(|| named.name.clone(), |(_, h)| h.clone()),
+            port: resolver
+                .first(|e| e.port.as_ref())
+                .map_or(DEFAULT_PORT, |(_, p)| *p),
+            username: resolver
+                .first(|e| e.username.as_ref())
+                .map(|(_, u)| u.clone())
+                .unwrap_or_default(),
+            password: resolver.credential(&mut credentials, |e| e.password.as_ref())?,
+            secret: resolver.credential(&mut credentials, RawEntry::enable_secret)?,
+            platform: resolver.platform(&known, &options.known_platforms)?,
+            groups: named.entry.groups.clone().unwrap_or_default(),
+            all_groups: chain.iter().map(|g| doc.groups[*g].name.clone()).collect(),
+            data: resolver.data(),
+        });
+    }
+    Ok(hosts)
+}
+
+/// One host's resolution order: the host, its groups' ancestry, the defaults.
+struct HostResolver<'d> {
+    doc: &'d Document,
+    name: &'d str,
+    levels: &'d [Origin],
+}
+
+impl<'d> HostResolver<'d> {
+    /// The first level that sets the attribute `get` reads, and its value.
+    fn first<T: ?Sized>(
+        &self,
+        get: impl Fn(&'d RawEntry) -> Option<&'d T>,
+    ) -> Option<(Origin, &'d T)> {
+        self.levels
+            .iter()
+            .find_map(|origin| get(self.doc.entry(*origin)).map(|value| (*origin, value)))
+    }
+
+    fn error(&self, kind: InventoryErrorKind, origin: Origin, tail: &[Step<'_>]) -> InventoryError {
+        let error = InventoryError::new(kind).about(Some(host_subject(self.name)));
+        match self.doc.locate(origin, tail) {
+            Some(location) => error.at(location),
+            None => error,
+        }
+    }
+
+    fn platform(&self, known: &HashSet<&str>, listed: &[String]) -> Result<String, InventoryError> {
+        let host = self.levels[0];
+        let Some((origin, platform)) = self.first(|e| e.platform.as_ref()) else {
+            return Err(self.error(InventoryErrorKind::MissingPlatform, host, &[]));
+        };
+        if platform.is_empty() {
+            return Err(self.error(
+                InventoryErrorKind::MissingPlatform,
+                origin,
+                &[Step::Key("platform")],
+            ));
+        }
+        if !known.is_empty() && !known.contains(platform.as_str()) {
+            let kind = InventoryErrorKind::UnknownPlatform {
+                platform: platform.clone(),
+                suggestion: closest(platform, known.iter().copied()).map(str::to_string),
+                known: listed.to_vec(),
+            };
+            return Err(self.error(kind, origin, &[Step::Key("platform")]));
+        }
+        Ok(platform.clone())
+    }
+
+    fn credential(
+        &self,
+        cache: &mut CredentialCache,
+        get: impl Fn(&'d RawEntry) -> Option<&'d Credential>,
+    ) -> Result<Secret, InventoryError> {
+        match self.first(get) {
+            None => Ok(Secret::default()),
+            Some((origin, credential)) => cache.read(origin, credential, self),
+        }
+    }
+
+    /// Host keys, then each group's in order, then the defaults': the first level with a key wins.
+    fn data(&self) -> serde_json::Map<String, serde_json::Value> {
+        let (host, inherited) = self
+            .levels
+            .split_first()
+            .expect("levels start with the host");
+        let mut data = self.doc.entry(*host).data.clone();
+        for origin in inherited {
+            for (key, value) in &self.doc.entry(*origin).data {
+                if !data.contains_key(key) {
+                    data.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        data
+    }
+}
+
+/// Credentials read from the environment or files, kept per group/defaults entry so a thousand
+/// hosts sharing a group's `password_file` cause one read.
+#[derive(Default)]
+struct CredentialCache {
+    read: HashMap<(Origin, &'static str), Secret>,
+}
+
+impl CredentialCache {
+    fn read(
+        &mut self,
+        origin: Origin,
+        credential: &Credential,
+        host: &HostResolver<'_>,
+    ) -> Result<Secret, InventoryError> {
+        if let CredentialSource::Literal(secret) = &credential.source {
+            return Ok(secret.clone());
+        }
+        let key = (origin, credential.field);
+        if let Some(secret) = self.read.get(&key) {
+            return Ok(secret.clone());
+        }
+        let secret = fetch(credential, host.doc.source_path(origin))
+            .map_err(|kind| host.error(kind, origin, &[Step::Key(credential.field)]))?;
+        if !matches!(origin, Origin::Host(_)) {
+            self.read.insert(key, secret.clone());
+        }
+        Ok(secret)
+    }
+}
+
+/// Reads an environment or file credential; `written_in` is the inventory file naming it.
+fn fetch(credential: &Credential, written_in: Option<&Path>) -> Result<Secret, InventoryErrorKind> {
+    match &credential.source {
+        CredentialSource::Literal(secret) => Ok(secret.clone()),
+        CredentialSource::Env(var) => match std::env::var(var) {
+            Ok(value) => Ok(Secret::new(value)),
+            Err(std::env::VarError::NotPresent) => Err(InventoryErrorKind::EnvVar {
+                field: credential.field,
+                var: var.clone(),
+                problem: "is not set",
+            }),
+            Err(std::env::VarError::NotUnicode(_)) => Err(InventoryErrorKind::EnvVar {
+                field: credential.field,
+                var: var.clone(),
+                problem: "is not valid UTF-8",
+            }),
+        },
+        CredentialSource::File(relative) => {
+            let base = written_in.and_then(Path::parent).unwrap_or(Path::new(""));
+            let path = base.join(relative);
+            match std::fs::read_to_string(&path) {
+                // `echo pw > file` leaves a newline that is not part of the password.
+                Ok(text) => Ok(Secret::new(text.trim_end_matches(['\n', '\r']))),
+                Err(error) => Err(InventoryErrorKind::CredentialFile {
+                    field: credential.field,
+                    path,
+                    error,
+                }),
+            }
+        }
+    }
+}
+
+/// The groups, checked once: every parent exists, no cycles, and each group's ancestry in
+/// resolution order.
+struct GroupGraph<'d> {
+    index: HashMap<&'d str, usize>,
+    /// For each group: itself, then each parent's ancestry in order, each group once.
+    ancestry: Vec<Vec<usize>>,
+}
+
+impl<'d> GroupGraph<'d> {
+    fn build(doc: &'d Document) -> Result<Self, InventoryError> {
+        let groups = &doc.groups;
+        let index: HashMap<&str, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.as_str(), i))
+            .collect();
+        let mut parents = Vec::with_capacity(groups.len());
+        for (g, named) in groups.iter().enumerate() {
+            let names = named.entry.groups.as_deref().unwrap_or_default();
+            let mut resolved = Vec::with_capacity(names.len());
+            for (position, name) in names.iter().enumerate() {
+                match index.get(name.as_str()) {
+                    Some(parent) => resolved.push(*parent),
+                    None => {
+                        return Err(unknown_group(doc, &index, Origin::Group(g), position, name)
+                            .about(Some(group_subject(&named.name))));
+                    }
+                }
+            }
+            parents.push(resolved);
+        }
+        let ancestry = ancestry(doc, &parents)?;
+        Ok(Self { index, ancestry })
+    }
+
+    /// The groups host `index` inherits from, in resolution order.
+    fn host_chain(
+        &self,
+        doc: &Document,
+        index: usize,
+        dedup: &mut Dedup,
+    ) -> Result<Vec<usize>, InventoryError> {
+        let named = &doc.hosts[index];
+        let names = named.entry.groups.as_deref().unwrap_or_default();
+        dedup.start();
+        let mut chain = Vec::new();
+        for (position, name) in names.iter().enumerate() {
+            let Some(group) = self.index.get(name.as_str()) else {
+                return Err(
+                    unknown_group(doc, &self.index, Origin::Host(index), position, name)
+                        .about(Some(host_subject(&named.name))),
+                );
+            };
+            chain.extend(self.ancestry[*group].iter().filter(|g| dedup.insert(**g)));
+        }
+        Ok(chain)
+    }
+}
+
+fn unknown_group(
+    doc: &Document,
+    index: &HashMap<&str, usize>,
+    origin: Origin,
+    position: usize,
+    name: &str,
+) -> InventoryError {
+    let kind = InventoryErrorKind::UnknownGroup {
+        name: name.to_string(),
+        suggestion: closest(name, index.keys().copied()).map(str::to_string),
+    };
+    let error = InventoryError::new(kind);
+    match doc.locate(origin, &[Step::Key("groups"), Step::Index(position)]) {
+        Some(location) => error.at(location),
+        None => error,
+    }
+}
+
+/// Each group's ancestry, by an iterative depth-first walk that also finds cycles.
+fn ancestry(doc: &Document, parents: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, InventoryError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        /// On the walk's current path: reaching it again closes a cycle.
+        Open,
+        Done,
+    }
+    let count = parents.len();
+    let mut state = vec![State::New; count];
+    let mut ancestry: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut dedup = Dedup::new(count);
+    for root in 0..count {
+        if state[root] != State::New {
+            continue;
+        }
+        // (group, how many of its parents have been visited)
+        let mut path = vec![(root, 0usize)];
+        state[root] = State::Open;
+        while let Some((group, next)) = path.last_mut() {
+            let group = *group;
+            if let Some(parent) = parents[group].get(*next).copied() {
+                *next += 1;
+                match state[parent] {
+                    State::New => {
+                        state[parent] = State::Open;
+                        path.push((parent, 0));
+                    }
+                    State::Open => return Err(cycle(doc, &path, parent)),
+                    State::Done => {}
+                }
+                continue;
+            }
+            dedup.start();
+            let mut own = vec![group];
+            dedup.insert(group);
+            for parent in &parents[group] {
+                own.extend(ancestry[*parent].iter().filter(|g| dedup.insert(**g)));
+            }
+            ancestry[group] = own;
+            state[group] = State::Done;
+            path.pop();
+        }
+    }
+    Ok(ancestry)
+}
+
+/// The error for a walk `path` whose last group lists `back`, a group already on the path.
+fn cycle(doc: &Document, path: &[(usize, usize)], back: usize) -> InventoryError {
+    let start = path.iter().position(|(g, _)| *g == back).unwrap_or(0);
+    let mut names: Vec<String> = path[start..]
+        .iter()
+        .map(|(g, _)| doc.groups[*g].name.clone())
+        .collect();
+    names.push(doc.groups[back].name.clone());
+    let (last, visited) = path[path.len() - 1];
+    let origin = Origin::Group(last);
+    let error = InventoryError::new(InventoryErrorKind::GroupCycle { cycle: names })
+        .about(Some(group_subject(&doc.groups[last].name)));
+    // `visited` was advanced past the parent that closed the cycle.
+    match doc.locate(origin, &[Step::Key("groups"), Step::Index(visited - 1)]) {
+        Some(location) => error.at(location),
+        None => error,
+    }
+}
+
+/// A reusable "seen" set over group indices: clearing it is O(1).
+struct Dedup {
+    stamp: Vec<u32>,
+    current: u32,
+}
+
+impl Dedup {
+    fn new(count: usize) -> Self {
+        Self {
+            stamp: vec![0; count],
+            current: 0,
+        }
+    }
+
+    fn start(&mut self) {
+        self.current += 1;
+    }
+
+    /// True the first time `group` is inserted since `start`.
+    fn insert(&mut self, group: usize) -> bool {
+        let fresh = self.stamp[group] != self.current;
+        self.stamp[group] = self.current;
+        fresh
+    }
+}

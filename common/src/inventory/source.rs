@@ -1,0 +1,230 @@
+//! Reading the inventory's files: a directory of hosts/groups/defaults files, or one file with
+//! those three sections. Produces the entries as written plus what is needed to point back into
+//! the files later.
+
+use super::error::{InventoryError, InventoryErrorKind, SourceLocation};
+use super::locate::{Step, locate};
+use super::raw::{EntryExpect, Level, RawEntry};
+use super::sections::{Named, Section, SingleFile};
+use super::yaml::parse;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One file of the inventory, kept until loading ends so that later checks can find lines in it.
+pub(super) struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Which of the two inventory forms was loaded: decides the path from a file's root to an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// hosts.yaml, groups.yaml, defaults.yaml: each file's root is its section.
+    Directory,
+    /// One file whose root has `hosts`, `groups` and `defaults` keys.
+    SingleFile,
+}
+
+/// Which entry a resolved value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Origin {
+    Host(usize),
+    Group(usize),
+    Defaults,
+}
+
+/// Everything the files say, before inheritance.
+pub(super) struct Document {
+    layout: Layout,
+    sources: Vec<SourceFile>,
+    pub hosts: Vec<Named>,
+    hosts_source: usize,
+    pub groups: Vec<Named>,
+    groups_source: Option<usize>,
+    pub defaults: RawEntry,
+    defaults_source: Option<usize>,
+}
+
+impl Document {
+    /// Reads a directory inventory or a single-file one, depending on what `path` is.
+    pub fn read(path: &Path) -> Result<Document, InventoryError> {
+        let metadata = fs::metadata(path).map_err(|error| {
+            InventoryError::new(InventoryErrorKind::Read { error }).at(SourceLocation::file(path))
+        })?;
+        if metadata.is_dir() {
+            Self::read_directory(path)
+        } else {
+            Self::read_single_file(path)
+        }
+    }
+
+    fn read_directory(dir: &Path) -> Result<Document, InventoryError> {
+        let hosts_path = find(dir, "hosts")?.ok_or_else(|| {
+            InventoryError::new(InventoryErrorKind::MissingHostsFile).at(SourceLocation::file(dir))
+        })?;
+        let mut sources = Vec::new();
+        let hosts_file = read_text(&hosts_path)?;
+        let hosts = parse(
+            &hosts_path,
+            &hosts_file,
+            None,
+            Section { level: Level::Host },
+        )
+        .map_err(|e| with_first_line(e, &hosts_file, &[]))?;
+        sources.push(SourceFile {
+            path: hosts_path,
+            text: hosts_file,
+        });
+
+        let mut groups = Vec::new();
+        let mut groups_source = None;
+        if let Some(path) = find(dir, "groups")? {
+            let text = read_text(&path)?;
+            groups = parse(
+                &path,
+                &text,
+                None,
+                Section {
+                    level: Level::Group,
+                },
+            )
+            .map_err(|e| with_first_line(e, &text, &[]))?;
+            groups_source = Some(sources.len());
+            sources.push(SourceFile { path, text });
+        }
+
+        let mut defaults = RawEntry::default();
+        let mut defaults_source = None;
+        if let Some(path) = find(dir, "defaults")? {
+            let text = read_text(&path)?;
+            let subject = Some(Level::Defaults.subject(""));
+            defaults = parse(
+                &path,
+                &text,
+                subject,
+                EntryExpect {
+                    level: Level::Defaults,
+                },
+            )?;
+            defaults_source = Some(sources.len());
+            sources.push(SourceFile { path, text });
+        }
+
+        Ok(Document {
+            layout: Layout::Directory,
+            sources,
+            hosts,
+            hosts_source: 0,
+            groups,
+            groups_source,
+            defaults,
+            defaults_source,
+        })
+    }
+
+    fn read_single_file(path: &Path) -> Result<Document, InventoryError> {
+        let text = read_text(path)?;
+        let sections = parse(path, &text, None, SingleFile).map_err(|e| {
+            let section = match e.kind() {
+                InventoryErrorKind::DuplicateGroup { .. } => "groups",
+                _ => "hosts",
+            };
+            with_first_line(e, &text, &[Step::Key(section)])
+        })?;
+        Ok(Document {
+            layout: Layout::SingleFile,
+            sources: vec![SourceFile {
+                path: path.to_path_buf(),
+                text,
+            }],
+            hosts: sections.hosts,
+            hosts_source: 0,
+            groups: sections.groups,
+            groups_source: Some(0),
+            defaults: sections.defaults,
+            defaults_source: Some(0),
+        })
+    }
+
+    pub fn entry(&self, origin: Origin) -> &RawEntry {
+        match origin {
+            Origin::Host(i) => &self.hosts[i].entry,
+            Origin::Group(i) => &self.groups[i].entry,
+            Origin::Defaults => &self.defaults,
+        }
+    }
+
+    /// The file an entry is written in (relative credential files are found next to it).
+    pub fn source_path(&self, origin: Origin) -> Option<&Path> {
+        self.source_index(origin)
+            .map(|i| self.sources[i].path.as_path())
+    }
+
+    fn source_index(&self, origin: Origin) -> Option<usize> {
+        match origin {
+            Origin::Host(_) => Some(self.hosts_source),
+            Origin::Group(_) => self.groups_source,
+            Origin::Defaults => self.defaults_source,
+        }
+    }
+
+    /// Where `tail` (a key of the entry, or deeper) is written; failing that, where the entry
+    /// starts; failing that, the file.
+    pub fn locate(&self, origin: Origin, tail: &[Step<'_>]) -> Option<SourceLocation> {
+        let source = &self.sources[self.source_index(origin)?];
+        let mut path = Vec::with_capacity(2 + tail.len());
+        let (section, name) = match origin {
+            Origin::Host(i) => ("hosts", Some(self.hosts[i].name.as_str())),
+            Origin::Group(i) => ("groups", Some(self.groups[i].name.as_str())),
+            Origin::Defaults => ("defaults", None),
+        };
+        if self.layout == Layout::SingleFile {
+            path.push(Step::Key(section));
+        }
+        path.extend(name.map(Step::Key));
+        let entry_len = path.len();
+        path.extend_from_slice(tail);
+        let found =
+            locate(&source.text, &path).or_else(|| locate(&source.text, &path[..entry_len]));
+        let mut location = SourceLocation::file(&source.path);
+        if let Some((line, column)) = found {
+            location.line = Some(line);
+            location.column = Some(column);
+        }
+        Some(location)
+    }
+}
+
+/// `dir/STEM.yaml` or `dir/STEM.yml`, whichever exists; both is an error.
+fn find(dir: &Path, stem: &str) -> Result<Option<PathBuf>, InventoryError> {
+    let yaml = dir.join(format!("{stem}.yaml"));
+    let yml = dir.join(format!("{stem}.yml"));
+    match (yaml.is_file(), yml.is_file()) {
+        (true, true) => Err(InventoryError::new(InventoryErrorKind::AmbiguousFile {
+            first: format!("{stem}.yaml"),
+            second: format!("{stem}.yml"),
+        })
+        .at(SourceLocation::file(dir))),
+        (true, false) => Ok(Some(yaml)),
+        (false, true) => Ok(Some(yml)),
+        (false, false) => Ok(None),
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, InventoryError> {
+    fs::read_to_string(path).map_err(|error| {
+        InventoryError::new(InventoryErrorKind::Read { error }).at(SourceLocation::file(path))
+    })
+}
+
+/// A duplicate name's error knows the second definition's line; this adds the first one's.
+fn with_first_line(mut error: InventoryError, text: &str, section: &[Step<'_>]) -> InventoryError {
+    if let InventoryErrorKind::DuplicateHost { name, first_line }
+    | InventoryErrorKind::DuplicateGroup { name, first_line } = error.kind_mut()
+    {
+        let mut path = section.to_vec();
+        path.push(Step::Key(name));
+        *first_line = locate(text, &path).map(|(line, _)| line);
+    }
+    error
+}

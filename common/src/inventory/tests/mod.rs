@@ -1,0 +1,35 @@
+//! Loader tests: real files in temp dirs, loaded through the public API.
+
+mod errors;
+mod filters;
+mod load;
+
+use super::*;
+use std::fs;
+use tempfile::TempDir;
+
+/// A temp dir holding the given files (paths relative to it).
+fn dir_with(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create dirs");
+        }
+        fs::write(path, text).expect("write file");
+    }
+    dir
+}
+
+fn load_dir(files: &[(&str, &str)]) -> Result<Inventory, InventoryError> {
+    let dir = dir_with(files);
+    Inventory::load(dir.path(), &LoadOptions::default())
+}
+
+fn host<'i>(inventory: &'i Inventory, name: &str) -> &'i Host {
+    inventory
+        .hosts()
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no host {name}"))
+}
