@@ -1,1 +1,13 @@
-//! placeholder
+//! fanout's coordinator and CLI: loads and checks the inventory and the job, shards hosts
+//! across worker processes, leases work by credit, records every result, reports.
+
+pub mod cli;
+pub mod commands;
+pub mod job;
+pub mod record;
+pub mod recorder;
+pub mod report;
+pub mod run;
+pub mod scheduler;
+pub mod server;
+pub mod supervisor;

@@ -1,1 +1,79 @@
-fn main() {}
+//! `fanout`: flags, logging and signals; the subcommands live in the library.
+
+use clap::Parser;
+use fanout_coordinator::cli::{Cli, Command};
+use fanout_coordinator::commands;
+use fanout_coordinator::report::EXIT_BAD_INPUT;
+use fanout_coordinator::run::Interrupts;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("fanout: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let code = runtime.block_on(async {
+        let interrupts = Interrupts::default();
+        tokio::spawn(watch_signals(interrupts.clone()));
+        match cli.command {
+            Command::Run(args) => commands::run::run(args, interrupts).await,
+            Command::Inventory(args) => commands::inventory::run(args),
+            Command::Demo(args) => commands::demo::run(args, interrupts).await,
+            Command::Worker(args) => return run_worker(args, interrupts.abort).await,
+        }
+        .unwrap_or_else(|e| {
+            eprintln!("fanout: {e}");
+            EXIT_BAD_INPUT
+        })
+    });
+    ExitCode::from(code)
+}
+
+/// First Ctrl-C or SIGTERM drains, the second stops at once, a third exits without cleanup.
+async fn watch_signals(interrupts: Interrupts) {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        return;
+    };
+    for round in 0.. {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        match round {
+            0 => interrupts.drain.cancel(),
+            1 => interrupts.abort.cancel(),
+            _ => std::process::exit(130),
+        }
+    }
+}
+
+async fn run_worker(args: fanout_worker::WorkerArgs, stop: CancellationToken) -> u8 {
+    let config = match fanout_worker::WorkerConfig::try_from(args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("fanout worker: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let _ = fanout_common::limits::raise_fd_limit();
+    match fanout_worker::run(config, stop).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("fanout worker: {e}");
+            1
+        }
+    }
+}

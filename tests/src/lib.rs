@@ -1,1 +1,90 @@
-//! Integration tests live in `tests/tests/`; this crate only hosts them.
+//! Harness for the workspace-level tests: find the real binaries, run them with a deadline,
+//! start simulated fleets, read what a run recorded.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// A built binary of this workspace (`fanout`, `fanout-worker`, `fanout-devsim`).
+///
+/// Test executables live in `target/<profile>/deps/`; the binaries one level up. `cargo test
+/// --workspace` builds them because their packages have integration tests of their own.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows where it is");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in target/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built; run the whole suite with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// What a finished process left behind.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// Everything the process printed, for asserting a secret appears nowhere.
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `fanout` with `args` and the workspace's own `fanout-worker`, failing the test if it
+/// takes longer than `deadline` (a hang is a bug, not a slow machine).
+pub async fn fanout(args: &[&str], deadline: Duration) -> Finished {
+    let started = Instant::now();
+    let child = tokio::process::Command::new(binary("fanout"))
+        .args(args)
+        .env("FANOUT_WORKER_BIN", binary("fanout-worker"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("fanout starts");
+    let output = tokio::time::timeout(deadline, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("fanout {args:?} did not finish within {deadline:?}"))
+        .expect("fanout runs");
+    Finished {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The lines of a `results.jsonl` (or of `--format json` stdout), parsed.
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Edits an inventory YAML as data: `edit` gets the whole document.
+pub fn edit_inventory(path: &Path, edit: impl FnOnce(&mut serde_yaml_ng::Value)) {
+    let text = std::fs::read_to_string(path).expect("read inventory");
+    let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("inventory is YAML");
+    edit(&mut doc);
+    std::fs::write(path, serde_yaml_ng::to_string(&doc).expect("serialise"))
+        .expect("write inventory");
+}

@@ -1,0 +1,196 @@
+//! The `fanout` command line.
+
+use crate::recorder::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "fanout",
+    version,
+    about = "Run network-automation jobs against fleets of devices, fast, from one host or many"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run commands on every selected host and collect their output.
+    Run(RunArgs),
+    /// List the hosts a filter selects, with their resolved fields (never secrets).
+    Inventory(InventoryArgs),
+    /// Collect `show running-config` from a built-in simulated fleet.
+    Demo(DemoArgs),
+    /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
+    #[command(hide = true)]
+    Worker(fanout_worker::WorkerArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct Selection {
+    /// Inventory: a directory with hosts.yaml (groups.yaml, defaults.yaml) or one YAML file.
+    #[arg(short, long)]
+    pub inventory: PathBuf,
+
+    /// Only hosts matching KEY=VALUE (or KEY!=VALUE; `*` globs). Repeat to narrow further.
+    #[arg(long = "filter", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// A command to run on every host, in order. Repeat for several.
+    #[arg(short = 'c', long = "command", value_name = "COMMAND", required = true)]
+    pub commands: Vec<String>,
+
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+
+    /// Write one file per host per command, and results.jsonl, into this directory.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+
+    /// How to report on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// How hosts are run: shared by `run` and `demo`.
+#[derive(Args, Clone)]
+pub struct ExecutionArgs {
+    /// Worker processes to start [default: number of CPU cores].
+    #[arg(long)]
+    pub workers: Option<usize>,
+
+    /// Device sessions per worker at once.
+    #[arg(long, default_value_t = 1000)]
+    pub concurrency: u32,
+
+    /// Deadline for TCP connect plus SSH handshake.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Deadline for one command's output.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub command_timeout: Duration,
+
+    /// Deadline for everything on one host.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub host_timeout: Duration,
+
+    /// How SSH host keys are checked against known_hosts.
+    #[arg(long, value_enum, default_value_t = HostKeyPolicyArg::AcceptNew)]
+    pub host_key_policy: HostKeyPolicyArg,
+
+    /// known_hosts file [default: $XDG_STATE_HOME/fanout/known_hosts].
+    #[arg(long)]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Largest output of one command (e.g. 256MiB); beyond it the host fails with output_too_large.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub max_output: u64,
+
+    /// After Ctrl-C, how long hosts in flight may take to finish.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub drain_grace: Duration,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum HostKeyPolicyArg {
+    /// Pin a device's key on first contact; refuse a changed key.
+    AcceptNew,
+    /// Refuse any device whose key is not already in known_hosts.
+    Strict,
+    /// Do not check host keys at all (lab use only).
+    Off,
+}
+
+#[derive(Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// A table, or one JSON object per host per line.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Simulated devices.
+    #[arg(long, default_value_t = 200)]
+    pub devices: usize,
+
+    /// Simulated per-command latency.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub latency: Duration,
+
+    /// Worker processes.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+
+    /// Also write every collected config here.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 10s, 500ms, 5m)"))
+}
+
+/// `1048576`, `64KiB`, `256MiB`, `1GiB` (and KB/MB/GB as powers of ten).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (write e.g. 256MiB)"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB or GiB)")),
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_parse_as_people_write_them() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5parsecs").is_err());
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

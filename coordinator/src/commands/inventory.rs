@@ -1,0 +1,67 @@
+//! `fanout inventory`: what a selection resolves to, before anything connects.
+
+use super::{CommandError, select_hosts};
+use crate::cli::InventoryArgs;
+use crate::recorder::Format;
+use fanout_common::inventory::Host;
+
+pub fn run(args: InventoryArgs) -> Result<u8, CommandError> {
+    let hosts = select_hosts(&args.selection)?;
+    match args.format {
+        Format::Json => {
+            for host in &hosts {
+                println!("{}", host.describe());
+            }
+        }
+        Format::Human => print!("{}", table(&hosts)),
+    }
+    Ok(0)
+}
+
+fn table(hosts: &[Host]) -> String {
+    let rows: Vec<[String; 6]> = hosts
+        .iter()
+        .map(|h| {
+            let data: Vec<String> = h
+                .data
+                .iter()
+                .map(|(k, v)| format!("{k}={}", plain(v)))
+                .collect();
+            [
+                h.name.clone(),
+                h.hostname.clone(),
+                h.port.to_string(),
+                h.platform.clone(),
+                h.groups.join(","),
+                data.join(" "),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "HOSTNAME", "PORT", "PLATFORM", "GROUPS", "DATA"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!("{} hosts\n", hosts.len()));
+    out
+}
+
+/// Strings without their JSON quotes; everything else as JSON.
+fn plain(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,92 @@
+//! The subcommands. Each returns the process exit code, or an error that `main` prints (and
+//! exits 2 for).
+
+pub mod demo;
+pub mod inventory;
+pub mod run;
+
+use crate::cli::{ExecutionArgs, HostKeyPolicyArg, Selection};
+use crate::job::JobSettings;
+use crate::recorder::RecorderError;
+use crate::run::RunError;
+use fanout_common::inventory::{Filter, Host, Inventory, InventoryError, LoadOptions};
+use fanout_common::proto::HostKeyPolicy;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Recorder(#[from] RecorderError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Loads the inventory and applies the filters; an empty selection is bad input, not success.
+pub fn select_hosts(selection: &Selection) -> Result<Vec<Host>, CommandError> {
+    let filters = selection
+        .filters
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = LoadOptions {
+        known_platforms: fanout_common::platforms::builtin(),
+    };
+    let inventory = Inventory::load(&selection.inventory, &options)?;
+    let hosts: Vec<Host> = inventory.select(&filters).into_iter().cloned().collect();
+    if hosts.is_empty() {
+        let how = if filters.is_empty() {
+            "it has no hosts".to_string()
+        } else {
+            format!("no host matches {}", selection.filters.join(" and "))
+        };
+        return Err(CommandError::Input(format!(
+            "{}: nothing to run: {how}",
+            selection.inventory.display()
+        )));
+    }
+    Ok(hosts)
+}
+
+pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSettings {
+    JobSettings {
+        commands,
+        connect_timeout: execution.connect_timeout,
+        command_timeout: execution.command_timeout,
+        host_timeout: execution.host_timeout,
+        host_key_policy: match execution.host_key_policy {
+            HostKeyPolicyArg::AcceptNew => HostKeyPolicy::AcceptNew,
+            HostKeyPolicyArg::Strict => HostKeyPolicy::Strict,
+            HostKeyPolicyArg::Off => HostKeyPolicy::Off,
+        },
+        known_hosts: execution
+            .known_hosts
+            .clone()
+            .unwrap_or_else(fanout_common::paths::default_known_hosts),
+        max_output_bytes: execution.max_output,
+    }
+}
+
+/// Default worker count: one per core.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// A live bar on stderr; invisible when stderr is not a terminal.
+pub fn progress_bar(total: usize) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} hosts ({per_sec}) {msg}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}

@@ -1,0 +1,56 @@
+//! What a job asks every host for, and the limits it runs under.
+
+use fanout_common::inventory::Host;
+use fanout_common::proto::{HostKeyPolicy, HostTarget, JobSpec};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// CLI commands run in order on every host.
+    pub commands: Vec<String>,
+    /// TCP connect plus SSH handshake.
+    pub connect_timeout: Duration,
+    /// From sending a command to its prompt coming back.
+    pub command_timeout: Duration,
+    /// Everything for one host, however many commands.
+    pub host_timeout: Duration,
+    pub host_key_policy: HostKeyPolicy,
+    /// The known_hosts file the workers check and pin keys in.
+    pub known_hosts: PathBuf,
+    /// One command's output beyond this is `output_too_large`.
+    pub max_output_bytes: u64,
+}
+
+impl JobSettings {
+    pub fn to_proto(&self, job_id: &str) -> JobSpec {
+        JobSpec {
+            job_id: job_id.to_string(),
+            commands: self.commands.clone(),
+            connect_timeout_ms: millis(self.connect_timeout),
+            command_timeout_ms: millis(self.command_timeout),
+            host_timeout_ms: millis(self.host_timeout),
+            host_key_policy: self.host_key_policy as i32,
+            known_hosts: self.known_hosts.to_string_lossy().into_owned(),
+            max_output_bytes: self.max_output_bytes,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What a worker needs to reach the host. The secrets leave the coordinator only here, over
+/// an authenticated worker stream.
+pub fn target(host: &Host) -> HostTarget {
+    HostTarget {
+        name: host.name.clone(),
+        hostname: host.hostname.clone(),
+        port: u32::from(host.port),
+        username: host.username.clone(),
+        password: host.password.expose().to_string(),
+        secret: host.secret.expose().to_string(),
+        platform: host.platform.clone(),
+    }
+}

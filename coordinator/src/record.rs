@@ -1,0 +1,96 @@
+//! The coordinator's record of one host's final result: what `results.jsonl` holds one line of,
+//! and what `--format json` prints.
+
+use fanout_common::FailureKind;
+use fanout_common::proto::HostResult;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRecord {
+    pub host: String,
+    pub hostname: String,
+    pub platform: String,
+    pub ok: bool,
+    pub failure: Option<FailureRecord>,
+    pub worker: WorkerRef,
+    pub attempts: u32,
+    pub started_unix_ms: u64,
+    pub duration_ms: u64,
+    pub commands: Vec<CommandRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureRecord {
+    pub kind: FailureKind,
+    pub retryable: bool,
+    pub message: String,
+}
+
+/// Which worker process ran the host.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkerRef {
+    pub id: String,
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandRecord {
+    pub command: String,
+    /// The device's output, exactly as it printed it (lossy only if it was not UTF-8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    pub output_bytes: u64,
+    pub duration_ms: u64,
+    pub rejected: bool,
+    /// Where `--output` wrote it, relative to the output directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The raw bytes, for the output files; never serialised.
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+}
+
+impl HostRecord {
+    /// Builds the record from a worker's result and the output chunks that preceded it.
+    pub fn from_result(
+        result: HostResult,
+        mut outputs: Vec<Vec<u8>>,
+        worker: WorkerRef,
+        hostname: String,
+        platform: String,
+    ) -> Self {
+        let failure = result.failure.map(|f| FailureRecord {
+            // A worker that sends an unknown kind is a bug on our side, and says so.
+            kind: FailureKind::from_proto(f.kind()).unwrap_or(FailureKind::Internal),
+            retryable: f.retryable,
+            message: f.message,
+        });
+        outputs.resize_with(result.commands.len(), Vec::new);
+        let commands = result
+            .commands
+            .into_iter()
+            .zip(outputs)
+            .map(|(status, raw)| CommandRecord {
+                command: status.command,
+                output: Some(String::from_utf8_lossy(&raw).into_owned()),
+                output_bytes: raw.len() as u64,
+                duration_ms: status.duration_ms,
+                rejected: status.rejected,
+                file: None,
+                raw,
+            })
+            .collect();
+        HostRecord {
+            host: result.host,
+            hostname,
+            platform,
+            ok: result.ok && failure.is_none(),
+            failure,
+            worker,
+            attempts: result.attempts,
+            started_unix_ms: result.started_unix_ms,
+            duration_ms: result.duration_ms,
+            commands,
+        }
+    }
+}

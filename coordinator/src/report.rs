@@ -1,0 +1,187 @@
+//! What a person reads at the end of a run: each host's output (or, with `--output`, just the
+//! failures) and a summary of how the run went.
+
+use crate::record::HostRecord;
+use crate::recorder::Format;
+use crate::run::RunOutcome;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Exit codes scripts rely on.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_HOST_FAILED: u8 = 1;
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+impl RunOutcome {
+    pub fn failed(&self) -> usize {
+        self.records.iter().filter(|r| !r.ok).count()
+    }
+
+    /// 0 when every selected host succeeded, 1 when any failed or never ran.
+    pub fn exit_code(&self) -> u8 {
+        if self.failed() > 0 || !self.unfinished.is_empty() {
+            EXIT_HOST_FAILED
+        } else {
+            EXIT_OK
+        }
+    }
+
+    pub fn hosts_per_second(&self) -> f64 {
+        self.records.len() as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// How many hosts each worker process ran, by pid (including workers that ran none).
+    pub fn hosts_per_worker(&self) -> BTreeMap<u32, usize> {
+        let mut counts: BTreeMap<u32, usize> = self.worker_pids.iter().map(|p| (*p, 0)).collect();
+        for record in &self.records {
+            *counts.entry(record.worker.pid).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// Per-host sections: `--- host` then each command's output, as Nornir's print_result does.
+pub fn host_outputs(records: &[HostRecord]) -> String {
+    let mut out = String::new();
+    for record in sorted(records) {
+        let status = match &record.failure {
+            None => "ok".to_string(),
+            Some(f) => format!("FAILED {}: {}", f.kind, f.message),
+        };
+        let _ = writeln!(
+            out,
+            "--- {} ({}) {} in {:.2}s",
+            record.host,
+            record.hostname,
+            status,
+            record.duration_ms as f64 / 1000.0
+        );
+        for command in &record.commands {
+            let _ = writeln!(out, "# {}", command.command);
+            let text = command.output.as_deref().unwrap_or("");
+            out.push_str(text);
+            if !text.is_empty() && !text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// A table of the hosts that failed, or nothing when none did.
+pub fn failure_table(records: &[HostRecord], unfinished: &[String]) -> String {
+    let failed: Vec<&HostRecord> = sorted(records).into_iter().filter(|r| !r.ok).collect();
+    if failed.is_empty() && unfinished.is_empty() {
+        return String::new();
+    }
+    let width = failed
+        .iter()
+        .map(|r| r.host.len())
+        .chain(unfinished.iter().map(String::len))
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!("{:width$}  {:16}  {}\n", "HOST", "KIND", "DETAIL");
+    for record in failed {
+        let (kind, message) = record
+            .failure
+            .as_ref()
+            .map_or(("?", ""), |f| (f.kind.as_str(), f.message.as_str()));
+        let _ = writeln!(out, "{:width$}  {:16}  {}", record.host, kind, message);
+    }
+    for host in unfinished {
+        let _ = writeln!(out, "{host:width$}  {:16}  never ran", "not_run");
+    }
+    out
+}
+
+pub fn summary(outcome: &RunOutcome, output_dir: Option<&Path>) -> String {
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for record in outcome.records.iter().filter(|r| !r.ok) {
+        let kind = record
+            .failure
+            .as_ref()
+            .map_or("unknown", |f| f.kind.as_str());
+        *kinds.entry(kind).or_default() += 1;
+    }
+    let total = outcome.records.len() + outcome.unfinished.len();
+    let mut line = format!(
+        "hosts      {total} total, {} ok, {} failed",
+        outcome.records.len() - outcome.failed(),
+        outcome.failed()
+    );
+    if !kinds.is_empty() {
+        let detail: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = write!(line, " ({})", detail.join(", "));
+    }
+    if !outcome.unfinished.is_empty() {
+        let _ = write!(line, ", {} never ran", outcome.unfinished.len());
+    }
+    let mut out = format!("{line}\n");
+    let _ = writeln!(
+        out,
+        "wall time  {:.2} s, {:.1} hosts/s",
+        outcome.wall.as_secs_f64(),
+        outcome.hosts_per_second()
+    );
+    let per_worker: Vec<String> = outcome
+        .hosts_per_worker()
+        .iter()
+        .map(|(pid, n)| format!("pid {pid} ran {n}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "workers    {} processes: {}",
+        outcome.worker_pids.len(),
+        per_worker.join(", ")
+    );
+    if outcome.reassigned > 0 {
+        let _ = writeln!(
+            out,
+            "reassigned {} hosts from lost workers",
+            outcome.reassigned
+        );
+    }
+    if let Some(dir) = output_dir {
+        let _ = writeln!(
+            out,
+            "output     {} (results.jsonl, {} files)",
+            dir.display(),
+            outcome.files_written
+        );
+    }
+    if outcome.interrupted {
+        out.push_str("interrupted: the hosts listed as never ran were not attempted\n");
+    }
+    out
+}
+
+/// Prints the whole report for `fanout run`: stdout for the human format; with JSON, stdout
+/// already holds one line per host, so the summary goes to stderr.
+pub fn print(outcome: &RunOutcome, format: Format, output_dir: Option<&Path>) {
+    match format {
+        Format::Human => {
+            if output_dir.is_none() {
+                print!("{}", host_outputs(&outcome.records));
+            }
+            let failures = failure_table(&outcome.records, &outcome.unfinished);
+            if !failures.is_empty() {
+                println!("\nFailed hosts:\n{failures}");
+            } else {
+                println!();
+            }
+            print!("{}", summary(outcome, output_dir));
+        }
+        Format::Json => {
+            eprint!("{}", failure_table(&outcome.records, &outcome.unfinished));
+            eprint!("{}", summary(outcome, output_dir));
+        }
+    }
+}
+
+fn sorted(records: &[HostRecord]) -> Vec<&HostRecord> {
+    let mut sorted: Vec<&HostRecord> = records.iter().collect();
+    sorted.sort_by(|a, b| a.host.cmp(&b.host));
+    sorted
+}

@@ -1,0 +1,276 @@
+//! One job on this machine: a coordinator on a loopback port, N local worker processes, every
+//! result recorded as it arrives, then the workers stopped and the outcome returned.
+
+use crate::job::{self, JobSettings};
+use crate::record::HostRecord;
+use crate::recorder::{Recorder, RecorderError};
+use crate::scheduler::Scheduler;
+use crate::server::{HostMeta, Shared};
+use crate::supervisor::{LocalWorkers, SupervisorError, WorkerProgram};
+use fanout_common::Secret;
+use fanout_common::inventory::Host;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// How long local workers get to attach before the run gives up on them.
+const ATTACH_DEADLINE: Duration = Duration::from_secs(30);
+/// How long workers get to exit after being told to.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+/// How often the run checks on its child processes.
+const REAP_EVERY: Duration = Duration::from_millis(200);
+/// Results waiting for the recorder.
+const RESULT_QUEUE: usize = 4096;
+
+pub struct LocalRun {
+    pub hosts: Vec<Host>,
+    pub job: JobSettings,
+    pub workers: usize,
+    /// Sessions per worker.
+    pub concurrency: u32,
+    pub program: WorkerProgram,
+    /// After a first interrupt: how long in-flight hosts may take to finish.
+    pub drain_grace: Duration,
+}
+
+/// Signals from outside: the first asks to drain, the second to stop at once.
+#[derive(Clone, Default)]
+pub struct Interrupts {
+    pub drain: CancellationToken,
+    pub abort: CancellationToken,
+}
+
+pub struct RunOutcome {
+    pub job_id: String,
+    pub records: Vec<HostRecord>,
+    pub wall: Duration,
+    /// Hosts that never got a result (interrupted, or no worker left to run them).
+    pub unfinished: Vec<String>,
+    pub reassigned: u64,
+    pub worker_pids: Vec<u32>,
+    pub interrupted: bool,
+    pub files_written: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot listen on loopback for workers: {0}")]
+    Listen(std::io::Error),
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    #[error(
+        "worker {pid} exited ({status}) before the job could start; its last words:\n{stderr_tail}"
+    )]
+    WorkerDied {
+        pid: u32,
+        status: std::process::ExitStatus,
+        stderr_tail: String,
+    },
+    #[error("only {attached} of {expected} workers attached within {}s", ATTACH_DEADLINE.as_secs())]
+    AttachTimeout { attached: usize, expected: usize },
+    #[error(transparent)]
+    Recorder(#[from] RecorderError),
+}
+
+pub async fn run_local(
+    run: LocalRun,
+    recorder: Recorder,
+    interrupts: Interrupts,
+) -> Result<RunOutcome, RunError> {
+    let job_id = uuid::Uuid::new_v4().to_string();
+    let total = run.hosts.len();
+    let meta: HashMap<String, HostMeta> = run
+        .hosts
+        .iter()
+        .map(|h| {
+            let meta = HostMeta {
+                hostname: h.hostname.clone(),
+                platform: h.platform.clone(),
+            };
+            (h.name.clone(), meta)
+        })
+        .collect();
+    let targets = run.hosts.iter().map(job::target).collect();
+    let scheduler = Scheduler::new(run.job.to_proto(&job_id), targets);
+    let token = Secret::new(random_token());
+    let (results_tx, mut results) = mpsc::channel(RESULT_QUEUE);
+    let shared = Shared::new(
+        scheduler,
+        meta,
+        Some(token.clone()),
+        results_tx,
+        run.job.max_output_bytes,
+    );
+
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(RunError::Listen)?;
+    let address = listener.local_addr().map_err(RunError::Listen)?;
+    let server_stop = CancellationToken::new();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_service(shared.service())
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                server_stop.clone().cancelled_owned(),
+            ),
+    );
+
+    let started = Instant::now();
+    let mut workers = LocalWorkers::spawn(
+        &run.program,
+        run.workers,
+        &format!("http://{address}"),
+        &token,
+        run.concurrency,
+    )?;
+    let worker_pids = workers.pids();
+    info!(job = %job_id, hosts = total, workers = ?worker_pids, "job starting");
+
+    let (recorder_tx, recorder_thread) = spawn_recorder(recorder);
+    let attached = wait_for_workers(&shared, &mut workers, run.workers, &interrupts).await;
+    let mut received = 0usize;
+    let mut interrupted = false;
+    if let Err(e) = attached {
+        server_stop.cancel();
+        return Err(e);
+    }
+    shared.start().await;
+
+    let mut live = shared.watch_workers();
+    let mut reap = tokio::time::interval(REAP_EVERY);
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
+    while received < total {
+        tokio::select! {
+            record = results.recv() => {
+                let Some(record) = record else { break };
+                received += 1;
+                if recorder_tx.send(record).is_err() {
+                    break;
+                }
+            }
+            _ = interrupts.drain.cancelled(), if drain_deadline.is_none() => {
+                warn!("interrupted: finishing hosts in flight, starting no new ones");
+                interrupted = true;
+                shared.stop_dispatching();
+                drain_deadline = Some(tokio::time::Instant::now() + run.drain_grace);
+            }
+            _ = interrupts.abort.cancelled() => {
+                interrupted = true;
+                break;
+            }
+            _ = sleep_until(drain_deadline) => break,
+            _ = live.changed() => {
+                if *live.borrow_and_update() == 0 && workers.running() == 0 {
+                    warn!("no worker left to run the remaining hosts");
+                    break;
+                }
+            }
+            _ = reap.tick() => {
+                if let Some(exited) = workers.reap_exited().await {
+                    warn!(pid = exited.pid, status = %exited.status, "worker exited during the job:\n{}", exited.stderr_tail);
+                }
+                if workers.running() == 0 && *live.borrow() == 0 {
+                    break;
+                }
+                if drain_deadline.is_some() && shared.in_flight() == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    let wall = started.elapsed();
+    let unfinished = shared.unfinished();
+    let reassigned = shared.reassigned();
+    shared.shutdown_workers("job finished").await;
+    workers.wait_or_kill(EXIT_GRACE).await;
+    server_stop.cancel();
+    let _ = server.await;
+    drop(recorder_tx);
+    let recorder = recorder_thread.join().map_err(|_| RecorderError::Write {
+        path: "results".into(),
+        source: std::io::Error::other("the recorder thread panicked"),
+    })??;
+    let files_written = recorder.files_written();
+    let mut unfinished = unfinished;
+    unfinished.sort();
+    Ok(RunOutcome {
+        job_id,
+        records: recorder.into_records(),
+        wall,
+        unfinished,
+        reassigned,
+        worker_pids,
+        interrupted,
+        files_written,
+    })
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits until `expected` workers are attached; a worker that dies first is reported with its
+/// stderr instead of letting the run hang.
+async fn wait_for_workers(
+    shared: &Shared,
+    workers: &mut LocalWorkers,
+    expected: usize,
+    interrupts: &Interrupts,
+) -> Result<(), RunError> {
+    let mut live = shared.watch_workers();
+    let deadline = tokio::time::Instant::now() + ATTACH_DEADLINE;
+    let mut reap = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        if *live.borrow_and_update() >= expected {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = live.changed() => {}
+            _ = reap.tick() => {
+                if let Some(exited) = workers.reap_exited().await {
+                    return Err(RunError::WorkerDied {
+                        pid: exited.pid,
+                        status: exited.status,
+                        stderr_tail: exited.stderr_tail,
+                    });
+                }
+            }
+            _ = interrupts.drain.cancelled() => {
+                return Err(RunError::AttachTimeout { attached: *live.borrow(), expected });
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(RunError::AttachTimeout { attached: *live.borrow(), expected });
+            }
+        }
+    }
+}
+
+type RecorderThread = std::thread::JoinHandle<Result<Recorder, RecorderError>>;
+
+fn spawn_recorder(mut recorder: Recorder) -> (std::sync::mpsc::Sender<HostRecord>, RecorderThread) {
+    let (tx, rx) = std::sync::mpsc::channel::<HostRecord>();
+    let thread = std::thread::spawn(move || {
+        for record in rx {
+            recorder.record(record)?;
+        }
+        Ok(recorder)
+    });
+    (tx, thread)
+}
+
+/// 256 random bits, hex: the token local workers present.
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

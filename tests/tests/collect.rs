@@ -1,0 +1,130 @@
+//! `fanout run` end to end: real worker processes, real SSH to a simulated fleet, real files.
+
+use fanout_devsim::{Fleet, FleetConfig, running_config};
+use fanout_tests::{fanout, json_lines};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+const SEED: u64 = 7;
+const PASSWORD: &str = "pw-Zq81-never-printed";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_collect_every_running_config_byte_for_byte() {
+    let fleet = Fleet::start(FleetConfig {
+        count: 100,
+        port: 0,
+        latency: Duration::from_millis(20),
+        seed: SEED,
+        password: PASSWORD.into(),
+        ..FleetConfig::default()
+    })
+    .await
+    .expect("fleet starts");
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("lab.yaml");
+    fleet.write_inventory(&inventory).unwrap();
+    let out = dir.path().join("out");
+    let known_hosts = dir.path().join("known_hosts");
+
+    let run = fanout(
+        &[
+            "run",
+            "-i",
+            inventory.to_str().unwrap(),
+            "-c",
+            "show running-config",
+            "-c",
+            "show version",
+            "--workers",
+            "2",
+            "--output",
+            out.to_str().unwrap(),
+            "--known-hosts",
+            known_hosts.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "fanout failed:\n{}", run.stderr);
+
+    // Every host exactly once, every host ok, in results.jsonl and on stdout alike.
+    let recorded = json_lines(&std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    let printed = json_lines(&run.stdout);
+    let expected: BTreeSet<String> = fleet.devices().iter().map(|d| d.name.clone()).collect();
+    for lines in [&recorded, &printed] {
+        let hosts: Vec<&str> = lines.iter().map(|r| r["host"].as_str().unwrap()).collect();
+        assert_eq!(hosts.len(), 100, "one result per host");
+        assert_eq!(
+            hosts.iter().map(|h| h.to_string()).collect::<BTreeSet<_>>(),
+            expected
+        );
+        assert!(
+            lines.iter().all(|r| r["ok"] == true),
+            "a host failed: {lines:?}"
+        );
+    }
+
+    // What the device printed, and nothing else: compared with what the simulator generated.
+    for device in fleet.devices() {
+        let file = out.join(&device.name).join("show_running-config.txt");
+        let collected = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            collected,
+            running_config(&device.name, SEED),
+            "{} differs from the simulated config",
+            device.name
+        );
+        assert!(out.join(&device.name).join("show_version.txt").is_file());
+    }
+    let on_stdout: HashMap<&str, &str> = printed
+        .iter()
+        .map(|r| {
+            (
+                r["host"].as_str().unwrap(),
+                r["commands"][0]["output"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(on_stdout["r00042"], running_config("r00042", SEED));
+
+    // Both worker processes did real work, and neither is this test process.
+    let mut per_pid: HashMap<u64, usize> = HashMap::new();
+    for r in &recorded {
+        *per_pid
+            .entry(r["worker"]["pid"].as_u64().unwrap())
+            .or_default() += 1;
+    }
+    assert_eq!(per_pid.len(), 2, "hosts per worker pid: {per_pid:?}");
+    assert!(!per_pid.contains_key(&u64::from(std::process::id())));
+
+    // Host keys were pinned on first contact.
+    let pinned = std::fs::read_to_string(&known_hosts).unwrap();
+    assert_eq!(pinned.lines().filter(|l| !l.trim().is_empty()).count(), 100);
+
+    // The password never shows up in anything the run printed or wrote.
+    assert!(!run.all_output().contains(PASSWORD));
+    for entry in walk(&out) {
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        assert!(
+            !text.contains(PASSWORD),
+            "password leaked into {}",
+            entry.display()
+        );
+    }
+    fleet.shutdown().await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
