@@ -1,1 +1,10 @@
-//! placeholder
+//! fanout's worker: attaches to a coordinator over one gRPC stream, asks for hosts by credit,
+//! runs each host's device session concurrently and streams every result back as soon as the
+//! host is done.
+
+pub mod args;
+pub mod runtime;
+pub mod session;
+
+pub use args::{WorkerArgs, WorkerConfig};
+pub use runtime::{WorkerError, run};

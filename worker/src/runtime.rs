@@ -1,0 +1,297 @@
+//! The worker's side of the attach stream: say hello, offer credit, run every assigned host under
+//! the concurrency bound, and send each host's output (in chunks) and result the moment it is done.
+
+use crate::WorkerConfig;
+use crate::session::{self, DeviceTarget, HostOutcome, SessionOptions};
+use fanout_common::proto::{
+    self, CommandStatus, CoordinatorMessage, Credit, Failure, Heartbeat, HostResult, OutputChunk,
+    WorkerHello, WorkerMessage, coordinator_client::CoordinatorClient, coordinator_message,
+    worker_message,
+};
+use fanout_common::{FailureKind, Secret};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::metadata::MetadataValue;
+use tracing::{debug, info, warn};
+
+/// Outputs go to the coordinator in pieces of this size, well under any gRPC message limit.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// How often an idle worker tells the coordinator it is alive.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+/// Messages waiting to go to the coordinator; senders wait when it is full, which slows the
+/// sessions down instead of buffering without bound.
+const OUTBOUND_QUEUE: usize = 1024;
+/// Largest message either side accepts (an assignment of 10,000 hosts is about 1 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The coordinator URL is malformed.
+    #[error("bad coordinator address {url:?}: {source}")]
+    BadAddress {
+        url: String,
+        source: tonic::transport::Error,
+    },
+    /// The coordinator could not be reached.
+    #[error("cannot reach coordinator at {url}: {source}")]
+    Connect {
+        url: String,
+        source: tonic::transport::Error,
+    },
+    /// The coordinator refused the attach (bad token, incompatible version).
+    #[error("coordinator refused this worker: {0}")]
+    Refused(tonic::Status),
+    /// The token holds characters that cannot travel in a header.
+    #[error("the worker token is not valid header text")]
+    BadToken,
+    /// The stream broke before the coordinator said goodbye.
+    #[error("lost the coordinator: {0}")]
+    Lost(String),
+}
+
+/// Attaches to the coordinator and works until it says to shut down, the stream ends, or
+/// `shutdown` is cancelled (in which case running hosts are abandoned: the coordinator re-leases
+/// them).
+pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<(), WorkerError> {
+    let endpoint = tonic::transport::Endpoint::from_shared(config.coordinator.clone())
+        .map_err(|source| WorkerError::BadAddress {
+            url: config.coordinator.clone(),
+            source,
+        })?
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_nodelay(true);
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|source| WorkerError::Connect {
+            url: config.coordinator.clone(),
+            source,
+        })?;
+    let auth = bearer(config.token.as_ref())?;
+    let mut client =
+        CoordinatorClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
+            if let Some(value) = &auth {
+                req.metadata_mut().insert("authorization", value.clone());
+            }
+            Ok(req)
+        })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+
+    let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
+    // Queued before the call so the coordinator sees who we are in the stream's first message.
+    send(&outbound, hello(&config)).await;
+    send(
+        &outbound,
+        worker_message::Body::Credit(Credit {
+            hosts: config.concurrency,
+        }),
+    )
+    .await;
+    let mut inbound = client
+        .attach(ReceiverStream::new(outbound_rx))
+        .await
+        .map_err(WorkerError::Refused)?
+        .into_inner();
+    info!(worker = %config.worker_id, coordinator = %config.coordinator, "attached");
+
+    let sessions = Arc::new(Semaphore::new(config.concurrency as usize));
+    let tasks = TaskTracker::new();
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+    let outcome = loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break Ok(()),
+            _ = heartbeat.tick() => {
+                let in_flight = config.concurrency - sessions.available_permits() as u32;
+                send(&outbound, worker_message::Body::Heartbeat(Heartbeat { in_flight })).await;
+            }
+            message = inbound.next() => match message {
+                None => break Err(WorkerError::Lost("the coordinator closed the stream".into())),
+                Some(Err(status)) => break Err(WorkerError::Lost(status.to_string())),
+                Some(Ok(CoordinatorMessage { body })) => match body {
+                    Some(coordinator_message::Body::Assignment(assignment)) => {
+                        start_assignment(assignment, &sessions, &tasks, &outbound, &shutdown);
+                    }
+                    Some(coordinator_message::Body::Shutdown(bye)) => {
+                        info!(reason = %bye.reason, "coordinator asked us to stop");
+                        break Ok(());
+                    }
+                    Some(coordinator_message::Body::Welcome(_)) | None => {}
+                },
+            },
+        }
+    };
+    // Whatever ended the loop, no session outlives the worker.
+    shutdown.cancel();
+    tasks.close();
+    tasks.wait().await;
+    outcome
+}
+
+fn bearer(
+    token: Option<&Secret>,
+) -> Result<Option<MetadataValue<tonic::metadata::Ascii>>, WorkerError> {
+    token
+        .map(|t| {
+            let mut value: MetadataValue<_> = format!("Bearer {}", t.expose())
+                .parse()
+                .map_err(|_| WorkerError::BadToken)?;
+            value.set_sensitive(true);
+            Ok(value)
+        })
+        .transpose()
+}
+
+fn hello(config: &WorkerConfig) -> worker_message::Body {
+    worker_message::Body::Hello(WorkerHello {
+        worker_id: config.worker_id.clone(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        concurrency: config.concurrency,
+        labels: config.labels.clone().into_iter().collect(),
+        hostname: std::env::var("HOSTNAME").unwrap_or_default(),
+    })
+}
+
+/// A failed send means the coordinator is gone; the main loop notices that on its own.
+async fn send(outbound: &mpsc::Sender<WorkerMessage>, body: worker_message::Body) -> bool {
+    outbound
+        .send(WorkerMessage { body: Some(body) })
+        .await
+        .is_ok()
+}
+
+fn start_assignment(
+    assignment: proto::Assignment,
+    sessions: &Arc<Semaphore>,
+    tasks: &TaskTracker,
+    outbound: &mpsc::Sender<WorkerMessage>,
+    shutdown: &CancellationToken,
+) {
+    let Some(job) = assignment.job else {
+        warn!("assignment without a job spec ignored");
+        return;
+    };
+    let job = Arc::new(job);
+    let options = Arc::new(session_options(&job));
+    debug!(job = %job.job_id, hosts = assignment.hosts.len(), epoch = assignment.lease_epoch, "assignment");
+    for host in assignment.hosts {
+        let (job, options, sessions) = (job.clone(), options.clone(), sessions.clone());
+        let (outbound, shutdown) = (outbound.clone(), shutdown.clone());
+        let epoch = assignment.lease_epoch;
+        tasks.spawn(async move {
+            // The coordinator never leases more than our credit, so this wait is only a guard.
+            let Ok(_permit) = sessions.acquire_owned().await else {
+                return;
+            };
+            let name = host.name.clone();
+            let started = SystemTime::now();
+            let clock = Instant::now();
+            let target = device_target(host);
+            let outcome = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                outcome = session::collect(&target, &job.commands, &options) => outcome,
+            };
+            report(
+                &outbound,
+                &job.job_id,
+                epoch,
+                &name,
+                started,
+                clock.elapsed(),
+                outcome,
+            )
+            .await;
+            send(&outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
+        });
+    }
+}
+
+fn session_options(job: &proto::JobSpec) -> SessionOptions {
+    let known_hosts = if job.known_hosts.is_empty() {
+        fanout_common::paths::default_known_hosts()
+    } else {
+        job.known_hosts.clone().into()
+    };
+    SessionOptions {
+        connect_timeout: Duration::from_millis(job.connect_timeout_ms),
+        command_timeout: Duration::from_millis(job.command_timeout_ms),
+        host_timeout: Duration::from_millis(job.host_timeout_ms),
+        host_key_policy: job.host_key_policy(),
+        known_hosts,
+        max_output_bytes: job.max_output_bytes,
+    }
+}
+
+fn device_target(host: proto::HostTarget) -> DeviceTarget {
+    DeviceTarget {
+        name: host.name,
+        hostname: host.hostname,
+        port: u16::try_from(host.port).unwrap_or(22),
+        username: host.username,
+        password: Secret::new(host.password),
+        secret: Secret::new(host.secret),
+        platform: host.platform,
+    }
+}
+
+/// Sends the host's outputs as ordered chunks, then its result.
+async fn report(
+    outbound: &mpsc::Sender<WorkerMessage>,
+    job_id: &str,
+    lease_epoch: u64,
+    host: &str,
+    started: SystemTime,
+    elapsed: Duration,
+    outcome: HostOutcome,
+) {
+    let mut commands = Vec::with_capacity(outcome.outputs.len());
+    for (index, output) in outcome.outputs.into_iter().enumerate() {
+        for piece in output.output.chunks(CHUNK_BYTES) {
+            let chunk = OutputChunk {
+                job_id: job_id.to_string(),
+                lease_epoch,
+                host: host.to_string(),
+                command_index: index as u32,
+                data: piece.to_vec(),
+            };
+            if !send(outbound, worker_message::Body::Chunk(chunk)).await {
+                return;
+            }
+        }
+        commands.push(CommandStatus {
+            command: output.command,
+            output_bytes: output.output.len() as u64,
+            duration_ms: output.duration.as_millis() as u64,
+            rejected: output.rejected,
+        });
+    }
+    let failure = outcome.failure.map(|f| Failure {
+        kind: f.kind.to_proto() as i32,
+        retryable: f.kind.retryable(),
+        message: f.message,
+    });
+    if let Some(f) = &failure {
+        let kind = FailureKind::from_proto(f.kind()).map_or("unknown", FailureKind::as_str);
+        debug!(host, kind, "host failed");
+    }
+    let result = HostResult {
+        job_id: job_id.to_string(),
+        lease_epoch,
+        host: host.to_string(),
+        ok: failure.is_none(),
+        failure,
+        commands,
+        started_unix_ms: started
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        duration_ms: elapsed.as_millis() as u64,
+        attempts: 1,
+    };
+    send(outbound, worker_message::Body::Result(result)).await;
+}
