@@ -1,1 +1,210 @@
-fn main() {}
+//! `fanout-devsim`: serve a simulated fleet until Ctrl-C or SIGTERM.
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use fanout_devsim::{Fault, Fleet, FleetConfig};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+/// File descriptors kept back for the listener, logs, the inventory file and the runtime.
+const FD_RESERVE: u64 = 64;
+
+/// Serve simulated Cisco IOS devices over SSH on loopback addresses, for fanout's demo, tests and
+/// benchmarks.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Number of devices.
+    #[arg(long, default_value_t = 500)]
+    count: usize,
+    /// Delay before each command's output starts (`1s`, `250ms`, `0`).
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    latency: Duration,
+    /// Extra random delay, uniform in 0..=jitter, per command.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    jitter: Duration,
+    /// TCP port every device listens on (0 lets the OS choose).
+    #[arg(long, default_value_t = 2222)]
+    port: u16,
+    /// Address of the first device; the rest follow, skipping .0 and .255.
+    #[arg(long, default_value = "127.1.0.1")]
+    base: Ipv4Addr,
+    /// Seed for configs and host keys: the same seed gives the same fleet.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value = "admin")]
+    username: String,
+    #[arg(long, default_value = "admin")]
+    password: String,
+    /// The `enable` secret.
+    #[arg(long, default_value = "enable")]
+    secret: String,
+    /// Make one device misbehave: INDEX=silent|reject-auth|drop-mid-output (index 0 is r00001).
+    #[arg(long = "fault", value_parser = parse_fault)]
+    faults: Vec<(usize, Fault)>,
+    /// Write the fleet's Nornir-style inventory here.
+    #[arg(long)]
+    inventory_out: Option<PathBuf>,
+    /// Also write an OpenSSH known_hosts file with every device's host key.
+    #[arg(long)]
+    known_hosts_out: Option<PathBuf>,
+}
+
+impl From<&Args> for FleetConfig {
+    fn from(args: &Args) -> Self {
+        FleetConfig {
+            count: args.count,
+            base: args.base,
+            port: args.port,
+            latency: args.latency,
+            jitter: args.jitter,
+            username: args.username.clone(),
+            password: args.password.clone(),
+            secret: args.secret.clone(),
+            seed: args.seed,
+            faults: args.faults.iter().copied().collect::<HashMap<_, _>>(),
+        }
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 1s, 250ms, 0)"))
+}
+
+fn parse_fault(text: &str) -> Result<(usize, Fault), String> {
+    let (index, mode) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected INDEX=MODE, got {text:?}"))?;
+    let index = index
+        .trim()
+        .parse()
+        .map_err(|_| format!("device index {index:?} is not a number"))?;
+    let fault = match mode.trim() {
+        "silent" => Fault::Silent,
+        "reject-auth" => Fault::RejectAuth,
+        "drop-mid-output" => Fault::DropMidOutput,
+        other => {
+            return Err(format!(
+                "unknown fault {other:?} (silent, reject-auth, drop-mid-output)"
+            ));
+        }
+    };
+    Ok((index, fault))
+}
+
+/// Raises the soft open-file limit to the hard limit: every session holds one descriptor.
+fn raise_fd_limit(count: usize) -> anyhow::Result<()> {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).context("cannot raise RLIMIT_NOFILE")?;
+    let needed = count as u64 + FD_RESERVE;
+    if limit < needed {
+        tracing::warn!(
+            limit,
+            devices = count,
+            "open-file limit is below the device count: at most {} devices can hold a session at \
+             once; raise the hard limit (ulimit -Hn) to serve them all",
+            limit.saturating_sub(FD_RESERVE)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,russh=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if args.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    if let Err(e) = raise_fd_limit(args.count) {
+        tracing::warn!(error = %format!("{e:#}"), "keeping the current open-file limit");
+    }
+
+    let fleet = Fleet::start(FleetConfig::from(&args)).await?;
+    let devices = fleet.devices();
+    let (first, last) = match (devices.first(), devices.last()) {
+        (Some(first), Some(last)) => (first.address, last.address),
+        _ => bail!("the fleet has no devices"),
+    };
+    let mut summary = format!(
+        "serving {} devices on {first}..{last} port {}",
+        devices.len(),
+        fleet.port()
+    );
+    if let Some(path) = &args.inventory_out {
+        fleet
+            .write_inventory(path)
+            .with_context(|| format!("cannot write the inventory to {}", path.display()))?;
+        summary.push_str(&format!("; inventory written to {}", path.display()));
+    }
+    if let Some(path) = &args.known_hosts_out {
+        std::fs::write(path, fleet.known_hosts())
+            .with_context(|| format!("cannot write known_hosts to {}", path.display()))?;
+        summary.push_str(&format!("; known_hosts written to {}", path.display()));
+    }
+    // Scripts wait for this line: it is printed only once the fleet accepts connections.
+    println!("{summary}");
+
+    wait_for_stop_signal().await?;
+    tracing::info!("stopping");
+    fleet.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot listen for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_the_docs_say() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn faults_parse() {
+        assert_eq!(parse_fault("3=silent"), Ok((3, Fault::Silent)));
+        assert_eq!(
+            parse_fault("0=drop-mid-output"),
+            Ok((0, Fault::DropMidOutput))
+        );
+        assert!(parse_fault("x=silent").is_err());
+        assert!(parse_fault("1=explode").is_err());
+    }
+
+    #[test]
+    fn args_parse() {
+        Args::try_parse_from([
+            "fanout-devsim",
+            "--count",
+            "5",
+            "--latency",
+            "1s",
+            "--fault",
+            "1=reject-auth",
+        ])
+        .unwrap();
+    }
+}

@@ -1,0 +1,332 @@
+//! The running fleet: one listener for every device, the accept loop that tells devices apart by
+//! the local address a client connected to, and shutdown.
+
+use crate::device::plan_devices;
+use crate::inventory::{self, Access};
+use crate::keys::host_key;
+use crate::session::DeviceSession;
+use crate::{Device, DevsimError, Fault, FleetConfig};
+use russh::keys::PublicKey;
+use russh::server;
+use russh::{Disconnect, MethodKind, MethodSet, SshId};
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::io::AsyncReadExt as _;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+/// Pending-connection queue of the listener. A benchmark opening thousands of sessions at once
+/// would otherwise overflow the default and see 1-second SYN retransmits instead of the device
+/// latency it asked for. The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+/// How long [`Fleet::shutdown`] waits for sessions to say goodbye.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// State every session of the fleet reads; immutable after start except the lazy parts.
+pub(crate) struct FleetShared {
+    pub(crate) devices: Vec<Device>,
+    /// Device index by address, for the accept loop.
+    by_address: HashMap<Ipv4Addr, usize>,
+    /// Each device's russh config (its host key), built on first connection: deriving 10,000
+    /// keys up front would make start-up take seconds for devices a test may never touch.
+    server_configs: Vec<OnceLock<Arc<server::Config>>>,
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) secret: String,
+    pub(crate) latency: Duration,
+    pub(crate) jitter: Duration,
+    pub(crate) seed: u64,
+    pub(crate) faults: HashMap<usize, Fault>,
+    /// Connections accepted for fleet devices, for tests and benchmarks to check their retries.
+    connections: AtomicU64,
+}
+
+impl FleetShared {
+    fn server_config(&self, index: usize) -> Arc<server::Config> {
+        self.server_configs[index]
+            .get_or_init(|| {
+                let key = host_key(self.seed, &self.devices[index].name);
+                Arc::new(server_config(key))
+            })
+            .clone()
+    }
+}
+
+fn server_config(key: russh::keys::PrivateKey) -> server::Config {
+    server::Config {
+        // What Cisco IOS announces, so clients that sniff the banner treat us like one.
+        server_id: SshId::Standard("SSH-2.0-Cisco-1.25".into()),
+        methods: MethodSet::from(&[MethodKind::Password, MethodKind::KeyboardInteractive][..]),
+        // Clients probe with `none` first; answering it at once keeps logins fast. Real
+        // rejections are delayed a little, not the default full second, so the RejectAuth fault
+        // does not dominate test run times.
+        auth_rejection_time: Duration::from_millis(100),
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        keys: vec![key],
+        inactivity_timeout: Some(Duration::from_secs(600)),
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+/// A running fleet of simulated devices. Stops on [`Fleet::shutdown`] or when dropped.
+pub struct Fleet {
+    shared: Arc<FleetShared>,
+    /// The port every device listens on (the OS's choice when the config said 0).
+    port: u16,
+    /// Stops the accept loop and every session.
+    cancel: CancellationToken,
+    /// Every task of the fleet, so shutdown can wait for them.
+    tracker: TaskTracker,
+}
+
+impl Fleet {
+    /// Binds the listener and starts serving. Fails before opening anything if the configuration
+    /// is invalid (no devices, addresses outside 127.0.0.0/8, faults for absent devices).
+    ///
+    /// A one-device fleet binds its own address; larger fleets bind `0.0.0.0` and serve each
+    /// connection as the device whose address it reached, closing any other at once.
+    pub async fn start(cfg: FleetConfig) -> Result<Fleet, DevsimError> {
+        let devices = plan_devices(&cfg)?;
+        let bind_ip = match devices.as_slice() {
+            [only] => only.address,
+            _ => Ipv4Addr::UNSPECIFIED,
+        };
+        let address = SocketAddr::from((bind_ip, cfg.port));
+        let listener = listen(address).map_err(|source| DevsimError::Listen { address, source })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| DevsimError::Listen { address, source })?
+            .port();
+
+        let by_address = devices.iter().map(|d| (d.address, d.index)).collect();
+        let server_configs = devices.iter().map(|_| OnceLock::new()).collect();
+        let shared = Arc::new(FleetShared {
+            devices,
+            by_address,
+            server_configs,
+            username: cfg.username,
+            password: cfg.password,
+            secret: cfg.secret,
+            latency: cfg.latency,
+            jitter: cfg.jitter,
+            seed: cfg.seed,
+            faults: cfg.faults,
+            connections: AtomicU64::new(0),
+        });
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        tracker.spawn(accept_loop(
+            listener,
+            shared.clone(),
+            cancel.clone(),
+            tracker.clone(),
+        ));
+        info!(
+            devices = shared.devices.len(),
+            bind = %bind_ip,
+            port,
+            latency = ?cfg.latency,
+            "fleet started"
+        );
+        Ok(Fleet {
+            shared,
+            port,
+            cancel,
+            tracker,
+        })
+    }
+
+    /// The TCP port every device answers on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The devices, in index order.
+    pub fn devices(&self) -> &[Device] {
+        &self.shared.devices
+    }
+
+    /// The public host key device `index` presents, for tests that pin or check keys.
+    pub fn host_public_key(&self, index: usize) -> Option<PublicKey> {
+        let device = self.shared.devices.get(index)?;
+        Some(
+            host_key(self.shared.seed, &device.name)
+                .public_key()
+                .clone(),
+        )
+    }
+
+    /// An OpenSSH `known_hosts` file listing every device's key (`[127.1.0.1]:2222 ssh-ed25519
+    /// ...`), for clients run with strict host-key checking.
+    pub fn known_hosts(&self) -> String {
+        let mut out = String::new();
+        for device in &self.shared.devices {
+            let key = host_key(self.shared.seed, &device.name);
+            if let Ok(line) = key.public_key().to_openssh() {
+                out.push_str(&format!("[{}]:{} {line}\n", device.address, self.port));
+            }
+        }
+        out
+    }
+
+    /// The fleet as a Nornir SimpleInventory YAML document (defaults, one group per site, hosts).
+    pub fn inventory_yaml(&self) -> String {
+        inventory::render(
+            &self.shared.devices,
+            &Access {
+                port: self.port,
+                username: &self.shared.username,
+                password: &self.shared.password,
+                secret: &self.shared.secret,
+            },
+        )
+    }
+
+    /// Writes [`Fleet::inventory_yaml`] to `path`.
+    pub fn write_inventory(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, self.inventory_yaml())
+    }
+
+    /// TCP connections accepted for fleet devices so far (faulty devices included, connections
+    /// to addresses outside the fleet not).
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, disconnects every session and waits (a few seconds at most) for them.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!(
+                tasks = self.tracker.len(),
+                "fleet tasks still running after the shutdown grace period"
+            );
+        }
+        info!("fleet stopped");
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<FleetShared>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Usually EMFILE: back off instead of spinning until a session ends.
+                warn!(error = %e, "accept failed");
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                }
+            }
+        };
+        let index = match stream.local_addr() {
+            Ok(SocketAddr::V4(local)) => shared.by_address.get(local.ip()).copied(),
+            _ => None,
+        };
+        let Some(index) = index else {
+            debug!(%peer, local = ?stream.local_addr().ok(), "closing connection to an address outside the fleet");
+            continue;
+        };
+        shared.connections.fetch_add(1, Ordering::Relaxed);
+        tracker.spawn(serve(
+            stream,
+            index,
+            shared.clone(),
+            cancel.clone(),
+            tracker.clone(),
+        ));
+    }
+}
+
+/// Serves one accepted connection as device `index`, honouring its fault mode.
+async fn serve(
+    stream: TcpStream,
+    index: usize,
+    shared: Arc<FleetShared>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let name = shared.devices[index].name.clone();
+    if shared.faults.get(&index) == Some(&Fault::Silent) {
+        hold_silent(stream, &cancel).await;
+        return;
+    }
+    if let Err(e) = stream.set_nodelay(true) {
+        debug!(device = %name, error = %e, "cannot disable nagle");
+    }
+    let config = shared.server_config(index);
+    let handler = DeviceSession::new(shared, index, tracker, cancel.clone());
+    let started = tokio::select! {
+        _ = cancel.cancelled() => return,
+        started = server::run_stream(config, stream, handler) => started,
+    };
+    let mut session = match started {
+        Ok(session) => session,
+        Err(e) => {
+            debug!(device = %name, error = %e, "ssh handshake failed");
+            return;
+        }
+    };
+    let handle = session.handle();
+    tokio::select! {
+        ended = &mut session => {
+            if let Err(e) = ended {
+                debug!(device = %name, error = %e, "session ended with an error");
+            }
+        }
+        _ = cancel.cancelled() => {
+            let _ = handle
+                .disconnect(Disconnect::ByApplication, "device shutting down".into(), "en".into())
+                .await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), session).await;
+        }
+    }
+}
+
+/// The `Silent` fault: keep the socket open and say nothing, reading (and discarding) whatever
+/// the client sends so its close is noticed.
+async fn hold_silent(mut stream: TcpStream, cancel: &CancellationToken) {
+    let mut buf = [0u8; 1024];
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            read = stream.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+        }
+    }
+}

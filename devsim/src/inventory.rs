@@ -1,0 +1,152 @@
+//! The fleet as a Nornir SimpleInventory (single-file form), the shape fanout's inventory loader
+//! reads: `defaults` carry the shared connection settings, one group per site, and each host its
+//! address, groups and data.
+
+use crate::Device;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct Inventory<'a> {
+    defaults: Defaults<'a>,
+    groups: BTreeMap<String, Group<'a>>,
+    hosts: BTreeMap<&'a str, Host<'a>>,
+}
+
+#[derive(Serialize)]
+struct Defaults<'a> {
+    port: u16,
+    username: &'a str,
+    password: &'a str,
+    secret: &'a str,
+    platform: &'static str,
+}
+
+#[derive(Serialize)]
+struct Group<'a> {
+    data: GroupData<'a>,
+}
+
+#[derive(Serialize)]
+struct GroupData<'a> {
+    site: &'a str,
+}
+
+#[derive(Serialize)]
+struct Host<'a> {
+    hostname: String,
+    groups: Vec<String>,
+    data: HostData<'a>,
+}
+
+#[derive(Serialize)]
+struct HostData<'a> {
+    site: &'a str,
+    role: &'a str,
+}
+
+/// Credentials and port shared by every device of a fleet.
+pub(crate) struct Access<'a> {
+    pub port: u16,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub secret: &'a str,
+}
+
+fn site_group(site: &str) -> String {
+    format!("site_{site}")
+}
+
+pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
+    let groups = devices
+        .iter()
+        .map(|d| {
+            (
+                site_group(d.site),
+                Group {
+                    data: GroupData { site: d.site },
+                },
+            )
+        })
+        .collect();
+    let hosts = devices
+        .iter()
+        .map(|d| {
+            let host = Host {
+                hostname: d.address.to_string(),
+                groups: vec![site_group(d.site)],
+                data: HostData {
+                    site: d.site,
+                    role: d.role,
+                },
+            };
+            (d.name.as_str(), host)
+        })
+        .collect();
+    let inventory = Inventory {
+        defaults: Defaults {
+            port: access.port,
+            username: access.username,
+            password: access.password,
+            secret: access.secret,
+            platform: "cisco_ios",
+        },
+        groups,
+        hosts,
+    };
+    // Plain structs of strings and numbers always serialize; an error here is a devsim bug.
+    serde_yaml_ng::to_string(&inventory).expect("inventory serializes to YAML")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn inventory_has_the_loader_shape() {
+        let devices = vec![
+            Device {
+                name: "r00001".into(),
+                address: Ipv4Addr::new(127, 1, 0, 1),
+                index: 0,
+                site: "ams",
+                role: "core",
+            },
+            Device {
+                name: "r00002".into(),
+                address: Ipv4Addr::new(127, 1, 0, 2),
+                index: 1,
+                site: "sin",
+                role: "access",
+            },
+        ];
+        let access = Access {
+            port: 2222,
+            username: "admin",
+            password: "yes",
+            secret: "enable",
+        };
+        let yaml = render(&devices, &access);
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+        let defaults = &value["defaults"];
+        assert_eq!(defaults["port"].as_u64(), Some(2222));
+        assert_eq!(defaults["username"].as_str(), Some("admin"));
+        assert_eq!(
+            defaults["password"].as_str(),
+            Some("yes"),
+            "a YAML-ish password stays a string"
+        );
+        assert_eq!(defaults["secret"].as_str(), Some("enable"));
+        assert_eq!(defaults["platform"].as_str(), Some("cisco_ios"));
+        assert_eq!(
+            value["groups"]["site_ams"]["data"]["site"].as_str(),
+            Some("ams")
+        );
+        let host = &value["hosts"]["r00002"];
+        assert_eq!(host["hostname"].as_str(), Some("127.1.0.2"));
+        assert_eq!(host["groups"][0].as_str(), Some("site_sin"));
+        assert_eq!(host["data"]["site"].as_str(), Some("sin"));
+        assert_eq!(host["data"]["role"].as_str(), Some("access"));
+    }
+}

@@ -1,0 +1,578 @@
+//! The Cisco-IOS-like CLI as a state machine with no I/O: feed it the bytes the client typed and
+//! it returns what the device does ([`Action`]s). The SSH session only carries bytes and turns
+//! [`Action::Think`] into the fleet's command latency, so everything a client sees can be tested
+//! here without a socket.
+
+use crate::config_gen::DeviceModel;
+use crate::show;
+
+/// One step of the device's reaction, to be carried out in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Bytes for the client, now.
+    Send(Vec<u8>),
+    /// A command was entered: wait the device's command latency before the next action.
+    Think,
+    /// The user logged out: end the session cleanly.
+    Exit,
+    /// The `DropMidOutput` fault struck: close the channel abruptly, mid-output.
+    Drop,
+}
+
+/// Per-session settings that do not come from the device model.
+#[derive(Debug, Clone, Default)]
+pub struct ShellOptions {
+    /// The `enable` secret; empty means `enable` asks for nothing.
+    pub secret: String,
+    /// Cut `show running-config` in half and drop the channel (the `DropMidOutput` fault).
+    pub drop_mid_output: bool,
+}
+
+/// Longest line the device buffers; further characters are ignored, as a bounded terminal would.
+const MAX_LINE: usize = 1024;
+/// IOS's default `terminal length`.
+const DEFAULT_LENGTH: usize = 24;
+const MORE: &str = " --More-- ";
+const INVALID: &str = "% Invalid input detected at '^' marker.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    User,
+    Privileged,
+    /// Global configuration, or a sub-mode such as `config-if`.
+    Config(Option<&'static str>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    /// Reading a command line, echoing it.
+    Line,
+    /// Reading the enable secret, not echoing it.
+    Secret,
+    /// Paused at ` --More-- `, waiting for space, Enter or `q`.
+    More,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Enable,
+    Disable,
+    Exit,
+    TerminalLength,
+    TerminalWidth,
+    ShowRunningConfig,
+    ShowVersion,
+    ShowIpInterfaceBrief,
+    ShowIpRoute,
+    ShowVlanBrief,
+    ConfigureTerminal,
+    WriteMemory,
+}
+
+/// An exec command: its keywords (abbreviations accepted), whether a number follows, and whether
+/// it needs privileged mode (in user mode IOS reports such keywords as invalid input).
+struct Spec {
+    words: &'static [&'static str],
+    number: bool,
+    privileged: bool,
+    cmd: Cmd,
+}
+
+const fn spec(words: &'static [&'static str], number: bool, privileged: bool, cmd: Cmd) -> Spec {
+    Spec {
+        words,
+        number,
+        privileged,
+        cmd,
+    }
+}
+
+const EXEC_COMMANDS: &[Spec] = &[
+    spec(&["enable"], false, false, Cmd::Enable),
+    spec(&["disable"], false, true, Cmd::Disable),
+    spec(&["exit"], false, false, Cmd::Exit),
+    spec(&["logout"], false, false, Cmd::Exit),
+    spec(&["quit"], false, false, Cmd::Exit),
+    spec(&["terminal", "length"], true, false, Cmd::TerminalLength),
+    spec(&["terminal", "width"], true, false, Cmd::TerminalWidth),
+    spec(
+        &["show", "running-config"],
+        false,
+        true,
+        Cmd::ShowRunningConfig,
+    ),
+    spec(&["show", "version"], false, false, Cmd::ShowVersion),
+    spec(
+        &["show", "ip", "interface", "brief"],
+        false,
+        false,
+        Cmd::ShowIpInterfaceBrief,
+    ),
+    spec(&["show", "ip", "route"], false, false, Cmd::ShowIpRoute),
+    spec(&["show", "vlan", "brief"], false, false, Cmd::ShowVlanBrief),
+    spec(
+        &["configure", "terminal"],
+        false,
+        true,
+        Cmd::ConfigureTerminal,
+    ),
+    spec(&["write", "memory"], false, true, Cmd::WriteMemory),
+];
+
+/// Why a command line did not resolve to a command.
+#[derive(Debug, PartialEq, Eq)]
+enum ParseError {
+    /// The token starting at this column of the line matches nothing.
+    InvalidAt(usize),
+    Ambiguous,
+    Incomplete,
+}
+
+/// What a resolved command line does.
+enum Outcome {
+    /// Print this (`\n` line ends), then the prompt.
+    Text(String),
+    /// Ask for the enable secret.
+    AskSecret,
+    Exit,
+    /// Print this much and drop the channel.
+    Drop(String),
+}
+
+/// One device's CLI session.
+pub struct Shell {
+    /// Everything the device's output is rendered from.
+    model: DeviceModel,
+    options: ShellOptions,
+    mode: Mode,
+    input: Input,
+    /// The command line or secret typed so far.
+    line: Vec<u8>,
+    /// The previous byte was `\r`, so a `\n` right after it is the same Enter.
+    after_cr: bool,
+    /// `terminal length`; 0 disables paging.
+    length: usize,
+    /// Output lines still held back by ` --More-- `.
+    pending: std::collections::VecDeque<String>,
+    /// After `Exit` or `Drop` the shell ignores input.
+    finished: bool,
+}
+
+impl Shell {
+    /// The CLI of the device `hostname` in a fleet seeded with `seed`.
+    pub fn new(hostname: &str, seed: u64, options: ShellOptions) -> Self {
+        Shell {
+            model: DeviceModel::generate(hostname, seed),
+            options,
+            mode: Mode::User,
+            input: Input::Line,
+            line: Vec::new(),
+            after_cr: false,
+            length: DEFAULT_LENGTH,
+            pending: Default::default(),
+            finished: false,
+        }
+    }
+
+    /// The current prompt, e.g. `r00001>` or `r00001(config)#`.
+    pub fn prompt(&self) -> String {
+        let host = &self.model.hostname;
+        match self.mode {
+            Mode::User => format!("{host}>"),
+            Mode::Privileged => format!("{host}#"),
+            Mode::Config(None) => format!("{host}(config)#"),
+            Mode::Config(Some(sub)) => format!("{host}({sub})#"),
+        }
+    }
+
+    /// What the device prints when an interactive shell starts: the MOTD banner and the prompt.
+    pub fn start(&mut self) -> Vec<Action> {
+        let mut text = String::from("\n");
+        if let Some(banner) = &self.model.banner {
+            text.push_str(banner);
+            text.push_str("\n\n");
+        }
+        let mut bytes = crlf(&text);
+        bytes.extend_from_slice(self.prompt().as_bytes());
+        vec![Action::Send(bytes)]
+    }
+
+    /// Runs one command for an SSH `exec` request: privileged, unpaged, no echo and no prompt.
+    pub fn exec(&mut self, command: &str) -> Vec<Action> {
+        self.mode = Mode::Privileged;
+        self.length = 0;
+        let mut out = vec![Action::Think];
+        let tokens = tokenize(command.as_bytes());
+        if tokens.is_empty() {
+            return out;
+        }
+        match self.run_exec(&tokens, command, 0) {
+            Outcome::Text(text) => push(&mut out, crlf(&text)),
+            Outcome::Drop(text) => {
+                push(&mut out, crlf(&text));
+                out.push(Action::Drop);
+            }
+            Outcome::AskSecret | Outcome::Exit => {}
+        }
+        out
+    }
+
+    /// Feeds bytes the client typed; returns what the device does, in order.
+    pub fn feed(&mut self, input: &[u8]) -> Vec<Action> {
+        let mut out = Vec::new();
+        for &byte in input {
+            if self.finished {
+                break;
+            }
+            if self.after_cr && byte == b'\n' {
+                self.after_cr = false;
+                continue;
+            }
+            self.after_cr = byte == b'\r';
+            match self.input {
+                Input::Line => self.line_byte(byte, &mut out),
+                Input::Secret => self.secret_byte(byte, &mut out),
+                Input::More => self.more_byte(byte, &mut out),
+            }
+        }
+        out
+    }
+
+    fn line_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
+        match byte {
+            b'\r' | b'\n' => {
+                push(out, b"\r\n".to_vec());
+                let line = std::mem::take(&mut self.line);
+                self.submit(&line, out);
+            }
+            0x08 | 0x7f if self.line.pop().is_some() => push(out, b"\x08 \x08".to_vec()),
+            // Ctrl-U erases the line.
+            0x15 => {
+                let erase = b"\x08 \x08".repeat(self.line.len());
+                self.line.clear();
+                push(out, erase);
+            }
+            // Ctrl-C and Ctrl-Z abandon the line and leave configuration mode.
+            0x03 | 0x1a => {
+                self.line.clear();
+                if matches!(self.mode, Mode::Config(_)) {
+                    self.mode = Mode::Privileged;
+                }
+                let mut bytes = if byte == 0x03 {
+                    b"^C\r\n".to_vec()
+                } else {
+                    b"^Z\r\n".to_vec()
+                };
+                bytes.extend_from_slice(self.prompt().as_bytes());
+                push(out, bytes);
+            }
+            b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => {
+                self.line.push(b);
+                push(out, vec![b]);
+            }
+            _ => {}
+        }
+    }
+
+    fn secret_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
+        match byte {
+            b'\r' | b'\n' => {
+                let typed = std::mem::take(&mut self.line);
+                self.input = Input::Line;
+                let text = if typed == self.options.secret.as_bytes() {
+                    self.mode = Mode::Privileged;
+                    "\n".to_string()
+                } else {
+                    "\n% Access denied\n\n".to_string()
+                };
+                let mut bytes = crlf(&text);
+                bytes.extend_from_slice(self.prompt().as_bytes());
+                push(out, bytes);
+            }
+            0x08 | 0x7f => {
+                self.line.pop();
+            }
+            0x03 => {
+                self.line.clear();
+                self.input = Input::Line;
+                let mut bytes = b"\r\n".to_vec();
+                bytes.extend_from_slice(self.prompt().as_bytes());
+                push(out, bytes);
+            }
+            b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => self.line.push(b),
+            _ => {}
+        }
+    }
+
+    fn more_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
+        // IOS rubs ` --More-- ` out with backspaces before going on.
+        let mut bytes = b"\x08".repeat(MORE.len() - 1);
+        bytes.extend(b" ".repeat(MORE.len() - 1));
+        bytes.extend(b"\x08".repeat(MORE.len() - 1));
+        let lines = match byte {
+            b' ' => self.page_lines(),
+            b'\r' | b'\n' => 1,
+            _ => {
+                self.pending.clear();
+                0
+            }
+        };
+        self.emit_lines(lines, &mut bytes);
+        push(out, bytes);
+    }
+
+    /// Lines per page: one line of the terminal is kept for ` --More-- `.
+    fn page_lines(&self) -> usize {
+        self.length.saturating_sub(1).max(1)
+    }
+
+    /// Writes up to `count` pending lines, then either ` --More-- ` or the prompt.
+    fn emit_lines(&mut self, count: usize, bytes: &mut Vec<u8>) {
+        for line in self.pending.drain(..count.min(self.pending.len())) {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        if self.pending.is_empty() {
+            self.input = Input::Line;
+            bytes.extend_from_slice(self.prompt().as_bytes());
+        } else {
+            self.input = Input::More;
+            bytes.extend_from_slice(MORE.as_bytes());
+        }
+    }
+
+    /// Handles a complete command line.
+    fn submit(&mut self, line: &[u8], out: &mut Vec<Action>) {
+        let tokens = tokenize(line);
+        if tokens.is_empty() {
+            push(out, self.prompt().into_bytes());
+            return;
+        }
+        out.push(Action::Think);
+        let raw = String::from_utf8_lossy(line).into_owned();
+        let caret_base = self.prompt().len();
+        let outcome = match self.mode {
+            Mode::Config(_) => self.run_config(&tokens, &raw),
+            _ => self.run_exec(&tokens, &raw, caret_base),
+        };
+        match outcome {
+            Outcome::Text(text) => {
+                self.pending = text.split_terminator('\n').map(str::to_owned).collect();
+                let first = if self.length == 0 {
+                    self.pending.len()
+                } else {
+                    self.page_lines()
+                };
+                let mut bytes = Vec::new();
+                self.emit_lines(first, &mut bytes);
+                push(out, bytes);
+            }
+            Outcome::AskSecret => {
+                self.input = Input::Secret;
+                push(out, b"Password: ".to_vec());
+            }
+            Outcome::Exit => {
+                self.finished = true;
+                out.push(Action::Exit);
+            }
+            Outcome::Drop(text) => {
+                self.finished = true;
+                push(out, crlf(&text));
+                out.push(Action::Drop);
+            }
+        }
+    }
+
+    fn run_exec(&mut self, tokens: &[(usize, &str)], raw: &str, caret_base: usize) -> Outcome {
+        let privileged = self.mode != Mode::User;
+        let (cmd, number) = match resolve(tokens, privileged) {
+            Ok(found) => found,
+            Err(e) => return Outcome::Text(error_text(e, raw, caret_base)),
+        };
+        let text = match cmd {
+            Cmd::Enable => {
+                if privileged || self.options.secret.is_empty() {
+                    self.mode = Mode::Privileged;
+                    String::new()
+                } else {
+                    return Outcome::AskSecret;
+                }
+            }
+            Cmd::Disable => {
+                self.mode = Mode::User;
+                String::new()
+            }
+            Cmd::Exit => return Outcome::Exit,
+            Cmd::TerminalLength => {
+                self.length = number.unwrap_or(0) as usize;
+                String::new()
+            }
+            Cmd::TerminalWidth => String::new(),
+            Cmd::ShowRunningConfig => {
+                let config = self.model.running_config();
+                if self.options.drop_mid_output {
+                    let mut half = config.len() / 2;
+                    while !config.is_char_boundary(half) {
+                        half -= 1;
+                    }
+                    return Outcome::Drop(config[..half].to_string());
+                }
+                config
+            }
+            Cmd::ShowVersion => show::version(&self.model),
+            Cmd::ShowIpInterfaceBrief => show::ip_interface_brief(&self.model),
+            Cmd::ShowIpRoute => show::ip_route(&self.model),
+            Cmd::ShowVlanBrief => show::vlan_brief(&self.model),
+            Cmd::ConfigureTerminal => {
+                self.mode = Mode::Config(None);
+                "Enter configuration commands, one per line.  End with CNTL/Z.\n".to_string()
+            }
+            Cmd::WriteMemory => "Building configuration...\n[OK]\n".to_string(),
+        };
+        Outcome::Text(text)
+    }
+
+    /// Configuration mode accepts any command without applying it (the running-config must stay
+    /// what [`crate::running_config`] says), but tracks sub-modes so prompts look right.
+    fn run_config(&mut self, tokens: &[(usize, &str)], raw: &str) -> Outcome {
+        let first = tokens[0].1.to_ascii_lowercase();
+        let is = |word: &str, min: usize| first.len() >= min && word.starts_with(first.as_str());
+        if is("end", 3) {
+            self.mode = Mode::Privileged;
+        } else if is("exit", 2) {
+            self.mode = match self.mode {
+                Mode::Config(Some(_)) => Mode::Config(None),
+                _ => Mode::Privileged,
+            };
+        } else if first == "do" {
+            let rest = &tokens[1..];
+            if rest.is_empty() {
+                return Outcome::Text("% Incomplete command.\n\n".into());
+            }
+            let (mode, caret_base) = (self.mode, self.prompt().len());
+            self.mode = Mode::Privileged;
+            let outcome = self.run_exec(rest, raw, caret_base);
+            // `do` never changes the mode, whatever the command was.
+            self.mode = mode;
+            return match outcome {
+                Outcome::Exit | Outcome::AskSecret => Outcome::Text(String::new()),
+                other => other,
+            };
+        } else {
+            let sub = [
+                ("interface", "config-if"),
+                ("line", "config-line"),
+                ("router", "config-router"),
+                ("vlan", "config-vlan"),
+            ]
+            .into_iter()
+            .find(|(word, _)| is(word, 3));
+            if let Some((_, sub)) = sub {
+                if tokens.len() < 2 {
+                    return Outcome::Text("% Incomplete command.\n\n".into());
+                }
+                self.mode = Mode::Config(Some(sub));
+            }
+        }
+        Outcome::Text(String::new())
+    }
+}
+
+/// Splits a line into words, keeping each word's starting column for the `^` marker.
+fn tokenize(line: &[u8]) -> Vec<(usize, &str)> {
+    let text = std::str::from_utf8(line).unwrap_or("");
+    let mut tokens = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                tokens.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        tokens.push((s, &text[s..]));
+    }
+    tokens
+}
+
+/// Matches words against the command table the way IOS does: any unambiguous prefix of a keyword.
+fn resolve(tokens: &[(usize, &str)], privileged: bool) -> Result<(Cmd, Option<u32>), ParseError> {
+    let mut candidates: Vec<&Spec> = EXEC_COMMANDS
+        .iter()
+        .filter(|s| privileged || !s.privileged)
+        .collect();
+    for (depth, &(col, token)) in tokens.iter().enumerate() {
+        let token = token.to_ascii_lowercase();
+        let matching: Vec<&Spec> = candidates
+            .iter()
+            .copied()
+            .filter(|s| s.words.get(depth).is_some_and(|w| w.starts_with(&token)))
+            .collect();
+        if matching.is_empty() {
+            let numbered = candidates
+                .iter()
+                .find(|s| s.number && s.words.len() == depth);
+            return match (numbered, token.parse::<u32>()) {
+                (Some(s), Ok(n)) if n <= 512 && depth + 1 == tokens.len() => Ok((s.cmd, Some(n))),
+                (Some(_), Ok(_)) if depth + 1 < tokens.len() => {
+                    Err(ParseError::InvalidAt(tokens[depth + 1].0))
+                }
+                _ => Err(ParseError::InvalidAt(col)),
+            };
+        }
+        let exact: Vec<&Spec> = matching
+            .iter()
+            .copied()
+            .filter(|s| s.words[depth] == token)
+            .collect();
+        if !exact.is_empty() {
+            candidates = exact;
+        } else {
+            let mut words: Vec<&str> = matching.iter().map(|s| s.words[depth]).collect();
+            words.dedup();
+            if words.len() > 1 {
+                return Err(ParseError::Ambiguous);
+            }
+            candidates = matching;
+        }
+    }
+    candidates
+        .iter()
+        .find(|s| s.words.len() == tokens.len() && !s.number)
+        .map(|s| (s.cmd, None))
+        .ok_or(ParseError::Incomplete)
+}
+
+fn error_text(error: ParseError, raw: &str, caret_base: usize) -> String {
+    match error {
+        ParseError::InvalidAt(col) => {
+            format!("{:width$}^\n{INVALID}\n\n", "", width = caret_base + col)
+        }
+        ParseError::Ambiguous => format!("% Ambiguous command:  \"{}\"\n", raw.trim()),
+        ParseError::Incomplete => "% Incomplete command.\n\n".to_string(),
+    }
+}
+
+/// Turns `\n` line ends into the terminal's `\r\n`.
+fn crlf(text: &str) -> Vec<u8> {
+    text.replace('\n', "\r\n").into_bytes()
+}
+
+/// Appends bytes, merging with a preceding `Send` so the session writes fewer packets.
+fn push(out: &mut Vec<Action>, bytes: Vec<u8>) {
+    if bytes.is_empty() {
+        return;
+    }
+    if let Some(Action::Send(last)) = out.last_mut() {
+        last.extend_from_slice(&bytes);
+    } else {
+        out.push(Action::Send(bytes));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,361 @@
+//! The fleet over real TCP and real SSH (a russh client), on loopback.
+
+use anyhow::{Context, Result, bail};
+use fanout_devsim::{Fault, Fleet, FleetConfig, running_config};
+use russh::client::{self, Handle, KeyboardInteractiveAuthResponse};
+use russh::keys::{PublicKey, PublicKeyOrCertificate};
+use russh::{Channel, ChannelMsg};
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+const SEED: u64 = 42;
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Accepts the server only if it presents the expected key, and records what it saw.
+struct Pinned {
+    expected: PublicKey,
+}
+
+impl client::Handler for Pinned {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        Ok(matches!(key, PublicKeyOrCertificate::PublicKey { key, .. } if *key == self.expected))
+    }
+}
+
+async fn connect(address: Ipv4Addr, port: u16, expected: PublicKey) -> Result<Handle<Pinned>> {
+    let config = Arc::new(client::Config::default());
+    let handle = tokio::time::timeout(
+        WAIT,
+        client::connect(
+            config,
+            SocketAddr::from((address, port)),
+            Pinned { expected },
+        ),
+    )
+    .await
+    .context("connect timed out")??;
+    Ok(handle)
+}
+
+async fn login(fleet: &Fleet, index: usize) -> Result<Handle<Pinned>> {
+    let device = &fleet.devices()[index];
+    let key = fleet.host_public_key(index).context("no such device")?;
+    let mut handle = connect(device.address, fleet.port(), key).await?;
+    let auth = handle.authenticate_password("admin", "admin").await?;
+    if !auth.success() {
+        bail!("password rejected by {}", device.name);
+    }
+    Ok(handle)
+}
+
+async fn open_shell(handle: &Handle<Pinned>) -> Result<Channel<client::Msg>> {
+    let channel = handle.channel_open_session().await?;
+    channel
+        .request_pty(true, "vt100", 80, 24, 0, 0, &[])
+        .await?;
+    channel.request_shell(true).await?;
+    Ok(channel)
+}
+
+/// Reads channel data until the text read so far ends with `suffix`.
+async fn read_until(channel: &mut Channel<client::Msg>, suffix: &str) -> Result<String> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if String::from_utf8_lossy(&got).ends_with(suffix) {
+            return Ok(String::from_utf8(got)?);
+        }
+        let msg = tokio::time::timeout_at(deadline, channel.wait())
+            .await
+            .with_context(|| {
+                format!(
+                    "timed out waiting for {suffix:?}; got {:?}",
+                    String::from_utf8_lossy(&got)
+                )
+            })?;
+        match msg {
+            Some(ChannelMsg::Data { data }) => got.extend_from_slice(&data),
+            Some(ChannelMsg::Eof | ChannelMsg::Close) | None => bail!(
+                "channel closed before {suffix:?}; got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Sends a command line and returns its output: echo and trailing prompt stripped, CRLF → LF,
+/// which is what fanout's client does.
+async fn command(channel: &mut Channel<client::Msg>, line: &str, prompt: &str) -> Result<String> {
+    channel.data(format!("{line}\n").as_bytes()).await?;
+    let raw = read_until(channel, prompt).await?;
+    let body = raw
+        .strip_prefix(&format!("{line}\r\n"))
+        .with_context(|| format!("no echo of {line:?} in {raw:?}"))?;
+    let body = body.strip_suffix(prompt).unwrap_or(body);
+    Ok(body.replace("\r\n", "\n"))
+}
+
+/// Reads everything until the server closes the channel; returns the data and the exit status.
+async fn read_to_close(channel: &mut Channel<client::Msg>) -> Result<(String, Option<u32>)> {
+    let mut got = Vec::new();
+    let mut status = None;
+    loop {
+        match tokio::time::timeout(WAIT, channel.wait()).await? {
+            Some(ChannelMsg::Data { data }) => got.extend_from_slice(&data),
+            Some(ChannelMsg::ExitStatus { exit_status }) => status = Some(exit_status),
+            Some(ChannelMsg::Close) | None => return Ok((String::from_utf8(got)?, status)),
+            Some(_) => {}
+        }
+    }
+}
+
+fn fleet_config(count: usize) -> FleetConfig {
+    FleetConfig {
+        count,
+        seed: SEED,
+        ..FleetConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn each_device_has_its_own_key_prompt_and_running_config() -> Result<()> {
+    let fleet = Fleet::start(fleet_config(20)).await?;
+    assert_ne!(fleet.port(), 0);
+    let mut configs = Vec::new();
+    for index in [3, 17] {
+        let name = fleet.devices()[index].name.clone();
+        let handle = login(&fleet, index).await?;
+        let mut shell = open_shell(&handle).await?;
+        let banner = read_until(&mut shell, &format!("{name}>")).await?;
+        assert!(banner.ends_with(&format!("\r\n{name}>")), "{banner:?}");
+
+        shell.data(&b"enable\n"[..]).await?;
+        read_until(&mut shell, "Password: ").await?;
+        shell.data(&b"enable\n"[..]).await?;
+        let after = read_until(&mut shell, &format!("{name}#")).await?;
+        assert_eq!(after, format!("\r\n{name}#"), "the secret is not echoed");
+
+        let prompt = format!("{name}#");
+        assert_eq!(command(&mut shell, "terminal length 0", &prompt).await?, "");
+        let config = command(&mut shell, "show running-config", &prompt).await?;
+        assert_eq!(config, running_config(&name, SEED), "{name}");
+        configs.push(config);
+
+        shell.data(&b"exit\n"[..]).await?;
+        let (rest, _) = read_to_close(&mut shell).await?;
+        assert_eq!(rest, "exit\r\n");
+    }
+    assert_ne!(configs[0], configs[1]);
+    assert_eq!(fleet.connections_accepted(), 2);
+
+    // Device 3 presents its own key, not device 17's: a client pinning 17's key refuses it.
+    let wrong = fleet.host_public_key(17).context("device 17")?;
+    assert_ne!(Some(&wrong), fleet.host_public_key(3).as_ref());
+    assert!(
+        connect(fleet.devices()[3].address, fleet.port(), wrong)
+            .await
+            .is_err()
+    );
+    fleet.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn keyboard_interactive_login_and_exec() -> Result<()> {
+    let fleet = Fleet::start(fleet_config(3)).await?;
+    let device = fleet.devices()[1].clone();
+    let key = fleet.host_public_key(1).context("device 1")?;
+    let mut handle = connect(device.address, fleet.port(), key).await?;
+    let reply = handle
+        .authenticate_keyboard_interactive_start("admin", None)
+        .await?;
+    let KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } = reply else {
+        bail!("expected a password prompt, got {reply:?}");
+    };
+    assert_eq!(prompts.len(), 1);
+    assert_eq!(prompts[0].prompt, "Password: ");
+    assert!(!prompts[0].echo);
+    let reply = handle
+        .authenticate_keyboard_interactive_respond(vec!["admin".into()])
+        .await?;
+    assert!(
+        matches!(reply, KeyboardInteractiveAuthResponse::Success),
+        "{reply:?}"
+    );
+
+    let mut channel = handle.channel_open_session().await?;
+    channel.exec(true, "show running-config").await?;
+    let (output, status) = read_to_close(&mut channel).await?;
+    assert_eq!(status, Some(0));
+    assert_eq!(
+        output.replace("\r\n", "\n"),
+        running_config(&device.name, SEED)
+    );
+    fleet.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_password_is_rejected() -> Result<()> {
+    let fleet = Fleet::start(fleet_config(2)).await?;
+    let key = fleet.host_public_key(0).context("device 0")?;
+    let mut handle = connect(fleet.devices()[0].address, fleet.port(), key).await?;
+    assert!(
+        !handle
+            .authenticate_password("admin", "guess")
+            .await?
+            .success()
+    );
+    assert!(
+        handle
+            .authenticate_password("admin", "admin")
+            .await?
+            .success()
+    );
+    fleet.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn latency_delays_command_output_but_not_login() -> Result<()> {
+    let latency = Duration::from_millis(400);
+    let fleet = Fleet::start(FleetConfig {
+        latency,
+        ..fleet_config(2)
+    })
+    .await?;
+    let started = Instant::now();
+    let handle = login(&fleet, 0).await?;
+    let mut shell = open_shell(&handle).await?;
+    read_until(&mut shell, "r00001>").await?;
+    assert!(
+        started.elapsed() < latency,
+        "login took {:?}",
+        started.elapsed()
+    );
+
+    let sent = Instant::now();
+    let version = command(&mut shell, "terminal length 0", "r00001>").await?;
+    assert_eq!(version, "");
+    let took = sent.elapsed();
+    assert!(took >= latency, "output came after {took:?}");
+    assert!(took < latency * 3, "output came after {took:?}");
+    fleet.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn faults_misbehave_as_documented() -> Result<()> {
+    let fleet = Fleet::start(FleetConfig {
+        faults: HashMap::from([
+            (0, Fault::Silent),
+            (1, Fault::RejectAuth),
+            (2, Fault::DropMidOutput),
+        ]),
+        ..fleet_config(4)
+    })
+    .await?;
+    let port = fleet.port();
+    let devices = fleet.devices().to_vec();
+
+    // Silent: the TCP connection is accepted and stays open, but not even a banner arrives.
+    let mut silent = TcpStream::connect((devices[0].address, port)).await?;
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_millis(500), silent.read(&mut buf)).await;
+    assert!(read.is_err(), "the silent device said something: {read:?}");
+
+    // RejectAuth: the right password is refused.
+    let key = fleet.host_public_key(1).context("device 1")?;
+    let mut handle = connect(devices[1].address, port, key).await?;
+    assert!(
+        !handle
+            .authenticate_password("admin", "admin")
+            .await?
+            .success()
+    );
+
+    // DropMidOutput: half the running-config, then the channel closes without a prompt.
+    let handle = login(&fleet, 2).await?;
+    let mut shell = open_shell(&handle).await?;
+    read_until(&mut shell, "r00003>").await?;
+    shell
+        .data(&b"enable\nenable\nterminal length 0\nshow running-config\n"[..])
+        .await?;
+    let (output, status) = read_to_close(&mut shell).await?;
+    assert_eq!(status, None);
+    let config = running_config("r00003", SEED).replace('\n', "\r\n");
+    let got = output
+        .split("show running-config\r\n")
+        .nth(1)
+        .context("no show running-config echo")?;
+    assert!(
+        !got.is_empty() && got.len() < config.len(),
+        "{} bytes",
+        got.len()
+    );
+    assert!(config.starts_with(got));
+
+    // The healthy device is unaffected by its neighbours, even with the silent one still open.
+    let handle = login(&fleet, 3).await?;
+    let mut shell = open_shell(&handle).await?;
+    read_until(&mut shell, "r00004>").await?;
+    drop(silent);
+    fleet.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn large_fleet_starts_quickly_and_closes_strangers() -> Result<()> {
+    let started = Instant::now();
+    let fleet = Fleet::start(fleet_config(2000)).await?;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "2,000 devices took {took:?} to start"
+    );
+    let port = fleet.port();
+    let last = fleet.devices()[1999].address;
+    assert_eq!(last, Ipv4Addr::new(127, 1, 7, 222));
+
+    // Addresses that are not fleet devices: accepted by the wildcard listener, closed at once.
+    for stranger in [Ipv4Addr::new(127, 1, 200, 1), Ipv4Addr::new(127, 0, 0, 1)] {
+        let mut stream = TcpStream::connect((stranger, port)).await?;
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf))
+            .await
+            .with_context(|| format!("{stranger} was not closed"))?;
+        assert!(
+            matches!(read, Ok(0) | Err(_)),
+            "{stranger} answered: {read:?}"
+        );
+    }
+    assert_eq!(fleet.connections_accepted(), 0);
+
+    // The last device answers with an SSH banner like any other.
+    let mut stream = TcpStream::connect((last, port)).await?;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(WAIT, stream.read(&mut buf)).await??;
+    assert!(
+        buf[..n].starts_with(b"SSH-2.0-Cisco-1.25"),
+        "{:?}",
+        &buf[..n]
+    );
+    assert_eq!(fleet.connections_accepted(), 1);
+
+    fleet.shutdown().await;
+    assert!(
+        TcpStream::connect((last, port)).await.is_err(),
+        "the port still accepts after shutdown"
+    );
+    Ok(())
+}
