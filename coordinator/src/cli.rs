@@ -99,6 +99,23 @@ pub struct ExecutionArgs {
     /// After Ctrl-C, how long hosts in flight may take to finish.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub drain_grace: Duration,
+
+    /// Try a host again this many times when it fails in a way that may pass (refused,
+    /// timeout, disconnected, unreachable); never for auth, host key or command errors.
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
+
+    /// Pause before the first retry; it doubles for each further one, with jitter.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub retry_backoff: Duration,
+
+    /// A worker silent this long is presumed dead and its hosts run elsewhere.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub lease_timeout: Duration,
+
+    /// Replace local workers that die during the run, at most this many times.
+    #[arg(long, default_value_t = 0)]
+    pub respawn: u32,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -20,6 +20,10 @@ pub struct JobSettings {
     pub known_hosts: PathBuf,
     /// One command's output beyond this is `output_too_large`.
     pub max_output_bytes: u64,
+    /// Further attempts for a host whose failure is retryable.
+    pub retries: u32,
+    /// First pause before a retry; doubles each time, with jitter.
+    pub retry_backoff: Duration,
 }
 
 impl JobSettings {
@@ -33,6 +37,8 @@ impl JobSettings {
             host_key_policy: self.host_key_policy as i32,
             known_hosts: self.known_hosts.to_string_lossy().into_owned(),
             max_output_bytes: self.max_output_bytes,
+            retries: self.retries,
+            retry_backoff_ms: millis(self.retry_backoff),
         }
     }
 }

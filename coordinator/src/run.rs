@@ -5,7 +5,7 @@ use crate::job::{self, JobSettings};
 use crate::record::HostRecord;
 use crate::recorder::{Recorder, RecorderError};
 use crate::scheduler::Scheduler;
-use crate::server::{HostMeta, Shared};
+use crate::server::{HostMeta, ServerPolicy, Shared};
 use crate::supervisor::{LocalWorkers, SupervisorError, WorkerProgram};
 use fanout_common::Secret;
 use fanout_common::inventory::Host;
@@ -35,6 +35,10 @@ pub struct LocalRun {
     pub program: WorkerProgram,
     /// After a first interrupt: how long in-flight hosts may take to finish.
     pub drain_grace: Duration,
+    /// Silence after which a worker's leases are fenced and its hosts run elsewhere.
+    pub lease_timeout: Duration,
+    /// Dead local workers replaced during the run, at most.
+    pub respawn: u32,
 }
 
 /// Signals from outside: the first asks to drain, the second to stop at once.
@@ -51,7 +55,10 @@ pub struct RunOutcome {
     /// Hosts that never got a result (interrupted, or no worker left to run them).
     pub unfinished: Vec<String>,
     pub reassigned: u64,
+    /// Every local worker process of the run, replacements included.
     pub worker_pids: Vec<u32>,
+    /// Local workers that died during the job.
+    pub workers_lost: usize,
     pub interrupted: bool,
     pub files_written: usize,
 }
@@ -98,13 +105,12 @@ pub async fn run_local(
     let scheduler = Scheduler::new(run.job.to_proto(&job_id), targets);
     let token = Secret::new(random_token());
     let (results_tx, mut results) = mpsc::channel(RESULT_QUEUE);
-    let shared = Shared::new(
-        scheduler,
-        meta,
-        Some(token.clone()),
-        results_tx,
-        run.job.max_output_bytes,
-    );
+    let policy = ServerPolicy {
+        token: Some(token.clone()),
+        max_output_bytes: run.job.max_output_bytes,
+        lease_timeout: run.lease_timeout,
+    };
+    let shared = Shared::new(scheduler, meta, policy, results_tx);
 
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -122,14 +128,17 @@ pub async fn run_local(
     );
 
     let started = Instant::now();
+    let coordinator_url = format!("http://{address}");
     let mut workers = LocalWorkers::spawn(
         &run.program,
         run.workers,
-        &format!("http://{address}"),
+        &coordinator_url,
         &token,
         run.concurrency,
     )?;
-    let worker_pids = workers.pids();
+    let mut worker_pids = workers.pids();
+    let mut workers_lost = 0;
+    let mut respawns_left = run.respawn;
     info!(job = %job_id, hosts = total, workers = ?worker_pids, "job starting");
 
     let (recorder_tx, recorder_thread) = spawn_recorder(recorder);
@@ -174,6 +183,13 @@ pub async fn run_local(
             _ = reap.tick() => {
                 if let Some(exited) = workers.reap_exited().await {
                     warn!(pid = exited.pid, status = %exited.status, "worker exited during the job:\n{}", exited.stderr_tail);
+                    workers_lost += 1;
+                    if respawns_left > 0 && drain_deadline.is_none() {
+                        respawns_left -= 1;
+                        let pid = workers.respawn(&run.program, &coordinator_url, &token, run.concurrency)?;
+                        info!(pid, "started a replacement worker");
+                        worker_pids.push(pid);
+                    }
                 }
                 if workers.running() == 0 && *live.borrow() == 0 {
                     break;
@@ -206,6 +222,7 @@ pub async fn run_local(
         unfinished,
         reassigned,
         worker_pids,
+        workers_lost,
         interrupted,
         files_written,
     })

@@ -37,19 +37,28 @@ pub struct HostMeta {
     pub platform: String,
 }
 
+/// How the coordinator treats its workers.
+#[derive(Debug, Clone)]
+pub struct ServerPolicy {
+    /// `Bearer` token workers must present; `None` accepts anyone (never for remote listeners).
+    pub token: Option<Secret>,
+    /// Bound on what one command's chunks may add up to, so a broken worker cannot exhaust memory.
+    pub max_output_bytes: u64,
+    /// A worker silent this long (workers heartbeat every 2 s) is presumed dead: its leases are
+    /// fenced and its hosts go to others.
+    pub lease_timeout: Duration,
+}
+
 /// State shared by every worker connection of one coordinator.
 pub struct Shared {
     state: Mutex<State>,
-    /// `Bearer` token workers must present; `None` accepts anyone (never for remote listeners).
-    token: Option<Secret>,
+    policy: ServerPolicy,
     /// Accepted results, in arrival order, for the recorder.
     results: mpsc::Sender<HostRecord>,
     /// Hostname and platform of each host, for the records.
     meta: HashMap<String, HostMeta>,
     /// Number of live worker streams, for whoever waits for workers to attach or leave.
     live_workers: watch::Sender<usize>,
-    /// Bound on what one command's chunks may add up to, so a broken worker cannot exhaust memory.
-    max_output_bytes: u64,
     next_key: AtomicU64,
     /// Set once workers were told to stop: their streams ending is then expected, not news.
     closing: AtomicBool,
@@ -64,20 +73,18 @@ impl Shared {
     pub fn new(
         scheduler: Scheduler,
         meta: HashMap<String, HostMeta>,
-        token: Option<Secret>,
+        policy: ServerPolicy,
         results: mpsc::Sender<HostRecord>,
-        max_output_bytes: u64,
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
                 scheduler,
                 workers: HashMap::new(),
             }),
-            token,
+            policy,
             results,
             meta,
             live_workers: watch::channel(0).0,
-            max_output_bytes,
             next_key: AtomicU64::new(1),
             closing: AtomicBool::new(false),
         })
@@ -162,7 +169,7 @@ impl Shared {
     }
 
     fn authorize(&self, request: &Request<Streaming<WorkerMessage>>) -> Result<(), Status> {
-        let Some(expected) = &self.token else {
+        let Some(expected) = &self.policy.token else {
             return Ok(());
         };
         let presented = request
@@ -244,7 +251,17 @@ async fn serve_worker(
     // Output chunks of hosts still running on this worker, by (host, epoch), one buffer per command.
     let mut pending: HashMap<(String, u64), Vec<Vec<u8>>> = HashMap::new();
     loop {
-        let message = match inbound.message().await {
+        let next = tokio::time::timeout(shared.policy.lease_timeout, inbound.message()).await;
+        let Ok(next) = next else {
+            warn!(
+                worker = %worker.id,
+                pid = worker.pid,
+                silent_for = ?shared.policy.lease_timeout,
+                "worker stopped heartbeating: fencing its leases"
+            );
+            break;
+        };
+        let message = match next {
             Ok(Some(WorkerMessage { body: Some(body) })) => body,
             Ok(Some(WorkerMessage { body: None })) => continue,
             Ok(None) => break,
@@ -267,7 +284,7 @@ async fn serve_worker(
                     buffers.resize_with(index + 1, Vec::new);
                 }
                 let buffer = &mut buffers[index];
-                if (buffer.len() + chunk.data.len()) as u64 <= shared.max_output_bytes {
+                if (buffer.len() + chunk.data.len()) as u64 <= shared.policy.max_output_bytes {
                     buffer.extend_from_slice(&chunk.data);
                 }
             }

@@ -84,6 +84,8 @@ pub struct Exited {
 /// The children of one run. Dropping it kills any still running.
 pub struct LocalWorkers {
     workers: Vec<LocalWorker>,
+    /// Workers started so far, for their ids.
+    started: usize,
 }
 
 impl LocalWorkers {
@@ -94,44 +96,60 @@ impl LocalWorkers {
         token: &Secret,
         concurrency: u32,
     ) -> Result<Self, SupervisorError> {
-        let mut workers = Vec::with_capacity(count);
-        for index in 0..count {
-            let mut child = Command::new(&program.program)
-                .args(&program.leading_args)
-                .arg("--coordinator")
-                .arg(coordinator_url)
-                .arg("--concurrency")
-                .arg(concurrency.to_string())
-                .arg("--worker-id")
-                .arg(format!("local-{}", index + 1))
-                // The token goes through the environment, never the command line that `ps` shows.
-                .env(fanout_worker::args::TOKEN_ENV, token.expose())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                // Own process group: a Ctrl-C in the terminal reaches the coordinator, which
-                // drains and then stops its workers, instead of killing them mid-host.
-                .process_group(0)
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|source| SupervisorError::Spawn {
-                    program: program.program.clone(),
-                    source,
-                })?;
-            let pid = child.id().unwrap_or_default();
-            let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-            let stderr_reader = child
-                .stderr
-                .take()
-                .map(|stderr| tokio::spawn(keep_tail(stderr, pid, stderr_tail.clone())));
-            workers.push(LocalWorker {
-                child,
-                pid,
-                stderr_tail,
-                stderr_reader,
-            });
+        let mut this = Self {
+            workers: Vec::with_capacity(count),
+            started: 0,
+        };
+        for _ in 0..count {
+            this.respawn(program, coordinator_url, token, concurrency)?;
         }
-        Ok(Self { workers })
+        Ok(this)
+    }
+
+    /// Starts one more worker (at the start, or to replace one that died); returns its pid.
+    pub fn respawn(
+        &mut self,
+        program: &WorkerProgram,
+        coordinator_url: &str,
+        token: &Secret,
+        concurrency: u32,
+    ) -> Result<u32, SupervisorError> {
+        self.started += 1;
+        let mut child = Command::new(&program.program)
+            .args(&program.leading_args)
+            .arg("--coordinator")
+            .arg(coordinator_url)
+            .arg("--concurrency")
+            .arg(concurrency.to_string())
+            .arg("--worker-id")
+            .arg(format!("local-{}", self.started))
+            // The token goes through the environment, never the command line that `ps` shows.
+            .env(fanout_worker::args::TOKEN_ENV, token.expose())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            // Own process group: a Ctrl-C in the terminal reaches the coordinator, which
+            // drains and then stops its workers, instead of killing them mid-host.
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| SupervisorError::Spawn {
+                program: program.program.clone(),
+                source,
+            })?;
+        let pid = child.id().unwrap_or_default();
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        let stderr_reader = child
+            .stderr
+            .take()
+            .map(|stderr| tokio::spawn(keep_tail(stderr, pid, stderr_tail.clone())));
+        self.workers.push(LocalWorker {
+            child,
+            pid,
+            stderr_tail,
+            stderr_reader,
+        });
+        Ok(pid)
     }
 
     pub fn pids(&self) -> Vec<u32> {

@@ -1,12 +1,11 @@
 //! `fanout demo`: the main job, on a simulated fleet started in this process, so anyone can see
 //! what fanout does without a lab: 200 devices, 4 worker processes, every running-config.
 
-use super::{CommandError, job_settings, progress_bar, select_hosts};
+use super::{CommandError, job_settings, local_run, progress_bar, select_hosts};
 use crate::cli::{DemoArgs, ExecutionArgs, HostKeyPolicyArg, Selection};
 use crate::recorder::{Format, Recorder};
 use crate::report;
-use crate::run::{Interrupts, LocalRun, RunOutcome, run_local};
-use crate::supervisor::WorkerProgram;
+use crate::run::{Interrupts, RunOutcome, run_local};
 use fanout_devsim::{Fleet, FleetConfig};
 use std::time::Duration;
 
@@ -64,18 +63,15 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
         known_hosts: Some(scratch.path().join("known_hosts")),
         max_output: 256 << 20,
         drain_grace: Duration::from_secs(10),
+        retries: 1,
+        retry_backoff: Duration::from_millis(500),
+        lease_timeout: Duration::from_secs(10),
+        respawn: 2,
     };
     let progress = progress_bar(hosts.len());
     let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?;
-    let program = WorkerProgram::locate().map_err(|e| CommandError::Internal(e.to_string()))?;
-    let run = LocalRun {
-        hosts,
-        job: job_settings(&execution, vec![DEMO_COMMAND.to_string()]),
-        workers: args.workers,
-        concurrency: execution.concurrency,
-        program,
-        drain_grace: execution.drain_grace,
-    };
+    let job = job_settings(&execution, vec![DEMO_COMMAND.to_string()]);
+    let run = local_run(hosts, job, &execution)?;
     let outcome = run_local(run, recorder, interrupts).await?;
     fleet.shutdown().await;
 

@@ -69,10 +69,35 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
             .clone()
             .unwrap_or_else(fanout_common::paths::default_known_hosts),
         max_output_bytes: execution.max_output,
+        retries: execution.retries,
+        retry_backoff: execution.retry_backoff,
     }
 }
 
 /// Default worker count: one per core.
+/// The local run every command that executes a job sets up the same way.
+pub fn local_run(
+    hosts: Vec<Host>,
+    job: JobSettings,
+    execution: &ExecutionArgs,
+) -> Result<crate::run::LocalRun, CommandError> {
+    let program = crate::supervisor::WorkerProgram::locate()
+        .map_err(|e| CommandError::Internal(e.to_string()))?;
+    Ok(crate::run::LocalRun {
+        workers: execution
+            .workers
+            .unwrap_or_else(default_workers)
+            .clamp(1, hosts.len().max(1)),
+        concurrency: execution.concurrency,
+        drain_grace: execution.drain_grace,
+        lease_timeout: execution.lease_timeout,
+        respawn: execution.respawn,
+        hosts,
+        job,
+        program,
+    })
+}
+
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
