@@ -4,6 +4,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use fanout_devsim::{Fault, Fleet, FleetConfig};
 use std::collections::HashMap;
+use std::io::IsTerminal as _;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -121,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,russh=warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let args = Args::parse();
     if args.count == 0 {

@@ -11,7 +11,7 @@ use crate::fleet::FleetShared;
 use crate::shell::{Action, Shell, ShellOptions};
 use rand::Rng as _;
 use russh::server::{Auth, Handler, Msg, Response, Session};
-use russh::{Channel, ChannelId, ChannelMsg};
+use russh::{Channel, ChannelId, ChannelMsg, ChannelOpenFailure};
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -25,6 +25,10 @@ use tracing::debug;
 /// than the device answers is held back by SSH flow control instead of growing this queue.
 const MAX_QUEUED_ACTIONS: usize = 256;
 
+/// Session channels one connection may hold open; real devices allow a handful, and the cap keeps
+/// a misbehaving client from spawning tasks without bound.
+const MAX_CHANNELS: usize = 8;
+
 /// The russh handler of one connection to one device.
 pub(crate) struct DeviceSession {
     /// The fleet's shared settings and device list.
@@ -37,6 +41,8 @@ pub(crate) struct DeviceSession {
     cancel: CancellationToken,
     /// Channels that already run a shell or a command; a second request on one is refused.
     started: HashSet<ChannelId>,
+    /// Session channels open now, against [`MAX_CHANNELS`].
+    open: HashSet<ChannelId>,
 }
 
 impl DeviceSession {
@@ -52,6 +58,7 @@ impl DeviceSession {
             tracker,
             cancel,
             started: HashSet::new(),
+            open: HashSet::new(),
         }
     }
 
@@ -113,6 +120,12 @@ impl Handler for DeviceSession {
         reply: russh::server::ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.open.len() >= MAX_CHANNELS {
+            debug!(device = %self.name(), "refusing a session channel over the limit");
+            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+            return Ok(());
+        }
+        self.open.insert(channel.id());
         reply.accept().await;
         let device = &self.fleet.devices[self.index];
         let context = ChannelContext {
@@ -127,6 +140,16 @@ impl Handler for DeviceSession {
         };
         let cancel = self.cancel.clone();
         self.tracker.spawn(run_channel(channel, context, cancel));
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.open.remove(&channel);
+        self.started.remove(&channel);
         Ok(())
     }
 
