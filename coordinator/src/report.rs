@@ -136,11 +136,16 @@ pub fn summary(outcome: &RunOutcome, output_dir: Option<&Path>) -> String {
         outcome.worker_pids.len(),
         per_worker.join(", ")
     );
-    if outcome.reassigned > 0 {
+    let retries: u32 = outcome
+        .records
+        .iter()
+        .map(|r| r.attempts.saturating_sub(1))
+        .sum();
+    if retries > 0 || outcome.reassigned > 0 || outcome.workers_lost > 0 {
         let _ = writeln!(
             out,
-            "reassigned {} hosts from lost workers",
-            outcome.reassigned
+            "recovery   {retries} retries, {} hosts reassigned, {} workers lost",
+            outcome.reassigned, outcome.workers_lost
         );
     }
     if let Some(dir) = output_dir {

@@ -88,3 +88,109 @@ pub fn edit_inventory(path: &Path, edit: impl FnOnce(&mut serde_yaml_ng::Value))
     std::fs::write(path, serde_yaml_ng::to_string(&doc).expect("serialise"))
         .expect("write inventory");
 }
+
+/// A `fanout` process the test steers while it runs (signals, its children, its files).
+pub struct RunningFanout {
+    pub child: tokio::process::Child,
+    started: Instant,
+}
+
+impl RunningFanout {
+    pub fn start(args: &[&str]) -> Self {
+        let child = tokio::process::Command::new(binary("fanout"))
+            .args(args)
+            .env("FANOUT_WORKER_BIN", binary("fanout-worker"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("fanout starts");
+        Self {
+            child,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("still running")
+    }
+
+    /// The worker processes it started (its direct children).
+    pub fn workers(&self) -> Vec<u32> {
+        children_of(self.pid())
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        send_signal(self.pid(), signal);
+    }
+
+    pub async fn finish(self, deadline: Duration) -> Finished {
+        let output = tokio::time::timeout(deadline, self.child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("fanout did not finish within {deadline:?}"))
+            .expect("fanout runs");
+        Finished {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+pub fn send_signal(pid: u32, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    nix::sys::signal::kill(pid, signal).expect("signal delivered");
+}
+
+/// Whether a process with this pid exists (and is not a zombie waiting to be reaped).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state letter follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Direct children of a process, from /proc.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return children;
+    };
+    for task in tasks.flatten() {
+        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        children.extend(
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    children.sort_unstable();
+    children.dedup();
+    children
+}
+
+/// Polls until `ready` holds or `deadline` passes; returns whether it held.
+pub async fn wait_until(deadline: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + deadline;
+    while Instant::now() < until {
+        if ready() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ready()
+}
+
+/// Complete lines of a results.jsonl that may still be growing.
+pub fn results_so_far(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    json_lines(complete)
+}

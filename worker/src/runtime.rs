@@ -193,23 +193,49 @@ fn start_assignment(
             let started = SystemTime::now();
             let clock = Instant::now();
             let target = device_target(host);
-            let outcome = tokio::select! {
+            let (outcome, attempts) = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                outcome = session::collect(&target, &job.commands, &options) => outcome,
+                done = collect_with_retries(&target, &job, &options) => done,
             };
-            report(
-                &outbound,
-                &job.job_id,
-                epoch,
-                &name,
-                started,
-                clock.elapsed(),
-                outcome,
-            )
-            .await;
+            let timing = (started, clock.elapsed(), attempts);
+            report(&outbound, &job.job_id, epoch, &name, timing, outcome).await;
             send(&outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
         });
     }
+}
+
+/// Longest wait between two attempts, however many there were.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Runs the host, and again after a growing, jittered pause while the failure is one that may
+/// go away by itself (refused, timeout, disconnected) and attempts remain. The jobs that exist
+/// today only read from devices, so a repeat cannot change a device twice.
+async fn collect_with_retries(
+    target: &DeviceTarget,
+    job: &proto::JobSpec,
+    options: &SessionOptions,
+) -> (HostOutcome, u32) {
+    let mut attempts = 1;
+    loop {
+        let outcome = session::collect(target, &job.commands, options).await;
+        let retryable = outcome.failure.as_ref().is_some_and(|f| f.kind.retryable());
+        if !retryable || attempts > job.retries {
+            return (outcome, attempts);
+        }
+        let pause = backoff(Duration::from_millis(job.retry_backoff_ms), attempts);
+        debug!(host = %target.name, attempt = attempts, pause_ms = pause.as_millis() as u64, "retrying");
+        tokio::time::sleep(pause).await;
+        attempts += 1;
+    }
+}
+
+/// `base * 2^(attempt-1)`, capped, times a random factor in [0.5, 1.5) so a fleet that failed
+/// together does not retry together.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let doubled = base
+        .saturating_mul(1u32 << (attempt - 1).min(16))
+        .min(MAX_BACKOFF);
+    doubled.mul_f64(rand::random_range(0.5..1.5))
 }
 
 fn session_options(job: &proto::JobSpec) -> SessionOptions {
@@ -246,8 +272,7 @@ async fn report(
     job_id: &str,
     lease_epoch: u64,
     host: &str,
-    started: SystemTime,
-    elapsed: Duration,
+    (started, elapsed, attempts): (SystemTime, Duration, u32),
     outcome: HostOutcome,
 ) {
     let mut commands = Vec::with_capacity(outcome.outputs.len());
@@ -291,7 +316,24 @@ async fn report(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
         duration_ms: elapsed.as_millis() as u64,
-        attempts: 1,
+        attempts,
     };
     send(outbound, worker_message::Body::Result(result)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_jittered_and_capped() {
+        let base = Duration::from_millis(100);
+        for _ in 0..100 {
+            let first = backoff(base, 1);
+            assert!(first >= Duration::from_millis(50) && first < Duration::from_millis(150));
+            let third = backoff(base, 3);
+            assert!(third >= Duration::from_millis(200) && third < Duration::from_millis(600));
+            assert!(backoff(base, 40) < MAX_BACKOFF.mul_f64(1.5));
+        }
+    }
 }
