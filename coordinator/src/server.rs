@@ -212,6 +212,15 @@ impl Coordinator for CoordinatorService {
                 ));
             }
         };
+        let ours = env!("CARGO_PKG_VERSION");
+        if hello.version != ours {
+            // The wire contract may differ; refusing is better than misreading each other.
+            warn!(worker = %hello.worker_id, version = %hello.version, "worker of another version refused");
+            return Err(Status::failed_precondition(format!(
+                "worker version {} does not match coordinator version {ours}",
+                hello.version
+            )));
+        }
         let (tx, rx) = mpsc::channel(TO_WORKER_QUEUE);
         let key = self.shared.next_key.fetch_add(1, Ordering::Relaxed);
         let worker = register(&self.shared, key, &hello, tx.clone());
