@@ -24,6 +24,8 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Collect `show running-config` from a built-in simulated fleet.
     Demo(DemoArgs),
+    /// Measure sequential vs pooled vs async vs multi-process on one simulated fleet.
+    Bench(BenchArgs),
     /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
     #[command(hide = true)]
     Worker(fanout_worker::WorkerArgs),
@@ -155,6 +157,45 @@ pub struct DemoArgs {
     /// Also write every collected config here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Simulated devices.
+    #[arg(long, default_value_t = 1000)]
+    pub devices: usize,
+
+    /// Simulated per-command latency.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub latency: Duration,
+
+    /// Runs per style; the table shows the median.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+
+    /// Styles to run, in order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "sequential,pool,async,processes"
+    )]
+    pub styles: Vec<String>,
+
+    /// Worker process counts for the `processes` style.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    pub processes: Vec<usize>,
+
+    /// Devices the sequential style runs before extrapolating.
+    #[arg(long, default_value_t = 5)]
+    pub sample: usize,
+
+    /// Sessions of the bounded-pool style (what a 20-thread pool script gets).
+    #[arg(long, default_value_t = 20)]
+    pub pool_size: u32,
+
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

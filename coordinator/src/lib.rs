@@ -11,3 +11,4 @@ pub mod run;
 pub mod scheduler;
 pub mod server;
 pub mod supervisor;
+pub mod usage;

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::run(args, interrupts).await,
             Command::Inventory(args) => commands::inventory::run(args),
             Command::Demo(args) => commands::demo::run(args, interrupts).await,
+            Command::Bench(args) => commands::bench::run(args, interrupts).await,
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {

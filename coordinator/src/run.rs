@@ -7,6 +7,7 @@ use crate::recorder::{Recorder, RecorderError};
 use crate::scheduler::Scheduler;
 use crate::server::{HostMeta, ServerPolicy, Shared};
 use crate::supervisor::{LocalWorkers, SupervisorError, WorkerProgram};
+use crate::usage::ProcessUsage;
 use fanout_common::Secret;
 use fanout_common::inventory::Host;
 use std::collections::HashMap;
@@ -51,7 +52,12 @@ pub struct Interrupts {
 pub struct RunOutcome {
     pub job_id: String,
     pub records: Vec<HostRecord>,
+    /// From the first host handed out to the last result.
     pub wall: Duration,
+    /// Starting the workers and waiting for them to attach.
+    pub setup: Duration,
+    /// CPU and memory of each worker still running at the end of the job.
+    pub worker_usage: Vec<ProcessUsage>,
     /// Hosts that never got a result (interrupted, or no worker left to run them).
     pub unfinished: Vec<String>,
     pub reassigned: u64,
@@ -127,7 +133,7 @@ pub async fn run_local(
             ),
     );
 
-    let started = Instant::now();
+    let setup_started = Instant::now();
     let coordinator_url = format!("http://{address}");
     let mut workers = LocalWorkers::spawn(
         &run.program,
@@ -149,6 +155,10 @@ pub async fn run_local(
         server_stop.cancel();
         return Err(e);
     }
+    let setup = setup_started.elapsed();
+    // The job's clock starts when hosts are first handed out, so worker start-up is not
+    // counted as device time (it is reported apart as `setup`).
+    let started = Instant::now();
     shared.start().await;
 
     let mut live = shared.watch_workers();
@@ -201,6 +211,12 @@ pub async fn run_local(
         }
     }
     let wall = started.elapsed();
+    // Sampled before the workers are told to stop: afterwards /proc has nothing to say.
+    let worker_usage = workers
+        .pids()
+        .into_iter()
+        .filter_map(ProcessUsage::of)
+        .collect();
     let unfinished = shared.unfinished();
     let reassigned = shared.reassigned();
     shared.shutdown_workers("job finished").await;
@@ -219,6 +235,8 @@ pub async fn run_local(
         job_id,
         records: recorder.into_records(),
         wall,
+        setup,
+        worker_usage,
         unfinished,
         reassigned,
         worker_pids,

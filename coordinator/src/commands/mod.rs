@@ -1,6 +1,7 @@
 //! The subcommands. Each returns the process exit code, or an error that `main` prints (and
 //! exits 2 for).
 
+pub mod bench;
 pub mod demo;
 pub mod inventory;
 pub mod run;

@@ -1,0 +1,379 @@
+//! `fanout bench`: the same job — full `show running-config` from every device — in the execution
+//! styles people script fleets with, on one simulated fleet, measured in one run.
+//!
+//! The fleet runs as its own `fanout-devsim` process when that binary is installed next to
+//! `fanout`, so its CPU is counted apart from the client's.
+
+use super::{CommandError, job_settings, progress_bar};
+use crate::cli::{BenchArgs, ExecutionArgs, HostKeyPolicyArg, Selection};
+use crate::recorder::{Format, Recorder};
+use crate::run::{Interrupts, LocalRun, RunOutcome, run_local};
+use crate::supervisor::WorkerProgram;
+use crate::usage::ProcessUsage;
+use fanout_common::inventory::Host;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const BENCH_COMMAND: &str = "show running-config";
+
+/// One execution style, as the table shows it.
+#[derive(Debug, Clone)]
+struct Style {
+    name: String,
+    workers: usize,
+    concurrency: u32,
+    /// Hosts actually run; fewer than the fleet means the time is extrapolated.
+    sample: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct StyleResult {
+    style: String,
+    devices: usize,
+    latency_ms: u64,
+    workers: usize,
+    concurrency: u32,
+    /// Hosts run per repeat; less than `devices` means the wall time is extrapolated.
+    hosts_run: usize,
+    extrapolated: bool,
+    wall_seconds_median: f64,
+    wall_seconds_each: Vec<f64>,
+    hosts_per_second: f64,
+    /// Workers plus coordinator CPU per host run, milliseconds.
+    client_cpu_ms_per_device: f64,
+    coordinator_cpu_share: f64,
+    fleet_cpu_ms_per_device: Option<f64>,
+    worker_peak_rss_bytes: Vec<u64>,
+    coordinator_peak_rss_bytes: u64,
+    failures: usize,
+}
+
+pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
+    if let Err(e) = fanout_common::limits::raise_fd_limit() {
+        tracing::warn!(error = %e, "cannot raise the file descriptor limit");
+    }
+    let scratch = tempfile::tempdir().map_err(|e| CommandError::Internal(e.to_string()))?;
+    let fleet = BenchFleet::start(&args, scratch.path()).await?;
+    let hosts = super::select_hosts(&Selection {
+        inventory: fleet.inventory.clone(),
+        filters: Vec::new(),
+    })?;
+    println!(
+        "fanout bench: {} devices, {} per command, {} ({}), median of {} repeats",
+        hosts.len(),
+        humantime::format_duration(args.latency),
+        BENCH_COMMAND,
+        fleet.describe(),
+        args.repeat
+    );
+
+    let styles = styles(&args, hosts.len())?;
+    let mut results = Vec::new();
+    for style in &styles {
+        let result = measure(style, &hosts, &args, &fleet, &interrupts).await?;
+        print_row(&result, results.is_empty());
+        results.push(result);
+        if interrupts.drain.is_cancelled() {
+            break;
+        }
+    }
+    fleet.stop().await;
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&results).expect("results serialise");
+        std::fs::write(path, json + "\n")
+            .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", path.display())))?;
+        println!("\nresults written to {}", path.display());
+    }
+    let failed = results.iter().any(|r| r.failures > 0);
+    Ok(if failed { 1 } else { 0 })
+}
+
+fn styles(args: &BenchArgs, devices: usize) -> Result<Vec<Style>, CommandError> {
+    let mut styles = Vec::new();
+    for name in &args.styles {
+        match name.as_str() {
+            "sequential" => styles.push(Style {
+                name: "sequential".into(),
+                workers: 1,
+                concurrency: 1,
+                sample: args.sample.clamp(1, devices),
+            }),
+            "pool" => styles.push(Style {
+                name: format!("bounded pool ({})", args.pool_size),
+                workers: 1,
+                concurrency: args.pool_size,
+                // A few rounds of the pool show its rate; running all of a large fleet through
+                // 20 sessions would take hours for the same figure.
+                sample: (args.pool_size as usize * 3).clamp(1, devices),
+            }),
+            "async" => styles.push(Style {
+                name: "async, one process".into(),
+                workers: 1,
+                concurrency: devices as u32,
+                sample: devices,
+            }),
+            "processes" => {
+                for &n in &args.processes {
+                    let n = n.clamp(1, devices);
+                    styles.push(Style {
+                        name: format!("processes x {n}"),
+                        workers: n,
+                        concurrency: devices.div_ceil(n) as u32,
+                        sample: devices,
+                    });
+                }
+            }
+            other => {
+                return Err(CommandError::Input(format!(
+                    "unknown style {other:?} (sequential, pool, async, processes)"
+                )));
+            }
+        }
+    }
+    Ok(styles)
+}
+
+async fn measure(
+    style: &Style,
+    hosts: &[Host],
+    args: &BenchArgs,
+    fleet: &BenchFleet,
+    interrupts: &Interrupts,
+) -> Result<StyleResult, CommandError> {
+    let mut walls = Vec::new();
+    let mut client_cpu = Vec::new();
+    let mut coordinator_share = Vec::new();
+    let mut fleet_cpu = Vec::new();
+    let mut worker_rss = Vec::new();
+    let mut failures = 0;
+    for _ in 0..args.repeat.max(1) {
+        let selected: Vec<Host> = hosts[..style.sample].to_vec();
+        let coordinator_before = ProcessUsage::current().unwrap_or_default();
+        let fleet_before = fleet.usage();
+        let outcome = run_once(style, selected, fleet, interrupts.clone()).await?;
+        let coordinator_cpu =
+            ProcessUsage::current().unwrap_or_default().cpu - coordinator_before.cpu;
+        if let (Some(before), Some(after)) = (fleet_before, fleet.usage()) {
+            fleet_cpu.push((after.cpu - before.cpu).as_secs_f64() * 1000.0 / style.sample as f64);
+        }
+        let workers_cpu: Duration = outcome.worker_usage.iter().map(|u| u.cpu).sum();
+        let total = workers_cpu + coordinator_cpu;
+        client_cpu.push(total.as_secs_f64() * 1000.0 / style.sample as f64);
+        coordinator_share.push(coordinator_cpu.as_secs_f64() / total.as_secs_f64().max(1e-9));
+        worker_rss = outcome
+            .worker_usage
+            .iter()
+            .map(|u| u.peak_rss_bytes)
+            .collect();
+        failures += outcome.failed() + outcome.unfinished.len();
+        let scale = hosts.len() as f64 / style.sample as f64;
+        walls.push(outcome.wall.as_secs_f64() * scale);
+    }
+    let wall = median(&walls);
+    Ok(StyleResult {
+        style: style.name.clone(),
+        devices: hosts.len(),
+        latency_ms: args.latency.as_millis() as u64,
+        workers: style.workers,
+        concurrency: style.concurrency,
+        hosts_run: style.sample,
+        extrapolated: style.sample < hosts.len(),
+        wall_seconds_median: wall,
+        wall_seconds_each: walls,
+        hosts_per_second: hosts.len() as f64 / wall.max(1e-9),
+        client_cpu_ms_per_device: median(&client_cpu),
+        coordinator_cpu_share: median(&coordinator_share),
+        fleet_cpu_ms_per_device: (!fleet_cpu.is_empty()).then(|| median(&fleet_cpu)),
+        worker_peak_rss_bytes: worker_rss,
+        coordinator_peak_rss_bytes: ProcessUsage::current().map_or(0, |u| u.peak_rss_bytes),
+        failures,
+    })
+}
+
+async fn run_once(
+    style: &Style,
+    hosts: Vec<Host>,
+    fleet: &BenchFleet,
+    interrupts: Interrupts,
+) -> Result<RunOutcome, CommandError> {
+    let execution = ExecutionArgs {
+        workers: Some(style.workers),
+        concurrency: style.concurrency,
+        connect_timeout: Duration::from_secs(30),
+        command_timeout: Duration::from_secs(60),
+        host_timeout: Duration::from_secs(300),
+        // The fleet wrote its keys: check them strictly, and pin nothing during the timing.
+        host_key_policy: HostKeyPolicyArg::Strict,
+        known_hosts: Some(fleet.known_hosts.clone()),
+        max_output: 256 << 20,
+        drain_grace: Duration::from_secs(5),
+        retries: 0,
+        retry_backoff: Duration::from_secs(1),
+        lease_timeout: Duration::from_secs(30),
+        respawn: 0,
+    };
+    let progress = progress_bar(hosts.len());
+    progress.set_message(style.name.clone());
+    let recorder = Recorder::new(Format::Human, None, false, progress)?;
+    let program = WorkerProgram::locate().map_err(|e| CommandError::Internal(e.to_string()))?;
+    let run = LocalRun {
+        job: job_settings(&execution, vec![BENCH_COMMAND.to_string()]),
+        workers: style.workers,
+        concurrency: style.concurrency,
+        program,
+        drain_grace: execution.drain_grace,
+        lease_timeout: execution.lease_timeout,
+        respawn: 0,
+        hosts,
+    };
+    Ok(run_local(run, recorder, interrupts).await?)
+}
+
+fn print_row(r: &StyleResult, header: bool) {
+    if header {
+        println!(
+            "\n{:<22} {:>8} {:>10} {:>10} {:>11} {:>10} {:>16} {:>11} {:>8}",
+            "style",
+            "devices",
+            "wall (s)",
+            "hosts/s",
+            "cpu/dev ms",
+            "coord cpu",
+            "worker rss MB",
+            "fleet cpu",
+            "failed"
+        );
+    }
+    let rss: Vec<String> = r
+        .worker_peak_rss_bytes
+        .iter()
+        .map(|b| format!("{:.0}", *b as f64 / 1e6))
+        .collect();
+    let wall = if r.extrapolated {
+        format!("{:.1}*", r.wall_seconds_median)
+    } else {
+        format!("{:.2}", r.wall_seconds_median)
+    };
+    println!(
+        "{:<22} {:>8} {:>10} {:>10.0} {:>11.3} {:>9.0}% {:>16} {:>11} {:>8}",
+        r.style,
+        r.devices,
+        wall,
+        r.hosts_per_second,
+        r.client_cpu_ms_per_device,
+        r.coordinator_cpu_share * 100.0,
+        rss.join("+"),
+        r.fleet_cpu_ms_per_device
+            .map_or("-".to_string(), |c| format!("{c:.3} ms")),
+        r.failures
+    );
+    if r.extrapolated {
+        println!(
+            "{:<22} * extrapolated from {} of {} devices",
+            "", r.hosts_run, r.devices
+        );
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The simulated fleet: a `fanout-devsim` process when one is installed next to `fanout`,
+/// otherwise in this process (its CPU then mixes with the coordinator's, and the table says so).
+struct BenchFleet {
+    inventory: PathBuf,
+    known_hosts: PathBuf,
+    process: Option<tokio::process::Child>,
+    in_process: Option<fanout_devsim::Fleet>,
+}
+
+impl BenchFleet {
+    async fn start(args: &BenchArgs, dir: &Path) -> Result<Self, CommandError> {
+        let inventory = dir.join("fleet.yaml");
+        let known_hosts = dir.join("known_hosts");
+        let internal = |e: String| CommandError::Internal(format!("cannot start the fleet: {e}"));
+        let devsim = std::env::current_exe()
+            .map_err(|e| internal(e.to_string()))?
+            .with_file_name("fanout-devsim");
+        if devsim.is_file() {
+            let mut child = tokio::process::Command::new(&devsim)
+                .args(["--count", &args.devices.to_string(), "--port", "0"])
+                .args(["--latency", &format!("{}ms", args.latency.as_millis())])
+                .arg("--inventory-out")
+                .arg(&inventory)
+                .arg("--known-hosts-out")
+                .arg(&known_hosts)
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| internal(format!("{}: {e}", devsim.display())))?;
+            let stdout = child
+                .stdout
+                .take()
+                .ok_or_else(|| internal("no stdout".into()))?;
+            // devsim prints one line once every device accepts connections.
+            let mut lines = BufReader::new(stdout).lines();
+            let ready = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await;
+            match ready {
+                Ok(Ok(Some(line))) if line.starts_with("serving") => {}
+                other => return Err(internal(format!("fanout-devsim did not start: {other:?}"))),
+            }
+            return Ok(Self {
+                inventory,
+                known_hosts,
+                process: Some(child),
+                in_process: None,
+            });
+        }
+        let fleet = fanout_devsim::Fleet::start(fanout_devsim::FleetConfig {
+            count: args.devices,
+            port: 0,
+            latency: args.latency,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+        fleet
+            .write_inventory(&inventory)
+            .map_err(|e| internal(e.to_string()))?;
+        std::fs::write(&known_hosts, fleet.known_hosts()).map_err(|e| internal(e.to_string()))?;
+        Ok(Self {
+            inventory,
+            known_hosts,
+            process: None,
+            in_process: Some(fleet),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match &self.process {
+            Some(child) => format!("fleet in its own process, pid {}", child.id().unwrap_or(0)),
+            None => "fleet inside this process: its CPU counts as the coordinator's".into(),
+        }
+    }
+
+    fn usage(&self) -> Option<ProcessUsage> {
+        ProcessUsage::of(self.process.as_ref()?.id()?)
+    }
+
+    async fn stop(self) {
+        if let Some(mut child) = self.process {
+            let _ = child.kill().await;
+        }
+        if let Some(fleet) = self.in_process {
+            fleet.shutdown().await;
+        }
+    }
+}
