@@ -115,6 +115,11 @@ pub struct ExecutionArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub lease_timeout: Duration,
 
+    /// New SSH connections per second across all workers, so the network's AAA servers are
+    /// not flooded at the start of a large run; 0 = no limit.
+    #[arg(long, default_value_t = 100.0)]
+    pub connect_rate: f64,
+
     /// Replace local workers that die during the run, at most this many times.
     #[arg(long, default_value_t = 0)]
     pub respawn: u32,

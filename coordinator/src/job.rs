@@ -24,10 +24,13 @@ pub struct JobSettings {
     pub retries: u32,
     /// First pause before a retry; doubles each time, with jitter.
     pub retry_backoff: Duration,
+    /// New connections per second across all workers; 0 = unlimited.
+    pub connect_rate: f64,
 }
 
 impl JobSettings {
-    pub fn to_proto(&self, job_id: &str) -> JobSpec {
+    /// The job as workers receive it; each of `workers` gets an equal share of the rate.
+    pub fn to_proto(&self, job_id: &str, workers: usize) -> JobSpec {
         JobSpec {
             job_id: job_id.to_string(),
             commands: self.commands.clone(),
@@ -39,6 +42,7 @@ impl JobSettings {
             max_output_bytes: self.max_output_bytes,
             retries: self.retries,
             retry_backoff_ms: millis(self.retry_backoff),
+            connect_rate: self.connect_rate / workers.max(1) as f64,
         }
     }
 }

@@ -108,7 +108,7 @@ pub async fn run_local(
         })
         .collect();
     let targets = run.hosts.iter().map(job::target).collect();
-    let scheduler = Scheduler::new(run.job.to_proto(&job_id), targets);
+    let scheduler = Scheduler::new(run.job.to_proto(&job_id, run.workers), targets);
     let token = Secret::new(random_token());
     let (results_tx, mut results) = mpsc::channel(RESULT_QUEUE);
     let policy = ServerPolicy {

@@ -3,6 +3,7 @@
 //! host is done.
 
 pub mod args;
+pub mod pacer;
 pub mod runtime;
 pub mod session;
 

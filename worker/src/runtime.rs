@@ -2,6 +2,7 @@
 //! the concurrency bound, and send each host's output (in chunks) and result the moment it is done.
 
 use crate::WorkerConfig;
+use crate::pacer::Pacer;
 use crate::session::{self, DeviceTarget, HostOutcome, SessionOptions};
 use fanout_common::proto::{
     self, CommandStatus, CoordinatorMessage, Credit, Failure, Heartbeat, HostResult, OutputChunk,
@@ -103,6 +104,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
     let sessions = Arc::new(Semaphore::new(config.concurrency as usize));
     let tasks = TaskTracker::new();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+    let mut pacers = Pacers::default();
     let outcome = loop {
         tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
@@ -115,7 +117,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
                 Some(Err(status)) => break Err(WorkerError::Lost(status.to_string())),
                 Some(Ok(CoordinatorMessage { body })) => match body {
                     Some(coordinator_message::Body::Assignment(assignment)) => {
-                        start_assignment(assignment, &sessions, &tasks, &outbound, &shutdown);
+                        start_assignment(&mut pacers, assignment, &sessions, &tasks, &outbound, &shutdown);
                     }
                     Some(coordinator_message::Body::Shutdown(bye)) => {
                         info!(reason = %bye.reason, "coordinator asked us to stop");
@@ -166,7 +168,23 @@ async fn send(outbound: &mpsc::Sender<WorkerMessage>, body: worker_message::Body
         .is_ok()
 }
 
+/// One pacer per job, so every assignment of the job shares the worker's connection rate.
+#[derive(Default)]
+struct Pacers {
+    by_job: std::collections::HashMap<String, Arc<Pacer>>,
+}
+
+impl Pacers {
+    fn for_job(&mut self, job: &proto::JobSpec) -> Arc<Pacer> {
+        self.by_job
+            .entry(job.job_id.clone())
+            .or_insert_with(|| Arc::new(Pacer::new(job.connect_rate)))
+            .clone()
+    }
+}
+
 fn start_assignment(
+    pacers: &mut Pacers,
     assignment: proto::Assignment,
     sessions: &Arc<Semaphore>,
     tasks: &TaskTracker,
@@ -179,9 +197,15 @@ fn start_assignment(
     };
     let job = Arc::new(job);
     let options = Arc::new(session_options(&job));
+    let pacer = pacers.for_job(&job);
     debug!(job = %job.job_id, hosts = assignment.hosts.len(), epoch = assignment.lease_epoch, "assignment");
     for host in assignment.hosts {
-        let (job, options, sessions) = (job.clone(), options.clone(), sessions.clone());
+        let (job, options, sessions, pacer) = (
+            job.clone(),
+            options.clone(),
+            sessions.clone(),
+            pacer.clone(),
+        );
         let (outbound, shutdown) = (outbound.clone(), shutdown.clone());
         let epoch = assignment.lease_epoch;
         tasks.spawn(async move {
@@ -195,7 +219,7 @@ fn start_assignment(
             let target = device_target(host);
             let (outcome, attempts) = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                done = collect_with_retries(&target, &job, &options) => done,
+                done = collect_with_retries(&target, &job, &options, &pacer) => done,
             };
             let timing = (started, clock.elapsed(), attempts);
             report(&outbound, &job.job_id, epoch, &name, timing, outcome).await;
@@ -214,9 +238,11 @@ async fn collect_with_retries(
     target: &DeviceTarget,
     job: &proto::JobSpec,
     options: &SessionOptions,
+    pacer: &Pacer,
 ) -> (HostOutcome, u32) {
     let mut attempts = 1;
     loop {
+        pacer.wait_turn().await;
         let outcome = session::collect(target, &job.commands, options).await;
         let retryable = outcome.failure.as_ref().is_some_and(|f| f.kind.retryable());
         if !retryable || attempts > job.retries {

@@ -212,6 +212,8 @@ async fn run_once(
         drain_grace: Duration::from_secs(5),
         retries: 0,
         retry_backoff: Duration::from_secs(1),
+        // A simulated fleet has no AAA server to protect: measure fanout, not a throttle.
+        connect_rate: 0.0,
         lease_timeout: Duration::from_secs(30),
         respawn: 0,
     };

@@ -65,6 +65,8 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
         drain_grace: Duration::from_secs(10),
         retries: 1,
         retry_backoff: Duration::from_millis(500),
+        // A simulated fleet has no AAA server to protect: measure fanout, not a throttle.
+        connect_rate: 0.0,
         lease_timeout: Duration::from_secs(10),
         respawn: 2,
     };

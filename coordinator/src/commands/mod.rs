@@ -72,6 +72,7 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         max_output_bytes: execution.max_output,
         retries: execution.retries,
         retry_backoff: execution.retry_backoff,
+        connect_rate: execution.connect_rate,
     }
 }
 
