@@ -90,7 +90,7 @@ impl Recorder {
         }
         if self.format == Format::Json {
             let line = serde_json::to_string(&record).expect("records serialise");
-            self.progress.suspend(|| println!("{line}"));
+            self.progress.suspend(|| crate::outln!("{line}"));
         }
         if record.ok {
             self.progress.inc(1);

@@ -168,15 +168,15 @@ pub fn print(outcome: &RunOutcome, format: Format, output_dir: Option<&Path>) {
     match format {
         Format::Human => {
             if output_dir.is_none() {
-                print!("{}", host_outputs(&outcome.records));
+                crate::out!("{}", host_outputs(&outcome.records));
             }
             let failures = failure_table(&outcome.records, &outcome.unfinished);
             if !failures.is_empty() {
-                println!("\nFailed hosts:\n{failures}");
+                crate::outln!("\nFailed hosts:\n{failures}");
             } else {
-                println!();
+                crate::outln!();
             }
-            print!("{}", summary(outcome, output_dir));
+            crate::out!("{}", summary(outcome, output_dir));
         }
         Format::Json => {
             eprint!("{}", failure_table(&outcome.records, &outcome.unfinished));

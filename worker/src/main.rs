@@ -21,6 +21,8 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Local workers write into a pipe the coordinator reads; colour codes would be noise.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = match fanout_worker::WorkerConfig::try_from(Cli::parse().worker) {
         Ok(config) => config,

@@ -61,7 +61,7 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
         inventory: fleet.inventory.clone(),
         filters: Vec::new(),
     })?;
-    println!(
+    crate::outln!(
         "fanout bench: {} devices, {} per command, {} ({}), median of {} repeats",
         hosts.len(),
         humantime::format_duration(args.latency),
@@ -85,7 +85,7 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
         let json = serde_json::to_string_pretty(&results).expect("results serialise");
         std::fs::write(path, json + "\n")
             .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", path.display())))?;
-        println!("\nresults written to {}", path.display());
+        crate::outln!("\nresults written to {}", path.display());
     }
     let failed = results.iter().any(|r| r.failures > 0);
     Ok(if failed { 1 } else { 0 })
@@ -236,7 +236,7 @@ async fn run_once(
 
 fn print_row(r: &StyleResult, header: bool) {
     if header {
-        println!(
+        crate::outln!(
             "\n{:<22} {:>8} {:>10} {:>10} {:>11} {:>10} {:>16} {:>11} {:>8}",
             "style",
             "devices",
@@ -259,7 +259,7 @@ fn print_row(r: &StyleResult, header: bool) {
     } else {
         format!("{:.2}", r.wall_seconds_median)
     };
-    println!(
+    crate::outln!(
         "{:<22} {:>8} {:>10} {:>10.0} {:>11.3} {:>9.0}% {:>16} {:>11} {:>8}",
         r.style,
         r.devices,
@@ -273,9 +273,11 @@ fn print_row(r: &StyleResult, header: bool) {
         r.failures
     );
     if r.extrapolated {
-        println!(
+        crate::outln!(
             "{:<22} * extrapolated from {} of {} devices",
-            "", r.hosts_run, r.devices
+            "",
+            r.hosts_run,
+            r.devices
         );
     }
 }

@@ -39,7 +39,7 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
 
     let devices = fleet.devices();
     let (first, last) = (&devices[0], &devices[devices.len() - 1]);
-    println!(
+    crate::outln!(
         "fanout demo: {} simulated cisco_ios devices on {}..{} port {}, {} per command",
         devices.len(),
         first.address,
@@ -47,7 +47,7 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
         fleet.port(),
         humantime::format_duration(args.latency)
     );
-    println!(
+    crate::outln!(
         "collecting `{DEMO_COMMAND}` from every device through {} worker processes\n",
         args.workers
     );
@@ -79,10 +79,10 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
 
     let failures = report::failure_table(&outcome.records, &outcome.unfinished);
     if !failures.is_empty() {
-        println!("Failed hosts:\n{failures}");
+        crate::outln!("Failed hosts:\n{failures}");
     }
-    print!("{}", report::summary(&outcome, args.output.as_deref()));
-    println!("{}", sequential_estimate(&outcome));
+    crate::out!("{}", report::summary(&outcome, args.output.as_deref()));
+    crate::outln!("{}", sequential_estimate(&outcome));
     Ok(outcome.exit_code())
 }
 

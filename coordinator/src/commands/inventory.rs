@@ -10,10 +10,10 @@ pub fn run(args: InventoryArgs) -> Result<u8, CommandError> {
     match args.format {
         Format::Json => {
             for host in &hosts {
-                println!("{}", host.describe());
+                crate::outln!("{}", host.describe());
             }
         }
-        Format::Human => print!("{}", table(&hosts)),
+        Format::Human => crate::out!("{}", table(&hosts)),
     }
     Ok(0)
 }
