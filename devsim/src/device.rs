@@ -1,7 +1,7 @@
 //! What a fleet is made of: its configuration, its fault modes and its devices' identities.
 
 use crate::DevsimError;
-use crate::config_gen;
+use crate::model;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -102,7 +102,7 @@ pub(crate) fn plan_devices(cfg: &FleetConfig) -> Result<Vec<Device>, DevsimError
         .enumerate()
         .map(|(index, address)| {
             let name = device_name(index);
-            let (site, role) = config_gen::site_and_role(&name, cfg.seed);
+            let (site, role) = model::site_and_role(&name, cfg.seed);
             Device {
                 name,
                 address,

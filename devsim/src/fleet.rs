@@ -19,7 +19,7 @@ use tokio::io::AsyncReadExt as _;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, warn};
+use tracing::{Instrument as _, debug, debug_span, info, warn};
 
 /// Pending-connection queue of the listener. A benchmark opening thousands of sessions at once
 /// would otherwise overflow the default and see 1-second SYN retransmits instead of the device
@@ -99,10 +99,10 @@ impl Fleet {
             _ => Ipv4Addr::UNSPECIFIED,
         };
         let address = SocketAddr::from((bind_ip, cfg.port));
-        let listener = listen(address).map_err(|source| DevsimError::Listen { address, source })?;
+        let listener = listen(address).map_err(|reason| DevsimError::Listen { address, reason })?;
         let port = listener
             .local_addr()
-            .map_err(|source| DevsimError::Listen { address, source })?
+            .map_err(|reason| DevsimError::Listen { address, reason })?
             .port();
 
         let by_address = devices.iter().map(|d| (d.address, d.index)).collect();
@@ -261,13 +261,17 @@ async fn accept_loop(
             continue;
         };
         shared.connections.fetch_add(1, Ordering::Relaxed);
-        tracker.spawn(serve(
-            stream,
-            index,
-            shared.clone(),
-            cancel.clone(),
-            tracker.clone(),
-        ));
+        let span = debug_span!("device", device = %shared.devices[index].name, %peer);
+        tracker.spawn(
+            serve(
+                stream,
+                index,
+                shared.clone(),
+                cancel.clone(),
+                tracker.clone(),
+            )
+            .instrument(span),
+        );
     }
 }
 

@@ -24,6 +24,7 @@ mod device;
 mod fleet;
 mod inventory;
 mod keys;
+mod model;
 mod session;
 pub mod shell;
 mod show;
@@ -51,12 +52,12 @@ pub enum DevsimError {
         address: Ipv4Addr,
     },
     /// The listening socket could not be set up (port in use, permission, fd limit).
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}: {reason}")]
     Listen {
         /// The address we tried to bind.
         address: SocketAddr,
-        /// The operating system's reason.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's reason; part of the message (not a `source`) so callers that
+        /// print only the top error still show it.
+        reason: std::io::Error,
     },
 }

@@ -2,11 +2,12 @@
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use fanout_devsim::{Fault, Fleet, FleetConfig};
+use fanout_devsim::{DevsimError, Fault, Fleet, FleetConfig};
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
@@ -22,10 +23,10 @@ struct Args {
     #[arg(long, default_value_t = 500)]
     count: usize,
     /// Delay before each command's output starts (`1s`, `250ms`, `0`).
-    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
     latency: Duration,
     /// Extra random delay, uniform in 0..=jitter, per command.
-    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
     jitter: Duration,
     /// TCP port every device listens on (0 lets the OS choose).
     #[arg(long, default_value_t = 2222)]
@@ -36,15 +37,17 @@ struct Args {
     /// Seed for configs and host keys: the same seed gives the same fleet.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Login user name of every device.
     #[arg(long, default_value = "admin")]
     username: String,
+    /// Login password of every device (password and keyboard-interactive auth).
     #[arg(long, default_value = "admin")]
     password: String,
     /// The `enable` secret.
     #[arg(long, default_value = "enable")]
     secret: String,
     /// Make one device misbehave: INDEX=silent|reject-auth|drop-mid-output (index 0 is r00001).
-    #[arg(long = "fault", value_parser = parse_fault)]
+    #[arg(long = "fault", value_name = "INDEX=MODE", value_parser = parse_fault)]
     faults: Vec<(usize, Fault)>,
     /// Write the fleet's Nornir-style inventory here.
     #[arg(long)]
@@ -107,16 +110,38 @@ fn raise_fd_limit(count: usize) -> anyhow::Result<()> {
         tracing::warn!(
             limit,
             devices = count,
-            "open-file limit is below the device count: at most {} devices can hold a session at \
-             once; raise the hard limit (ulimit -Hn) to serve them all",
-            limit.saturating_sub(FD_RESERVE)
+            max_sessions = limit.saturating_sub(FD_RESERVE),
+            "open-file limit is below the device count, so not every device can hold a session at \
+             once; raise the hard limit (ulimit -Hn) to serve them all"
         );
     }
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("fanout-devsim: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fanout-devsim: {e:#}");
+            // Bad input (exit 2) is told apart from failures of the machine (exit 1).
+            let bad_input = matches!(
+                e.downcast_ref::<DevsimError>(),
+                Some(DevsimError::InvalidConfig { .. } | DevsimError::NotLoopback { .. })
+            );
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,russh=warn")),
@@ -124,10 +149,6 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let args = Args::parse();
-    if args.count == 0 {
-        bail!("--count must be at least 1");
-    }
     if let Err(e) = raise_fd_limit(args.count) {
         tracing::warn!(error = %format!("{e:#}"), "keeping the current open-file limit");
     }

@@ -1,7 +1,7 @@
 //! `show` command output rendered from the device model, in the column layout IOS 15.2 uses, so
 //! the TextFSM templates written for real devices parse it.
 
-use crate::config_gen::{DeviceModel, Interface, Port};
+use crate::model::{DeviceModel, Interface, Port, mask};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
@@ -189,7 +189,7 @@ pub(crate) fn ip_route(m: &DeviceModel) -> String {
         let Some((ip, prefix)) = intf.address() else {
             continue;
         };
-        let network = Ipv4Addr::from(u32::from(ip) & u32::from(crate::config_gen::mask(prefix)));
+        let network = Ipv4Addr::from(u32::from(ip) & u32::from(mask(prefix)));
         entries.push(Entry {
             network,
             prefix,

@@ -1,3 +1,4 @@
+use super::commands::INVALID;
 use super::*;
 use crate::running_config;
 
