@@ -128,3 +128,49 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// `cargo run --bin fanout` on a fresh clone builds only `fanout`: with no `fanout-worker` next
+/// to it, fanout starts copies of itself as workers, still separate processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_fanout_worker_installed_fanout_runs_itself_as_the_worker() {
+    let fleet = Fleet::start(FleetConfig {
+        count: 8,
+        port: 0,
+        ..FleetConfig::default()
+    })
+    .await
+    .expect("fleet starts");
+    let dir = tempfile::tempdir().unwrap();
+    let lonely = dir.path().join("fanout");
+    std::fs::copy(fanout_tests::binary("fanout"), &lonely).unwrap();
+    let inventory = dir.path().join("lab.yaml");
+    fleet.write_inventory(&inventory).unwrap();
+    let output = tokio::process::Command::new(&lonely)
+        .args([
+            "run",
+            "-i",
+            inventory.to_str().unwrap(),
+            "-c",
+            "show version",
+        ])
+        .args(["--workers", "2", "--format", "json", "--known-hosts"])
+        .arg(dir.path().join("known_hosts"))
+        .env_remove("FANOUT_WORKER_BIN")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let records = json_lines(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(records.len(), 8);
+    let pids: BTreeSet<u64> = records
+        .iter()
+        .map(|r| r["worker"]["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2, "two worker processes ran hosts: {pids:?}");
+    fleet.shutdown().await;
+}
