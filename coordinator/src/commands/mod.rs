@@ -85,12 +85,13 @@ pub fn local_run(
 ) -> Result<crate::run::LocalRun, CommandError> {
     let program = crate::supervisor::WorkerProgram::locate()
         .map_err(|e| CommandError::Internal(e.to_string()))?;
+    let workers = execution
+        .workers
+        .unwrap_or_else(default_workers)
+        .clamp(1, hosts.len().max(1));
     Ok(crate::run::LocalRun {
-        workers: execution
-            .workers
-            .unwrap_or_else(default_workers)
-            .clamp(1, hosts.len().max(1)),
-        concurrency: execution.concurrency,
+        concurrency: fit_fd_limit(execution.concurrency, hosts.len(), workers),
+        workers,
         drain_grace: execution.drain_grace,
         lease_timeout: execution.lease_timeout,
         respawn: execution.respawn,
@@ -98,6 +99,27 @@ pub fn local_run(
         job,
         program,
     })
+}
+
+/// File descriptors a worker keeps for itself (runtime, gRPC, logs, known_hosts).
+const FD_RESERVE_PER_WORKER: u64 = 64;
+
+/// The sessions each worker may hold at once: what was asked, but no more than its share of the
+/// hosts and no more than the file descriptor limit allows (one socket per session). Workers
+/// inherit the limit `fanout` raised at start-up.
+fn fit_fd_limit(asked: u32, hosts: usize, workers: usize) -> u32 {
+    let share = hosts.div_ceil(workers.max(1)) as u64;
+    let wanted = u64::from(asked).min(share).max(1);
+    let limit = fanout_common::limits::raise_fd_limit().unwrap_or(1024);
+    let room = limit.saturating_sub(FD_RESERVE_PER_WORKER).max(1);
+    if wanted > room {
+        eprintln!(
+            "fanout: each worker would hold {wanted} sessions but the open-file limit is {limit}; \
+             using {room} per worker (raise the hard limit with `ulimit -Hn`, or add --workers)"
+        );
+        return room as u32;
+    }
+    wanted as u32
 }
 
 pub fn default_workers() -> usize {
