@@ -8,8 +8,8 @@ changing a fixture:
     python3 rules/scripts/textfsm_oracle.py
 
 Every `NAME.raw` under rules/tests/fixtures/{ntc,spec,devsim} is parsed with the template
-`NAME.textfsm` (or, when that does not exist, the template named by the part of NAME before
-`__`), and the result is written to `NAME.json`: {"header": [...], "rows": [{...}]}, or
+`NAME.textfsm`, or else the template named by the part BASE of NAME before `__`: BASE.textfsm
+beside it, fixtures/ntc/X.textfsm for BASE `ntc-X`, else rules/templates/BASE.textfsm, and the result is written to `NAME.json`: {"header": [...], "rows": [{...}]}, or
 {"error": true} when the template or the input raises.
 """
 import json
@@ -22,10 +22,13 @@ for group in ("ntc", "spec", "devsim"):
     for raw in sorted((ROOT / group).glob("*.raw")):
         name = raw.stem
         tpl = raw.with_name(name + ".textfsm")
+        base = name.split("__")[0]
         if not tpl.exists():
-            tpl = raw.with_name(name.split("__")[0] + ".textfsm")
-        if not tpl.exists():
-            tpl = ROOT.parent.parent / "templates" / (name.split("__")[0] + ".textfsm")
+            tpl = raw.with_name(base + ".textfsm")
+        if not tpl.exists() and base.startswith("ntc-"):
+            tpl = ROOT / "ntc" / (base[len("ntc-"):] + ".textfsm")
+        elif not tpl.exists():
+            tpl = ROOT.parent.parent / "templates" / (base + ".textfsm")
         try:
             with open(tpl) as f:
                 fsm = textfsm.TextFSM(f)

@@ -1,0 +1,429 @@
+//! Finding the TextFSM template for a platform and command, the way ntc-templates (through
+//! TextFSM's clitable) does: an `index` file of `Template, Hostname, Platform, Command` rows,
+//! where each field but the first is a regex matched at the start of the attribute and the first
+//! matching row wins, and `sh[[ow]]` in a command stands for `sh`, `sho` or `show`.
+//!
+//! A [`TemplateIndex`] searches a user directory first (a path, or `NET_TEXTFSM` as Netmiko
+//! reads it), then the templates fanout ships for its simulated IOS devices.
+
+use crate::textfsm::{Table, Template, TextFsmError};
+use regex::Regex;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Environment variable naming a template directory, as Netmiko uses it.
+pub const TEMPLATE_DIR_ENV: &str = "NET_TEXTFSM";
+
+/// Templates shipped in the crate (rules/templates), so a worker needs no files on disk.
+const BUNDLED_INDEX: &str = include_str!("../templates/index");
+const BUNDLED: &[(&str, &str)] = &[
+    (
+        "cisco_ios_show_vlan_brief.textfsm",
+        include_str!("../templates/cisco_ios_show_vlan_brief.textfsm"),
+    ),
+    (
+        "cisco_ios_show_ip_interface_brief.textfsm",
+        include_str!("../templates/cisco_ios_show_ip_interface_brief.textfsm"),
+    ),
+    (
+        "cisco_ios_show_ip_route.textfsm",
+        include_str!("../templates/cisco_ios_show_ip_route.textfsm"),
+    ),
+];
+
+/// Why a template could not be found or used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexError {
+    /// The index or a template file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A row of the index file is malformed.
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        /// The index file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// No row matches.
+    #[error(
+        "no TextFSM template for platform `{platform}` and command `{command}` (searched {searched})"
+    )]
+    NotFound {
+        /// The host's platform.
+        platform: String,
+        /// The command.
+        command: String,
+        /// The indexes searched, for the user to check.
+        searched: String,
+    },
+    /// The template exists but does not compile or failed on the output.
+    #[error(transparent)]
+    Template(#[from] TextFsmError),
+}
+
+/// Where a template's text comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Dir(PathBuf),
+    Bundled,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Template file names (clitable allows several, `a:b`).
+    templates: Vec<String>,
+    platform: Option<Regex>,
+    command: Option<Regex>,
+    source: usize,
+}
+
+/// The template lookup: index rows from every source, in search order, and the templates
+/// compiled so far.
+#[derive(Debug)]
+pub struct TemplateIndex {
+    sources: Vec<Source>,
+    entries: Vec<Entry>,
+    /// Compiled templates by (source, file name); compiled once, shared by every host.
+    cache: Mutex<HashMap<(usize, String), Arc<Template>>>,
+}
+
+impl TemplateIndex {
+    /// Only the templates fanout ships.
+    pub fn bundled() -> TemplateIndex {
+        let mut index = TemplateIndex {
+            sources: Vec::new(),
+            entries: Vec::new(),
+            cache: Mutex::new(HashMap::new()),
+        };
+        index
+            .add_source(Source::Bundled, "<bundled>/index", BUNDLED_INDEX)
+            .expect("the bundled index is valid (tested)");
+        index
+    }
+
+    /// The index of `dir` (or, when `dir` is `None`, of `$NET_TEXTFSM` if set), searched before
+    /// the bundled templates.
+    pub fn load(dir: Option<&Path>) -> Result<TemplateIndex, IndexError> {
+        let from_env = std::env::var_os(TEMPLATE_DIR_ENV).map(PathBuf::from);
+        let dir = dir.map(Path::to_path_buf).or(from_env);
+        let mut index = TemplateIndex {
+            sources: Vec::new(),
+            entries: Vec::new(),
+            cache: Mutex::new(HashMap::new()),
+        };
+        if let Some(dir) = dir {
+            let path = dir.join("index");
+            let text = std::fs::read_to_string(&path).map_err(|e| IndexError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            index.add_source(Source::Dir(dir), &path.display().to_string(), &text)?;
+        }
+        index.add_source(Source::Bundled, "<bundled>/index", BUNDLED_INDEX)?;
+        Ok(index)
+    }
+
+    fn add_source(&mut self, source: Source, name: &str, text: &str) -> Result<(), IndexError> {
+        let id = self.sources.len();
+        self.sources.push(source);
+        let mut header: Option<Vec<String>> = None;
+        for (n, line) in text.lines().enumerate() {
+            let line_no = n + 1;
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = trimmed.split(',').map(str::trim).collect();
+            let err = |message: String| IndexError::Syntax {
+                file: name.to_string(),
+                line: line_no,
+                message,
+            };
+            let Some(cols) = &header else {
+                if !fields.contains(&"Template") {
+                    return Err(err(
+                        "the first row must be the header, with a `Template` column".into(),
+                    ));
+                }
+                header = Some(fields.iter().map(|s| s.to_string()).collect());
+                continue;
+            };
+            if fields.len() != cols.len() {
+                return Err(err(format!(
+                    "{} fields where the header has {}",
+                    fields.len(),
+                    cols.len()
+                )));
+            }
+            let field = |col: &str| {
+                cols.iter()
+                    .position(|c| c == col)
+                    .map(|i| fields[i])
+                    .filter(|f| !f.is_empty())
+            };
+            let compile = |col: &str, pattern: String| {
+                Regex::new(&format!("^(?:{pattern})"))
+                    .map_err(|e| err(format!("bad regex in {col} `{pattern}`: {e}")))
+            };
+            let templates = field("Template")
+                .ok_or_else(|| err("empty Template field".into()))?
+                .split(':')
+                .map(str::to_string)
+                .collect();
+            let platform = field("Platform")
+                .map(|p| compile("Platform", p.to_string()))
+                .transpose()?;
+            let command = field("Command")
+                .map(|c| compile("Command", expand_completion(c)))
+                .transpose()?;
+            self.entries.push(Entry {
+                templates,
+                platform,
+                command,
+                source: id,
+            });
+        }
+        if header.is_none() {
+            return Err(IndexError::Syntax {
+                file: name.to_string(),
+                line: 1,
+                message: "no header row".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The template file names for `platform` and `command` (the first matching row).
+    pub fn lookup(&self, platform: &str, command: &str) -> Result<Vec<String>, IndexError> {
+        self.find(platform, command)
+            .map(|e| e.templates.clone())
+            .ok_or_else(|| self.not_found(platform, command))
+    }
+
+    fn find(&self, platform: &str, command: &str) -> Option<&Entry> {
+        let command = command.split_whitespace().collect::<Vec<_>>().join(" ");
+        self.entries.iter().find(|e| {
+            e.platform.as_ref().is_none_or(|re| re.is_match(platform))
+                && e.command.as_ref().is_none_or(|re| re.is_match(&command))
+        })
+    }
+
+    fn not_found(&self, platform: &str, command: &str) -> IndexError {
+        let searched = self
+            .sources
+            .iter()
+            .map(|s| match s {
+                Source::Dir(d) => d.join("index").display().to_string(),
+                Source::Bundled => "fanout's bundled templates".to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        IndexError::NotFound {
+            platform: platform.to_string(),
+            command: command.to_string(),
+            searched,
+        }
+    }
+
+    /// The compiled template(s) for `platform` and `command`; compiling reports template
+    /// errors with the template's file and line.
+    pub fn templates(
+        &self,
+        platform: &str,
+        command: &str,
+    ) -> Result<Vec<Arc<Template>>, IndexError> {
+        let entry = self
+            .find(platform, command)
+            .ok_or_else(|| self.not_found(platform, command))?;
+        entry
+            .templates
+            .iter()
+            .map(|name| self.compiled(entry.source, name))
+            .collect()
+    }
+
+    fn compiled(&self, source: usize, name: &str) -> Result<Arc<Template>, IndexError> {
+        let key = (source, name.to_string());
+        if let Some(t) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(Arc::clone(t));
+        }
+        let template = match &self.sources[source] {
+            Source::Dir(dir) => {
+                let path = dir.join(name);
+                let text = std::fs::read_to_string(&path).map_err(|e| IndexError::Io {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                Template::parse(&path.display().to_string(), &text)?
+            }
+            Source::Bundled => {
+                let text = BUNDLED
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, t)| *t)
+                    .ok_or_else(|| IndexError::Io {
+                        path: format!("<bundled>/{name}"),
+                        reason: "not bundled".into(),
+                    })?;
+                Template::parse(&format!("<bundled>/{name}"), text)?
+            }
+        };
+        let template = Arc::new(template);
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, Arc::clone(&template));
+        Ok(template)
+    }
+
+    /// Parses `output` of `command` on a `platform` device. With several templates (clitable's
+    /// `a:b`), each row of the first table is joined with the row at the same position of the
+    /// others; clitable joins on `Key` values instead, which none of fanout's templates need.
+    pub fn parse(&self, platform: &str, command: &str, output: &str) -> Result<Table, IndexError> {
+        let mut tables = self
+            .templates(platform, command)?
+            .iter()
+            .map(|t| t.parse_text(output))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter();
+        let mut table = tables.next().unwrap_or_default();
+        for other in tables {
+            table.header.extend(other.header);
+            for (row, extra) in table.rows.iter_mut().zip(other.rows) {
+                row.extend(extra);
+            }
+        }
+        Ok(table)
+    }
+}
+
+/// clitable's completion: `sh[[ow]]` becomes `sh(o(w)?)?`.
+fn expand_completion(command: &str) -> String {
+    let mut out = String::new();
+    let mut rest = command;
+    while let Some(start) = rest.find("[[") {
+        let Some(len) = rest[start + 2..].find("]]") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let word: Vec<char> = rest[start + 2..start + 2 + len].chars().collect();
+        out.push('(');
+        let inner: Vec<String> = word.iter().map(|c| regex::escape(&c.to_string())).collect();
+        out.push_str(&inner.join("("));
+        out.push_str(&")?".repeat(word.len()));
+        rest = &rest[start + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_expands_like_clitable() {
+        assert_eq!(expand_completion("sh[[ow]] ip"), "sh(o(w)?)? ip");
+        let re = Regex::new(&format!(
+            "^(?:{})",
+            expand_completion("sh[[ow]] ip int[[erface]] br[[ief]]")
+        ))
+        .unwrap();
+        for c in ["sh ip int br", "show ip interface brief", "sho ip inte bri"] {
+            assert!(re.is_match(c), "{c}");
+        }
+        assert!(!re.is_match("show ip route"));
+    }
+
+    #[test]
+    fn bundled_index_finds_each_shipped_template() {
+        let index = TemplateIndex::bundled();
+        for (cmd, file) in [
+            ("show vlan brief", "cisco_ios_show_vlan_brief.textfsm"),
+            ("sh vlan br", "cisco_ios_show_vlan_brief.textfsm"),
+            (
+                "show ip interface brief",
+                "cisco_ios_show_ip_interface_brief.textfsm",
+            ),
+            ("show  ip   route", "cisco_ios_show_ip_route.textfsm"),
+        ] {
+            assert_eq!(
+                index.lookup("cisco_ios", cmd).unwrap(),
+                vec![file.to_string()]
+            );
+            assert_eq!(index.templates("cisco_ios", cmd).unwrap().len(), 1);
+        }
+        assert!(matches!(
+            index.lookup("juniper_junos", "show vlan brief"),
+            Err(IndexError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn user_dir_comes_first_and_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("index"),
+            "# comment\nTemplate, Hostname, Platform, Command\n\nmine.textfsm, .*, cisco_ios, sh[[ow]] vl[[an]]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("mine.textfsm"),
+            "Value A (\\d+)\n\nStart\n  ^${A} -> Record\n",
+        )
+        .unwrap();
+        let index = TemplateIndex::load(Some(dir.path())).unwrap();
+        assert_eq!(
+            index.lookup("cisco_ios", "show vlan brief").unwrap(),
+            ["mine.textfsm"]
+        );
+        assert_eq!(
+            index
+                .parse("cisco_ios", "sh vlan", "1\n2\n")
+                .unwrap()
+                .column("A"),
+            ["1", "2"]
+        );
+        // Falls through to the bundled rows.
+        assert!(index.lookup("cisco_ios", "show ip route").is_ok());
+
+        std::fs::write(
+            dir.path().join("mine.textfsm"),
+            "Value A (\\d+)\n\nStart\n  ^${A}$\n",
+        )
+        .unwrap();
+        let index = TemplateIndex::load(Some(dir.path())).unwrap();
+        let err = index
+            .templates("cisco_ios", "show vlan")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mine.textfsm:4:"), "{err}");
+
+        std::fs::write(
+            dir.path().join("index"),
+            "Template, Platform, Command\na.textfsm, x\n",
+        )
+        .unwrap();
+        let err = TemplateIndex::load(Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("index:2: 2 fields where the header has 3"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,537 @@
+//! The rules file: what users write, loaded strictly, every error with file and line.
+//!
+//! ```yaml
+//! rules:
+//!   - name: vlans present
+//!     command: show vlan brief
+//!     parse: textfsm
+//!     expect:
+//!       vlan_id: { includes: "{{ data.vlans }}" }
+//! ```
+
+use crate::expr::{has_reference, render};
+use crate::index::TemplateIndex;
+use serde::Deserialize;
+use serde_json::Value as Json;
+use std::path::Path;
+
+/// Why a rules file cannot be used. Every variant names the file and line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The file could not be read.
+    #[error("cannot read {file}: {reason}")]
+    Io {
+        /// The rules file.
+        file: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The file or a rule in it is invalid (syntax, unknown field or check, bad regex,
+    /// template not found).
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        /// The rules file.
+        file: String,
+        /// 1-based line (of the rule, for errors found after parsing).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rule does not fit one host: a reference to data the host lacks, or a regex that is
+    /// invalid once rendered for it.
+    #[error("{file}:{line}: rule `{rule}`, host `{host}`: {message}")]
+    Host {
+        /// The rules file.
+        file: String,
+        /// Line of the rule.
+        line: usize,
+        /// The rule's name.
+        rule: String,
+        /// The host's name.
+        host: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// How a rule's output is parsed before table checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParseMode {
+    /// A TextFSM template found through the template index by platform and command.
+    Textfsm,
+}
+
+/// A comparison for `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparison {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "eq" => Self::Eq,
+            "ne" => Self::Ne,
+            "lt" => Self::Lt,
+            "le" => Self::Le,
+            "gt" => Self::Gt,
+            "ge" => Self::Ge,
+            _ => return None,
+        })
+    }
+
+    /// Whether `actual OP expected` holds.
+    pub fn holds(self, actual: f64, expected: f64) -> bool {
+        match self {
+            Self::Eq => actual == expected,
+            Self::Ne => actual != expected,
+            Self::Lt => actual < expected,
+            Self::Le => actual <= expected,
+            Self::Gt => actual > expected,
+            Self::Ge => actual >= expected,
+        }
+    }
+
+    /// The operator as written in messages.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Eq => "==",
+            Self::Ne => "!=",
+            Self::Lt => "<",
+            Self::Le => "<=",
+            Self::Gt => ">",
+            Self::Ge => ">=",
+        }
+    }
+}
+
+/// What a table-field check asks of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldOp {
+    /// Every expected value appears in the column.
+    Includes,
+    /// No expected value appears in the column.
+    Excludes,
+    /// The column's values are exactly the expected ones (as a set; a single value means
+    /// every row has it).
+    Equals,
+}
+
+/// One expectation. Values are JSON that may hold `{{ ... }}` references, rendered per host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    /// The output contains this text (each, for a list).
+    Contains(Json),
+    /// The output does not contain this text.
+    NotContains(Json),
+    /// Some line matches this regex (multi-line mode: `^` and `$` are line ends).
+    Matches(Json),
+    /// No line matches this regex.
+    NotMatches(Json),
+    /// Each of these lines is present, compared after trimming.
+    Lines(Json),
+    /// Under each parent line, each child pattern matches some indented child line.
+    Section(Json),
+    /// A column of the parsed table.
+    Field {
+        /// Column name, compared case-insensitively (ntc-templates columns are upper case).
+        field: String,
+        /// The comparison.
+        op: FieldOp,
+        /// The expected value or values.
+        value: Json,
+    },
+    /// The number of parsed rows.
+    Count {
+        /// The comparison.
+        op: Comparison,
+        /// The number (or a reference to one).
+        value: Json,
+    },
+}
+
+/// One rule of the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Shown in reports.
+    pub name: String,
+    /// The command whose output the checks read.
+    pub command: String,
+    /// How the output is parsed for table checks.
+    pub parse: Option<ParseMode>,
+    /// Checks, in file order.
+    pub expect: Vec<Check>,
+    /// Line of the rule in the file, for errors found later.
+    pub line: usize,
+}
+
+/// A loaded rules file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    /// The file the rules came from (for messages).
+    pub file: String,
+    /// The rules in file order.
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    command: String,
+    #[serde(default)]
+    parse: Option<ParseMode>,
+    expect: serde_yaml_ng::Mapping,
+}
+
+const TEXT_CHECKS: &[&str] = &[
+    "contains",
+    "not_contains",
+    "matches",
+    "not_matches",
+    "lines",
+    "section",
+];
+
+impl Rules {
+    /// Reads and validates a rules file.
+    pub fn load(path: &Path) -> Result<Rules, RuleError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| RuleError::Io {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&file, &text)
+    }
+
+    /// Validates rules-file text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Rules, RuleError> {
+        let invalid = |line: usize, message: String| RuleError::Invalid {
+            file: file.to_string(),
+            line,
+            message,
+        };
+        let raw: RawFile = serde_yaml_ng::from_str(text).map_err(|e| {
+            let line = e.location().map_or(1, |l| l.line());
+            invalid(line, e.to_string())
+        })?;
+        let lines = rule_lines(text);
+        let mut rules = Vec::with_capacity(raw.rules.len());
+        for (i, r) in raw.rules.into_iter().enumerate() {
+            let line = lines.get(i).copied().unwrap_or(1);
+            let expect =
+                checks(&r, line).map_err(|m| invalid(line, format!("rule `{}`: {m}", r.name)))?;
+            if r.name.trim().is_empty() || r.command.trim().is_empty() {
+                return Err(invalid(
+                    line,
+                    "a rule needs a non-empty name and command".into(),
+                ));
+            }
+            if rules.iter().any(|x: &Rule| x.name == r.name) {
+                return Err(invalid(line, format!("duplicate rule name `{}`", r.name)));
+            }
+            rules.push(Rule {
+                name: r.name,
+                command: r.command.split_whitespace().collect::<Vec<_>>().join(" "),
+                parse: r.parse,
+                expect,
+                line,
+            });
+        }
+        Ok(Rules {
+            file: file.to_string(),
+            rules,
+        })
+    }
+
+    /// Every command the rules need, each once, in the order rules first use them.
+    pub fn commands(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.rules {
+            if !out.contains(&r.command) {
+                out.push(r.command.clone());
+            }
+        }
+        out
+    }
+
+    /// Checks that a template exists and compiles for every parsed rule on every platform, and
+    /// that table checks name columns the template has.
+    pub fn check_templates(
+        &self,
+        index: &TemplateIndex,
+        platforms: &[&str],
+    ) -> Result<(), RuleError> {
+        for rule in self.rules.iter().filter(|r| r.parse.is_some()) {
+            for platform in platforms {
+                let err = |message: String| RuleError::Invalid {
+                    file: self.file.clone(),
+                    line: rule.line,
+                    message: format!("rule `{}`: {message}", rule.name),
+                };
+                let templates = index
+                    .templates(platform, &rule.command)
+                    .map_err(|e| err(e.to_string()))?;
+                let header: Vec<String> = templates
+                    .iter()
+                    .flat_map(|t| t.header().into_iter().map(str::to_lowercase))
+                    .collect();
+                for check in &rule.expect {
+                    if let Check::Field { field, .. } = check
+                        && !header.contains(&field.to_lowercase())
+                    {
+                        return Err(err(format!(
+                            "unknown check or field `{field}` (the {platform} template for `{}` has {})",
+                            rule.command,
+                            header.join(", ")
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The line of each item of the top-level `rules:` sequence, found in the text because YAML
+/// values carry no positions once parsed.
+fn rule_lines(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut in_rules = false;
+    let mut indent: Option<usize> = None;
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with("rules:") {
+            in_rules = true;
+            continue;
+        }
+        if !in_rules || line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let this = line.len() - line.trim_start().len();
+        if this == 0 && !line.starts_with('-') {
+            in_rules = false;
+            continue;
+        }
+        if line.trim_start().starts_with("- ") || line.trim() == "-" {
+            match indent {
+                None => {
+                    indent = Some(this);
+                    out.push(n + 1);
+                }
+                Some(i) if i == this => out.push(n + 1),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn to_json(v: &serde_yaml_ng::Value) -> Result<Json, String> {
+    serde_json::to_value(v).map_err(|e| format!("unsupported value: {e}"))
+}
+
+/// Turns the `expect` mapping into checks, validating names, shapes and (reference-free)
+/// regexes.
+fn checks(rule: &RawRule, _line: usize) -> Result<Vec<Check>, String> {
+    let mut out = Vec::new();
+    if rule.expect.is_empty() {
+        return Err("`expect` is empty".into());
+    }
+    for (key, value) in &rule.expect {
+        let key = key
+            .as_str()
+            .ok_or_else(|| format!("check names are strings, not {key:?}"))?;
+        let value = to_json(value)?;
+        let check = match key {
+            "contains" => Check::Contains(value),
+            "not_contains" => Check::NotContains(value),
+            "matches" => Check::Matches(value),
+            "not_matches" => Check::NotMatches(value),
+            "lines" => Check::Lines(value),
+            "section" => Check::Section(value),
+            "count" => {
+                let (op, n) = single_op(&value, "count", &["eq", "ne", "lt", "le", "gt", "ge"])?;
+                if !(n.is_number() || has_reference(&n)) {
+                    return Err(format!("`count` compares with a number, not {n}"));
+                }
+                Check::Count {
+                    op: Comparison::parse(&op).expect("listed above"),
+                    value: n,
+                }
+            }
+            field if rule.parse.is_some() => {
+                let map = value.as_object().ok_or_else(|| {
+                    format!("field `{field}` takes {{ includes | excludes | equals: ... }}")
+                })?;
+                if map.is_empty() {
+                    return Err(format!("field `{field}` has no check"));
+                }
+                for (op, v) in map {
+                    let op = match op.as_str() {
+                        "includes" => FieldOp::Includes,
+                        "excludes" => FieldOp::Excludes,
+                        "equals" => FieldOp::Equals,
+                        other => {
+                            return Err(format!(
+                                "unknown check `{other}` on field `{field}` (expected includes, excludes or equals)"
+                            ));
+                        }
+                    };
+                    out.push(Check::Field {
+                        field: field.to_string(),
+                        op,
+                        value: v.clone(),
+                    });
+                }
+                continue;
+            }
+            other => {
+                return Err(format!(
+                    "unknown check `{other}` (expected one of {}, count; table fields need `parse: textfsm`)",
+                    TEXT_CHECKS.join(", ")
+                ));
+            }
+        };
+        if !has_reference(check_value(&check)) {
+            validate_static(&check)?;
+        }
+        out.push(check);
+    }
+    Ok(out)
+}
+
+fn single_op(value: &Json, what: &str, ops: &[&str]) -> Result<(String, Json), String> {
+    match value.as_object() {
+        Some(map) if map.len() == 1 => {
+            let (op, v) = map.iter().next().expect("one entry");
+            if ops.contains(&op.as_str()) {
+                Ok((op.clone(), v.clone()))
+            } else {
+                Err(format!(
+                    "unknown comparison `{op}` in `{what}` (expected {})",
+                    ops.join(", ")
+                ))
+            }
+        }
+        _ => Err(format!("`{what}` takes one comparison, e.g. {{ ge: 1 }}")),
+    }
+}
+
+fn check_value(check: &Check) -> &Json {
+    match check {
+        Check::Contains(v)
+        | Check::NotContains(v)
+        | Check::Matches(v)
+        | Check::NotMatches(v)
+        | Check::Lines(v)
+        | Check::Section(v) => v,
+        Check::Field { value, .. } | Check::Count { value, .. } => value,
+    }
+}
+
+/// Shape and regex validation of a check whose values are final (rendered, or reference-free).
+pub(crate) fn validate_static(check: &Check) -> Result<(), String> {
+    match check {
+        Check::Matches(v) | Check::NotMatches(v) => {
+            for p in strings(v, "a regex")? {
+                crate::check::text_regex(&p)?;
+            }
+        }
+        Check::Contains(v) | Check::NotContains(v) | Check::Lines(v) => {
+            strings(v, "text")?;
+        }
+        Check::Section(v) => {
+            let map = v
+                .as_object()
+                .ok_or("`section` takes { \"parent line\": [child regex, ...] }")?;
+            for children in map.values() {
+                for p in strings(children, "a child regex")? {
+                    crate::check::child_regex(&p)?;
+                }
+            }
+        }
+        Check::Count { value, .. } => {
+            if !value.is_number() {
+                return Err(format!("`count` compares with a number, not {value}"));
+            }
+        }
+        Check::Field { .. } => {}
+    }
+    Ok(())
+}
+
+/// A string or a list of strings (numbers are accepted as their text).
+pub(crate) fn strings(v: &Json, what: &str) -> Result<Vec<String>, String> {
+    let one = |v: &Json| match v {
+        Json::String(s) => Ok(s.clone()),
+        Json::Number(n) => Ok(n.to_string()),
+        other => Err(format!("expected {what}, found {other}")),
+    };
+    match v {
+        Json::Array(items) => items.iter().map(one).collect(),
+        other => Ok(vec![one(other)?]),
+    }
+}
+
+/// The name a host goes by in messages.
+pub(crate) fn host_name(host: &Json) -> String {
+    ["name", "hostname"]
+        .iter()
+        .find_map(|k| host.get(k).and_then(Json::as_str))
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// Checks every reference of every rule against every host, and the regexes they render to,
+/// so that a rules file that cannot serve some host fails before any connection.
+pub fn check_references(rules: &Rules, hosts: &[Json]) -> Result<(), RuleError> {
+    for rule in &rules.rules {
+        for check in rule.expect.iter().filter(|c| has_reference(check_value(c))) {
+            for host in hosts {
+                let err = |message: String| RuleError::Host {
+                    file: rules.file.clone(),
+                    line: rule.line,
+                    rule: rule.name.clone(),
+                    host: host_name(host),
+                    message,
+                };
+                let rendered = render_check(check, host).map_err(err)?;
+                validate_static(&rendered).map_err(err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The check with its references replaced by the host's values.
+pub(crate) fn render_check(check: &Check, host: &Json) -> Result<Check, String> {
+    Ok(match check {
+        Check::Contains(v) => Check::Contains(render(v, host)?),
+        Check::NotContains(v) => Check::NotContains(render(v, host)?),
+        Check::Matches(v) => Check::Matches(render(v, host)?),
+        Check::NotMatches(v) => Check::NotMatches(render(v, host)?),
+        Check::Lines(v) => Check::Lines(render(v, host)?),
+        Check::Section(v) => Check::Section(render(v, host)?),
+        Check::Field { field, op, value } => Check::Field {
+            field: field.clone(),
+            op: *op,
+            value: render(value, host)?,
+        },
+        Check::Count { op, value } => Check::Count {
+            op: *op,
+            value: render(value, host)?,
+        },
+    })
+}
