@@ -43,26 +43,41 @@ impl Finished {
 /// Runs `fanout` with `args` and the workspace's own `fanout-worker`, failing the test if it
 /// takes longer than `deadline` (a hang is a bug, not a slow machine).
 pub async fn fanout(args: &[&str], deadline: Duration) -> Finished {
-    let started = Instant::now();
-    let child = tokio::process::Command::new(binary("fanout"))
-        .args(args)
-        .env("FANOUT_WORKER_BIN", binary("fanout-worker"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("fanout starts");
-    let output = tokio::time::timeout(deadline, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("fanout {args:?} did not finish within {deadline:?}"))
-        .expect("fanout runs");
-    Finished {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
+    RunningFanout::start(args).finish(deadline).await
+}
+
+/// A simulated fleet with a scratch directory holding its inventory.
+pub struct Lab {
+    pub fleet: fanout_devsim::Fleet,
+    pub dir: tempfile::TempDir,
+    /// `lab.yaml` in `dir`, written from the fleet.
+    pub inventory: PathBuf,
+}
+
+impl Lab {
+    pub async fn start(config: fanout_devsim::FleetConfig) -> Self {
+        let fleet = fanout_devsim::Fleet::start(config)
+            .await
+            .expect("fleet starts");
+        let dir = tempfile::tempdir().expect("scratch dir");
+        let inventory = dir.path().join("lab.yaml");
+        fleet
+            .write_inventory(&inventory)
+            .expect("inventory written");
+        Self {
+            fleet,
+            dir,
+            inventory,
+        }
+    }
+
+    /// A path inside the scratch directory, as the string CLI arguments want.
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    pub fn inventory_arg(&self) -> String {
+        self.inventory.to_string_lossy().into_owned()
     }
 }
 
@@ -100,6 +115,7 @@ impl RunningFanout {
         let child = tokio::process::Command::new(binary("fanout"))
             .args(args)
             .env("FANOUT_WORKER_BIN", binary("fanout-worker"))
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,7 +1,7 @@
 //! `fanout run` end to end: real worker processes, real SSH to a simulated fleet, real files.
 
-use fanout_devsim::{Fleet, FleetConfig, running_config};
-use fanout_tests::{fanout, json_lines};
+use fanout_devsim::{FleetConfig, running_config};
+use fanout_tests::{Lab, fanout, json_lines};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -10,7 +10,11 @@ const PASSWORD: &str = "pw-Zq81-never-printed";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_collect_every_running_config_byte_for_byte() {
-    let fleet = Fleet::start(FleetConfig {
+    let Lab {
+        fleet,
+        dir,
+        inventory,
+    } = Lab::start(FleetConfig {
         count: 100,
         port: 0,
         latency: Duration::from_millis(20),
@@ -18,11 +22,7 @@ async fn two_workers_collect_every_running_config_byte_for_byte() {
         password: PASSWORD.into(),
         ..FleetConfig::default()
     })
-    .await
-    .expect("fleet starts");
-    let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("lab.yaml");
-    fleet.write_inventory(&inventory).unwrap();
+    .await;
     let out = dir.path().join("out");
     let known_hosts = dir.path().join("known_hosts");
 
@@ -133,18 +133,18 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// to it, fanout starts copies of itself as workers, still separate processes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_fanout_worker_installed_fanout_runs_itself_as_the_worker() {
-    let fleet = Fleet::start(FleetConfig {
+    let Lab {
+        fleet,
+        dir,
+        inventory,
+    } = Lab::start(FleetConfig {
         count: 8,
         port: 0,
         ..FleetConfig::default()
     })
-    .await
-    .expect("fleet starts");
-    let dir = tempfile::tempdir().unwrap();
+    .await;
     let lonely = dir.path().join("fanout");
     std::fs::copy(fanout_tests::binary("fanout"), &lonely).unwrap();
-    let inventory = dir.path().join("lab.yaml");
-    fleet.write_inventory(&inventory).unwrap();
     let output = tokio::process::Command::new(&lonely)
         .args([
             "run",

@@ -1,26 +1,26 @@
 //! Dead and misbehaving devices are results, not crashes: each fails with its own kind, the rest
 //! of the fleet still succeeds, and the exit code says some host failed.
 
-use fanout_devsim::{Fault, Fleet, FleetConfig};
-use fanout_tests::{closed_port, edit_inventory, fanout, json_lines};
+use fanout_devsim::{Fault, FleetConfig};
+use fanout_tests::{Lab, closed_port, edit_inventory, fanout, json_lines};
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_silent_and_wrong_password_hosts_fail_with_their_kind() {
-    let fleet = Fleet::start(FleetConfig {
+    let Lab {
+        fleet,
+        dir,
+        inventory,
+    } = Lab::start(FleetConfig {
         count: 12,
         port: 0,
         faults: HashMap::from([(3, Fault::Silent)]),
         ..FleetConfig::default()
     })
-    .await
-    .expect("fleet starts");
+    .await;
     let silent = fleet.devices()[3].name.clone();
-    let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("lab.yaml");
-    fleet.write_inventory(&inventory).unwrap();
     let refused_port = closed_port();
     edit_inventory(&inventory, |doc| {
         let hosts = doc["hosts"].as_mapping_mut().unwrap();

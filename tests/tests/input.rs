@@ -1,29 +1,28 @@
 //! Bad input stops before any connection, with the file, the line and the reason, and exit 2.
 
-use fanout_devsim::{Fleet, FleetConfig};
-use fanout_tests::{edit_inventory, fanout};
+use fanout_devsim::FleetConfig;
+use fanout_tests::{Lab, edit_inventory, fanout};
 use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-async fn small_fleet() -> (Fleet, tempfile::TempDir, std::path::PathBuf) {
-    let fleet = Fleet::start(FleetConfig {
+async fn small_fleet() -> Lab {
+    Lab::start(FleetConfig {
         count: 6,
         port: 0,
         password: "pw-inventory-listing".into(),
         ..FleetConfig::default()
     })
     .await
-    .expect("fleet starts");
-    let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("lab.yaml");
-    fleet.write_inventory(&inventory).unwrap();
-    (fleet, dir, inventory)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_platform_stops_the_run_before_any_connection() {
-    let (fleet, _dir, inventory) = small_fleet().await;
+    let Lab {
+        fleet,
+        dir: _dir,
+        inventory,
+    } = small_fleet().await;
     edit_inventory(&inventory, |doc| {
         doc["hosts"]["r00002"]["platform"] = "cisco_iosxx".into();
     });
@@ -54,7 +53,7 @@ async fn an_unknown_platform_stops_the_run_before_any_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_misspelt_field_is_reported_with_its_line() {
-    let (fleet, dir, _inventory) = small_fleet().await;
+    let Lab { fleet, dir, .. } = small_fleet().await;
     let broken = dir.path().join("broken.yaml");
     std::fs::write(
         &broken,
@@ -78,7 +77,11 @@ async fn a_misspelt_field_is_reported_with_its_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_filter_that_selects_nothing_is_an_error_not_a_success() {
-    let (_fleet, _dir, inventory) = small_fleet().await;
+    let Lab {
+        fleet: _fleet,
+        dir: _dir,
+        inventory,
+    } = small_fleet().await;
     let run = fanout(
         &[
             "run",
@@ -98,7 +101,11 @@ async fn a_filter_that_selects_nothing_is_an_error_not_a_success() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inventory_lists_what_a_filter_selects_without_secrets() {
-    let (fleet, _dir, inventory) = small_fleet().await;
+    let Lab {
+        fleet,
+        dir: _dir,
+        inventory,
+    } = small_fleet().await;
     let core: Vec<String> = {
         let text = std::fs::read_to_string(&inventory).unwrap();
         let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();

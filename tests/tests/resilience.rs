@@ -1,72 +1,53 @@
 //! Workers die, stall and crash; the user presses Ctrl-C; the coordinator itself is killed.
 //! Every host still ends with exactly one result, and no process is left behind.
 
-use fanout_devsim::{Fleet, FleetConfig};
+use fanout_devsim::FleetConfig;
 use fanout_tests::{
-    RunningFanout, json_lines, process_alive, results_so_far, send_signal, wait_until,
+    Lab, RunningFanout, json_lines, process_alive, results_so_far, send_signal, wait_until,
 };
 use nix::sys::signal::Signal;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-struct Lab {
-    fleet: Fleet,
-    dir: tempfile::TempDir,
-    inventory: PathBuf,
-}
-
 async fn lab(count: usize, latency: Duration) -> Lab {
-    let fleet = Fleet::start(FleetConfig {
+    Lab::start(FleetConfig {
         count,
         port: 0,
         latency,
         ..FleetConfig::default()
     })
     .await
-    .expect("fleet starts");
-    let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("lab.yaml");
-    fleet.write_inventory(&inventory).unwrap();
-    Lab {
-        fleet,
-        dir,
-        inventory,
-    }
 }
 
-impl Lab {
-    fn out(&self) -> PathBuf {
-        self.dir.path().join("out")
-    }
+fn out(lab: &Lab) -> PathBuf {
+    lab.dir.path().join("out")
+}
 
-    /// `fanout run` with the lab's inventory and scratch files, plus `extra` flags.
-    fn start(&self, extra: &[&str]) -> RunningFanout {
-        let inventory = self.inventory.to_str().unwrap().to_string();
-        let known_hosts = self.dir.path().join("known_hosts");
-        let out = self.out();
-        let mut args = vec![
-            "run",
-            "-i",
-            &inventory,
-            "-c",
-            "show version",
-            "--known-hosts",
-            known_hosts.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        RunningFanout::start(&args)
-    }
+/// `fanout run` with the lab's inventory and scratch files, plus `extra` flags.
+fn start(lab: &Lab, extra: &[&str]) -> RunningFanout {
+    let (inventory, known_hosts, out) = (
+        lab.inventory_arg(),
+        lab.path("known_hosts"),
+        lab.path("out"),
+    );
+    let mut args = vec![
+        "run",
+        "-i",
+        &inventory,
+        "-c",
+        "show version",
+        "--known-hosts",
+        &known_hosts,
+        "--output",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    RunningFanout::start(&args)
+}
 
-    fn device_names(&self) -> BTreeSet<String> {
-        self.fleet
-            .devices()
-            .iter()
-            .map(|d| d.name.clone())
-            .collect()
-    }
+fn device_names(lab: &Lab) -> BTreeSet<String> {
+    lab.fleet.devices().iter().map(|d| d.name.clone()).collect()
 }
 
 fn hosts_of(records: &[serde_json::Value]) -> Vec<String> {
@@ -94,8 +75,8 @@ async fn wait_for_results(path: &Path, at_least: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_hosts_run_on_the_other_worker() {
     let lab = lab(120, Duration::from_millis(150)).await;
-    let run = lab.start(&["--workers", "2", "--concurrency", "10"]);
-    wait_for_results(&lab.out().join("results.jsonl"), 10).await;
+    let run = start(&lab, &["--workers", "2", "--concurrency", "10"]);
+    wait_for_results(&out(&lab).join("results.jsonl"), 10).await;
     let workers = run.workers();
     assert_eq!(workers.len(), 2, "two worker processes: {workers:?}");
     send_signal(workers[0], Signal::SIGKILL);
@@ -107,8 +88,8 @@ async fn a_killed_workers_hosts_run_on_the_other_worker() {
         "the surviving worker ran everything:\n{}",
         done.stderr
     );
-    let records = json_lines(&std::fs::read_to_string(lab.out().join("results.jsonl")).unwrap());
-    assert_one_result_per_host(&records, &lab.device_names());
+    let records = json_lines(&std::fs::read_to_string(out(&lab).join("results.jsonl")).unwrap());
+    assert_one_result_per_host(&records, &device_names(&lab));
     assert!(records.iter().all(|r| r["ok"] == true));
     assert!(done.stdout.contains("1 workers lost"), "{}", done.stdout);
     let pids: BTreeSet<u64> = records
@@ -124,15 +105,18 @@ async fn a_killed_workers_hosts_run_on_the_other_worker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_worker_is_fenced_and_its_late_results_do_not_count() {
     let lab = lab(100, Duration::from_millis(150)).await;
-    let run = lab.start(&[
-        "--workers",
-        "2",
-        "--concurrency",
-        "10",
-        "--lease-timeout",
-        "2s",
-    ]);
-    let results = lab.out().join("results.jsonl");
+    let run = start(
+        &lab,
+        &[
+            "--workers",
+            "2",
+            "--concurrency",
+            "10",
+            "--lease-timeout",
+            "2s",
+        ],
+    );
+    let results = out(&lab).join("results.jsonl");
     wait_for_results(&results, 10).await;
     let workers = run.workers();
     assert_eq!(workers.len(), 2);
@@ -144,7 +128,7 @@ async fn a_stalled_worker_is_fenced_and_its_late_results_do_not_count() {
     let done = run.finish(Duration::from_secs(90)).await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let records = json_lines(&std::fs::read_to_string(&results).unwrap());
-    assert_one_result_per_host(&records, &lab.device_names());
+    assert_one_result_per_host(&records, &device_names(&lab));
     assert!(
         done.stderr.contains("stopped heartbeating"),
         "{}",
@@ -162,8 +146,8 @@ async fn a_stalled_worker_is_fenced_and_its_late_results_do_not_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_finishes_hosts_in_flight_and_lists_the_rest() {
     let lab = lab(60, Duration::from_millis(400)).await;
-    let run = lab.start(&["--workers", "1", "--concurrency", "5"]);
-    let results = lab.out().join("results.jsonl");
+    let run = start(&lab, &["--workers", "1", "--concurrency", "5"]);
+    let results = out(&lab).join("results.jsonl");
     wait_for_results(&results, 5).await;
     let workers = run.workers();
     run.signal(Signal::SIGINT);
@@ -202,8 +186,8 @@ async fn ctrl_c_finishes_hosts_in_flight_and_lists_the_rest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_coordinator_leaves_only_complete_lines_and_no_workers() {
     let lab = lab(80, Duration::from_millis(300)).await;
-    let run = lab.start(&["--workers", "2", "--concurrency", "5"]);
-    let results = lab.out().join("results.jsonl");
+    let run = start(&lab, &["--workers", "2", "--concurrency", "5"]);
+    let results = out(&lab).join("results.jsonl");
     wait_for_results(&results, 5).await;
     let workers = run.workers();
     run.signal(Signal::SIGKILL);
@@ -213,7 +197,7 @@ async fn a_killed_coordinator_leaves_only_complete_lines_and_no_workers() {
     let text = std::fs::read_to_string(&results).unwrap();
     assert!(text.ends_with('\n'));
     let records = json_lines(&text);
-    let names = lab.device_names();
+    let names = device_names(&lab);
     assert!(
         records
             .iter()
