@@ -361,6 +361,9 @@ fn checks(rule: &RawRule, _line: usize) -> Result<Vec<Check>, String> {
             "not_matches" => Check::NotMatches(value),
             "lines" => Check::Lines(value),
             "section" => Check::Section(value),
+            "count" if rule.parse.is_none() => {
+                return Err("`count` counts parsed rows and needs `parse: textfsm`".into());
+            }
             "count" => {
                 let (op, n) = single_op(&value, "count", &["eq", "ne", "lt", "le", "gt", "ge"])?;
                 if !(n.is_number() || has_reference(&n)) {
