@@ -30,6 +30,8 @@ pub struct Recorder {
     /// Whether the final report needs the outputs (the human report without `--output`).
     keep_outputs: bool,
     files_written: usize,
+    /// Hosts failed so far, for the live progress line.
+    failed: usize,
     progress: indicatif::ProgressBar,
 }
 
@@ -65,6 +67,7 @@ impl Recorder {
             output,
             kept: Vec::new(),
             files_written: 0,
+            failed: 0,
             progress,
         })
     }
@@ -92,12 +95,12 @@ impl Recorder {
             let line = serde_json::to_string(&record).expect("records serialise");
             self.progress.suspend(|| crate::outln!("{line}"));
         }
-        if record.ok {
-            self.progress.inc(1);
-        } else {
-            self.progress.inc(1);
-            self.progress.set_message(format!(
-                "last failure: {} ({})",
+        self.progress.inc(1);
+        if !record.ok {
+            self.failed += 1;
+            self.progress.set_prefix(format!(
+                "{} failed, last {} ({})",
+                self.failed,
                 record.host,
                 failure_kind(&record)
             ));
@@ -108,6 +111,11 @@ impl Recorder {
             without_outputs(&record)
         });
         Ok(())
+    }
+
+    /// The live progress bar, for whoever knows how many hosts are in flight.
+    pub fn progress(&self) -> indicatif::ProgressBar {
+        self.progress.clone()
     }
 
     pub fn files_written(&self) -> usize {

@@ -147,6 +147,7 @@ pub async fn run_local(
     let mut respawns_left = run.respawn;
     info!(job = %job_id, hosts = total, workers = ?worker_pids, "job starting");
 
+    let progress = recorder.progress();
     let (recorder_tx, recorder_thread) = spawn_recorder(recorder);
     let attached = wait_for_workers(&shared, &mut workers, run.workers, &interrupts).await;
     let mut received = 0usize;
@@ -191,6 +192,7 @@ pub async fn run_local(
                 }
             }
             _ = reap.tick() => {
+                progress.set_message(format!("{} in flight", shared.in_flight()));
                 if let Some(exited) = workers.reap_exited().await {
                     warn!(pid = exited.pid, status = %exited.status, "worker exited during the job:\n{}", exited.stderr_tail);
                     workers_lost += 1;

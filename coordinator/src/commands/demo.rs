@@ -110,13 +110,13 @@ fn sequential_estimate(outcome: &RunOutcome) -> String {
     let speedup = sequential / outcome.wall.as_secs_f64().max(1e-9);
     format!(
         "collected  {:.1} MB of configuration\n\
-         sequential one device at a time would take about {} (estimate: {:.2} s per device, \
-         the mean of {} measured sessions, times {} devices): {:.0}x slower",
+         sequential one device at a time would take about {}, {:.0}x longer\n           \
+         (an estimate: {:.2} s per device, the mean of {} measured sessions, times {} devices)",
         collected as f64 / 1e6,
         humantime::format_duration(Duration::from_secs(sequential.round() as u64)),
+        speedup,
         per_device,
         ok.len(),
-        outcome.records.len(),
-        speedup
+        outcome.records.len()
     )
 }

@@ -131,7 +131,7 @@ pub fn progress_bar(total: usize) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} hosts ({per_sec}) {msg}",
+            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} hosts done, {msg} {prefix}",
         )
         .expect("the template is valid")
         .progress_chars("=> "),
