@@ -6,8 +6,8 @@
 //! A [`TemplateIndex`] searches a user directory first (a path, or `NET_TEXTFSM` as Netmiko
 //! reads it), then the templates fanout ships for its simulated IOS devices.
 
-use crate::textfsm::{Table, Template, TextFsmError};
-use regex::Regex;
+use crate::textfsm::{Table, Template, TextFsmError, translate};
+use fancy_regex::Regex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -171,7 +171,7 @@ impl TemplateIndex {
                     .filter(|f| !f.is_empty())
             };
             let compile = |col: &str, pattern: String| {
-                Regex::new(&format!("^(?:{pattern})"))
+                Regex::new(&translate(&format!("^(?:{pattern})")))
                     .map_err(|e| err(format!("bad regex in {col} `{pattern}`: {e}")))
             };
             let templates = field("Template")
@@ -212,8 +212,11 @@ impl TemplateIndex {
     fn find(&self, platform: &str, command: &str) -> Option<&Entry> {
         let command = command.split_whitespace().collect::<Vec<_>>().join(" ");
         self.entries.iter().find(|e| {
-            e.platform.as_ref().is_none_or(|re| re.is_match(platform))
-                && e.command.as_ref().is_none_or(|re| re.is_match(&command))
+            // A regex that gives up (backtrack limit) counts as no match.
+            let hit = |re: &Option<Regex>, s: &str| {
+                re.as_ref().is_none_or(|re| re.is_match(s).unwrap_or(false))
+            };
+            hit(&e.platform, platform) && hit(&e.command, &command)
         })
     }
 
@@ -344,9 +347,9 @@ mod tests {
         ))
         .unwrap();
         for c in ["sh ip int br", "show ip interface brief", "sho ip inte bri"] {
-            assert!(re.is_match(c), "{c}");
+            assert!(re.is_match(c).unwrap(), "{c}");
         }
-        assert!(!re.is_match("show ip route"));
+        assert!(!re.is_match("show ip route").unwrap());
     }
 
     #[test]

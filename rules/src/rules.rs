@@ -124,6 +124,8 @@ pub enum FieldOp {
 }
 
 /// One expectation. Values are JSON that may hold `{{ ... }}` references, rendered per host.
+/// Regexes here are the `regex` crate's syntax (Perl-like, no look-around); only TextFSM
+/// templates are read as Python regexes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
     /// The output contains this text (each, for a list).
@@ -232,7 +234,7 @@ impl Rules {
         for (i, r) in raw.rules.into_iter().enumerate() {
             let line = lines.get(i).copied().unwrap_or(1);
             let expect =
-                checks(&r, line).map_err(|m| invalid(line, format!("rule `{}`: {m}", r.name)))?;
+                checks(&r).map_err(|m| invalid(line, format!("rule `{}`: {m}", r.name)))?;
             if r.name.trim().is_empty() || r.command.trim().is_empty() {
                 return Err(invalid(
                     line,
@@ -344,7 +346,7 @@ fn to_json(v: &serde_yaml_ng::Value) -> Result<Json, String> {
 
 /// Turns the `expect` mapping into checks, validating names, shapes and (reference-free)
 /// regexes.
-fn checks(rule: &RawRule, _line: usize) -> Result<Vec<Check>, String> {
+fn checks(rule: &RawRule) -> Result<Vec<Check>, String> {
     let mut out = Vec::new();
     if rule.expect.is_empty() {
         return Err("`expect` is empty".into());

@@ -11,6 +11,7 @@ mod pyregex;
 mod template;
 
 pub use engine::{Row, Table};
+pub(crate) use pyregex::translate;
 pub use template::{Template, ValueDef, ValueOption};
 
 /// Why a template could not be compiled or could not parse its input.

@@ -13,6 +13,8 @@
 ///   `\>` a meaning of their own (word boundaries).
 /// * A `{` that does not open a quantifier is a literal in Python and an error here, so it is
 ///   escaped; `{,n}` becomes `{0,n}`.
+/// * A look-around repeated with `+` (`(?<=x)+`, which Python accepts and treats as the bare
+///   assertion) loses the `+`, which `fancy-regex` rejects.
 /// * Inside a character class, `[` `&` `~` and a doubled `-` are literals in Python but class
 ///   syntax (nesting, set operations) in the `regex` crate, so they are escaped.
 pub(crate) fn translate(pattern: &str) -> String {
@@ -22,6 +24,8 @@ pub(crate) fn translate(pattern: &str) -> String {
     let mut in_class = false;
     // Python allows `]` as the first character of a class (`[]a]`), as does `regex`.
     let mut class_start = false;
+    // For each open group: whether it is a look-around.
+    let mut groups: Vec<bool> = Vec::new();
     while i < chars.len() {
         let c = chars[i];
         if c == '\\' {
@@ -76,6 +80,22 @@ pub(crate) fn translate(pattern: &str) -> String {
             '}' => {
                 out.push_str("\\}");
                 i += 1;
+            }
+            '(' => {
+                let ahead: String = chars[i..].iter().take(4).collect();
+                let look = ["(?=", "(?!", "(?<=", "(?<!"]
+                    .iter()
+                    .any(|p| ahead.starts_with(p));
+                groups.push(look);
+                out.push('(');
+                i += 1;
+            }
+            ')' => {
+                out.push(')');
+                i += 1;
+                if groups.pop() == Some(true) && chars.get(i) == Some(&'+') {
+                    i += 1;
+                }
             }
             _ => {
                 out.push(c);
@@ -139,6 +159,12 @@ mod tests {
         assert!(matches(r"^[^]a]+$", "bc"));
         assert!(!matches(r"^[^]a]+$", "]"));
         assert!(matches(r"^[\d\.]+$", "1.2"));
+    }
+
+    #[test]
+    fn repeated_lookaround_is_the_bare_assertion() {
+        assert!(matches(r"^a+(?<=[^()\s])+b", "aab"));
+        assert!(!matches(r"^a (?<=[^()\s])+b", "a b"));
     }
 
     #[test]
