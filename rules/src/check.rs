@@ -46,8 +46,10 @@ pub(crate) fn child_regex(pattern: &str) -> Result<Regex, String> {
     Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("bad regex `{pattern}`: {e}"))
 }
 
-/// Evaluates every rule for one host. `outputs` maps each command of [`Rules::commands`] to its
-/// output; `platform` chooses the TextFSM templates.
+/// Evaluates every rule for one host, one outcome per rule in file order. `outputs` maps each
+/// command exactly as [`Rules::commands`] spells it (whitespace normalised) to its output; a
+/// missing command fails the rules that need it. `platform` chooses the TextFSM templates.
+/// Never panics on device output: anything unexpected is a failed outcome with its reason.
 pub fn evaluate(
     rules: &Rules,
     host: &Json,

@@ -540,3 +540,34 @@ pub(crate) fn render_check(check: &Check, host: &Json) -> Result<Check, String> 
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_lines_follow_the_top_level_sequence() {
+        let text = "# header\nversion: 1\nrules:\n  # first\n  - name: a\n    expect:\n      lines:\n        - x\n\n  - name: b\nother: 1\n  - not: a rule\n";
+        assert_eq!(rule_lines(text), [5, 10]);
+        assert_eq!(rule_lines("rules:\n- name: a\n- name: b\n"), [2, 3]);
+    }
+
+    #[test]
+    fn load_reads_the_file_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.yaml");
+        std::fs::write(
+            &path,
+            "rules:\n  - name: a\n    command: show  clock\n    expect: { contains: UTC }\n",
+        )
+        .unwrap();
+        let rules = Rules::load(&path).unwrap();
+        assert_eq!(rules.file, path.display().to_string());
+        assert_eq!(rules.rules[0].command, "show clock");
+        assert_eq!(rules.rules[0].line, 2);
+        let missing = dir.path().join("nope.yaml");
+        assert!(
+            matches!(Rules::load(&missing), Err(RuleError::Io { file, .. }) if file.ends_with("nope.yaml"))
+        );
+    }
+}
