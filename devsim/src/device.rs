@@ -29,8 +29,12 @@ pub struct FleetConfig {
     pub secret: String,
     /// Makes configs, sites, roles and host keys deterministic: the same seed is the same fleet.
     pub seed: u64,
-    /// Fault mode by device index (0-based, so index 0 is `r00001`).
+    /// Fault mode by device index (0-based, so index 0 is `r00001`). Wins over [`Self::fault_mix`]
+    /// for the devices it names.
     pub faults: HashMap<usize, Fault>,
+    /// A seeded share of the fleet that misbehaves, for tests of many mixed failures at once; see
+    /// [`crate::Fleet::fault_of`] for which device got which mode.
+    pub fault_mix: Option<FaultMix>,
 }
 
 impl Default for FleetConfig {
@@ -46,6 +50,7 @@ impl Default for FleetConfig {
             secret: "enable".into(),
             seed: 1,
             faults: HashMap::new(),
+            fault_mix: None,
         }
     }
 }
@@ -53,15 +58,103 @@ impl Default for FleetConfig {
 /// A way for one device to misbehave, so clients can be tested against failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fault {
+    /// Accept the TCP connection and reset it at once (`SO_LINGER` 0) before sending a byte. One
+    /// wildcard listener cannot refuse a SYN for a single address, so this is the closest a shared
+    /// listener gets to `ECONNREFUSED`: the client sees `ECONNRESET` or EOF on its first read.
+    Refuse,
     /// Accept the TCP connection and never send a byte, not even the SSH banner (a hung device).
     Silent,
+    /// Send the SSH banner, then never answer the key exchange (a device stuck mid-handshake).
+    StallKex,
     /// Reject every password and keyboard-interactive answer (wrong credentials).
     RejectAuth,
+    /// Log in, but refuse every `enable` secret with `% Access denied`.
+    RejectEnable,
+    /// Everything sent on the session channel trickles out one byte every 100 ms.
+    Slow,
     /// Close the channel halfway through `show running-config` (a device that drops mid-output).
     DropMidOutput,
+    /// The first prompt comes, but after the first command's output no prompt ever again.
+    NoPrompt,
+    /// After login, every command line is answered with random binary bytes (NULs, escape
+    /// sequences) and no prompt.
+    Garbage,
+    /// `show tech-support` and `show running-config` print about 100 MB, generated in chunks as
+    /// the client's SSH window allows, so the device's memory stays bounded.
+    Huge,
+    /// `exit` does not end the session: no exit status, no EOF, the channel stays open until the
+    /// client closes it.
+    HoldOpen,
 }
 
-/// One simulated device.
+impl Fault {
+    /// Every mode, in declaration order; the default set of a [`FaultMix`].
+    pub const ALL: [Fault; 11] = [
+        Fault::Refuse,
+        Fault::Silent,
+        Fault::StallKex,
+        Fault::RejectAuth,
+        Fault::RejectEnable,
+        Fault::Slow,
+        Fault::DropMidOutput,
+        Fault::NoPrompt,
+        Fault::Garbage,
+        Fault::Huge,
+        Fault::HoldOpen,
+    ];
+
+    /// The kebab-case name the CLI uses (`reject-auth`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Refuse => "refuse",
+            Fault::Silent => "silent",
+            Fault::StallKex => "stall-kex",
+            Fault::RejectAuth => "reject-auth",
+            Fault::RejectEnable => "reject-enable",
+            Fault::Slow => "slow",
+            Fault::DropMidOutput => "drop-mid-output",
+            Fault::NoPrompt => "no-prompt",
+            Fault::Garbage => "garbage",
+            Fault::Huge => "huge",
+            Fault::HoldOpen => "hold-open",
+        }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Fault {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Fault::ALL
+            .into_iter()
+            .find(|f| f.name() == text.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown fault {text:?} ({})", names.join(", "))
+            })
+    }
+}
+
+/// A seeded share of the fleet given fault modes: the same `(percent, seed, modes)` picks the
+/// same devices and modes on every run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultMix {
+    /// Share of the devices that misbehave, 0 to 100; rounded to the nearest whole device.
+    pub percent: f64,
+    /// Chooses which devices, and which mode each gets.
+    pub seed: u64,
+    /// Modes handed out in turn over the chosen devices, so each appears about equally often;
+    /// empty means [`Fault::ALL`].
+    pub modes: Vec<Fault>,
+}
+
+/// One simulated device./// One simulated device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     /// `r00001`-style name, also the device's hostname and prompt.
@@ -96,6 +189,9 @@ pub(crate) fn plan_devices(cfg: &FleetConfig) -> Result<Vec<Device>, DevsimError
             ),
         });
     }
+    if let Some(mix) = &cfg.fault_mix {
+        check_percent("fault", mix.percent)?;
+    }
     let addresses = addresses(cfg.base, cfg.count)?;
     Ok(addresses
         .into_iter()
@@ -112,6 +208,56 @@ pub(crate) fn plan_devices(cfg: &FleetConfig) -> Result<Vec<Device>, DevsimError
             }
         })
         .collect())
+}
+
+pub(crate) fn check_percent(what: &str, percent: f64) -> Result<(), DevsimError> {
+    if (0.0..=100.0).contains(&percent) {
+        Ok(())
+    } else {
+        Err(DevsimError::InvalidConfig {
+            reason: format!("{what} percentage {percent} is outside 0..=100"),
+        })
+    }
+}
+
+/// `round(count * percent / 100)` distinct device indexes, in a seeded random order: the same
+/// seed picks the same devices, and a larger percentage picks a superset.
+pub(crate) fn seeded_subset(count: usize, percent: f64, seed: u64, stream: u64) -> Vec<usize> {
+    let wanted = ((count as f64) * percent / 100.0).round() as usize;
+    let wanted = wanted.min(count);
+    let mut order: Vec<usize> = (0..count).collect();
+    let mut rng = model::Rng::new("fleet", seed, stream);
+    // A partial Fisher-Yates shuffle: the first `wanted` slots are a uniform sample.
+    for i in 0..wanted {
+        let j = i + rng.below((count - i) as u64) as usize;
+        order.swap(i, j);
+    }
+    order.truncate(wanted);
+    order
+}
+
+/// Each device's fault: the explicit [`FleetConfig::faults`] first, then the seeded mix.
+pub(crate) fn plan_faults(cfg: &FleetConfig) -> Vec<Option<Fault>> {
+    let mut faults = vec![None; cfg.count];
+    if let Some(mix) = &cfg.fault_mix {
+        let modes: &[Fault] = if mix.modes.is_empty() {
+            &Fault::ALL
+        } else {
+            &mix.modes
+        };
+        for (k, index) in seeded_subset(cfg.count, mix.percent, mix.seed, 11)
+            .into_iter()
+            .enumerate()
+        {
+            faults[index] = Some(modes[k % modes.len()]);
+        }
+    }
+    for (&index, &fault) in &cfg.faults {
+        if let Some(slot) = faults.get_mut(index) {
+            *slot = Some(fault);
+        }
+    }
+    faults
 }
 
 /// `count` consecutive loopback addresses from `base`, skipping `.0` and `.255`.
@@ -175,6 +321,59 @@ mod tests {
             ..FleetConfig::default()
         };
         assert!(plan_devices(&stray).is_err());
+    }
+
+    #[test]
+    fn fault_mix_is_deterministic_and_explicit_faults_win() {
+        let cfg = FleetConfig {
+            count: 200,
+            fault_mix: Some(FaultMix {
+                percent: 10.0,
+                seed: 7,
+                modes: vec![Fault::Silent, Fault::Slow],
+            }),
+            faults: HashMap::from([(0, Fault::Huge)]),
+            ..FleetConfig::default()
+        };
+        let a = plan_faults(&cfg);
+        assert_eq!(a, plan_faults(&cfg));
+        assert_eq!(a[0], Some(Fault::Huge));
+        let mixed: Vec<_> = a
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| *i != 0 && f.is_some())
+            .collect();
+        assert!((19..=20).contains(&mixed.len()), "{}", mixed.len());
+        let silent = a.iter().filter(|f| **f == Some(Fault::Silent)).count();
+        let slow = a.iter().filter(|f| **f == Some(Fault::Slow)).count();
+        assert!(silent >= 9 && slow >= 9, "{silent} {slow}");
+        let other = plan_faults(&FleetConfig {
+            fault_mix: Some(FaultMix {
+                seed: 8,
+                ..cfg.fault_mix.clone().unwrap()
+            }),
+            ..cfg.clone()
+        });
+        assert_ne!(a, other, "another seed picks other devices");
+        assert!(
+            plan_devices(&FleetConfig {
+                fault_mix: Some(FaultMix {
+                    percent: 101.0,
+                    seed: 1,
+                    modes: vec![]
+                }),
+                ..FleetConfig::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn fault_names_round_trip() {
+        for fault in Fault::ALL {
+            assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
+        }
+        assert!("explode".parse::<Fault>().is_err());
     }
 
     #[test]

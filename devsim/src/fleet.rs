@@ -1,7 +1,7 @@
 //! The running fleet: one listener for every device, the accept loop that tells devices apart by
 //! the local address a client connected to, and shutdown.
 
-use crate::device::plan_devices;
+use crate::device::{plan_devices, plan_faults};
 use crate::inventory::{self, Access};
 use crate::keys::host_key;
 use crate::session::DeviceSession;
@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::io::AsyncReadExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -25,6 +25,8 @@ use tracing::{Instrument as _, debug, debug_span, info, warn};
 /// would otherwise overflow the default and see 1-second SYN retransmits instead of the device
 /// latency it asked for. The kernel caps it at `net.core.somaxconn`.
 const LISTEN_BACKLOG: u32 = 4096;
+/// What Cisco IOS announces, so clients that sniff the banner treat us like one.
+const SERVER_ID: &str = "SSH-2.0-Cisco-1.25";
 /// How long [`Fleet::shutdown`] waits for sessions to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -42,12 +44,17 @@ pub(crate) struct FleetShared {
     pub(crate) latency: Duration,
     pub(crate) jitter: Duration,
     pub(crate) seed: u64,
-    pub(crate) faults: HashMap<usize, Fault>,
+    /// Each device's fault mode, by index: explicit faults and the seeded mix resolved once.
+    faults: Vec<Option<Fault>>,
     /// Connections accepted for fleet devices, for tests and benchmarks to check their retries.
     connections: AtomicU64,
 }
 
 impl FleetShared {
+    pub(crate) fn fault(&self, index: usize) -> Option<Fault> {
+        self.faults.get(index).copied().flatten()
+    }
+
     fn server_config(&self, index: usize) -> Arc<server::Config> {
         self.server_configs[index]
             .get_or_init(|| {
@@ -60,8 +67,7 @@ impl FleetShared {
 
 fn server_config(key: russh::keys::PrivateKey) -> server::Config {
     server::Config {
-        // What Cisco IOS announces, so clients that sniff the banner treat us like one.
-        server_id: SshId::Standard("SSH-2.0-Cisco-1.25".into()),
+        server_id: SshId::Standard(SERVER_ID.into()),
         methods: MethodSet::from(&[MethodKind::Password, MethodKind::KeyboardInteractive][..]),
         // Clients probe with `none` first; answering it at once keeps logins fast. Real
         // rejections are delayed a little, not the default full second, so the RejectAuth fault
@@ -94,6 +100,7 @@ impl Fleet {
     /// connection as the device whose address it reached, closing any other at once.
     pub async fn start(cfg: FleetConfig) -> Result<Fleet, DevsimError> {
         let devices = plan_devices(&cfg)?;
+        let faults = plan_faults(&cfg);
         let bind_ip = match devices.as_slice() {
             [only] => only.address,
             _ => Ipv4Addr::UNSPECIFIED,
@@ -117,7 +124,7 @@ impl Fleet {
             latency: cfg.latency,
             jitter: cfg.jitter,
             seed: cfg.seed,
-            faults: cfg.faults,
+            faults,
             connections: AtomicU64::new(0),
         });
         let cancel = CancellationToken::new();
@@ -151,6 +158,12 @@ impl Fleet {
     /// The devices, in index order.
     pub fn devices(&self) -> &[Device] {
         &self.shared.devices
+    }
+
+    /// The fault mode device `index` runs with (explicit or from the seeded mix), `None` for a
+    /// healthy device or an index outside the fleet.
+    pub fn fault_of(&self, index: usize) -> Option<Fault> {
+        self.shared.fault(index)
     }
 
     /// The public host key device `index` presents, for tests that pin or check keys.
@@ -284,9 +297,24 @@ async fn serve(
     tracker: TaskTracker,
 ) {
     let name = shared.devices[index].name.clone();
-    if shared.faults.get(&index) == Some(&Fault::Silent) {
-        hold_silent(stream, &cancel).await;
-        return;
+    match shared.fault(index) {
+        Some(Fault::Refuse) => {
+            // Dropping with a zero linger sends RST instead of FIN: the client's first read fails
+            // with ECONNRESET, as near to a refused connection as an accepted one can get.
+            if let Err(e) = stream.set_zero_linger() {
+                debug!(device = %name, error = %e, "cannot set SO_LINGER 0");
+            }
+            return;
+        }
+        Some(Fault::Silent) => {
+            hold_silent(stream, &cancel).await;
+            return;
+        }
+        Some(Fault::StallKex) => {
+            stall_kex(stream, &cancel).await;
+            return;
+        }
+        _ => {}
     }
     if let Err(e) = stream.set_nodelay(true) {
         debug!(device = %name, error = %e, "cannot disable nagle");
@@ -318,6 +346,16 @@ async fn serve(
             let _ = tokio::time::timeout(Duration::from_secs(1), session).await;
         }
     }
+}
+
+/// The `StallKex` fault: the banner a real device sends, then nothing while the client's key
+/// exchange waits for an answer that never comes.
+async fn stall_kex(mut stream: TcpStream, cancel: &CancellationToken) {
+    let banner = format!("{SERVER_ID}\r\n");
+    if stream.write_all(banner.as_bytes()).await.is_err() {
+        return;
+    }
+    hold_silent(stream, cancel).await;
 }
 
 /// The `Silent` fault: keep the socket open and say nothing, reading (and discarding) whatever

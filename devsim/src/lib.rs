@@ -22,6 +22,7 @@
 mod config_gen;
 mod device;
 mod fleet;
+mod huge;
 mod inventory;
 mod keys;
 mod model;
@@ -30,8 +31,9 @@ pub mod shell;
 mod show;
 
 pub use config_gen::running_config;
-pub use device::{Device, Fault, FleetConfig};
+pub use device::{Device, Fault, FaultMix, FleetConfig};
 pub use fleet::Fleet;
+pub use huge::HUGE_OUTPUT_BYTES;
 pub use keys::host_key;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use fanout_devsim::{DevsimError, Fault, Fleet, FleetConfig};
+use fanout_devsim::{DevsimError, Fault, FaultMix, Fleet, FleetConfig};
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::net::Ipv4Addr;
@@ -46,9 +46,20 @@ struct Args {
     /// The `enable` secret.
     #[arg(long, default_value = "enable")]
     secret: String,
-    /// Make one device misbehave: INDEX=silent|reject-auth|drop-mid-output (index 0 is r00001).
+    /// Make one device misbehave (index 0 is r00001). MODE is one of refuse, silent, stall-kex,
+    /// reject-auth, reject-enable, slow, drop-mid-output, no-prompt, garbage, huge, hold-open.
     #[arg(long = "fault", value_name = "INDEX=MODE", value_parser = parse_fault)]
     faults: Vec<(usize, Fault)>,
+    /// Make this share of the devices misbehave (0-100), chosen by --fault-seed; --fault wins
+    /// for the devices it names.
+    #[arg(long, value_name = "PERCENT")]
+    fault_percent: Option<f64>,
+    /// Seed of --fault-percent: the same seed gives the same devices and modes.
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
+    /// Modes handed out in turn by --fault-percent (comma-separated; default all).
+    #[arg(long, value_delimiter = ',', value_name = "MODE,...")]
+    fault_modes: Vec<Fault>,
     /// Write the fleet's Nornir-style inventory here.
     #[arg(long)]
     inventory_out: Option<PathBuf>,
@@ -70,6 +81,11 @@ impl From<&Args> for FleetConfig {
             secret: args.secret.clone(),
             seed: args.seed,
             faults: args.faults.iter().copied().collect::<HashMap<_, _>>(),
+            fault_mix: args.fault_percent.map(|percent| FaultMix {
+                percent,
+                seed: args.fault_seed,
+                modes: args.fault_modes.clone(),
+            }),
         }
     }
 }
@@ -89,16 +105,7 @@ fn parse_fault(text: &str) -> Result<(usize, Fault), String> {
         .trim()
         .parse()
         .map_err(|_| format!("device index {index:?} is not a number"))?;
-    let fault = match mode.trim() {
-        "silent" => Fault::Silent,
-        "reject-auth" => Fault::RejectAuth,
-        "drop-mid-output" => Fault::DropMidOutput,
-        other => {
-            return Err(format!(
-                "unknown fault {other:?} (silent, reject-auth, drop-mid-output)"
-            ));
-        }
-    };
+    let fault = mode.parse()?;
     Ok((index, fault))
 }
 
@@ -227,7 +234,17 @@ mod tests {
             "1s",
             "--fault",
             "1=reject-auth",
+            "--fault-percent",
+            "10",
+            "--fault-seed",
+            "7",
+            "--fault-modes",
+            "slow,huge",
         ])
         .unwrap();
+        let args = Args::try_parse_from(["fanout-devsim", "--fault-percent", "10"]).unwrap();
+        let mix = FleetConfig::from(&args).fault_mix.unwrap();
+        assert_eq!((mix.percent, mix.seed, mix.modes.len()), (10.0, 1, 0));
+        assert!(Args::try_parse_from(["fanout-devsim", "--fault-modes", "slow,bogus"]).is_err());
     }
 }

@@ -8,10 +8,11 @@
 
 use crate::Fault;
 use crate::fleet::FleetShared;
+use crate::huge::HugeText;
 use crate::shell::{Action, Shell, ShellOptions};
 use rand::Rng as _;
 use russh::server::{Auth, Handler, Msg, Response, Session};
-use russh::{Channel, ChannelId, ChannelMsg, ChannelOpenFailure};
+use russh::{Channel, ChannelId, ChannelMsg, ChannelOpenFailure, ChannelWriteHalf};
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -28,6 +29,9 @@ const MAX_QUEUED_ACTIONS: usize = 256;
 /// Session channels one connection may hold open; real devices allow a handful, and the cap keeps
 /// a misbehaving client from spawning tasks without bound.
 const MAX_CHANNELS: usize = 8;
+
+/// The pace of the `Slow` fault.
+const SLOW_BYTE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The russh handler of one connection to one device.
 pub(crate) struct DeviceSession {
@@ -67,7 +71,7 @@ impl DeviceSession {
     }
 
     fn check(&self, user: &str, password: &str) -> Auth {
-        let fault = self.fleet.faults.get(&self.index) == Some(&Fault::RejectAuth);
+        let fault = self.fleet.fault(self.index) == Some(Fault::RejectAuth);
         if !fault && user == self.fleet.username && password == self.fleet.password {
             Auth::Accept
         } else {
@@ -128,14 +132,17 @@ impl Handler for DeviceSession {
         self.open.insert(channel.id());
         reply.accept().await;
         let device = &self.fleet.devices[self.index];
+        let fault = self.fleet.fault(self.index);
         let context = ChannelContext {
             name: device.name.clone(),
             seed: self.fleet.seed,
             latency: self.fleet.latency,
             jitter: self.fleet.jitter,
+            fault,
             options: ShellOptions {
                 secret: self.fleet.secret.clone(),
-                drop_mid_output: self.fleet.faults.get(&self.index) == Some(&Fault::DropMidOutput),
+                drop_mid_output: false,
+                fault,
             },
         };
         let cancel = self.cancel.clone();
@@ -211,6 +218,8 @@ struct ChannelContext {
     seed: u64,
     latency: Duration,
     jitter: Duration,
+    /// The session-level faults (`Slow`, `HoldOpen`) act here; the shell gets the rest.
+    fault: Option<Fault>,
     options: ShellOptions,
 }
 
@@ -237,6 +246,24 @@ enum Program {
     Exec,
 }
 
+/// The `Slow` fault: one byte, then 100 ms, and so on.
+async fn trickle(writer: &ChannelWriteHalf<Msg>, bytes: Vec<u8>) -> Result<(), russh::Error> {
+    for byte in bytes {
+        writer.data_bytes(vec![byte]).await?;
+        tokio::time::sleep(SLOW_BYTE_INTERVAL).await;
+    }
+    Ok(())
+}
+
+/// The `Huge` fault: `total` bytes of generated text, one chunk at a time. Each send waits for
+/// the client's SSH window, so a slow reader holds the device at one chunk in memory.
+async fn send_huge(writer: &ChannelWriteHalf<Msg>, total: u64) -> Result<(), russh::Error> {
+    for chunk in HugeText::new(total) {
+        writer.data_bytes(chunk).await?;
+    }
+    Ok(())
+}
+
 /// Drives one session channel until the client or the shell ends it, or the fleet stops.
 async fn run_channel(channel: Channel<Msg>, cx: ChannelContext, cancel: CancellationToken) {
     let (mut reader, writer) = channel.split();
@@ -245,6 +272,8 @@ async fn run_channel(channel: Channel<Msg>, cx: ChannelContext, cancel: Cancella
     // While thinking, the device says nothing until this instant.
     let mut thinking_until: Option<Instant> = None;
     let mut input_closed = false;
+    // The `HoldOpen` fault after `exit`: only the client's close or shutdown ends the channel.
+    let mut held = false;
 
     loop {
         while thinking_until.is_none() {
@@ -252,13 +281,26 @@ async fn run_channel(channel: Channel<Msg>, cx: ChannelContext, cancel: Cancella
                 break;
             };
             let sent = match action {
+                Action::Send(bytes) if cx.fault == Some(Fault::Slow) => tokio::select! {
+                    sent = trickle(&writer, bytes) => sent,
+                    _ = cancel.cancelled() => return,
+                },
                 // A client that stops reading blocks only this send, and shutdown still ends it.
                 Action::Send(bytes) => tokio::select! {
                     sent = writer.data_bytes(bytes) => sent,
                     _ = cancel.cancelled() => return,
                 },
+                Action::Huge(total) => tokio::select! {
+                    sent = send_huge(&writer, total) => sent,
+                    _ = cancel.cancelled() => return,
+                },
                 Action::Think => {
                     thinking_until = Some(Instant::now() + cx.command_delay());
+                    Ok(())
+                }
+                Action::Exit if cx.fault == Some(Fault::HoldOpen) => {
+                    debug!(device = %cx.name, "holding the channel open after exit (fault)");
+                    held = true;
                     Ok(())
                 }
                 Action::Exit => {
@@ -278,7 +320,7 @@ async fn run_channel(channel: Channel<Msg>, cx: ChannelContext, cancel: Cancella
             }
         }
         let idle = actions.is_empty() && thinking_until.is_none();
-        if idle && (matches!(program, Program::Exec) || input_closed) {
+        if idle && !held && (matches!(program, Program::Exec) || input_closed) {
             if matches!(program, Program::Exec) {
                 let _ = writer.exit_status(0).await;
             }
@@ -287,7 +329,8 @@ async fn run_channel(channel: Channel<Msg>, cx: ChannelContext, cancel: Cancella
             return;
         }
 
-        let reading = !input_closed && actions.len() < MAX_QUEUED_ACTIONS;
+        // A held channel keeps listening past the client's EOF, for the close that ends it.
+        let reading = (!input_closed || held) && actions.len() < MAX_QUEUED_ACTIONS;
         let wake = thinking_until.unwrap_or_else(Instant::now);
         tokio::select! {
             _ = cancel.cancelled() => return,

@@ -3,9 +3,11 @@
 //! [`Action::Think`] into the fleet's command latency, so everything a client sees can be tested
 //! here without a socket.
 
+use crate::Fault;
 use crate::model::DeviceModel;
 use crate::show;
 use commands::{Cmd, error_text, resolve, tokenize};
+use rand::Rng as _;
 
 mod commands;
 
@@ -20,6 +22,9 @@ pub enum Action {
     Exit,
     /// The `DropMidOutput` fault struck: close the channel abruptly, mid-output.
     Drop,
+    /// The `Huge` fault: send this many bytes of generated text, chunk by chunk as the client's
+    /// window allows, before the next action.
+    Huge(u64),
 }
 
 /// Per-session settings that do not come from the device model.
@@ -29,6 +34,9 @@ pub struct ShellOptions {
     pub secret: String,
     /// Cut `show running-config` in half and drop the channel (the `DropMidOutput` fault).
     pub drop_mid_output: bool,
+    /// The device's fault mode; the shell acts out those that live in the CLI (`RejectEnable`,
+    /// `DropMidOutput`, `NoPrompt`, `Garbage`, `Huge`), the session the others.
+    pub fault: Option<Fault>,
 }
 
 /// Longest line the device buffers; further characters are ignored, as a bounded terminal would.
@@ -64,6 +72,8 @@ enum Outcome {
     Exit,
     /// Print this much and drop the channel.
     Drop(String),
+    /// Print this many bytes of generated text (the `Huge` fault), then the prompt.
+    Huge(u64),
 }
 
 /// One device's CLI session.
@@ -83,6 +93,8 @@ pub struct Shell {
     pending: std::collections::VecDeque<String>,
     /// After `Exit` or `Drop` the shell ignores input.
     finished: bool,
+    /// A command has run on a `NoPrompt` device: the prompt is gone for good.
+    prompt_lost: bool,
 }
 
 impl Shell {
@@ -98,6 +110,24 @@ impl Shell {
             length: DEFAULT_LENGTH,
             pending: Default::default(),
             finished: false,
+            prompt_lost: false,
+        }
+    }
+
+    fn fault(&self) -> Option<Fault> {
+        if self.options.drop_mid_output {
+            Some(Fault::DropMidOutput)
+        } else {
+            self.options.fault
+        }
+    }
+
+    /// The prompt that ends an output: empty once a `NoPrompt` device has lost it.
+    fn closing_prompt(&self) -> String {
+        if self.prompt_lost {
+            String::new()
+        } else {
+            self.prompt()
         }
     }
 
@@ -133,12 +163,17 @@ impl Shell {
         if tokens.is_empty() {
             return out;
         }
+        if self.fault() == Some(Fault::Garbage) {
+            push(&mut out, garbage());
+            return out;
+        }
         match self.run_exec(&tokens, command, 0) {
             Outcome::Text(text) => push(&mut out, crlf(&text)),
             Outcome::Drop(text) => {
                 push(&mut out, crlf(&text));
                 out.push(Action::Drop);
             }
+            Outcome::Huge(bytes) => out.push(Action::Huge(bytes)),
             Outcome::AskSecret | Outcome::Exit => {}
         }
         out
@@ -190,7 +225,7 @@ impl Shell {
                 } else {
                     b"^Z\r\n".to_vec()
                 };
-                bytes.extend_from_slice(self.prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt().as_bytes());
                 push(out, bytes);
             }
             b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => {
@@ -206,14 +241,15 @@ impl Shell {
             b'\r' | b'\n' => {
                 let typed = std::mem::take(&mut self.line);
                 self.input = Input::Line;
-                let text = if typed == self.options.secret.as_bytes() {
+                let rejected = self.fault() == Some(Fault::RejectEnable);
+                let text = if !rejected && typed == self.options.secret.as_bytes() {
                     self.mode = Mode::Privileged;
                     "\n".to_string()
                 } else {
                     "\n% Access denied\n\n".to_string()
                 };
                 let mut bytes = crlf(&text);
-                bytes.extend_from_slice(self.prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt().as_bytes());
                 push(out, bytes);
             }
             0x08 | 0x7f => {
@@ -223,7 +259,7 @@ impl Shell {
                 self.line.clear();
                 self.input = Input::Line;
                 let mut bytes = b"\r\n".to_vec();
-                bytes.extend_from_slice(self.prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt().as_bytes());
                 push(out, bytes);
             }
             b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => self.line.push(b),
@@ -261,7 +297,7 @@ impl Shell {
         }
         if self.pending.is_empty() {
             self.input = Input::Line;
-            bytes.extend_from_slice(self.prompt().as_bytes());
+            bytes.extend_from_slice(self.closing_prompt().as_bytes());
         } else {
             self.input = Input::More;
             bytes.extend_from_slice(MORE.as_bytes());
@@ -272,10 +308,17 @@ impl Shell {
     fn submit(&mut self, line: &[u8], out: &mut Vec<Action>) {
         let tokens = tokenize(line);
         if tokens.is_empty() {
-            push(out, self.prompt().into_bytes());
+            push(out, self.closing_prompt().into_bytes());
             return;
         }
         out.push(Action::Think);
+        if self.fault() == Some(Fault::Garbage) {
+            push(out, garbage());
+            return;
+        }
+        if self.fault() == Some(Fault::NoPrompt) {
+            self.prompt_lost = true;
+        }
         let raw = String::from_utf8_lossy(line).into_owned();
         let caret_base = self.prompt().len();
         let outcome = match self.mode {
@@ -307,6 +350,10 @@ impl Shell {
                 push(out, crlf(&text));
                 out.push(Action::Drop);
             }
+            Outcome::Huge(bytes) => {
+                out.push(Action::Huge(bytes));
+                push(out, self.closing_prompt().into_bytes());
+            }
         }
     }
 
@@ -318,7 +365,8 @@ impl Shell {
         };
         let text = match cmd {
             Cmd::Enable => {
-                if privileged || self.options.secret.is_empty() {
+                let rejected = self.fault() == Some(Fault::RejectEnable);
+                if privileged || (self.options.secret.is_empty() && !rejected) {
                     self.mode = Mode::Privileged;
                     String::new()
                 } else {
@@ -335,9 +383,12 @@ impl Shell {
                 String::new()
             }
             Cmd::TerminalWidth => String::new(),
+            Cmd::ShowRunningConfig | Cmd::ShowTechSupport if self.fault() == Some(Fault::Huge) => {
+                return Outcome::Huge(crate::HUGE_OUTPUT_BYTES);
+            }
             Cmd::ShowRunningConfig => {
                 let config = self.model.running_config();
-                if self.options.drop_mid_output {
+                if self.fault() == Some(Fault::DropMidOutput) {
                     let mut half = config.len() / 2;
                     while !config.is_char_boundary(half) {
                         half -= 1;
@@ -350,6 +401,8 @@ impl Shell {
             Cmd::ShowIpInterfaceBrief => show::ip_interface_brief(&self.model),
             Cmd::ShowIpRoute => show::ip_route(&self.model),
             Cmd::ShowVlanBrief => show::vlan_brief(&self.model),
+            Cmd::ShowProcessesCpu => show::processes_cpu(&self.model),
+            Cmd::ShowTechSupport => show::tech_support(&self.model),
             Cmd::ConfigureTerminal => {
                 self.mode = Mode::Config(None);
                 "Enter configuration commands, one per line.  End with CNTL/Z.\n".to_string()
@@ -403,6 +456,16 @@ impl Shell {
         }
         Outcome::Text(String::new())
     }
+}
+
+/// What a `Garbage` device answers: a few hundred random bytes, NULs and escapes included.
+fn garbage() -> Vec<u8> {
+    let mut rng = rand::rng();
+    let len = rng.random_range(64..1024);
+    let mut bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+    // Make sure the nastiest bytes are there whatever the dice said.
+    bytes.extend_from_slice(b"\0\x1b[2J\x1b]0;\x07\0\xff");
+    bytes
 }
 
 /// Turns `\n` line ends into the terminal's `\r\n`.

@@ -15,6 +15,8 @@ pub(super) enum Cmd {
     ShowIpInterfaceBrief,
     ShowIpRoute,
     ShowVlanBrief,
+    ShowProcessesCpu,
+    ShowTechSupport,
     ConfigureTerminal,
     WriteMemory,
 }
@@ -60,6 +62,13 @@ const EXEC_COMMANDS: &[Spec] = &[
     ),
     spec(&["show", "ip", "route"], false, false, Cmd::ShowIpRoute),
     spec(&["show", "vlan", "brief"], false, false, Cmd::ShowVlanBrief),
+    spec(
+        &["show", "processes", "cpu"],
+        false,
+        false,
+        Cmd::ShowProcessesCpu,
+    ),
+    spec(&["show", "tech-support"], false, true, Cmd::ShowTechSupport),
     spec(
         &["configure", "terminal"],
         false,

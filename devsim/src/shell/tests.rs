@@ -11,6 +11,7 @@ fn shell() -> Shell {
         ShellOptions {
             secret: "s3cret".into(),
             drop_mid_output: false,
+            fault: None,
         },
     )
 }
@@ -24,6 +25,7 @@ fn text(actions: &[Action]) -> String {
             Action::Think => s.push_str("<think>"),
             Action::Exit => s.push_str("<exit>"),
             Action::Drop => s.push_str("<drop>"),
+            Action::Huge(n) => s.push_str(&format!("<huge {n}>")),
         }
     }
     s
@@ -274,6 +276,7 @@ fn drop_mid_output_sends_half_the_config_then_drops() {
         ShellOptions {
             secret: String::new(),
             drop_mid_output: true,
+            fault: None,
         },
     );
     typed(&mut sh, "enable\n");
@@ -285,4 +288,94 @@ fn drop_mid_output_sends_half_the_config_then_drops() {
     let sent = out.split("show running-config\r\n<think>").nth(1).unwrap();
     let sent = sent.strip_suffix("<drop>").unwrap();
     assert_eq!(sent, config[..config.len() / 2].replace('\n', "\r\n"));
+}
+
+fn faulty(fault: Fault) -> Shell {
+    let mut sh = Shell::new(
+        "r00001",
+        SEED,
+        ShellOptions {
+            secret: "s3cret".into(),
+            drop_mid_output: false,
+            fault: Some(fault),
+        },
+    );
+    sh.start();
+    sh
+}
+
+#[test]
+fn reject_enable_refuses_the_right_secret() {
+    let mut sh = faulty(Fault::RejectEnable);
+    assert_eq!(typed(&mut sh, "enable\n"), "enable\r\n<think>Password: ");
+    assert_eq!(
+        typed(&mut sh, "s3cret\n"),
+        "\r\n% Access denied\r\n\r\nr00001>"
+    );
+    let mut sh = Shell::new(
+        "r00001",
+        SEED,
+        ShellOptions {
+            fault: Some(Fault::RejectEnable),
+            ..ShellOptions::default()
+        },
+    );
+    typed(&mut sh, "enable\n");
+    assert_eq!(sh.prompt(), "r00001>", "even an empty secret is refused");
+}
+
+#[test]
+fn no_prompt_loses_the_prompt_after_the_first_command() {
+    let mut sh = faulty(Fault::NoPrompt);
+    assert_eq!(text(&sh.start()).rsplit("\r\n").next(), Some("r00001>"));
+    assert_eq!(
+        typed(&mut sh, "terminal length 0\n"),
+        "terminal length 0\r\n<think>"
+    );
+    let out = typed(&mut sh, "show version\n");
+    assert!(out.ends_with("Configuration register is 0xF\r\n"), "{out}");
+    assert!(!typed(&mut sh, "\n\x03").contains("r00001"));
+}
+
+#[test]
+fn garbage_answers_binary_without_a_prompt() {
+    let mut sh = faulty(Fault::Garbage);
+    let actions = sh.feed(b"show version\n");
+    let bytes: Vec<u8> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(b) => Some(b.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let answer = &bytes[b"show version\r\n".len()..];
+    assert!(answer.contains(&0) && answer.contains(&0x1b), "{answer:?}");
+    assert!(!String::from_utf8_lossy(answer).ends_with("r00001>"));
+    assert!(!String::from_utf8_lossy(answer).contains("Cisco IOS"));
+}
+
+#[test]
+fn huge_streams_tech_support_and_running_config_then_prompts() {
+    let mut sh = faulty(Fault::Huge);
+    typed(&mut sh, "enable\ns3cret\n");
+    for command in ["show tech-support\n", "show running-config\n"] {
+        let out = typed(&mut sh, command);
+        assert!(
+            out.ends_with(&format!(
+                "<think><huge {}>r00001#",
+                crate::HUGE_OUTPUT_BYTES
+            )),
+            "{out}"
+        );
+    }
+    let out = typed(&mut sh, "show version\n");
+    assert!(
+        out.contains("Cisco IOS Software"),
+        "other commands stay small"
+    );
+    assert!(matches!(
+        sh.exec("show tech-support")[..],
+        [Action::Think, Action::Huge(_)]
+    ));
 }
