@@ -15,9 +15,10 @@ pub(crate) fn render(value: &Json, host: &Json) -> Result<Json, String> {
                 .map(|v| render(v, host))
                 .collect::<Result<_, _>>()?,
         ),
+        // Keys too: a `section` parent line may name host data (`interface {{ data.uplink }}`).
         Json::Object(map) => Json::Object(
             map.iter()
-                .map(|(k, v)| Ok((k.clone(), render(v, host)?)))
+                .map(|(k, v)| Ok((text(&render_str(k, host)?), render(v, host)?)))
                 .collect::<Result<_, String>>()?,
         ),
         other => other.clone(),
@@ -29,7 +30,9 @@ pub(crate) fn has_reference(value: &Json) -> bool {
     match value {
         Json::String(s) => s.contains("{{"),
         Json::Array(items) => items.iter().any(has_reference),
-        Json::Object(map) => map.values().any(has_reference),
+        Json::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains("{{") || has_reference(v)),
         _ => false,
     }
 }
@@ -108,5 +111,14 @@ mod tests {
         assert!(err.contains("no `missing`"), "{err}");
         assert!(has_reference(&json!({"a": ["{{ x }}"]})));
         assert!(!has_reference(&json!({"a": ["x"]})));
+        assert!(has_reference(&json!({"interface {{ data.up }}": ["x"]})));
+        assert_eq!(
+            render(
+                &json!({"interface {{ data.site.dc }}": ["{{ name }}"]}),
+                &host
+            )
+            .unwrap(),
+            json!({"interface ams": ["r1"]})
+        );
     }
 }
