@@ -1,0 +1,522 @@
+//! `monitor.yaml`: what to poll, how to read it, when to alert and whom to tell.
+//!
+//! The file is checked completely before anything runs, so a typo stops the monitor at start-up
+//! with file and line instead of silently never alerting.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+
+/// Why a checks file was refused; every variant names the file and, where known, the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// YAML syntax, an unknown key, a missing key or a value of the wrong type.
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// The file parses but says something that cannot work (bad regex, missing env var, ...).
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+/// A whole checks file, validated.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// Checks in file order; names are unique.
+    pub checks: Vec<Check>,
+    /// Notifiers in file order; each gets its own queue so a slow one delays no other.
+    pub alerts: Vec<NotifierConfig>,
+    /// Consecutive failed polls before a device counts as not answering (default 3): one lost
+    /// poll on a busy network is not an incident.
+    pub unreachable_after: u32,
+    /// Alerts each notifier may send per minute before the rest are summarised (default 20),
+    /// so a site outage produces one page, not a thousand.
+    pub max_alerts_per_minute: u32,
+}
+
+/// One thing polled on every host.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// Unique name, used in alerts and on the dashboard.
+    pub name: String,
+    /// What to run on the device.
+    pub source: Source,
+    /// How to turn the output into values and when those values are an incident.
+    pub rule: Rule,
+}
+
+/// What a check runs on the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A CLI command over the host's SSH session.
+    Command(String),
+    /// An HTTP GET of this path on the device's HTTP API.
+    Http { path: String },
+}
+
+/// How a check's output becomes state.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    /// Parse a table (TextFSM) and watch `field` of each row keyed by `key` for changes.
+    Track(Track),
+    /// Pull one number out with a regex; alert when it crosses a threshold.
+    Extract {
+        /// Compiled regex with exactly one capture group holding the number.
+        regex: Regex,
+        /// When to alert; without it the value is only shown.
+        alert_when: Option<Threshold>,
+    },
+}
+
+/// Which column of a parsed table identifies a row and which column is watched.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Track {
+    /// Row identity, e.g. the interface name.
+    pub key: String,
+    /// The watched value, e.g. the interface status.
+    pub field: String,
+}
+
+/// A numeric alert condition held for `for_polls` consecutive polls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Threshold {
+    /// Which side of `limit` is bad.
+    pub direction: Direction,
+    /// The limit itself; equal to the limit is not a breach.
+    pub limit: f64,
+    /// Consecutive breaching polls before alerting, so one spike does not page anyone.
+    pub for_polls: u32,
+}
+
+/// Which side of a threshold is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Above,
+    Below,
+}
+
+impl Threshold {
+    /// Whether `value` is on the bad side of the limit.
+    pub fn breached_by(&self, value: f64) -> bool {
+        match self.direction {
+            Direction::Above => value > self.limit,
+            Direction::Below => value < self.limit,
+        }
+    }
+}
+
+/// One alert destination.
+#[derive(Debug, Clone)]
+pub enum NotifierConfig {
+    Webhook(WebhookConfig),
+    Email(EmailConfig),
+    Exec(Vec<String>),
+}
+
+impl NotifierConfig {
+    /// A short stable name for metrics and logs (`webhook`, `email`, `exec`, with an index
+    /// added by the caller when there are several).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NotifierConfig::Webhook(_) => "webhook",
+            NotifierConfig::Email(_) => "email",
+            NotifierConfig::Exec(_) => "exec",
+        }
+    }
+}
+
+/// A Slack-compatible (or plain JSON) webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST.
+    pub url: String,
+    /// Body shape: Slack's `text` + `blocks`, or the alert itself as JSON.
+    #[serde(default)]
+    pub format: WebhookFormat,
+}
+
+/// Body shape of a webhook POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    #[default]
+    Slack,
+    Json,
+}
+
+/// SMTP email; the password is read from the environment at load time so a missing secret
+/// fails at start-up, not at the first incident.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// SMTP server host name.
+    pub host: String,
+    /// SMTP server port (587 by default).
+    pub port: u16,
+    /// Sender address.
+    pub from: String,
+    /// Recipients; at least one.
+    pub to: Vec<String>,
+    /// Upgrade with STARTTLS and refuse to send otherwise; `false` only for local test servers.
+    pub starttls: bool,
+    /// Login name and password, when the server wants authentication.
+    pub credentials: Option<(String, Password)>,
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+// ---- the file as written -------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    checks: Vec<RawCheck>,
+    #[serde(default)]
+    alerts: Vec<RawNotifier>,
+    unreachable_after: Option<u32>,
+    max_alerts_per_minute: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    name: String,
+    command: Option<String>,
+    http: Option<RawHttp>,
+    parse: Option<ParseKind>,
+    track: Option<Track>,
+    extract: Option<String>,
+    alert_when: Option<RawThreshold>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    path: String,
+}
+
+#[derive(Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ParseKind {
+    Textfsm,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThreshold {
+    above: Option<f64>,
+    below: Option<f64>,
+    #[serde(rename = "for", default = "one")]
+    for_polls: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One `alerts:` item: a map with exactly one of these keys (a struct rather than an enum,
+/// because YAML enums would want `!tags`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotifier {
+    webhook: Option<WebhookConfig>,
+    email: Option<RawEmail>,
+    exec: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmail {
+    smtp: String,
+    from: String,
+    to: Vec<String>,
+    #[serde(default = "default_true")]
+    starttls: bool,
+    username: Option<String>,
+    password_env: Option<String>,
+}
+
+impl MonitorConfig {
+    /// Read and validate a checks file; environment variables named by `password_env` must be
+    /// set.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path, |name| std::env::var(name).ok())
+    }
+
+    /// Validate `text` as if read from `path`, looking secrets up with `env` (tests pass a map).
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let raw: RawFile = serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            line: e.location().map_or(1, |l| l.line()),
+            message: e.to_string(),
+        })?;
+        let invalid = |needle: &str, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line: line_of(text, needle),
+            message,
+        };
+        let mut names = HashSet::new();
+        let mut checks = Vec::with_capacity(raw.checks.len());
+        for c in raw.checks {
+            if c.name.trim().is_empty() {
+                return Err(invalid("name:", "a check needs a non-empty name".into()));
+            }
+            if !names.insert(c.name.clone()) {
+                return Err(invalid(
+                    &c.name,
+                    format!("check name `{}` is used twice", c.name),
+                ));
+            }
+            checks.push(check_from_raw(c, &invalid)?);
+        }
+        if checks.is_empty() {
+            return Err(invalid("checks", "at least one check is needed".into()));
+        }
+        let mut alerts = Vec::with_capacity(raw.alerts.len());
+        for a in raw.alerts {
+            alerts.push(notifier_from_raw(a, &invalid, &env)?);
+        }
+        let unreachable_after = raw.unreachable_after.unwrap_or(3);
+        let max_alerts_per_minute = raw.max_alerts_per_minute.unwrap_or(20);
+        if unreachable_after == 0 {
+            return Err(invalid(
+                "unreachable_after",
+                "unreachable_after must be at least 1".into(),
+            ));
+        }
+        if max_alerts_per_minute == 0 {
+            return Err(invalid(
+                "max_alerts_per_minute",
+                "max_alerts_per_minute must be at least 1".into(),
+            ));
+        }
+        Ok(MonitorConfig {
+            checks,
+            alerts,
+            unreachable_after,
+            max_alerts_per_minute,
+        })
+    }
+}
+
+fn check_from_raw(
+    c: RawCheck,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<Check, ConfigError> {
+    let name = c.name;
+    let source = match (c.command, c.http) {
+        (Some(cmd), None) if !cmd.trim().is_empty() => Source::Command(cmd),
+        (None, Some(h)) if h.path.starts_with('/') => Source::Http { path: h.path },
+        (None, Some(_)) => {
+            return Err(invalid(
+                &name,
+                format!("check `{name}`: http path must start with /"),
+            ));
+        }
+        _ => {
+            return Err(invalid(
+                &name,
+                format!("check `{name}`: give exactly one of `command` or `http`"),
+            ));
+        }
+    };
+    let rule = match (c.parse, c.track, c.extract) {
+        (Some(ParseKind::Textfsm), Some(track), None) => {
+            if c.alert_when.is_some() {
+                return Err(invalid(
+                    &name,
+                    format!("check `{name}`: alert_when applies to `extract`, not to `track`"),
+                ));
+            }
+            Rule::Track(track)
+        }
+        (None, None, Some(pattern)) => {
+            let regex = Regex::new(&pattern).map_err(|e| {
+                invalid(&pattern, format!("check `{name}`: bad extract regex: {e}"))
+            })?;
+            if regex.captures_len() != 2 {
+                return Err(invalid(
+                    &pattern,
+                    format!(
+                        "check `{name}`: extract regex needs exactly one capture group, has {}",
+                        regex.captures_len() - 1
+                    ),
+                ));
+            }
+            let alert_when = c
+                .alert_when
+                .map(|t| threshold_from_raw(t, &name, invalid))
+                .transpose()?;
+            Rule::Extract { regex, alert_when }
+        }
+        _ => {
+            return Err(invalid(
+                &name,
+                format!("check `{name}`: give either `parse: textfsm` with `track`, or `extract`"),
+            ));
+        }
+    };
+    Ok(Check { name, source, rule })
+}
+
+fn threshold_from_raw(
+    t: RawThreshold,
+    name: &str,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<Threshold, ConfigError> {
+    let (direction, limit) = match (t.above, t.below) {
+        (Some(v), None) => (Direction::Above, v),
+        (None, Some(v)) => (Direction::Below, v),
+        _ => {
+            return Err(invalid(
+                "alert_when",
+                format!("check `{name}`: alert_when needs exactly one of `above` or `below`"),
+            ));
+        }
+    };
+    if t.for_polls == 0 {
+        return Err(invalid(
+            "for:",
+            format!("check `{name}`: `for` must be at least 1"),
+        ));
+    }
+    Ok(Threshold {
+        direction,
+        limit,
+        for_polls: t.for_polls,
+    })
+}
+
+enum Which {
+    Webhook(WebhookConfig),
+    Email(RawEmail),
+    Exec(Vec<String>),
+}
+
+fn notifier_from_raw(
+    a: RawNotifier,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<NotifierConfig, ConfigError> {
+    let which = match (a.webhook, a.email, a.exec) {
+        (Some(w), None, None) => Which::Webhook(w),
+        (None, Some(e), None) => Which::Email(e),
+        (None, None, Some(x)) => Which::Exec(x),
+        _ => {
+            return Err(invalid(
+                "alerts",
+                "each alerts item needs exactly one of `webhook`, `email` or `exec`".into(),
+            ));
+        }
+    };
+    Ok(match which {
+        Which::Webhook(w) => {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                return Err(invalid(
+                    &w.url,
+                    format!("webhook url `{}` is not http(s)", w.url),
+                ));
+            }
+            NotifierConfig::Webhook(w)
+        }
+        Which::Exec(argv) => {
+            if argv.first().is_none_or(|p| p.is_empty()) {
+                return Err(invalid("exec", "exec needs a program".into()));
+            }
+            NotifierConfig::Exec(argv)
+        }
+        Which::Email(e) => {
+            let (host, port) = match e.smtp.rsplit_once(':') {
+                Some((h, p)) => match p.parse::<u16>() {
+                    Ok(port) if !h.is_empty() => (h.to_owned(), port),
+                    _ => {
+                        return Err(invalid(
+                            &e.smtp,
+                            format!("smtp `{}` is not host:port", e.smtp),
+                        ));
+                    }
+                },
+                None => (e.smtp.clone(), 587),
+            };
+            if e.to.is_empty() {
+                return Err(invalid("to:", "email needs at least one recipient".into()));
+            }
+            let credentials = match e.password_env {
+                Some(var) => {
+                    let password = env(&var).ok_or_else(|| {
+                        invalid(
+                            &var,
+                            format!("environment variable {var} (password_env) is not set"),
+                        )
+                    })?;
+                    let user = e.username.unwrap_or_else(|| e.from.clone());
+                    Some((user, Password(password)))
+                }
+                None if e.username.is_some() => {
+                    return Err(invalid("username", "username needs password_env".into()));
+                }
+                None => None,
+            };
+            NotifierConfig::Email(EmailConfig {
+                host,
+                port,
+                from: e.from,
+                to: e.to,
+                starttls: e.starttls,
+                credentials,
+            })
+        }
+    })
+}
+
+/// The 1-based line of the first occurrence of `needle`, or 1: semantic errors have no parser
+/// position, and pointing at the offending text is what a user needs.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map_or(1, |at| text[..at].matches('\n').count() + 1)
+}
