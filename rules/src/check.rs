@@ -1,10 +1,10 @@
 //! Evaluating rules against one host's command outputs, in the worker.
 
+use crate::expect::{strings, validate_static};
 use crate::expr::text;
+use crate::hosts::{host_name, render_check};
 use crate::index::TemplateIndex;
-use crate::rules::{
-    Check, FieldOp, Rule, Rules, host_name, render_check, strings, validate_static,
-};
+use crate::rules::{Check, FieldOp, Rule, Rules};
 use crate::textfsm::Table;
 use regex::Regex;
 use serde_json::Value as Json;

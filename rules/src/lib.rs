@@ -7,11 +7,14 @@
 //! and pass the outputs to [`evaluate`].
 
 mod check;
+mod expect;
 mod expr;
+mod hosts;
 pub mod index;
 mod rules;
 pub mod textfsm;
 
 pub use check::{RuleOutcome, evaluate};
+pub use hosts::check_references;
 pub use index::{IndexError, TEMPLATE_DIR_ENV, TemplateIndex};
-pub use rules::{Check, Comparison, FieldOp, ParseMode, Rule, RuleError, Rules, check_references};
+pub use rules::{Check, Comparison, FieldOp, ParseMode, Rule, RuleError, Rules};
