@@ -6,10 +6,12 @@
 use crate::Fault;
 use crate::model::DeviceModel;
 use crate::show;
-use commands::{Cmd, error_text, resolve, tokenize};
+use commands::{Cmd, INVALID, error_text, resolve, tokenize};
+use filter::{Filter, FilterError};
 use rand::Rng as _;
 
 mod commands;
+mod filter;
 
 /// One step of the device's reaction, to be carried out in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,11 +360,56 @@ impl Shell {
     }
 
     fn run_exec(&mut self, tokens: &[(usize, &str)], raw: &str, caret_base: usize) -> Outcome {
+        // An output modifier starts at the first `|`; the command is what comes before it.
+        let pipe = raw.find('|');
+        let head: Vec<(usize, &str)> = match pipe {
+            None => tokens.to_vec(),
+            Some(at) => tokens
+                .iter()
+                .filter(|(col, _)| *col < at)
+                .map(|&(col, word)| (col, &word[..word.len().min(at - col)]))
+                .collect(),
+        };
         let privileged = self.mode != Mode::User;
-        let (cmd, number) = match resolve(tokens, privileged) {
+        let (cmd, number) = match resolve(&head, privileged) {
             Ok(found) => found,
             Err(e) => return Outcome::Text(error_text(e, raw, caret_base)),
         };
+        let Some(at) = pipe else {
+            return self.run_command(cmd, number, privileged);
+        };
+        // IOS accepts modifiers after `show` commands only.
+        if !cmd.is_show() {
+            return Outcome::Text(format!(
+                "{:width$}^\n{INVALID}\n\n",
+                "",
+                width = caret_base + at
+            ));
+        }
+        let filter = match Filter::parse(&raw[at + 1..]) {
+            Ok(filter) => filter,
+            Err(FilterError::UnknownAt(offset)) => {
+                return Outcome::Text(format!(
+                    "{:width$}^\n{INVALID}\n\n",
+                    "",
+                    width = caret_base + at + 1 + offset
+                ));
+            }
+            Err(FilterError::Incomplete) => {
+                return Outcome::Text("% Incomplete command.\n\n".into());
+            }
+            Err(FilterError::BadRegex) => {
+                return Outcome::Text("% Invalid regular expression\n\n".into());
+            }
+        };
+        match self.run_command(cmd, number, privileged) {
+            Outcome::Text(text) => Outcome::Text(filter.apply(&text)),
+            Outcome::Drop(text) => Outcome::Drop(filter.apply(&text)),
+            other => other,
+        }
+    }
+
+    fn run_command(&mut self, cmd: Cmd, number: Option<u32>, privileged: bool) -> Outcome {
         let text = match cmd {
             Cmd::Enable => {
                 let rejected = self.fault() == Some(Fault::RejectEnable);

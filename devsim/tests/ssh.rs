@@ -274,3 +274,31 @@ async fn a_one_device_fleet_binds_only_its_own_address() -> Result<()> {
     fleet.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn output_modifiers_and_new_show_commands_over_ssh() -> Result<()> {
+    let fleet = Fleet::start(fleet_config(2)).await?;
+    let handle = login(&fleet, 1).await?;
+    for (command, expected) in [
+        (
+            "show running-config | include ^hostname",
+            "hostname r00002\r\n".to_string(),
+        ),
+        (
+            "show processes cpu | include ^CPU",
+            "CPU utilization for five seconds: 3%/0%; one minute: 4%; five minutes: 5%\r\n".into(),
+        ),
+        (
+            "show tech-support | count ^------------------ show",
+            "Number of lines which match regexp = 5\r\n".into(),
+        ),
+    ] {
+        let mut channel = handle.channel_open_session().await?;
+        channel.exec(true, command).await?;
+        let (output, status) = read_to_close(&mut channel).await?;
+        assert_eq!(output, expected, "{command}");
+        assert_eq!(status, Some(0));
+    }
+    fleet.shutdown().await;
+    Ok(())
+}

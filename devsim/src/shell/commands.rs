@@ -21,6 +21,22 @@ pub(super) enum Cmd {
     WriteMemory,
 }
 
+impl Cmd {
+    /// Whether output modifiers (`| include ...`) may follow the command.
+    pub(super) fn is_show(self) -> bool {
+        matches!(
+            self,
+            Cmd::ShowRunningConfig
+                | Cmd::ShowVersion
+                | Cmd::ShowIpInterfaceBrief
+                | Cmd::ShowIpRoute
+                | Cmd::ShowVlanBrief
+                | Cmd::ShowProcessesCpu
+                | Cmd::ShowTechSupport
+        )
+    }
+}
+
 /// An exec command: its keywords (abbreviations accepted), whether a number follows, and whether
 /// it needs privileged mode (in user mode IOS reports such keywords as invalid input).
 struct Spec {

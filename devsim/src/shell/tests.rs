@@ -379,3 +379,73 @@ fn huge_streams_tech_support_and_running_config_then_prompts() {
         [Action::Think, Action::Huge(_)]
     ));
 }
+
+#[test]
+fn output_modifiers_filter_show_commands() {
+    let mut sh = privileged();
+    typed(&mut sh, "terminal length 0\n");
+    let body = |out: String, line: &str| -> String {
+        out.strip_prefix(&format!("{line}\r\n<think>"))
+            .and_then(|o| o.strip_suffix("r00001#"))
+            .unwrap_or_else(|| panic!("{out:?}"))
+            .replace("\r\n", "\n")
+    };
+    let line = "show running-config | include ^ntp server";
+    let out = body(typed(&mut sh, &format!("{line}\n")), line);
+    assert_eq!(out, "ntp server 10.0.0.1\nntp server 10.0.0.2\n");
+
+    let config = running_config("r00001", SEED);
+    let line = "sh run | sec ^interface Loopback0";
+    let out = body(typed(&mut sh, &format!("{line}\n")), line);
+    let start = config.find("interface Loopback0\n").unwrap();
+    let end = start + config[start..].find("\n!\n").unwrap() + 1;
+    assert_eq!(out, config[start..end]);
+
+    let line = "show running-config | count ^interface";
+    let out = body(typed(&mut sh, &format!("{line}\n")), line);
+    let interfaces = config
+        .lines()
+        .filter(|l| l.starts_with("interface"))
+        .count();
+    assert_eq!(
+        out,
+        format!("Number of lines which match regexp = {interfaces}\n")
+    );
+
+    let line = "show running-config | begin ^ntp";
+    let out = body(typed(&mut sh, &format!("{line}\n")), line);
+    assert_eq!(out, "ntp server 10.0.0.1\nntp server 10.0.0.2\nend\n");
+
+    let line = "show version | exclude e";
+    let out = body(typed(&mut sh, &format!("{line}\n")), line);
+    assert!(
+        !out.is_empty() && out.lines().all(|l| !l.contains('e')),
+        "{out}"
+    );
+
+    let line = "show ip route | include ^S\\*";
+    let out = body(typed(&mut sh, &format!("{line}\n")), line);
+    assert!(out.starts_with("S*    0.0.0.0/0 [1/0] via "), "{out}");
+    assert_eq!(out.lines().count(), 1);
+}
+
+#[test]
+fn bad_output_modifiers_are_errors() {
+    let mut sh = privileged();
+    let out = typed(&mut sh, "show version | grep x\n");
+    assert!(
+        out.contains(&format!("{}^\r\n{INVALID}", " ".repeat(7 + 15))),
+        "{out:?}"
+    );
+    assert!(typed(&mut sh, "show version | include\n").contains("% Incomplete command."));
+    assert!(typed(&mut sh, "show version | include (\n").contains("% Invalid regular expression"));
+    let out = typed(&mut sh, "terminal length 0 | include x\n");
+    assert!(
+        out.contains(INVALID),
+        "only show commands take modifiers: {out:?}"
+    );
+    assert_eq!(
+        sh.length, DEFAULT_LENGTH,
+        "the rejected command did not run"
+    );
+}
