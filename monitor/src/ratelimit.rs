@@ -103,8 +103,13 @@ mod tests {
             !rl.admit(t0 + Duration::from_secs(62)),
             "the summary took the slot"
         );
-        assert!(rl.admit(t0 + Duration::from_secs(122)));
+        assert_eq!(rl.summary_due(), Some(t0 + Duration::from_secs(121)));
+        assert_eq!(rl.take_summary(t0 + Duration::from_secs(121)), Some(1));
         assert_eq!(rl.summary_due(), None);
+        assert!(
+            rl.admit(t0 + Duration::from_secs(190)),
+            "a quiet new window admits"
+        );
     }
 
     #[test]
