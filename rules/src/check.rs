@@ -9,6 +9,7 @@ use crate::textfsm::Table;
 use regex::Regex;
 use serde_json::Value as Json;
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 /// The verdict of one rule on one host; travels from worker to coordinator as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,12 +39,33 @@ fn fail(reason: impl Into<String>) -> Failure {
 
 /// A `matches` / `not_matches` regex: multi-line, so `^` and `$` are line ends.
 pub(crate) fn text_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&format!("(?m){pattern}")).map_err(|e| format!("bad regex `{pattern}`: {e}"))
+    cached(format!("(?m){pattern}"), pattern)
 }
 
 /// A `section` child pattern, matched against a whole trimmed child line.
 pub(crate) fn child_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("bad regex `{pattern}`: {e}"))
+    cached(format!("^(?:{pattern})$"), pattern)
+}
+
+/// Most entries compiled regexes are kept for; past it the cache starts over. Rules have a few
+/// patterns, but patterns rendered from host data can differ per host.
+const REGEX_CACHE_LIMIT: usize = 1024;
+
+/// Compiles once per distinct pattern: the same rules run on every host of a fleet, and
+/// compiling dominated evaluation time.
+fn cached(full: String, pattern: &str) -> Result<Regex, String> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&full) {
+        return Ok(re.clone());
+    }
+    let re = Regex::new(&full).map_err(|e| format!("bad regex `{pattern}`: {e}"))?;
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= REGEX_CACHE_LIMIT {
+        map.clear();
+    }
+    map.insert(full, re.clone());
+    Ok(re)
 }
 
 /// Evaluates every rule for one host, one outcome per rule in file order. `outputs` maps each
