@@ -1,0 +1,55 @@
+//! The `fanout` command line as a user meets it: version, usage, and a clear exit 2 for a
+//! path that does not exist.
+//!
+//! Having an integration test here also makes `cargo test --workspace` build the `fanout`
+//! binary, which the workspace-level tests in `tests/` run.
+
+use std::process::{Command, Output};
+
+fn fanout(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fanout"))
+        .args(args)
+        .output()
+        .expect("the fanout binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn version_names_the_tool_and_its_version() {
+    let out = fanout(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("fanout {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn no_subcommand_is_bad_input_and_lists_what_there_is() {
+    let out = fanout(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let usage = text(&out.stderr);
+    for command in ["run", "validate", "inventory", "demo", "bench"] {
+        assert!(usage.contains(command), "usage lacks {command}:\n{usage}");
+    }
+    assert!(
+        !usage.contains("  worker"),
+        "the internal worker subcommand is hidden:\n{usage}"
+    );
+}
+
+#[test]
+fn a_missing_inventory_is_named_and_exits_2() {
+    let missing = std::env::temp_dir().join("fanout-cli-test-no-such-inventory.yaml");
+    let out = fanout(&["run", "-i", missing.to_str().unwrap(), "-c", "show version"]);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("fanout-cli-test-no-such-inventory.yaml"),
+        "the error names the file:\n{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran, nothing to print");
+}
