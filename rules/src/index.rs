@@ -74,7 +74,19 @@ pub enum IndexError {
 #[derive(Debug, Clone)]
 enum Source {
     Dir(PathBuf),
+    /// Templates shipped by the coordinator in a [`TemplateBundle`].
+    Memory(HashMap<String, String>),
     Bundled,
+}
+
+/// The templates a rules file needs on a set of platforms, with an index that finds them, so a
+/// worker on another machine parses exactly as the coordinator checked. Travels as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TemplateBundle {
+    /// Index text in the ntc-templates layout, one literal row per platform and command.
+    pub index: String,
+    /// Template file name and text.
+    pub templates: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +238,7 @@ impl TemplateIndex {
             .iter()
             .map(|s| match s {
                 Source::Dir(d) => d.join("index").display().to_string(),
+                Source::Memory(_) => "the coordinator's template bundle".to_string(),
                 Source::Bundled => "fanout's bundled templates".to_string(),
             })
             .collect::<Vec<_>>()
@@ -264,33 +277,95 @@ impl TemplateIndex {
         {
             return Ok(Arc::clone(t));
         }
-        let template = match &self.sources[source] {
-            Source::Dir(dir) => {
-                let path = dir.join(name);
-                let text = std::fs::read_to_string(&path).map_err(|e| IndexError::Io {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
-                Template::parse(&path.display().to_string(), &text)?
-            }
-            Source::Bundled => {
-                let text = BUNDLED
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, t)| *t)
-                    .ok_or_else(|| IndexError::Io {
-                        path: format!("<bundled>/{name}"),
-                        reason: "not bundled".into(),
-                    })?;
-                Template::parse(&format!("<bundled>/{name}"), text)?
-            }
-        };
-        let template = Arc::new(template);
+        let (label, text) = self.template_text(source, name)?;
+        let template = Arc::new(Template::parse(&label, &text)?);
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(key, Arc::clone(&template));
         Ok(template)
+    }
+
+    /// A template's text and the name it goes by in messages.
+    fn template_text(&self, source: usize, name: &str) -> Result<(String, String), IndexError> {
+        let missing = |label: String, reason: &str| IndexError::Io {
+            path: label,
+            reason: reason.to_string(),
+        };
+        match &self.sources[source] {
+            Source::Dir(dir) => {
+                let path = dir.join(name);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| missing(path.display().to_string(), &e.to_string()))?;
+                Ok((path.display().to_string(), text))
+            }
+            Source::Memory(files) => {
+                let label = format!("<bundle>/{name}");
+                let text = files
+                    .get(name)
+                    .ok_or_else(|| missing(label.clone(), "not in the bundle"))?;
+                Ok((label, text.clone()))
+            }
+            Source::Bundled => {
+                let label = format!("<bundled>/{name}");
+                let text = BUNDLED
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, t)| t.to_string())
+                    .ok_or_else(|| missing(label.clone(), "not bundled"))?;
+                Ok((label, text))
+            }
+        }
+    }
+
+    /// The templates `commands` need on `platforms`, for workers that cannot read this
+    /// machine's template directory. Fails as [`TemplateIndex::templates`] would.
+    pub fn bundle_for(
+        &self,
+        commands: &[String],
+        platforms: &[&str],
+    ) -> Result<TemplateBundle, IndexError> {
+        let mut index = String::from("Template, Platform, Command\n");
+        let mut templates: Vec<(String, String)> = Vec::new();
+        for platform in platforms {
+            for command in commands {
+                let entry = self
+                    .find(platform, command)
+                    .ok_or_else(|| self.not_found(platform, command))?;
+                let mut names = Vec::new();
+                for name in &entry.templates {
+                    self.compiled(entry.source, name)?;
+                    let (_, text) = self.template_text(entry.source, name)?;
+                    // Names are unique within a source but two sources may share one.
+                    let unique = format!("{}-{name}", entry.source);
+                    if !templates.iter().any(|(n, _)| *n == unique) {
+                        templates.push((unique.clone(), text));
+                    }
+                    names.push(unique);
+                }
+                let literal = |s: &str| regex::escape(s).replace(',', "\\x2C");
+                index.push_str(&format!(
+                    "{}, {}$, {}$\n",
+                    names.join(":"),
+                    literal(platform),
+                    literal(&command.split_whitespace().collect::<Vec<_>>().join(" "))
+                ));
+            }
+        }
+        Ok(TemplateBundle { index, templates })
+    }
+
+    /// An index that searches `bundle` first, then fanout's own templates.
+    pub fn from_bundle(bundle: &TemplateBundle) -> Result<TemplateIndex, IndexError> {
+        let mut index = TemplateIndex {
+            sources: Vec::new(),
+            entries: Vec::new(),
+            cache: Mutex::new(HashMap::new()),
+        };
+        let files = bundle.templates.iter().cloned().collect();
+        index.add_source(Source::Memory(files), "<bundle>/index", &bundle.index)?;
+        index.add_source(Source::Bundled, "<bundled>/index", BUNDLED_INDEX)?;
+        Ok(index)
     }
 
     /// Parses `output` of `command` on a `platform` device. With several templates (clitable's
@@ -374,6 +449,51 @@ mod tests {
             index.lookup("juniper_junos", "show vlan brief"),
             Err(IndexError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn a_bundle_parses_on_a_worker_as_the_directory_does() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("index"),
+            "Template, Hostname, Platform, Command\nmine.textfsm, .*, cisco_.*, sh[[ow]] vl[[an]]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("mine.textfsm"),
+            "Value A (\\d+)\n\nStart\n  ^${A} -> Record\n",
+        )
+        .unwrap();
+        let index = TemplateIndex::load(Some(dir.path())).unwrap();
+        let commands = ["show vlan brief".to_string(), "show ip route".to_string()];
+        let bundle = index.bundle_for(&commands, &["cisco_ios"]).unwrap();
+        assert_eq!(bundle.templates.len(), 2);
+        let json = serde_json::to_string(&bundle).unwrap();
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        let worker = TemplateIndex::from_bundle(&serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(
+            worker
+                .parse("cisco_ios", "show  vlan brief", "7\n")
+                .unwrap()
+                .column("A"),
+            ["7"]
+        );
+        let route = worker.parse(
+            "cisco_ios",
+            "show ip route",
+            "S*    0.0.0.0/0 [1/0] via 10.0.0.1\n",
+        );
+        assert_eq!(route.unwrap().column("NEXTHOP_IP"), ["10.0.0.1"]);
+        // Only the commands bundled: another one falls through to fanout's own templates.
+        assert!(matches!(
+            worker.lookup("cisco_nxos", "show vlan"),
+            Err(IndexError::NotFound { .. })
+        ));
+        assert!(
+            index
+                .bundle_for(&["show clock".into()], &["cisco_ios"])
+                .is_err()
+        );
     }
 
     #[test]

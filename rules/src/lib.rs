@@ -16,5 +16,5 @@ pub mod textfsm;
 
 pub use check::{RuleOutcome, evaluate};
 pub use hosts::check_references;
-pub use index::{IndexError, TEMPLATE_DIR_ENV, TemplateIndex};
+pub use index::{IndexError, TEMPLATE_DIR_ENV, TemplateBundle, TemplateIndex};
 pub use rules::{Check, Comparison, FieldOp, ParseMode, Rule, RuleError, Rules};

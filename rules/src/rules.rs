@@ -224,8 +224,11 @@ impl Rules {
         let mut rules = Vec::with_capacity(raw.rules.len());
         for (i, r) in raw.rules.into_iter().enumerate() {
             let line = lines.get(i).copied().unwrap_or(1);
-            let expect =
-                checks(&r).map_err(|m| invalid(line, format!("rule `{}`: {m}", r.name)))?;
+            let end = lines.get(i + 1).copied().unwrap_or(usize::MAX);
+            let expect = checks(&r).map_err(|m| {
+                let at = line_quoted(text, line..end, &m).unwrap_or(line);
+                invalid(at, format!("rule `{}`: {m}", r.name))
+            })?;
             if r.name.trim().is_empty() || r.command.trim().is_empty() {
                 return Err(invalid(
                     line,
@@ -298,6 +301,28 @@ impl Rules {
     }
 }
 
+/// The line within `span` (1-based lines) that holds the first `quoted` word of `message`,
+/// so an error about one check points at that check rather than at the start of its rule.
+fn line_quoted(text: &str, span: std::ops::Range<usize>, message: &str) -> Option<usize> {
+    let word = message.split('`').nth(1).filter(|w| !w.is_empty())?;
+    text.lines()
+        .enumerate()
+        .map(|(n, line)| (n + 1, line))
+        .filter(|(n, _)| span.contains(n))
+        .find(|(_, line)| contains_token(line, word))
+        .map(|(n, _)| n)
+}
+
+/// `word` occurs in `line` not as part of a longer name (`a` is not found in `name`).
+fn contains_token(line: &str, word: &str) -> bool {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    line.match_indices(word).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + word.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(is_name)
+    })
+}
+
 /// The line of each item of the top-level `rules:` sequence, found in the text because YAML
 /// values carry no positions once parsed.
 fn rule_lines(text: &str) -> Vec<usize> {
@@ -340,6 +365,16 @@ mod tests {
         let text = "# header\nversion: 1\nrules:\n  # first\n  - name: a\n    expect:\n      lines:\n        - x\n\n  - name: b\nother: 1\n  - not: a rule\n";
         assert_eq!(rule_lines(text), [5, 10]);
         assert_eq!(rule_lines("rules:\n- name: a\n- name: b\n"), [2, 3]);
+    }
+
+    #[test]
+    fn a_bad_check_is_reported_at_its_own_line() {
+        let text = "rules:\n  - name: a\n    command: show clock\n    expect: { contains: x }\n  - name: b\n    command: show version\n    expect:\n      contains: y\n      matchez: z\n";
+        let err = Rules::parse("r.yaml", text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("r.yaml:9: rule `b`: unknown check `matchez`"),
+            "{err}"
+        );
     }
 
     #[test]

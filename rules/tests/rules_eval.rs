@@ -264,25 +264,25 @@ fn bad_rules_files_fail_with_file_and_line() {
     let (line, msg) = load_error(
         "rules:\n  - name: a\n    command: x\n    expect: { contains: a }\n  - name: b\n    command: y\n    expect: { containz: b }\n",
     );
-    assert_eq!(line, 5);
+    assert_eq!(line, 7, "the line of the bad check: {msg}");
     assert!(msg.contains("unknown check `containz`"), "{msg}");
 
     let (line, msg) = load_error(
         "rules:\n  - name: a\n    command: x\n    expect: { contains: a }\n\n  - name: b\n    command: y\n    expect: { matches: 'ip (route' }\n",
     );
-    assert_eq!(line, 6);
+    assert_eq!(line, 8);
     assert!(msg.contains("bad regex `ip (route`"), "{msg}");
 
     let (line, msg) = load_error(
         "rules:\n  - name: a\n    command: x\n    expect: { section: { parent: ['(x'] } }\n",
     );
-    assert_eq!((line, msg.contains("bad regex")), (2, true), "{msg}");
+    assert_eq!((line, msg.contains("bad regex")), (4, true), "{msg}");
 
     let (line, msg) =
         load_error("rules:\n  - name: a\n    command: x\n    expect: { count: { ge: 1 } }\n");
     assert_eq!(
         (line, msg.contains("needs `parse: textfsm`")),
-        (2, true),
+        (4, true),
         "{msg}"
     );
 
@@ -291,7 +291,7 @@ fn bad_rules_files_fail_with_file_and_line() {
     );
     assert_eq!(
         (line, msg.contains("unknown comparison `about`")),
-        (2, true),
+        (5, true),
         "{msg}"
     );
 
@@ -300,7 +300,7 @@ fn bad_rules_files_fail_with_file_and_line() {
     );
     assert_eq!(
         (line, msg.contains("unknown check `has`")),
-        (2, true),
+        (5, true),
         "{msg}"
     );
 
