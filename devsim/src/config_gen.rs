@@ -1,8 +1,7 @@
 //! `show running-config`: the device model rendered as IOS 15.2 prints its configuration.
 
 use crate::model::{
-    DeviceModel, Interface, LOG_HOST, NAME_SERVER, NTP_SERVERS, PARKING_VLAN, Port, USERS_VLAN,
-    mask,
+    DeviceModel, Interface, LOG_HOST, NAME_SERVER, PARKING_VLAN, Port, USERS_VLAN, mask,
 };
 use std::fmt::Write as _;
 
@@ -96,13 +95,15 @@ impl DeviceModel {
         if let Some(banner) = &self.banner {
             let _ = write!(c, "banner motd ^C\n{banner}\n^C\n");
         }
-        c.push_str(
+        let transport = if self.telnet { "telnet ssh" } else { "ssh" };
+        let _ = write!(
+            c,
             "!\nline con 0\n exec-timeout 15 0\n logging synchronous\nline vty 0 4\n \
              access-class 10 in\n exec-timeout 15 0\n logging synchronous\n login local\n \
-             transport input ssh\nline vty 5 15\n access-class 10 in\n exec-timeout 15 0\n \
-             login local\n transport input ssh\n!\n",
+             transport input {transport}\nline vty 5 15\n access-class 10 in\n exec-timeout 15 0\n \
+             login local\n transport input {transport}\n!\n",
         );
-        for ntp in NTP_SERVERS {
+        for ntp in &self.ntp_servers {
             let _ = writeln!(c, "ntp server {ntp}");
         }
         c.push_str("end\n");

@@ -35,6 +35,9 @@ pub struct FleetConfig {
     /// A seeded share of the fleet that misbehaves, for tests of many mixed failures at once; see
     /// [`crate::Fleet::fault_of`] for which device got which mode.
     pub fault_mix: Option<FaultMix>,
+    /// A seeded share of the fleet whose configuration drifts from its intended state; see
+    /// [`crate::Fleet::drift_of`].
+    pub drift: Option<crate::DriftConfig>,
 }
 
 impl Default for FleetConfig {
@@ -51,6 +54,7 @@ impl Default for FleetConfig {
             seed: 1,
             faults: HashMap::new(),
             fault_mix: None,
+            drift: None,
         }
     }
 }

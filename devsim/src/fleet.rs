@@ -2,10 +2,11 @@
 //! the local address a client connected to, and shutdown.
 
 use crate::device::{plan_devices, plan_faults};
+use crate::drift::{self, plan_drift};
 use crate::inventory::{self, Access};
 use crate::keys::host_key;
 use crate::session::DeviceSession;
-use crate::{Device, DevsimError, Fault, FleetConfig};
+use crate::{Device, DevsimError, Drift, Fault, FleetConfig};
 use russh::keys::PublicKey;
 use russh::server;
 use russh::{Disconnect, MethodKind, MethodSet, SshId};
@@ -46,11 +47,17 @@ pub(crate) struct FleetShared {
     pub(crate) seed: u64,
     /// Each device's fault mode, by index: explicit faults and the seeded mix resolved once.
     faults: Vec<Option<Fault>>,
+    /// Each device's drift from its intended configuration, by index; empty for most.
+    drift: Vec<Vec<Drift>>,
     /// Connections accepted for fleet devices, for tests and benchmarks to check their retries.
     connections: AtomicU64,
 }
 
 impl FleetShared {
+    pub(crate) fn drift(&self, index: usize) -> &[Drift] {
+        self.drift.get(index).map_or(&[], Vec::as_slice)
+    }
+
     pub(crate) fn fault(&self, index: usize) -> Option<Fault> {
         self.faults.get(index).copied().flatten()
     }
@@ -101,6 +108,7 @@ impl Fleet {
     pub async fn start(cfg: FleetConfig) -> Result<Fleet, DevsimError> {
         let devices = plan_devices(&cfg)?;
         let faults = plan_faults(&cfg);
+        let drift = plan_drift(&devices, cfg.drift.as_ref(), cfg.seed)?;
         let bind_ip = match devices.as_slice() {
             [only] => only.address,
             _ => Ipv4Addr::UNSPECIFIED,
@@ -125,6 +133,7 @@ impl Fleet {
             jitter: cfg.jitter,
             seed: cfg.seed,
             faults,
+            drift,
             connections: AtomicU64::new(0),
         });
         let cancel = CancellationToken::new();
@@ -164,6 +173,17 @@ impl Fleet {
     /// healthy device or an index outside the fleet.
     pub fn fault_of(&self, index: usize) -> Option<Fault> {
         self.shared.fault(index)
+    }
+
+    /// How device `index` drifts from its intended configuration; empty for a clean device (and
+    /// an index outside the fleet). [`crate::device_running_config`] gives its running-config.
+    pub fn drift_of(&self, index: usize) -> &[Drift] {
+        self.shared.drift(index)
+    }
+
+    /// The drifted devices as JSON, `{"r00003": ["missing_vlan:30", "ntp_missing"], ...}`.
+    pub fn drift_report(&self) -> String {
+        drift::report(&self.shared.devices, &self.shared.drift)
     }
 
     /// The public host key device `index` presents, for tests that pin or check keys.

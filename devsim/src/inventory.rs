@@ -43,6 +43,9 @@ struct Host<'a> {
 struct HostData<'a> {
     site: &'a str,
     role: &'a str,
+    /// The VLANs the device should have (its role's set), whether or not it drifted, so a rule
+    /// can check `includes: "{{ data.vlans }}"`.
+    vlans: Vec<u16>,
 }
 
 /// Credentials and port shared by every device of a fleet.
@@ -78,6 +81,7 @@ pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
                 data: HostData {
                     site: d.site,
                     role: d.role,
+                    vlans: crate::model::intended_vlans(d.role),
                 },
             };
             (d.name.as_str(), host)
@@ -148,5 +152,12 @@ mod tests {
         assert_eq!(host["groups"][0].as_str(), Some("site_sin"));
         assert_eq!(host["data"]["site"].as_str(), Some("sin"));
         assert_eq!(host["data"]["role"].as_str(), Some("access"));
+        let vlans: Vec<u64> = host["data"]["vlans"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_u64())
+            .collect();
+        assert_eq!(vlans, [10, 20, 30, 99, 999]);
     }
 }

@@ -21,6 +21,7 @@
 
 mod config_gen;
 mod device;
+mod drift;
 mod fleet;
 mod huge;
 mod inventory;
@@ -32,6 +33,7 @@ mod show;
 
 pub use config_gen::running_config;
 pub use device::{Device, Fault, FaultMix, FleetConfig};
+pub use drift::{Drift, DriftConfig, device_running_config};
 pub use fleet::Fleet;
 pub use huge::HUGE_OUTPUT_BYTES;
 pub use keys::host_key;

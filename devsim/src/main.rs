@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use fanout_devsim::{DevsimError, Fault, FaultMix, Fleet, FleetConfig};
+use fanout_devsim::{DevsimError, DriftConfig, Fault, FaultMix, Fleet, FleetConfig};
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::net::Ipv4Addr;
@@ -60,6 +60,15 @@ struct Args {
     /// Modes handed out in turn by --fault-percent (comma-separated; default all).
     #[arg(long, value_delimiter = ',', value_name = "MODE,...")]
     fault_modes: Vec<Fault>,
+    /// Make this share of the devices drift from their intended configuration (0-100).
+    #[arg(long, value_name = "PERCENT")]
+    drift: Option<f64>,
+    /// Seed of --drift: the same seed gives the same devices and drifts.
+    #[arg(long, default_value_t = 1)]
+    drift_seed: u64,
+    /// Write which devices drifted how, as JSON `{device: [drifts]}`.
+    #[arg(long, value_name = "FILE")]
+    drift_report: Option<PathBuf>,
     /// Write the fleet's Nornir-style inventory here.
     #[arg(long)]
     inventory_out: Option<PathBuf>,
@@ -81,6 +90,10 @@ impl From<&Args> for FleetConfig {
             secret: args.secret.clone(),
             seed: args.seed,
             faults: args.faults.iter().copied().collect::<HashMap<_, _>>(),
+            drift: args.drift.map(|percent| DriftConfig {
+                percent,
+                seed: args.drift_seed,
+            }),
             fault_mix: args.fault_percent.map(|percent| FaultMix {
                 percent,
                 seed: args.fault_seed,
@@ -177,6 +190,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write the inventory to {}", path.display()))?;
         summary.push_str(&format!("; inventory written to {}", path.display()));
     }
+    if let Some(path) = &args.drift_report {
+        std::fs::write(path, fleet.drift_report())
+            .with_context(|| format!("cannot write the drift report to {}", path.display()))?;
+        summary.push_str(&format!("; drift report written to {}", path.display()));
+    }
     if let Some(path) = &args.known_hosts_out {
         std::fs::write(path, fleet.known_hosts())
             .with_context(|| format!("cannot write known_hosts to {}", path.display()))?;
@@ -240,6 +258,12 @@ mod tests {
             "7",
             "--fault-modes",
             "slow,huge",
+            "--drift",
+            "10",
+            "--drift-seed",
+            "3",
+            "--drift-report",
+            "drift.json",
         ])
         .unwrap();
         let args = Args::try_parse_from(["fanout-devsim", "--fault-percent", "10"]).unwrap();

@@ -134,17 +134,61 @@ pub(crate) struct DeviceModel {
     pub interfaces: Vec<Interface>,
     pub routes: Vec<StaticRoute>,
     pub last_change: String,
+    /// `transport input telnet ssh` on the vty lines (the `TelnetEnabled` drift).
+    pub telnet: bool,
+    /// The `ntp server` lines; a drifted device may lack one.
+    pub ntp_servers: Vec<Ipv4Addr>,
 }
 
-/// VLANs a device may carry beyond the three every device has.
-const OPTIONAL_VLANS: [(u16, &str); 6] = [
-    (20, "VOICE"),
-    (30, "PRINTERS"),
-    (40, "WIFI-CORP"),
-    (50, "WIFI-GUEST"),
-    (60, "CAMERAS"),
-    (70, "BMS"),
+/// The VLANs each role is meant to carry: USERS, MGMT and PARKING everywhere, and a few that
+/// depend on the role. One set per role, so an inventory can state what every device of the role
+/// should have and a validation job can find the devices that drifted from it.
+const ROLE_VLANS: [(&str, &[(u16, &str)]); 3] = [
+    (
+        "core",
+        &[
+            (10, "USERS"),
+            (20, "VOICE"),
+            (60, "CAMERAS"),
+            (70, "BMS"),
+            (99, "MGMT"),
+            (999, "PARKING"),
+        ],
+    ),
+    (
+        "edge",
+        &[
+            (10, "USERS"),
+            (40, "WIFI-CORP"),
+            (50, "WIFI-GUEST"),
+            (99, "MGMT"),
+            (999, "PARKING"),
+        ],
+    ),
+    (
+        "access",
+        &[
+            (10, "USERS"),
+            (20, "VOICE"),
+            (30, "PRINTERS"),
+            (99, "MGMT"),
+            (999, "PARKING"),
+        ],
+    ),
 ];
+
+fn role_vlans(role: &str) -> &'static [(u16, &'static str)] {
+    ROLE_VLANS
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map_or(ROLE_VLANS[2].1, |(_, v)| v)
+}
+
+/// The VLAN ids a device of this role should have, ascending.
+pub(crate) fn intended_vlans(role: &str) -> Vec<u16> {
+    role_vlans(role).iter().map(|(id, _)| *id).collect()
+}
+
 pub(crate) const USERS_VLAN: u16 = 10;
 const VOICE_VLAN: u16 = 20;
 pub(crate) const MGMT_VLAN: u16 = 99;
@@ -262,6 +306,8 @@ impl DeviceModel {
             interfaces,
             routes,
             last_change,
+            telnet: false,
+            ntp_servers: NTP_SERVERS.to_vec(),
         }
     }
 }
@@ -304,29 +350,12 @@ struct Plan {
 }
 
 impl Plan {
-    /// USERS, MGMT and PARKING on every device, plus one to three others.
+    /// The role's VLAN set.
     fn vlans(&mut self) -> Vec<Vlan> {
-        let mut vlans = vec![
-            Vlan {
-                id: USERS_VLAN,
-                name: "USERS",
-            },
-            Vlan {
-                id: MGMT_VLAN,
-                name: "MGMT",
-            },
-            Vlan {
-                id: PARKING_VLAN,
-                name: "PARKING",
-            },
-        ];
-        let mut optional: Vec<_> = OPTIONAL_VLANS.to_vec();
-        for _ in 0..1 + self.rng.below(3) {
-            let (id, name) = optional.remove(self.rng.below(optional.len() as u64) as usize);
-            vlans.push(Vlan { id, name });
-        }
-        vlans.sort_by_key(|v| v.id);
-        vlans
+        role_vlans(self.role)
+            .iter()
+            .map(|&(id, name)| Vlan { id, name })
+            .collect()
     }
 
     /// The front-panel ports: mostly desks (some with phones), some access-point trunks, and

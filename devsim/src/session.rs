@@ -143,6 +143,7 @@ impl Handler for DeviceSession {
                 secret: self.fleet.secret.clone(),
                 drop_mid_output: false,
                 fault,
+                drift: self.fleet.drift(self.index).to_vec(),
             },
         };
         let cancel = self.cancel.clone();

@@ -39,6 +39,8 @@ pub struct ShellOptions {
     /// The device's fault mode; the shell acts out those that live in the CLI (`RejectEnable`,
     /// `DropMidOutput`, `NoPrompt`, `Garbage`, `Huge`), the session the others.
     pub fault: Option<Fault>,
+    /// How the device drifts from its intended configuration; every command shows it.
+    pub drift: Vec<crate::Drift>,
 }
 
 /// Longest line the device buffers; further characters are ignored, as a bounded terminal would.
@@ -103,7 +105,7 @@ impl Shell {
     /// The CLI of the device `hostname` in a fleet seeded with `seed`.
     pub fn new(hostname: &str, seed: u64, options: ShellOptions) -> Self {
         Shell {
-            model: DeviceModel::generate(hostname, seed),
+            model: DeviceModel::generate(hostname, seed).drifted(&options.drift),
             options,
             mode: Mode::User,
             input: Input::Line,

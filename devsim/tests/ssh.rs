@@ -302,3 +302,84 @@ async fn output_modifiers_and_new_show_commands_over_ssh() -> Result<()> {
     fleet.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn drifted_devices_agree_across_config_and_show_commands() -> Result<()> {
+    use fanout_devsim::{Drift, DriftConfig, device_running_config};
+    let fleet = Fleet::start(FleetConfig {
+        drift: Some(DriftConfig {
+            percent: 50.0,
+            seed: 3,
+        }),
+        ..fleet_config(12)
+    })
+    .await?;
+    let drifted: Vec<usize> = (0..12).filter(|&i| !fleet.drift_of(i).is_empty()).collect();
+    assert_eq!(drifted.len(), 6);
+    let report: serde_json::Value = serde_json::from_str(&fleet.drift_report())?;
+    assert_eq!(report.as_object().map(|o| o.len()), Some(6));
+    let inventory: serde_yaml_ng::Value = serde_yaml_ng::from_str(&fleet.inventory_yaml())?;
+    let mut by_role: HashMap<&str, Vec<u16>> = HashMap::new();
+
+    for index in 0..12 {
+        let device = fleet.devices()[index].clone();
+        let drift = fleet.drift_of(index).to_vec();
+        let handle = login(&fleet, index).await?;
+        let mut outputs = Vec::new();
+        for command in ["show running-config", "show vlan brief", "show ip route"] {
+            let mut channel = handle.channel_open_session().await?;
+            channel.exec(true, command).await?;
+            outputs.push(read_to_close(&mut channel).await?.0.replace("\r\n", "\n"));
+        }
+        let [config, vlans, routes] = &outputs[..] else {
+            unreachable!()
+        };
+        assert_eq!(*config, device_running_config(&device.name, SEED, &drift));
+        assert_eq!(
+            routes.contains("\nS*    0.0.0.0/0"),
+            !drift.contains(&Drift::NoDefaultRoute),
+            "{}",
+            device.name
+        );
+        assert_eq!(
+            config.contains("transport input telnet ssh"),
+            drift.contains(&Drift::TelnetEnabled)
+        );
+        assert_eq!(
+            config.contains("\nntp server 10.0.0.1\n"),
+            !drift.contains(&Drift::NtpMissing)
+        );
+        // The inventory states the intended VLANs; the device shows all but the missing one.
+        let intended: Vec<u16> = inventory["hosts"][device.name.as_str()]["data"]["vlans"]
+            .as_sequence()
+            .context("data.vlans")?
+            .iter()
+            .filter_map(|v| v.as_u64().map(|v| v as u16))
+            .collect();
+        assert!(!intended.is_empty());
+        let same_role = by_role
+            .entry(device.role)
+            .or_insert_with(|| intended.clone());
+        assert_eq!(
+            *same_role, intended,
+            "one intended set per role, drifted or not"
+        );
+        for id in intended {
+            let missing = drift.contains(&Drift::MissingVlan(id));
+            let listed = vlans.lines().any(|l| l.starts_with(&format!("{id:<4} ")));
+            let defined = config.contains(&format!("\nvlan {id}\n"));
+            assert_eq!(
+                (listed, defined),
+                (!missing, !missing),
+                "{} vlan {id}",
+                device.name
+            );
+        }
+        if drift.is_empty() {
+            assert!(!report.as_object().unwrap().contains_key(&device.name));
+            assert_eq!(*config, running_config(&device.name, SEED));
+        }
+    }
+    fleet.shutdown().await;
+    Ok(())
+}

@@ -12,6 +12,7 @@ fn shell() -> Shell {
             secret: "s3cret".into(),
             drop_mid_output: false,
             fault: None,
+            drift: Vec::new(),
         },
     )
 }
@@ -277,6 +278,7 @@ fn drop_mid_output_sends_half_the_config_then_drops() {
             secret: String::new(),
             drop_mid_output: true,
             fault: None,
+            drift: Vec::new(),
         },
     );
     typed(&mut sh, "enable\n");
@@ -298,6 +300,7 @@ fn faulty(fault: Fault) -> Shell {
             secret: "s3cret".into(),
             drop_mid_output: false,
             fault: Some(fault),
+            drift: Vec::new(),
         },
     );
     sh.start();
