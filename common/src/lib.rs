@@ -5,6 +5,7 @@ pub mod failure;
 pub mod inventory;
 pub mod limits;
 pub mod paths;
+pub mod platform;
 pub mod platforms;
 pub mod proto;
 pub mod secret;

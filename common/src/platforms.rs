@@ -1,8 +1,15 @@
-//! Platforms the worker's session driver knows how to talk to. Checked when the inventory loads,
-//! so a typo fails before any connection instead of on every host.
+//! Platform names the session driver can talk to, for inventory checks: a typo fails when the
+//! inventory loads instead of on every host. The profiles themselves live in [`crate::platform`].
 
-pub const BUILTIN: &[&str] = &["cisco_ios", "cisco_xe", "linux"];
+use crate::platform::{PlatformError, PlatformRegistry};
+use std::path::Path;
 
+/// The built-in platforms' names, sorted.
 pub fn builtin() -> Vec<String> {
-    BUILTIN.iter().map(|p| p.to_string()).collect()
+    PlatformRegistry::builtin().names()
+}
+
+/// The built-in platforms plus those of a user directory, sorted.
+pub fn known(dir: Option<&Path>) -> Result<Vec<String>, PlatformError> {
+    PlatformRegistry::load(dir).map(|r| r.names())
 }

@@ -41,6 +41,7 @@ fn target(fleet: &Fleet, index: usize) -> DeviceTarget {
         password: Secret::new("admin"),
         secret: Secret::new("enable"),
         platform: "cisco_ios".into(),
+        ..Default::default()
     }
 }
 
@@ -250,6 +251,7 @@ async fn a_closed_port_is_refused() {
         password: Secret::new("admin"),
         secret: Secret::default(),
         platform: "cisco_ios".into(),
+        ..Default::default()
     };
     let outcome = collect(
         &target,
@@ -281,6 +283,7 @@ async fn a_listener_that_never_speaks_times_out_within_the_connect_timeout() {
         password: Secret::new("admin"),
         secret: Secret::default(),
         platform: "cisco_ios".into(),
+        ..Default::default()
     };
     let mut options = options(&dir.path().join("known_hosts"), HostKeyPolicy::AcceptNew);
     options.connect_timeout = Duration::from_millis(500);

@@ -42,7 +42,15 @@ pub enum SessionError {
 
     /// The device refused every authentication method we tried.
     #[error("authentication failed for user {user:?} (tried {tried})")]
-    Auth { user: String, tried: &'static str },
+    Auth { user: String, tried: String },
+
+    /// The inventory's private key cannot be used: unreadable, or a wrong passphrase.
+    #[error("ssh key {path}: {why}")]
+    Key { path: String, why: String },
+
+    /// `ssh_agent` was asked for and the agent failed.
+    #[error("ssh-agent: {0}")]
+    Agent(String),
 
     /// `enable` did not reach privileged mode.
     #[error("enable failed: {0}")]
@@ -81,7 +89,7 @@ impl SessionError {
             Self::Timeout { .. } | Self::HostTimeout { .. } => FailureKind::Timeout,
             Self::HostKey(_) => FailureKind::HostkeyMismatch,
             Self::KnownHosts { .. } | Self::Internal(_) => FailureKind::Internal,
-            Self::Auth { .. } => FailureKind::AuthFailed,
+            Self::Auth { .. } | Self::Key { .. } | Self::Agent(_) => FailureKind::AuthFailed,
             Self::Enable(_) => FailureKind::EnableFailed,
             Self::Rejected { .. } => FailureKind::CommandError,
             Self::OutputTooLarge { .. } => FailureKind::OutputTooLarge,
@@ -96,11 +104,11 @@ impl SessionError {
 fn connect_error_kind(e: &io::Error) -> FailureKind {
     use io::ErrorKind as K;
     match e.kind() {
-        K::ConnectionRefused => FailureKind::Refused,
+        // A reset while connecting is an active refusal too (a firewall's RST, or a listener
+        // that accepts and drops at once), not a session that broke.
+        K::ConnectionRefused | K::ConnectionReset => FailureKind::Refused,
         K::TimedOut => FailureKind::Timeout,
-        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
-            FailureKind::Disconnected
-        }
+        K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => FailureKind::Disconnected,
         // Unreachable hosts and networks, failed lookups, and anything else that kept us from
         // ever reaching the device.
         _ => FailureKind::Unreachable,
@@ -150,8 +158,9 @@ mod tests {
             kind(io::ErrorKind::NetworkUnreachable),
             FailureKind::Unreachable
         );
+        assert_eq!(kind(io::ErrorKind::ConnectionReset), FailureKind::Refused);
         assert_eq!(
-            kind(io::ErrorKind::ConnectionReset),
+            kind(io::ErrorKind::ConnectionAborted),
             FailureKind::Disconnected
         );
         assert_eq!(

@@ -3,8 +3,9 @@
 //! every await has a deadline and the whole host has `host_timeout`. A failure is data, in
 //! [`HostOutcome::failure`], next to the outputs collected before it.
 //!
-//! Platforms: `linux` runs each command on its own `exec` channel (`exec.rs`); everything else
-//! (`cisco_ios`, `cisco_xe`, unknown IOS-like CLIs) drives an interactive shell (`shell.rs`).
+//! Platforms are data ([`DeviceProfile`], from `fanout_common::platform`): a `transport: exec`
+//! profile (`linux`) runs each command on its own `exec` channel (`exec.rs`); a `transport: shell`
+//! profile drives an interactive shell by its prompt patterns (`shell.rs`).
 
 mod deadline;
 mod error;
@@ -16,11 +17,14 @@ mod transport;
 
 use deadline::HostDeadline;
 use error::SessionError;
+use fanout_common::platform::{PlatformProfile, PlatformRegistry, Transport};
 use fanout_common::proto::HostKeyPolicy;
 use fanout_common::{FailureKind, Secret};
-use russh::Disconnect;
+use prompt::CliPatterns;
 use shell::CliShell;
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tracing::{debug, instrument, warn};
 use transport::SshHandle;
@@ -32,7 +36,7 @@ pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 64 * 1024 * 1024;
 const DISCONNECT_GRACE: Duration = Duration::from_millis(200);
 
 /// One device to reach.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct DeviceTarget {
     /// Inventory name, for logs and results.
     pub name: String,
@@ -44,8 +48,128 @@ pub struct DeviceTarget {
     pub password: Secret,
     /// Enable secret; empty means stay in whatever mode the login gives.
     pub secret: Secret,
-    /// Platform profile name (`cisco_ios`, `cisco_xe`, `linux`, ...).
+    /// Platform profile name (`cisco_ios`, `juniper_junos`, `linux`, ...).
     pub platform: String,
+    /// The platform's profile as the job sent it; `None` uses the built-in profile of that name.
+    pub profile: Option<Arc<DeviceProfile>>,
+    /// Public-key and agent authentication.
+    pub keys: KeyAuth,
+    /// Algorithm preferences for devices too old for fanout's defaults.
+    pub algorithms: SshAlgorithms,
+    /// Reach the device through this SSH host first, as `ProxyJump` does: `[user@]host[:port]`,
+    /// parsed when the session starts so a bad one fails the host instead of being skipped.
+    pub jump_host: Option<String>,
+}
+
+/// Key-based ways to authenticate, tried before the password.
+#[derive(Clone, Debug, Default)]
+pub struct KeyAuth {
+    /// A private key's text (OpenSSH or PEM); empty for none.
+    pub private_key: Secret,
+    /// Where it came from, for messages (never its contents).
+    pub key_path: String,
+    /// Passphrase of an encrypted key.
+    pub passphrase: Secret,
+    /// Offer the keys of the ssh-agent at `SSH_AUTH_SOCK`.
+    pub agent: bool,
+}
+
+/// OpenSSH algorithm names; an empty list keeps fanout's defaults for that slot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SshAlgorithms {
+    pub kex: Vec<String>,
+    pub ciphers: Vec<String>,
+    pub host_key: Vec<String>,
+}
+
+/// A bastion: `user@host:port`. Authenticates with the device's own credentials and keys; its
+/// host key is checked against the same known_hosts with the same policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JumpHost {
+    pub username: String,
+    pub hostname: String,
+    pub port: u16,
+}
+
+impl JumpHost {
+    /// Parses `[user@]host[:port]` (`[v6addr]:port` too); a missing user means the device's.
+    pub fn parse(spec: &str, default_user: &str) -> Result<Self, String> {
+        let (user, rest) = match spec.rsplit_once('@') {
+            Some((user, rest)) if !user.is_empty() => (user.to_string(), rest),
+            Some(_) => return Err(format!("jump host {spec:?} has an empty user")),
+            None => (default_user.to_string(), spec),
+        };
+        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+            let (host, after) = inner
+                .split_once(']')
+                .ok_or_else(|| format!("jump host {spec:?}: unclosed `[`"))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p),
+                None if after.is_empty() => None,
+                None => return Err(format!("jump host {spec:?}: junk after `]`")),
+            };
+            (host, port)
+        } else {
+            match rest.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            }
+        };
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("jump host {spec:?}: bad port {p:?}"))?,
+            None => 22,
+        };
+        if host.is_empty() {
+            return Err(format!("jump host {spec:?} has an empty host"));
+        }
+        Ok(Self {
+            username: user,
+            hostname: host.to_string(),
+            port,
+        })
+    }
+}
+
+/// A platform profile ready to drive sessions: the data and its compiled patterns.
+#[derive(Debug)]
+pub struct DeviceProfile {
+    pub profile: PlatformProfile,
+    patterns: CliPatterns,
+}
+
+impl DeviceProfile {
+    /// Compiles `profile`; fails only for a profile that did not pass the loader's checks.
+    pub fn new(profile: PlatformProfile) -> Result<Self, String> {
+        let patterns = CliPatterns::compile(&profile)
+            .map_err(|e| format!("platform {:?}: bad pattern: {e}", profile.name))?;
+        Ok(Self { profile, patterns })
+    }
+
+    /// Parses a profile's YAML as a job carries it.
+    pub fn from_yaml(name: &str, yaml: &str) -> Result<Self, String> {
+        let profile =
+            PlatformProfile::from_yaml(yaml, &format!("platform profile {name:?} from the job"))
+                .map_err(|e| e.to_string())?;
+        Self::new(profile)
+    }
+
+    /// The built-in profile of this name, compiled once per process.
+    pub fn builtin(name: &str) -> Option<Arc<Self>> {
+        static BUILTIN: LazyLock<HashMap<String, Arc<DeviceProfile>>> = LazyLock::new(|| {
+            PlatformRegistry::builtin()
+                .iter()
+                .filter_map(|loaded| {
+                    let compiled = DeviceProfile::new(loaded.profile.clone()).ok()?;
+                    Some((loaded.profile.name.clone(), Arc::new(compiled)))
+                })
+                .collect()
+        });
+        BUILTIN.get(name).cloned()
+    }
 }
 
 /// How to run a session.
@@ -101,26 +225,6 @@ impl From<&SessionError> for SessionFailure {
     }
 }
 
-/// How a platform is driven.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PlatformProfile {
-    /// An IOS-like interactive CLI.
-    CiscoIos,
-    /// A Unix host: one `exec` per command.
-    Linux,
-}
-
-impl PlatformProfile {
-    fn for_platform(platform: &str) -> Self {
-        match platform {
-            "linux" => Self::Linux,
-            // cisco_ios, cisco_xe and anything not known yet: IOS conventions are the
-            // common denominator of network CLIs.
-            _ => Self::CiscoIos,
-        }
-    }
-}
-
 /// Connects, verifies the host key, authenticates, prepares the session by platform, runs
 /// `commands` in order and closes. Stops at the first failure, keeping the outputs so far.
 #[instrument(skip_all, fields(host = %target.name))]
@@ -154,32 +258,42 @@ async fn run_host(
     deadline: &HostDeadline,
     outputs: &mut Vec<CommandOutput>,
 ) -> Result<(), SessionError> {
-    let handle = transport::connect(target, options, deadline).await?;
-    let result = match PlatformProfile::for_platform(&target.platform) {
-        PlatformProfile::CiscoIos => {
-            run_cli(&handle, target, commands, options, deadline, outputs).await
-        }
-        PlatformProfile::Linux => run_exec(&handle, commands, options, deadline, outputs).await,
+    let profile = match &target.profile {
+        Some(profile) => profile.clone(),
+        None => DeviceProfile::builtin(&target.platform).ok_or_else(|| {
+            SessionError::Internal(format!(
+                "no platform profile for {:?} in the job and no built-in one",
+                target.platform
+            ))
+        })?,
     };
-    let grace = DISCONNECT_GRACE.min(deadline.remaining());
-    tokio::time::timeout(
-        grace,
-        handle.disconnect(Disconnect::ByApplication, "", "en"),
-    )
-    .await
-    .ok();
+    let connection = transport::connect(target, options, deadline).await?;
+    let handle = &connection.device;
+    let result = match profile.profile.transport {
+        Transport::Shell => {
+            run_cli(
+                handle, profile, target, commands, options, deadline, outputs,
+            )
+            .await
+        }
+        Transport::Exec => run_exec(handle, commands, options, deadline, outputs).await,
+    };
+    connection
+        .disconnect(DISCONNECT_GRACE.min(deadline.remaining()))
+        .await;
     result
 }
 
 async fn run_cli(
     handle: &SshHandle,
+    profile: Arc<DeviceProfile>,
     target: &DeviceTarget,
     commands: &[String],
     options: &SessionOptions,
     deadline: &HostDeadline,
     outputs: &mut Vec<CommandOutput>,
 ) -> Result<(), SessionError> {
-    let mut shell = CliShell::open(handle, options, deadline).await?;
+    let mut shell = CliShell::open(handle, profile, options, deadline).await?;
     let result = run_in_shell(&mut shell, target, commands, options, deadline, outputs).await;
     shell.close(deadline).await;
     result
@@ -198,8 +312,8 @@ async fn run_in_shell(
         shell.enable(&target.secret, options, deadline).await?;
         debug!("enabled");
     }
-    for setup in ["terminal length 0", "terminal width 511"] {
-        shell.setup(setup, options, deadline).await?;
+    for setup in shell.setup_commands() {
+        shell.setup(&setup, options, deadline).await?;
     }
     for command in commands {
         let output = shell.run(command, options, deadline).await?;
@@ -240,17 +354,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn platforms_pick_their_profile() {
+    fn every_builtin_platform_compiles_and_picks_its_transport() {
         assert_eq!(
-            PlatformProfile::for_platform("linux"),
-            PlatformProfile::Linux
+            DeviceProfile::builtin("linux").unwrap().profile.transport,
+            Transport::Exec
         );
-        for ios in ["cisco_ios", "cisco_xe", "arista_eos", ""] {
-            assert_eq!(
-                PlatformProfile::for_platform(ios),
-                PlatformProfile::CiscoIos
-            );
+        for cli in [
+            "cisco_ios",
+            "cisco_xe",
+            "cisco_nxos",
+            "cisco_xr",
+            "arista_eos",
+            "juniper_junos",
+        ] {
+            let profile = DeviceProfile::builtin(cli).expect(cli);
+            assert_eq!(profile.profile.transport, Transport::Shell, "{cli}");
         }
+        assert!(DeviceProfile::builtin("nonexistent").is_none());
+    }
+
+    #[test]
+    fn jump_hosts_parse_like_proxyjump() {
+        let j = JumpHost::parse("ops@bastion.example:2222", "admin").unwrap();
+        assert_eq!(
+            (j.username.as_str(), j.hostname.as_str(), j.port),
+            ("ops", "bastion.example", 2222)
+        );
+        let j = JumpHost::parse("127.0.0.1", "admin").unwrap();
+        assert_eq!((j.username.as_str(), j.port), ("admin", 22));
+        let j = JumpHost::parse("u@[::1]:22", "admin").unwrap();
+        assert_eq!(j.hostname, "::1");
+        assert!(JumpHost::parse("u@host:0", "a").is_err());
+        assert!(JumpHost::parse("u@host:x", "a").is_err());
+        assert!(JumpHost::parse("@host", "a").is_err());
     }
 
     #[tokio::test]
@@ -263,6 +399,7 @@ mod tests {
             password: Secret::new("hunter2"),
             secret: Secret::new("s3cret"),
             platform: "cisco_ios".into(),
+            ..Default::default()
         };
         let options = SessionOptions {
             connect_timeout: Duration::from_secs(5),

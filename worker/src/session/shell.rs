@@ -1,6 +1,7 @@
-//! The interactive CLI driver (`cisco_ios` profile, also used for `cisco_xe` and other IOS-like
-//! devices): a PTY shell, the first prompt, `enable`, paging off, then each command read up to
-//! the prompt that follows its echo.
+//! The interactive CLI driver for every `transport: shell` platform, driven by its profile: a
+//! PTY shell, the first prompt, the privilege command, the setup commands (paging off, width),
+//! then each command read up to the prompt that follows its echo. Prompts, the password prompt,
+//! the pager marker and failure indicators all come from the profile's patterns.
 //!
 //! One read buffer serves the whole session and is cleared, not reallocated, per command. After
 //! each chunk only the new bytes (for the echo) and the last ~73 bytes (for the prompt and the
@@ -8,12 +9,13 @@
 
 use super::deadline::HostDeadline;
 use super::error::SessionError;
-use super::prompt;
+use super::prompt::{self, CliPatterns};
 use super::transport::SshHandle;
-use super::{CommandOutput, SessionOptions};
+use super::{CommandOutput, DeviceProfile, SessionOptions};
 use fanout_common::Secret;
 use russh::ChannelMsg;
 use russh::client::Msg;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::debug;
@@ -32,6 +34,8 @@ const BUFFER_SLACK: usize = 1024;
 
 pub struct CliShell {
     channel: russh::Channel<Msg>,
+    /// The platform's profile: what to send and what to look for.
+    profile: Arc<DeviceProfile>,
     /// Everything read since the current command was sent; reused for the whole session.
     buf: Vec<u8>,
     /// Where the pager's erasure of its marker is expected, after we answered `--More--`.
@@ -77,6 +81,7 @@ impl CliShell {
     /// Opens a session channel with a PTY and a shell.
     pub async fn open(
         handle: &SshHandle,
+        profile: Arc<DeviceProfile>,
         options: &SessionOptions,
         deadline: &HostDeadline,
     ) -> Result<Self, SessionError> {
@@ -97,6 +102,7 @@ impl CliShell {
         let max_output = options.max_output_bytes;
         Ok(Self {
             channel,
+            profile,
             buf: Vec::with_capacity(16 * 1024),
             erase_at: None,
             prompt_base: None,
@@ -122,7 +128,7 @@ impl CliShell {
                     loop {
                         self.receive("waiting for the first prompt", "login")
                             .await?;
-                        let Some(found) = prompt::prompt_at_end(&self.buf, 0) else {
+                        let Some(found) = self.patterns().prompt_at_end(&self.buf, 0) else {
                             continue;
                         };
                         if self.quiet_for(FIRST_PROMPT_QUIET).await? {
@@ -145,19 +151,23 @@ impl CliShell {
         }
     }
 
-    /// Enters privileged mode with `secret`.
+    /// Enters privileged mode with `secret`, by the profile's privilege command; a platform
+    /// without one stays where the login put it.
     pub async fn enable(
         &mut self,
         secret: &Secret,
         options: &SessionOptions,
         deadline: &HostDeadline,
     ) -> Result<(), SessionError> {
+        let Some(privilege) = self.profile.profile.privilege.clone() else {
+            return Ok(());
+        };
         let during = || "running enable".to_string();
         let ended = deadline
             .run(
                 options.command_timeout,
                 during,
-                self.send_and_read("enable", Until::PromptOrPassword),
+                self.send_and_read(&privilege.command, Until::PromptOrPassword),
             )
             .await?;
         match ended {
@@ -171,7 +181,7 @@ impl CliShell {
         self.buf.clear();
         let mut line = Vec::with_capacity(secret.expose().len() + 1);
         line.extend_from_slice(secret.expose().as_bytes());
-        line.push(b'\n');
+        line.extend_from_slice(self.profile.profile.line_ending.as_bytes());
         let ended = deadline
             .run(options.command_timeout, during, async {
                 self.send(&line).await?;
@@ -181,7 +191,7 @@ impl CliShell {
             .await?;
         match ended {
             Ended::Password => Err(SessionError::Enable("enable secret refused")),
-            Ended::Prompt { .. } if prompt::enable_refused(&self.buf) => {
+            Ended::Prompt { .. } if self.patterns().enable_refused(&self.buf) => {
                 Err(SessionError::Enable("enable secret refused"))
             }
             Ended::Prompt { prompt, .. } if prompt.privileged => Ok(()),
@@ -245,7 +255,7 @@ impl CliShell {
                 limit: self.max_output,
             });
         }
-        let rejected = prompt::is_rejected(&output);
+        let rejected = self.patterns().is_rejected(&output);
         debug!(command, bytes = output.len(), rejected, "command done");
         Ok(CommandOutput {
             command: command.to_owned(),
@@ -255,11 +265,14 @@ impl CliShell {
         })
     }
 
-    /// Says `exit` and closes the channel without waiting for the device to agree.
+    /// Says the profile's exit command and closes the channel without waiting for the device
+    /// to agree.
     pub async fn close(self, deadline: &HostDeadline) {
         let grace = CLOSE_GRACE.min(deadline.remaining());
+        let profile = &self.profile.profile;
+        let goodbye = format!("{}{}", profile.exit_command, profile.line_ending);
         let goodbye = async {
-            self.channel.data(&b"exit\n"[..]).await.ok();
+            self.channel.data(goodbye.as_bytes()).await.ok();
             self.channel.eof().await.ok();
             self.channel.close().await.ok();
         };
@@ -271,7 +284,7 @@ impl CliShell {
         self.erase_at = None;
         let mut line = Vec::with_capacity(command.len() + 1);
         line.extend_from_slice(command.as_bytes());
-        line.push(b'\n');
+        line.extend_from_slice(self.profile.profile.line_ending.as_bytes());
         self.send(&line).await?;
         self.read_until(Some(command.as_bytes()), until, command)
             .await
@@ -314,10 +327,11 @@ impl CliShell {
                     }
                 }
             };
-            if until == Until::PromptOrPassword && prompt::password_prompt_at_end(&self.buf) {
+            if until == Until::PromptOrPassword && self.patterns().password_prompt_at_end(&self.buf)
+            {
                 return Ok(Ended::Password);
             }
-            if let Some(found) = prompt::prompt_at_end(&self.buf, from)
+            if let Some(found) = self.patterns().prompt_at_end(&self.buf, from)
                 && self.is_own_prompt(&found)
             {
                 return Ok(Ended::Prompt {
@@ -326,6 +340,15 @@ impl CliShell {
                 });
             }
         }
+    }
+
+    /// The profile's session setup commands (paging off, terminal width), in order.
+    pub fn setup_commands(&self) -> Vec<String> {
+        self.profile.profile.session_setup.clone()
+    }
+
+    fn patterns(&self) -> &CliPatterns {
+        &self.profile.patterns
     }
 
     fn is_own_prompt(&self, found: &prompt::Prompt) -> bool {
@@ -346,7 +369,7 @@ impl CliShell {
                 }
             }
         }
-        if let Some(at) = prompt::more_at_end(&self.buf) {
+        if let Some(at) = self.patterns().more_at_end(&self.buf) {
             self.buf.truncate(at);
             self.erase_at = Some(at);
             self.send(b" ").await?;

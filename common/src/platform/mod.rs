@@ -1,0 +1,167 @@
+//! Platform profiles: how to drive one kind of device, as data. A profile is a small YAML file
+//! (prompt patterns, session setup commands, privilege and config mode, failure indicators,
+//! transport); fanout embeds one per built-in platform and users add or override them from a
+//! directory (`--platforms DIR`, `FANOUT_PLATFORMS`). Workers receive the profiles a job uses
+//! as YAML text inside the job, so a worker on another machine needs no local files.
+//!
+//! This module only describes and checks profiles; driving a device from one is the worker's.
+
+mod error;
+mod registry;
+
+pub use error::PlatformError;
+pub use registry::{LoadedProfile, PlatformRegistry, ProfileSource};
+
+use serde::{Deserialize, Serialize};
+
+/// How commands reach the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// An interactive PTY shell read up to the device's prompt (network CLIs).
+    Shell,
+    /// One SSH `exec` channel per command, its exit status deciding success (Unix hosts).
+    Exec,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Shell => "shell",
+            Transport::Exec => "exec",
+        }
+    }
+}
+
+/// One platform, as its YAML file says. Unknown keys are errors: a typo must not silently turn
+/// a setting off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformProfile {
+    /// What inventories write in `platform:`.
+    pub name: String,
+    /// One line for `fanout platforms`.
+    #[serde(default)]
+    pub description: String,
+    pub transport: Transport,
+    /// Required for `shell`; unused for `exec`.
+    #[serde(default)]
+    pub prompt: Option<PromptPatterns>,
+    /// Sent after the first prompt, in order, before any command: paging off, terminal width.
+    #[serde(default)]
+    pub session_setup: Vec<String>,
+    /// How to reach privileged mode when the host has a `secret` and logs in unprivileged;
+    /// absent for platforms without such a mode (NX-OS, XR, Junos).
+    #[serde(default)]
+    pub privilege: Option<Privilege>,
+    /// How to enter and leave configuration mode (for config steps).
+    #[serde(default)]
+    pub config_mode: Option<ConfigMode>,
+    /// Text that, at the start of an output line (after blanks), means the device refused the
+    /// command: the host fails with `command_error`.
+    #[serde(default)]
+    pub failure_indicators: Vec<String>,
+    /// The pager marker to answer with a space, should paging stay on (`--More--`).
+    #[serde(default)]
+    pub pager: Option<String>,
+    /// What ends a line we send: `"\n"` (default) or `"\r\n"`.
+    #[serde(default = "default_line_ending")]
+    pub line_ending: String,
+    /// Sent to leave the shell politely.
+    #[serde(default = "default_exit_command")]
+    pub exit_command: String,
+}
+
+/// Regular expressions (Rust `regex` syntax) that match a whole prompt line, trailing blanks
+/// excepted. A prompt is only ever looked for in the last line of what the device sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptPatterns {
+    /// The unprivileged prompt (`router>`, `user@host>`).
+    pub user: String,
+    /// The privileged prompt, including config modes (`router#`, `router(config-if)#`).
+    pub privileged: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Privilege {
+    /// `enable`.
+    pub command: String,
+    /// Regex matched at the end of the last line: the device asks for the secret.
+    pub password_prompt: String,
+    /// Text in the answer that means the secret was refused.
+    #[serde(default)]
+    pub refused: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigMode {
+    pub enter: String,
+    pub exit: String,
+}
+
+fn default_line_ending() -> String {
+    "\n".to_string()
+}
+
+fn default_exit_command() -> String {
+    "exit".to_string()
+}
+
+/// Compiles a prompt pattern so that it must match a whole line (trailing blanks allowed).
+pub fn line_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::Regex::new(&format!("^(?:{pattern})[ \\t]*$"))
+}
+
+/// Compiles a pattern that must match at the end of a line (`Password:`).
+pub fn end_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::Regex::new(&format!("(?:{pattern})[ \\t]*$"))
+}
+
+impl PlatformProfile {
+    /// Parses and checks one profile; `origin` names it in errors (a path, or `built-in x`).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, PlatformError> {
+        let profile: PlatformProfile =
+            serde_yaml_ng::from_str(text).map_err(|e| PlatformError::yaml(origin, &e))?;
+        profile.check(text, origin)?;
+        Ok(profile)
+    }
+
+    /// The checks serde cannot make: patterns compile, a shell platform has prompts.
+    fn check(&self, text: &str, origin: &str) -> Result<(), PlatformError> {
+        let invalid =
+            |field: &str, reason: String| PlatformError::invalid(origin, text, field, reason);
+        if self.name.trim().is_empty() {
+            return Err(invalid("name", "must not be empty".into()));
+        }
+        if !matches!(self.line_ending.as_str(), "\n" | "\r\n" | "\r") {
+            return Err(invalid(
+                "line_ending",
+                "must be \"\\n\", \"\\r\\n\" or \"\\r\"".into(),
+            ));
+        }
+        if let Some(prompt) = &self.prompt {
+            for (field, pattern) in [("user", &prompt.user), ("privileged", &prompt.privileged)] {
+                line_pattern(pattern).map_err(|e| invalid(field, format!("bad regex: {e}")))?;
+            }
+        } else if self.transport == Transport::Shell {
+            return Err(invalid(
+                "transport",
+                "a `shell` platform needs `prompt: { user: ..., privileged: ... }`".into(),
+            ));
+        }
+        if let Some(privilege) = &self.privilege {
+            end_pattern(&privilege.password_prompt)
+                .map_err(|e| invalid("password_prompt", format!("bad regex: {e}")))?;
+        }
+        if self.failure_indicators.iter().any(|f| f.trim().is_empty()) {
+            return Err(invalid(
+                "failure_indicators",
+                "an indicator is empty".into(),
+            ));
+        }
+        Ok(())
+    }
+}

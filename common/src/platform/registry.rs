@@ -1,0 +1,223 @@
+//! The set of platforms a run can use: the built-in profiles, then a user directory's files,
+//! which add platforms or replace built-in ones of the same name.
+
+use super::{PlatformError, PlatformProfile};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The profiles fanout ships, by file name; each file's `name` is its platform.
+const BUILTIN: &[(&str, &str)] = &[
+    ("arista_eos", include_str!("builtin/arista_eos.yaml")),
+    ("cisco_ios", include_str!("builtin/cisco_ios.yaml")),
+    ("cisco_nxos", include_str!("builtin/cisco_nxos.yaml")),
+    ("cisco_xe", include_str!("builtin/cisco_xe.yaml")),
+    ("cisco_xr", include_str!("builtin/cisco_xr.yaml")),
+    ("juniper_junos", include_str!("builtin/juniper_junos.yaml")),
+    ("linux", include_str!("builtin/linux.yaml")),
+];
+
+/// Where a profile came from, for `fanout platforms` and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    Builtin,
+    File(PathBuf),
+}
+
+/// A checked profile and the YAML it was read from (what travels to workers).
+#[derive(Debug, Clone)]
+pub struct LoadedProfile {
+    pub profile: PlatformProfile,
+    pub source: ProfileSource,
+    pub yaml: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlatformRegistry {
+    profiles: BTreeMap<String, LoadedProfile>,
+}
+
+impl PlatformRegistry {
+    /// The built-in profiles only.
+    pub fn builtin() -> Self {
+        let mut registry = Self::default();
+        for (file, yaml) in BUILTIN {
+            let origin = format!("built-in {file}.yaml");
+            // A broken built-in is a bug caught by this crate's tests, never by users.
+            let profile = PlatformProfile::from_yaml(yaml, &origin)
+                .unwrap_or_else(|e| panic!("built-in platform profile is broken: {e}"));
+            registry.insert(LoadedProfile {
+                profile,
+                source: ProfileSource::Builtin,
+                yaml: (*yaml).to_string(),
+            });
+        }
+        registry
+    }
+
+    /// The built-ins, then every `*.yaml` / `*.yml` file of `dir` (if given), in name order.
+    pub fn load(dir: Option<&Path>) -> Result<Self, PlatformError> {
+        let mut registry = Self::builtin();
+        let Some(dir) = dir else {
+            return Ok(registry);
+        };
+        let read_error = |path: &Path, error| PlatformError::Read {
+            path: path.display().to_string(),
+            error,
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| read_error(dir, e))? {
+            let path = entry.map_err(|e| read_error(dir, e))?.path();
+            let yaml = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            );
+            if yaml && path.is_file() {
+                files.push(path);
+            }
+        }
+        files.sort();
+        let mut from_dir: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|e| read_error(&path, e))?;
+            let profile = PlatformProfile::from_yaml(&text, &path.display().to_string())?;
+            if let Some(first) = from_dir.insert(profile.name.clone(), path.clone()) {
+                return Err(PlatformError::Duplicate {
+                    name: profile.name,
+                    first: first.display().to_string(),
+                    second: path.display().to_string(),
+                });
+            }
+            registry.insert(LoadedProfile {
+                profile,
+                source: ProfileSource::File(path),
+                yaml: text,
+            });
+        }
+        Ok(registry)
+    }
+
+    fn insert(&mut self, loaded: LoadedProfile) {
+        self.profiles.insert(loaded.profile.name.clone(), loaded);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&LoadedProfile> {
+        self.profiles.get(name)
+    }
+
+    /// Platform names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.profiles.keys().cloned().collect()
+    }
+
+    /// Every profile, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = &LoadedProfile> {
+        self.profiles.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Transport;
+
+    #[test]
+    fn every_builtin_loads_and_is_named_after_its_file() {
+        let registry = PlatformRegistry::builtin();
+        for (file, _) in BUILTIN {
+            let loaded = registry.get(file).expect(file);
+            assert_eq!(loaded.profile.name, *file);
+        }
+        assert_eq!(registry.names().len(), 7);
+        let linux = &registry.get("linux").unwrap().profile;
+        assert_eq!(linux.transport, Transport::Exec);
+        let junos = &registry.get("juniper_junos").unwrap().profile;
+        assert_eq!(junos.session_setup[0], "set cli screen-length 0");
+        assert!(junos.privilege.is_none());
+        let ios = &registry.get("cisco_ios").unwrap().profile;
+        assert_eq!(ios.privilege.as_ref().unwrap().command, "enable");
+    }
+
+    #[test]
+    fn a_directory_adds_and_overrides_profiles() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("acme.yaml"),
+            "name: acme_os\ntransport: shell\nprompt:\n  user: 'acme>'\n  privileged: 'acme#'\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("ios.yml"),
+            "name: cisco_ios\ntransport: exec\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        let registry = PlatformRegistry::load(Some(dir.path())).unwrap();
+        assert!(registry.get("acme_os").is_some());
+        let ios = registry.get("cisco_ios").unwrap();
+        assert_eq!(ios.profile.transport, Transport::Exec);
+        assert!(matches!(ios.source, ProfileSource::File(_)));
+        assert_eq!(registry.names().len(), 8);
+    }
+
+    #[test]
+    fn a_broken_file_names_its_path_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.yaml");
+        std::fs::write(
+            &path,
+            "name: bad\ntransport: shell\nprompt:\n  user: 'x>'\n  privileged: 'x#'\nfailure_indicator: ['%']\n",
+        )
+        .unwrap();
+        let error = PlatformRegistry::load(Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("{}:6:1: ", path.display())),
+            "{error}"
+        );
+        assert!(
+            error.contains("unknown field `failure_indicator`"),
+            "{error}"
+        );
+
+        std::fs::write(
+            &path,
+            "name: bad\ntransport: shell\nprompt:\n  user: 'x>'\n  privileged: '(x#'\n",
+        )
+        .unwrap();
+        let error = PlatformRegistry::load(Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!(
+                "{}:5: invalid `privileged`: bad regex",
+                path.display()
+            )),
+            "{error}"
+        );
+
+        std::fs::write(&path, "name: bad\ntransport: telnet\n").unwrap();
+        let error = PlatformRegistry::load(Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(":2:"), "{error}");
+        assert!(error.contains("unknown variant `telnet`"), "{error}");
+
+        std::fs::write(&path, "name: bad\ntransport: shell\n").unwrap();
+        let error = PlatformRegistry::load(Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(":2: invalid `transport`"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_naming_it() {
+        let error = PlatformRegistry::load(Some(Path::new("/nonexistent/platforms")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("/nonexistent/platforms: cannot read"),
+            "{error}"
+        );
+    }
+}
