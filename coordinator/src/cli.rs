@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Run commands on every selected host and collect their output.
     Run(RunArgs),
+    /// Check every selected host against a rules file; report for people and for CI.
+    Validate(ValidateArgs),
     /// List the hosts a filter selects, with their resolved fields (never secrets).
     Inventory(InventoryArgs),
     /// Collect `show running-config` from a built-in simulated fleet.
@@ -133,6 +135,44 @@ pub enum HostKeyPolicyArg {
     Strict,
     /// Do not check host keys at all (lab use only).
     Off,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// The rules file (rules: [{name, command, parse, expect}]).
+    #[arg(short, long)]
+    pub rules: PathBuf,
+
+    /// ntc-templates-style directory (an `index` plus templates), searched before the
+    /// templates fanout ships [default: $NET_TEXTFSM].
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+
+    /// Also keep every collected output and results.jsonl here.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Rules with pass/fail counts, then each failure with its reason and line.
+    Human,
+    /// One JSON document: summary, rules, hosts.
+    Json,
+    /// JUnit XML: one testcase per host and rule, for CI systems.
+    Junit,
+    /// A Markdown report for pull requests and wikis.
+    Markdown,
 }
 
 #[derive(Args)]

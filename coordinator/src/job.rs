@@ -1,7 +1,7 @@
 //! What a job asks every host for, and the limits it runs under.
 
 use fanout_common::inventory::Host;
-use fanout_common::proto::{HostKeyPolicy, HostTarget, JobSpec};
+use fanout_common::proto::{HostKeyPolicy, HostTarget, JobSpec, Validation};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ pub struct JobSettings {
     pub retry_backoff: Duration,
     /// New connections per second across all workers; 0 = unlimited.
     pub connect_rate: f64,
+    /// Set for `fanout validate`: the rules the workers evaluate on each host's outputs.
+    pub validation: Option<Validation>,
 }
 
 impl JobSettings {
@@ -43,6 +45,8 @@ impl JobSettings {
             retries: self.retries,
             retry_backoff_ms: millis(self.retry_backoff),
             connect_rate: self.connect_rate / workers.max(1) as f64,
+            validation: self.validation.clone(),
+            ..JobSpec::default()
         }
     }
 }
@@ -62,5 +66,7 @@ pub fn target(host: &Host) -> HostTarget {
         password: host.password.expose().to_string(),
         secret: host.secret.expose().to_string(),
         platform: host.platform.clone(),
+        facts_json: host.describe().to_string(),
+        ..HostTarget::default()
     }
 }

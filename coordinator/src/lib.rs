@@ -13,3 +13,4 @@ pub mod scheduler;
 pub mod server;
 pub mod supervisor;
 pub mod usage;
+pub mod validate_report;

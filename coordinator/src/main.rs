@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         tokio::spawn(watch_signals(interrupts.clone()));
         match cli.command {
             Command::Run(args) => commands::run::run(args, interrupts).await,
+            Command::Validate(args) => commands::validate::run(args, interrupts).await,
             Command::Inventory(args) => commands::inventory::run(args),
             Command::Demo(args) => commands::demo::run(args, interrupts).await,
             Command::Bench(args) => commands::bench::run(args, interrupts).await,

@@ -17,6 +17,19 @@ pub struct HostRecord {
     pub started_unix_ms: u64,
     pub duration_ms: u64,
     pub commands: Vec<CommandRecord>,
+    /// Validation jobs: one verdict per rule (empty when the host could not be evaluated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleRecord {
+    pub rule: String,
+    pub passed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offending_line: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +79,17 @@ impl HostRecord {
             message: f.message,
         });
         outputs.resize_with(result.commands.len(), Vec::new);
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        let rules = result
+            .rules
+            .into_iter()
+            .map(|v| RuleRecord {
+                rule: v.rule,
+                passed: v.passed,
+                reason: non_empty(v.reason),
+                offending_line: non_empty(v.offending_line),
+            })
+            .collect();
         let commands = result
             .commands
             .into_iter()
@@ -91,6 +115,7 @@ impl HostRecord {
             started_unix_ms: result.started_unix_ms,
             duration_ms: result.duration_ms,
             commands,
+            rules,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod args;
 pub mod pacer;
 pub mod runtime;
 pub mod session;
+pub mod validate;
 
 pub use args::{WorkerArgs, WorkerConfig};
 pub use runtime::{WorkerError, run};

@@ -3,13 +3,18 @@
 
 use crate::WorkerConfig;
 use crate::pacer::Pacer;
-use crate::session::{self, DeviceTarget, HostOutcome, SessionOptions};
+use crate::session::{
+    self, DeviceProfile, DeviceTarget, HostOutcome, KeyAuth, SessionFailure, SessionOptions,
+    SshAlgorithms,
+};
+use crate::validate::Validator;
 use fanout_common::proto::{
     self, CommandStatus, CoordinatorMessage, Credit, Failure, Heartbeat, HostResult, OutputChunk,
-    WorkerHello, WorkerMessage, coordinator_client::CoordinatorClient, coordinator_message,
-    worker_message,
+    RuleVerdict, WorkerHello, WorkerMessage, coordinator_client::CoordinatorClient,
+    coordinator_message, worker_message,
 };
 use fanout_common::{FailureKind, Secret};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Semaphore, mpsc};
@@ -104,7 +109,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
     let sessions = Arc::new(Semaphore::new(config.concurrency as usize));
     let tasks = TaskTracker::new();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
-    let mut pacers = Pacers::default();
+    let mut contexts = JobContexts::default();
     let outcome = loop {
         tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
@@ -117,7 +122,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
                 Some(Err(status)) => break Err(WorkerError::Lost(status.to_string())),
                 Some(Ok(CoordinatorMessage { body })) => match body {
                     Some(coordinator_message::Body::Assignment(assignment)) => {
-                        start_assignment(&mut pacers, assignment, &sessions, &tasks, &outbound, &shutdown);
+                        start_assignment(&mut contexts, assignment, &sessions, &tasks, &outbound, &shutdown);
                     }
                     Some(coordinator_message::Body::Shutdown(bye)) => {
                         info!(reason = %bye.reason, "coordinator asked us to stop");
@@ -168,23 +173,55 @@ async fn send(outbound: &mpsc::Sender<WorkerMessage>, body: worker_message::Body
         .is_ok()
 }
 
-/// One pacer per job, so every assignment of the job shares the worker's connection rate.
-#[derive(Default)]
-struct Pacers {
-    by_job: std::collections::HashMap<String, Arc<Pacer>>,
+/// What every host of a job shares in this worker, built on the job's first assignment.
+struct JobContext {
+    options: SessionOptions,
+    /// The worker's share of the job's connection rate.
+    pacer: Pacer,
+    /// Validation jobs only; an error fails every host of the job as `internal`.
+    validator: Option<Result<Validator, String>>,
+    /// The job's platform profiles, compiled once; a profile that does not parse fails its
+    /// hosts as `internal` with the reason.
+    profiles: HashMap<String, Result<Arc<DeviceProfile>, String>>,
 }
 
-impl Pacers {
-    fn for_job(&mut self, job: &proto::JobSpec) -> Arc<Pacer> {
+/// Contexts of the jobs this worker has seen, by job id.
+#[derive(Default)]
+struct JobContexts {
+    by_job: std::collections::HashMap<String, Arc<JobContext>>,
+}
+
+/// Contexts kept for jobs that may still send assignments; a long-lived worker forgets older ones.
+const JOB_CONTEXTS_KEPT: usize = 32;
+
+impl JobContexts {
+    fn for_job(&mut self, job: &proto::JobSpec) -> Arc<JobContext> {
+        if !self.by_job.contains_key(&job.job_id) && self.by_job.len() >= JOB_CONTEXTS_KEPT {
+            self.by_job.clear();
+        }
         self.by_job
             .entry(job.job_id.clone())
-            .or_insert_with(|| Arc::new(Pacer::new(job.connect_rate)))
+            .or_insert_with(|| {
+                Arc::new(JobContext {
+                    options: session_options(job),
+                    pacer: Pacer::new(job.connect_rate),
+                    validator: job.validation.as_ref().map(Validator::from_proto),
+                    profiles: job
+                        .platform_profiles
+                        .iter()
+                        .map(|(name, yaml)| {
+                            let profile = DeviceProfile::from_yaml(name, yaml).map(Arc::new);
+                            (name.clone(), profile)
+                        })
+                        .collect(),
+                })
+            })
             .clone()
     }
 }
 
 fn start_assignment(
-    pacers: &mut Pacers,
+    contexts: &mut JobContexts,
     assignment: proto::Assignment,
     sessions: &Arc<Semaphore>,
     tasks: &TaskTracker,
@@ -195,19 +232,14 @@ fn start_assignment(
         warn!("assignment without a job spec ignored");
         return;
     };
+    let context = contexts.for_job(&job);
     let job = Arc::new(job);
-    let options = Arc::new(session_options(&job));
-    let pacer = pacers.for_job(&job);
     debug!(job = %job.job_id, hosts = assignment.hosts.len(), epoch = assignment.lease_epoch, "assignment");
     for host in assignment.hosts {
-        let (job, options, sessions, pacer) = (
-            job.clone(),
-            options.clone(),
-            sessions.clone(),
-            pacer.clone(),
-        );
+        let (job, context, sessions) = (job.clone(), context.clone(), sessions.clone());
         let (outbound, shutdown) = (outbound.clone(), shutdown.clone());
         let epoch = assignment.lease_epoch;
+        let mut host = host;
         tasks.spawn(async move {
             // The coordinator never leases more than our credit, so this wait is only a guard.
             let Ok(_permit) = sessions.acquire_owned().await else {
@@ -216,13 +248,15 @@ fn start_assignment(
             let name = host.name.clone();
             let started = SystemTime::now();
             let clock = Instant::now();
-            let target = device_target(host);
+            let facts = std::mem::take(&mut host.facts_json);
+            let target = device_target(host, &context.profiles);
             let (outcome, attempts) = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                done = collect_with_retries(&target, &job, &options, &pacer) => done,
+                done = collect_with_retries(&target, &job, &context.options, &context.pacer) => done,
             };
+            let (outcome, verdicts) = validate(&context, facts, target.platform, outcome).await;
             let timing = (started, clock.elapsed(), attempts);
-            report(&outbound, &job.job_id, epoch, &name, timing, outcome).await;
+            report(&outbound, &job.job_id, epoch, &name, timing, (outcome, verdicts)).await;
             send(&outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
         });
     }
@@ -280,7 +314,21 @@ fn session_options(job: &proto::JobSpec) -> SessionOptions {
     }
 }
 
-fn device_target(host: proto::HostTarget) -> DeviceTarget {
+/// The session's view of a host. A profile the job sent that does not parse (a coordinator of
+/// another version) falls back to the built-in profile of that name, with a warning.
+fn device_target(
+    host: proto::HostTarget,
+    profiles: &HashMap<String, Result<Arc<DeviceProfile>, String>>,
+) -> DeviceTarget {
+    let profile = match profiles.get(&host.platform) {
+        Some(Ok(profile)) => Some(profile.clone()),
+        Some(Err(e)) => {
+            warn!(host = %host.name, error = %e, "platform profile unusable; using the built-in");
+            None
+        }
+        None => None,
+    };
+    let jump_host = (!host.jump_host.is_empty()).then_some(host.jump_host);
     DeviceTarget {
         name: host.name,
         hostname: host.hostname,
@@ -289,7 +337,62 @@ fn device_target(host: proto::HostTarget) -> DeviceTarget {
         password: Secret::new(host.password),
         secret: Secret::new(host.secret),
         platform: host.platform,
+        profile,
+        keys: KeyAuth {
+            private_key: Secret::new(host.ssh_key),
+            key_path: host.ssh_key_path,
+            passphrase: Secret::new(host.ssh_key_passphrase),
+            agent: host.ssh_agent,
+        },
+        algorithms: SshAlgorithms {
+            kex: host.ssh_kex,
+            ciphers: host.ssh_ciphers,
+            host_key: host.ssh_host_key_algorithms,
+        },
+        jump_host,
     }
+}
+
+/// For a validation job whose host ran every command: the rules' verdicts, computed off the
+/// async threads (TextFSM over a large output can take milliseconds).
+async fn validate(
+    context: &Arc<JobContext>,
+    facts: String,
+    platform: String,
+    mut outcome: HostOutcome,
+) -> (HostOutcome, Vec<RuleVerdict>) {
+    let validator = match &context.validator {
+        None => return (outcome, Vec::new()),
+        Some(Err(e)) => {
+            outcome.failure = Some(SessionFailure {
+                kind: FailureKind::Internal,
+                message: format!("cannot evaluate the rules: {e}"),
+            });
+            return (outcome, Vec::new());
+        }
+        Some(Ok(_)) if outcome.failure.is_some() => return (outcome, Vec::new()),
+        Some(Ok(_)) => context.clone(),
+    };
+    let evaluated = tokio::task::spawn_blocking(move || {
+        let facts = serde_json::from_str(&facts).unwrap_or(serde_json::Value::Null);
+        let Some(Ok(rules)) = &validator.validator else {
+            return (outcome, Vec::new());
+        };
+        let verdicts = rules.verdicts(&facts, &platform, &outcome.outputs);
+        (outcome, verdicts)
+    })
+    .await;
+    evaluated.unwrap_or_else(|e| {
+        let failure = SessionFailure {
+            kind: FailureKind::Internal,
+            message: format!("rule evaluation crashed: {e}"),
+        };
+        let outcome = HostOutcome {
+            outputs: Vec::new(),
+            failure: Some(failure),
+        };
+        (outcome, Vec::new())
+    })
 }
 
 /// Sends the host's outputs as ordered chunks, then its result.
@@ -299,7 +402,7 @@ async fn report(
     lease_epoch: u64,
     host: &str,
     (started, elapsed, attempts): (SystemTime, Duration, u32),
-    outcome: HostOutcome,
+    (outcome, verdicts): (HostOutcome, Vec<RuleVerdict>),
 ) {
     let mut commands = Vec::with_capacity(outcome.outputs.len());
     for (index, output) in outcome.outputs.into_iter().enumerate() {
@@ -343,6 +446,7 @@ async fn report(
             .map_or(0, |d| d.as_millis() as u64),
         duration_ms: elapsed.as_millis() as u64,
         attempts,
+        rules: verdicts,
     };
     send(outbound, worker_message::Body::Result(result)).await;
 }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod inventory;
 pub mod run;
+pub mod validate;
 
 use crate::cli::{ExecutionArgs, HostKeyPolicyArg, Selection};
 use crate::job::JobSettings;
@@ -73,6 +74,7 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         retries: execution.retries,
         retry_backoff: execution.retry_backoff,
         connect_rate: execution.connect_rate,
+        validation: None,
     }
 }
 

@@ -1,0 +1,84 @@
+//! `fanout validate`: check every selected host against a rules file. Everything that can be
+//! wrong with the rules is found before any connection; the workers evaluate the rules next to
+//! the outputs; the report is for a person (human, Markdown) or a machine (JSON, JUnit).
+
+use super::{CommandError, job_settings, local_run, progress_bar, select_hosts};
+use crate::cli::{ReportFormat, ValidateArgs};
+use crate::recorder::{Format, Recorder};
+use crate::run::{Interrupts, run_local};
+use crate::validate_report::ValidationReport;
+use fanout_common::proto::Validation;
+use fanout_rules::{Rules, TemplateIndex, check_references};
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+/// The rules file loaded and checked against the hosts and templates.
+pub fn prepare(
+    rules_path: &Path,
+    templates: Option<&Path>,
+    hosts: &[fanout_common::inventory::Host],
+) -> Result<(Rules, Validation), CommandError> {
+    let input = |e: String| CommandError::Input(e);
+    let rules = Rules::load(rules_path).map_err(|e| input(e.to_string()))?;
+    let index = TemplateIndex::load(templates).map_err(|e| input(e.to_string()))?;
+    let platforms: BTreeSet<&str> = hosts.iter().map(|h| h.platform.as_str()).collect();
+    let platforms: Vec<&str> = platforms.into_iter().collect();
+    rules
+        .check_templates(&index, &platforms)
+        .map_err(|e| input(e.to_string()))?;
+    let facts: Vec<serde_json::Value> = hosts.iter().map(|h| h.describe()).collect();
+    check_references(&rules, &facts).map_err(|e| input(e.to_string()))?;
+    let rules_yaml = std::fs::read_to_string(rules_path)
+        .map_err(|e| input(format!("{}: {e}", rules_path.display())))?;
+    let template_dir = templates
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(fanout_rules::TEMPLATE_DIR_ENV).map(Into::into));
+    let validation = Validation {
+        rules_file: rules_path.display().to_string(),
+        rules_yaml,
+        template_files: match template_dir {
+            Some(dir) => read_template_dir(&dir)?,
+            None => HashMap::new(),
+        },
+    };
+    Ok((rules, validation))
+}
+
+/// Every plain file of an ntc-templates-style directory, so remote workers get the same
+/// templates without sharing a file system.
+fn read_template_dir(dir: &Path) -> Result<HashMap<String, Vec<u8>>, CommandError> {
+    let fail = |e: std::io::Error| CommandError::Input(format!("{}: {e}", dir.display()));
+    let mut files = HashMap::new();
+    for entry in std::fs::read_dir(dir).map_err(fail)? {
+        let entry = entry.map_err(fail)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().map_err(fail)?.is_file() && !name.starts_with('.') {
+            files.insert(name, std::fs::read(entry.path()).map_err(fail)?);
+        }
+    }
+    Ok(files)
+}
+
+pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
+    let hosts = select_hosts(&args.selection)?;
+    let (rules, validation) = prepare(&args.rules, args.templates.as_deref(), &hosts)?;
+    let mut job = job_settings(&args.execution, rules.commands());
+    job.validation = Some(validation);
+    let progress = progress_bar(hosts.len());
+    let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?;
+    let run = local_run(hosts, job, &args.execution)?;
+    let outcome = run_local(run, recorder, interrupts).await?;
+    let rule_names: Vec<String> = rules.rules.iter().map(|r| r.name.clone()).collect();
+    let report = ValidationReport::new(&rule_names, &outcome);
+    let text = match args.format {
+        ReportFormat::Human => report.human(),
+        ReportFormat::Json => report.json(),
+        ReportFormat::Junit => report.junit(),
+        ReportFormat::Markdown => report.markdown(),
+    };
+    crate::out!("{text}");
+    if args.format != ReportFormat::Human {
+        eprint!("{}", report.one_line_summary());
+    }
+    Ok(report.exit_code())
+}
