@@ -9,6 +9,7 @@ pub mod platform;
 pub mod platforms;
 pub mod proto;
 pub mod secret;
+pub mod suggest;
 
 pub use failure::FailureKind;
 pub use secret::Secret;

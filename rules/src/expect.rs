@@ -3,6 +3,7 @@
 
 use crate::expr::has_reference;
 use crate::rules::{Check, Comparison, FieldOp, RawRule};
+use fanout_common::suggest::closest;
 use serde_json::Value as Json;
 
 const TEXT_CHECKS: &[&str] = &[
@@ -63,8 +64,10 @@ pub(crate) fn checks(rule: &RawRule) -> Result<Vec<Check>, String> {
                         "excludes" => FieldOp::Excludes,
                         "equals" => FieldOp::Equals,
                         other => {
+                            let hint = closest(other, ["includes", "excludes", "equals"])
+                                .map_or_else(String::new, |c| format!("did you mean `{c}`? "));
                             return Err(format!(
-                                "unknown check `{other}` on field `{field}` (expected includes, excludes or equals)"
+                                "unknown check `{other}` on field `{field}` ({hint}expected includes, excludes or equals)"
                             ));
                         }
                     };
@@ -77,8 +80,11 @@ pub(crate) fn checks(rule: &RawRule) -> Result<Vec<Check>, String> {
                 continue;
             }
             other => {
+                let known = TEXT_CHECKS.iter().copied().chain(["count"]);
+                let hint = closest(other, known)
+                    .map_or_else(String::new, |c| format!("did you mean `{c}`? "));
                 return Err(format!(
-                    "unknown check `{other}` (expected one of {}, count; table fields need `parse: textfsm`)",
+                    "unknown check `{other}` ({hint}expected one of {}, count; table fields need `parse: textfsm`)",
                     TEXT_CHECKS.join(", ")
                 ));
             }

@@ -266,6 +266,7 @@ fn bad_rules_files_fail_with_file_and_line() {
     );
     assert_eq!(line, 7, "the line of the bad check: {msg}");
     assert!(msg.contains("unknown check `containz`"), "{msg}");
+    assert!(msg.contains("did you mean `contains`?"), "{msg}");
 
     let (line, msg) = load_error(
         "rules:\n  - name: a\n    command: x\n    expect: { contains: a }\n\n  - name: b\n    command: y\n    expect: { matches: 'ip (route' }\n",

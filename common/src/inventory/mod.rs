@@ -18,7 +18,6 @@ mod raw;
 mod resolve;
 mod sections;
 mod source;
-mod suggest;
 mod values;
 mod yaml;
 

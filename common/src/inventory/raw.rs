@@ -2,10 +2,10 @@
 //! means, which keys exist at which level, and the checks that only need one entry to make.
 
 use super::error::{InventoryErrorKind, group_subject, host_subject};
-use super::suggest::closest;
 use super::values::{GroupNames, MERGE_KEY, Mapping, Name, Port, Text};
 use super::yaml::{Expect, ParseState, Scalar, Seed};
 use crate::Secret;
+use crate::suggest::closest;
 use serde::de::{MapAccess, SeqAccess};
 use serde_json::{Map, Value};
 

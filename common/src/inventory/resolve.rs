@@ -11,8 +11,8 @@ use super::host::Host;
 use super::locate::Step;
 use super::raw::{Credential, CredentialSource, RawEntry};
 use super::source::{Document, Origin};
-use super::suggest::closest;
 use crate::Secret;
+use crate::suggest::closest;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 

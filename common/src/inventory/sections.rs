@@ -3,8 +3,8 @@
 
 use super::error::InventoryErrorKind;
 use super::raw::{EntryExpect, Level, RawEntry};
-use super::suggest::closest;
 use super::yaml::{Expect, ParseState, Scalar, Seed};
+use crate::suggest::closest;
 use serde::de::MapAccess;
 use std::collections::HashSet;
 

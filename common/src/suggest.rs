@@ -2,10 +2,7 @@
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo:
 /// within a third of the word's length (at least one edit). Case is ignored.
-pub(super) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word = word.to_lowercase();
     let limit = (word.chars().count() / 3).max(1);
     candidates
