@@ -51,11 +51,12 @@ pub fn host_outputs(records: &[HostRecord]) -> String {
         };
         let _ = writeln!(
             out,
-            "--- {} ({}) {} in {:.2}s",
+            "--- {} ({}) {} in {:.2}s{}",
             record.host,
             record.hostname,
             status,
-            record.duration_ms as f64 / 1000.0
+            record.duration_ms as f64 / 1000.0,
+            attempts_note(record.attempts)
         );
         for command in &record.commands {
             let _ = writeln!(out, "# {}", command.command);
@@ -82,18 +83,34 @@ pub fn failure_table(records: &[HostRecord], unfinished: &[String]) -> String {
         .max()
         .unwrap_or(4)
         .max(4);
-    let mut out = format!("{:width$}  {:16}  {}\n", "HOST", "KIND", "DETAIL");
+    let mut out = format!(
+        "{:width$}  {:16}  {:>8}  {}\n",
+        "HOST", "KIND", "ATTEMPTS", "DETAIL"
+    );
     for record in failed {
         let (kind, message) = record
             .failure
             .as_ref()
             .map_or(("?", ""), |f| (f.kind.as_str(), f.message.as_str()));
-        let _ = writeln!(out, "{:width$}  {:16}  {}", record.host, kind, message);
+        let _ = writeln!(
+            out,
+            "{:width$}  {:16}  {:>8}  {}",
+            record.host, kind, record.attempts, message
+        );
     }
     for host in unfinished {
-        let _ = writeln!(out, "{host:width$}  {:16}  never ran", "not_run");
+        let _ = writeln!(out, "{host:width$}  {:16}  {:>8}  never ran", "not_run", 0);
     }
     out
+}
+
+/// ` after N attempts` when retries were needed, so a flaky device shows even when it ended ok.
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
 }
 
 pub fn summary(outcome: &RunOutcome, output_dir: Option<&Path>) -> String {

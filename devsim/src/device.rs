@@ -66,6 +66,9 @@ pub enum Fault {
     /// wildcard listener cannot refuse a SYN for a single address, so this is the closest a shared
     /// listener gets to `ECONNREFUSED`: the client sees `ECONNRESET` or EOF on its first read.
     Refuse,
+    /// Refuse the first connection as [`Fault::Refuse`] does, then serve normally: an SSH daemon
+    /// restarting, the case retries exist for.
+    RefuseFirst,
     /// Accept the TCP connection and never send a byte, not even the SSH banner (a hung device).
     Silent,
     /// Send the SSH banner, then never answer the key exchange (a device stuck mid-handshake).
@@ -93,8 +96,9 @@ pub enum Fault {
 
 impl Fault {
     /// Every mode, in declaration order; the default set of a [`FaultMix`].
-    pub const ALL: [Fault; 11] = [
+    pub const ALL: [Fault; 12] = [
         Fault::Refuse,
+        Fault::RefuseFirst,
         Fault::Silent,
         Fault::StallKex,
         Fault::RejectAuth,
@@ -111,6 +115,7 @@ impl Fault {
     pub fn name(self) -> &'static str {
         match self {
             Fault::Refuse => "refuse",
+            Fault::RefuseFirst => "refuse-first",
             Fault::Silent => "silent",
             Fault::StallKex => "stall-kex",
             Fault::RejectAuth => "reject-auth",

@@ -160,11 +160,8 @@ mod tests {
                 }
             }
         }
-        let kinds: std::collections::HashSet<_> = a
-            .iter()
-            .flatten()
-            .map(std::mem::discriminant)
-            .collect();
+        let kinds: std::collections::HashSet<_> =
+            a.iter().flatten().map(std::mem::discriminant).collect();
         assert_eq!(kinds.len(), 4, "every kind of drift occurs");
         assert!(
             plan_drift(&devices, None, 1)

@@ -13,7 +13,7 @@ use russh::{Disconnect, MethodKind, MethodSet, SshId};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -51,6 +51,8 @@ pub(crate) struct FleetShared {
     drift: Vec<Vec<Drift>>,
     /// Connections accepted for fleet devices, for tests and benchmarks to check their retries.
     connections: AtomicU64,
+    /// Devices with [`Fault::RefuseFirst`] that have already turned one connection away.
+    refused_once: Vec<AtomicBool>,
 }
 
 impl FleetShared {
@@ -132,6 +134,7 @@ impl Fleet {
             latency: cfg.latency,
             jitter: cfg.jitter,
             seed: cfg.seed,
+            refused_once: (0..faults.len()).map(|_| AtomicBool::new(false)).collect(),
             faults,
             drift,
             connections: AtomicU64::new(0),
@@ -317,7 +320,14 @@ async fn serve(
     tracker: TaskTracker,
 ) {
     let name = shared.devices[index].name.clone();
-    match shared.fault(index) {
+    let fault = match shared.fault(index) {
+        Some(Fault::RefuseFirst) if shared.refused_once[index].swap(true, Ordering::Relaxed) => {
+            None
+        }
+        Some(Fault::RefuseFirst) => Some(Fault::Refuse),
+        other => other,
+    };
+    match fault {
         Some(Fault::Refuse) => {
             // Dropping with a zero linger sends RST instead of FIN: the client's first read fails
             // with ECONNRESET, as near to a refused connection as an accepted one can get.

@@ -13,7 +13,8 @@ use std::time::Duration;
 /// What fanout reports for each fault mode, and whether trying again could help.
 fn expected(fault: Fault) -> (Option<&'static str>, bool) {
     match fault {
-        Fault::Refuse => (Some("refused"), true),
+        // Without --retries the second connection that would have worked never comes.
+        Fault::Refuse | Fault::RefuseFirst => (Some("refused"), true),
         Fault::Silent | Fault::StallKex | Fault::Slow | Fault::NoPrompt | Fault::Garbage => {
             (Some("timeout"), true)
         }
@@ -208,4 +209,81 @@ async fn a_thousand_devices_with_mixed_faults_survive_a_killed_and_a_stalled_wor
         "took {:?}",
         done.elapsed
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_rescue_a_device_that_refused_once_and_spare_the_ones_that_cannot_pass() {
+    let faults = HashMap::from([
+        (0, Fault::RefuseFirst),
+        (1, Fault::Refuse),
+        (2, Fault::RejectAuth),
+    ]);
+    let lab = Lab::start(FleetConfig {
+        count: 4,
+        port: 0,
+        faults,
+        ..FleetConfig::default()
+    })
+    .await;
+    let owned = [
+        lab.inventory_arg(),
+        lab.path("known_hosts"),
+        lab.path("out"),
+    ];
+    let extra = [
+        "--workers",
+        "1",
+        "--retries",
+        "2",
+        "--retry-backoff",
+        "50ms",
+    ];
+    let done = RunningFanout::start(&run_args(&owned, &extra))
+        .finish(Duration::from_secs(60))
+        .await;
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    let records =
+        json_lines(&std::fs::read_to_string(lab.dir.path().join("out/results.jsonl")).unwrap());
+    let outcome: BTreeMap<&str, (Option<&str>, u64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["host"].as_str().unwrap(),
+                (
+                    r["failure"]["kind"].as_str(),
+                    r["attempts"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = lab
+        .fleet
+        .devices()
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(outcome[names[0]], (None, 2), "refused once, then collected");
+    assert_eq!(outcome[names[1]], (Some("refused"), 3), "tried 1 + 2 times");
+    assert_eq!(
+        outcome[names[2]],
+        (Some("auth_failed"), 1),
+        "a wrong password is not retried"
+    );
+    assert_eq!(outcome[names[3]], (None, 1));
+    assert_eq!(
+        lab.fleet.connections_accepted(),
+        2 + 3 + 1 + 1,
+        "no connection beyond the retries"
+    );
+    // The failure table shows the attempts, and the summary counts the retries.
+    let refused_row = done
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(names[1]))
+        .unwrap_or_else(|| panic!("no row for {}:\n{}", names[1], done.stdout));
+    assert!(
+        refused_row.split_whitespace().nth(2) == Some("3"),
+        "{refused_row}"
+    );
+    assert!(done.stdout.contains("3 retries"), "{}", done.stdout);
 }
