@@ -38,6 +38,8 @@ pub struct FleetConfig {
     /// A seeded share of the fleet whose configuration drifts from its intended state; see
     /// [`crate::Fleet::drift_of`].
     pub drift: Option<crate::DriftConfig>,
+    /// Interfaces that flap and CPU that varies on a seeded schedule; see [`crate::dynamics`].
+    pub dynamics: crate::DynamicsConfig,
 }
 
 impl Default for FleetConfig {
@@ -55,6 +57,7 @@ impl Default for FleetConfig {
             faults: HashMap::new(),
             fault_mix: None,
             drift: None,
+            dynamics: crate::DynamicsConfig::default(),
         }
     }
 }

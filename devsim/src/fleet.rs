@@ -6,7 +6,7 @@ use crate::drift::{self, plan_drift};
 use crate::inventory::{self, Access};
 use crate::keys::host_key;
 use crate::session::DeviceSession;
-use crate::{Device, DevsimError, Drift, Fault, FleetConfig};
+use crate::{Device, DevsimError, Drift, Dynamics, Fault, FleetConfig};
 use russh::keys::PublicKey;
 use russh::server;
 use russh::{Disconnect, MethodKind, MethodSet, SshId};
@@ -53,6 +53,8 @@ pub(crate) struct FleetShared {
     connections: AtomicU64,
     /// Devices with [`Fault::RefuseFirst`] that have already turned one connection away.
     refused_once: Vec<AtomicBool>,
+    /// Flapping interfaces and CPU load, scheduled or forced through the control API.
+    pub(crate) dynamics: Arc<Dynamics>,
 }
 
 impl FleetShared {
@@ -122,6 +124,12 @@ impl Fleet {
             .map_err(|reason| DevsimError::Listen { address, reason })?
             .port();
 
+        let dynamics = Arc::new(Dynamics::new(
+            &devices,
+            cfg.dynamics.clone(),
+            cfg.seed,
+            drift.clone(),
+        )?);
         let by_address = devices.iter().map(|d| (d.address, d.index)).collect();
         let server_configs = devices.iter().map(|_| OnceLock::new()).collect();
         let shared = Arc::new(FleetShared {
@@ -138,6 +146,7 @@ impl Fleet {
             faults,
             drift,
             connections: AtomicU64::new(0),
+            dynamics,
         });
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -228,6 +237,39 @@ impl Fleet {
     /// Writes [`Fleet::inventory_yaml`] to `path`.
     pub fn write_inventory(&self, path: &Path) -> std::io::Result<()> {
         std::fs::write(path, self.inventory_yaml())
+    }
+
+    /// The fleet's live state: force a flap or a CPU spike on a device from in-process tests.
+    pub fn dynamics(&self) -> &Arc<Dynamics> {
+        &self.shared.dynamics
+    }
+
+    /// Starts the control API (see [`crate::dynamics::control`]) on `address`, a loopback address
+    /// (port 0 lets the OS choose), and returns the address it listens on. It stops with the
+    /// fleet.
+    pub async fn serve_control(&self, address: SocketAddr) -> Result<SocketAddr, DevsimError> {
+        match address.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_loopback() => {}
+            _ => {
+                return Err(DevsimError::InvalidConfig {
+                    reason: format!(
+                        "control address {address} is not on 127.0.0.0/8; devsim serves loopback only"
+                    ),
+                });
+            }
+        }
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|reason| DevsimError::Listen { address, reason })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|reason| DevsimError::Listen { address, reason })?;
+        self.tracker.spawn(crate::dynamics::control::serve(
+            listener,
+            self.shared.dynamics.clone(),
+            self.cancel.clone(),
+        ));
+        Ok(bound)
     }
 
     /// TCP connections accepted for fleet devices so far (faulty devices included, connections

@@ -22,6 +22,7 @@
 mod config_gen;
 mod device;
 mod drift;
+pub mod dynamics;
 mod fleet;
 mod huge;
 mod inventory;
@@ -34,6 +35,7 @@ mod show;
 pub use config_gen::running_config;
 pub use device::{Device, Fault, FaultMix, FleetConfig};
 pub use drift::{Drift, DriftConfig, device_running_config};
+pub use dynamics::{CpuVariation, Dynamics, DynamicsConfig, FlapSchedule};
 pub use fleet::Fleet;
 pub use huge::HUGE_OUTPUT_BYTES;
 pub use keys::host_key;

@@ -2,10 +2,13 @@
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use fanout_devsim::{DevsimError, DriftConfig, Fault, FaultMix, Fleet, FleetConfig};
+use fanout_devsim::{
+    CpuVariation, DevsimError, DriftConfig, DynamicsConfig, Fault, FaultMix, FlapSchedule, Fleet,
+    FleetConfig,
+};
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -75,6 +78,26 @@ struct Args {
     /// Also write an OpenSSH known_hosts file with every device's host key.
     #[arg(long)]
     known_hosts_out: Option<PathBuf>,
+    /// Make this share of the devices (0-100) flap one interface every --flap-period.
+    #[arg(long, value_name = "PERCENT")]
+    flap: Option<f64>,
+    /// One down-and-up cycle of a flapping interface (down for the first half).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    flap_period: Duration,
+    /// Seed of --flap: the same seed flaps the same devices and interfaces.
+    #[arg(long, default_value_t = 1)]
+    flap_seed: u64,
+    /// Make CPU vary around a per-device baseline, spiking to 85-99% with this chance (0-100)
+    /// in any five-second window.
+    #[arg(long, value_name = "PERCENT")]
+    cpu_spikes: Option<u64>,
+    /// Seed of --cpu-spikes.
+    #[arg(long, default_value_t = 1)]
+    cpu_seed: u64,
+    /// Serve the control API (force flaps and CPU spikes over HTTP) on this loopback address;
+    /// port 0 lets the OS choose, and the startup line says which.
+    #[arg(long, value_name = "ADDR")]
+    control: Option<SocketAddr>,
 }
 
 impl From<&Args> for FleetConfig {
@@ -99,6 +122,17 @@ impl From<&Args> for FleetConfig {
                 seed: args.fault_seed,
                 modes: args.fault_modes.clone(),
             }),
+            dynamics: DynamicsConfig {
+                flap: args.flap.map(|percent| FlapSchedule {
+                    percent,
+                    period: args.flap_period,
+                    seed: args.flap_seed,
+                }),
+                cpu: args.cpu_spikes.map(|spike_percent| CpuVariation {
+                    spike_percent,
+                    seed: args.cpu_seed,
+                }),
+            },
         }
     }
 }
@@ -184,6 +218,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         devices.len(),
         fleet.port()
     );
+    if let Some(address) = args.control {
+        let bound = fleet.serve_control(address).await?;
+        summary.push_str(&format!("; control api on http://{bound}"));
+    }
     if let Some(path) = &args.inventory_out {
         fleet
             .write_inventory(path)
@@ -264,6 +302,14 @@ mod tests {
             "3",
             "--drift-report",
             "drift.json",
+            "--flap",
+            "5",
+            "--flap-period",
+            "20s",
+            "--cpu-spikes",
+            "10",
+            "--control",
+            "127.0.0.1:0",
         ])
         .unwrap();
         let args = Args::try_parse_from(["fanout-devsim", "--fault-percent", "10"]).unwrap();

@@ -144,6 +144,10 @@ impl Handler for DeviceSession {
                 drop_mid_output: false,
                 fault,
                 drift: self.fleet.drift(self.index).to_vec(),
+                live: Some(crate::dynamics::LiveDevice {
+                    dynamics: self.fleet.dynamics.clone(),
+                    index: self.index,
+                }),
             },
         };
         let cancel = self.cancel.clone();

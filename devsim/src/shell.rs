@@ -4,6 +4,7 @@
 //! here without a socket.
 
 use crate::Fault;
+use crate::dynamics;
 use crate::model::DeviceModel;
 use crate::show;
 use commands::{Cmd, INVALID, error_text, resolve, tokenize};
@@ -41,6 +42,8 @@ pub struct ShellOptions {
     pub fault: Option<Fault>,
     /// How the device drifts from its intended configuration; every command shows it.
     pub drift: Vec<crate::Drift>,
+    /// The device's live state (flaps, CPU), when it runs in a fleet.
+    pub live: Option<crate::dynamics::LiveDevice>,
 }
 
 /// Longest line the device buffers; further characters are ignored, as a bounded terminal would.
@@ -447,10 +450,14 @@ impl Shell {
                 config
             }
             Cmd::ShowVersion => show::version(&self.model),
-            Cmd::ShowIpInterfaceBrief => show::ip_interface_brief(&self.model),
+            Cmd::ShowIpInterfaceBrief => {
+                dynamics::ip_interface_brief(&mut self.model, self.options.live.as_ref())
+            }
             Cmd::ShowIpRoute => show::ip_route(&self.model),
             Cmd::ShowVlanBrief => show::vlan_brief(&self.model),
-            Cmd::ShowProcessesCpu => show::processes_cpu(&self.model),
+            Cmd::ShowProcessesCpu => {
+                dynamics::processes_cpu(&self.model, self.options.live.as_ref())
+            }
             Cmd::ShowTechSupport => show::tech_support(&self.model),
             Cmd::ConfigureTerminal => {
                 self.mode = Mode::Config(None);

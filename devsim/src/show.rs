@@ -100,7 +100,7 @@ pub(crate) fn ip_interface_brief(m: &DeviceModel) -> String {
     out
 }
 
-fn status(intf: &Interface) -> (&'static str, &'static str) {
+pub(crate) fn status(intf: &Interface) -> (&'static str, &'static str) {
     if intf.shutdown {
         ("administratively down", "down")
     } else if intf.link_up {

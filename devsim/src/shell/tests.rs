@@ -13,6 +13,7 @@ fn shell() -> Shell {
             drop_mid_output: false,
             fault: None,
             drift: Vec::new(),
+            live: None,
         },
     )
 }
@@ -279,6 +280,7 @@ fn drop_mid_output_sends_half_the_config_then_drops() {
             drop_mid_output: true,
             fault: None,
             drift: Vec::new(),
+            live: None,
         },
     );
     typed(&mut sh, "enable\n");
@@ -301,6 +303,7 @@ fn faulty(fault: Fault) -> Shell {
             drop_mid_output: false,
             fault: Some(fault),
             drift: Vec::new(),
+            live: None,
         },
     );
     sh.start();
