@@ -17,6 +17,9 @@ pub struct FleetConfig {
     pub base: Ipv4Addr,
     /// TCP port shared by every device; 0 lets the OS pick one (see [`crate::Fleet::port`]).
     pub port: u16,
+    /// TCP port of every device's HTTP API; 0 lets the OS pick one (see
+    /// [`crate::Fleet::http_port`]). The inventory carries it as `data.http_port`.
+    pub http_port: u16,
     /// Time before a command's output starts, like a real device thinking.
     pub latency: Duration,
     /// Extra uniformly random delay in `0..=jitter` per command, so sessions do not march in step.
@@ -48,6 +51,7 @@ impl Default for FleetConfig {
             count: 10,
             base: Ipv4Addr::new(127, 1, 0, 1),
             port: 0,
+            http_port: 0,
             latency: Duration::ZERO,
             jitter: Duration::ZERO,
             username: "admin".into(),

@@ -62,6 +62,14 @@ impl FleetShared {
         self.drift.get(index).map_or(&[], Vec::as_slice)
     }
 
+    /// The device whose address a connection reached, if it is one of the fleet's.
+    pub(crate) fn device_at(&self, local: Option<SocketAddr>) -> Option<usize> {
+        match local {
+            Some(SocketAddr::V4(local)) => self.by_address.get(local.ip()).copied(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn fault(&self, index: usize) -> Option<Fault> {
         self.faults.get(index).copied().flatten()
     }
@@ -97,6 +105,8 @@ pub struct Fleet {
     shared: Arc<FleetShared>,
     /// The port every device listens on (the OS's choice when the config said 0).
     port: u16,
+    /// The port every device serves HTTP on (see [`crate::http`]).
+    http_port: u16,
     /// Stops the accept loop and every session.
     cancel: CancellationToken,
     /// Every task of the fleet, so shutdown can wait for them.
@@ -123,6 +133,8 @@ impl Fleet {
             .local_addr()
             .map_err(|reason| DevsimError::Listen { address, reason })?
             .port();
+        let (http_listener, http_port) =
+            crate::http::bind(SocketAddr::from((bind_ip, cfg.http_port)))?;
 
         let dynamics = Arc::new(Dynamics::new(
             &devices,
@@ -156,16 +168,24 @@ impl Fleet {
             cancel.clone(),
             tracker.clone(),
         ));
+        tracker.spawn(crate::http::serve(
+            http_listener,
+            shared.clone(),
+            cancel.clone(),
+            tracker.clone(),
+        ));
         info!(
             devices = shared.devices.len(),
             bind = %bind_ip,
             port,
+            http_port,
             latency = ?cfg.latency,
             "fleet started"
         );
         Ok(Fleet {
             shared,
             port,
+            http_port,
             cancel,
             tracker,
         })
@@ -174,6 +194,11 @@ impl Fleet {
     /// The TCP port every device answers on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TCP port every device serves HTTP on (`GET /log`, `GET /restconf/data/interfaces`).
+    pub fn http_port(&self) -> u16 {
+        self.http_port
     }
 
     /// The devices, in index order.
@@ -227,6 +252,7 @@ impl Fleet {
             &self.shared.devices,
             &Access {
                 port: self.port,
+                http_port: self.http_port,
                 username: &self.shared.username,
                 password: &self.shared.password,
                 secret: &self.shared.secret,
@@ -301,7 +327,7 @@ impl Drop for Fleet {
     }
 }
 
-fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+pub(crate) fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
     socket.bind(address)?;
@@ -330,11 +356,7 @@ async fn accept_loop(
                 }
             }
         };
-        let index = match stream.local_addr() {
-            Ok(SocketAddr::V4(local)) => shared.by_address.get(local.ip()).copied(),
-            _ => None,
-        };
-        let Some(index) = index else {
+        let Some(index) = shared.device_at(stream.local_addr().ok()) else {
             debug!(%peer, local = ?stream.local_addr().ok(), "closing connection to an address outside the fleet");
             continue;
         };

@@ -20,6 +20,14 @@ struct Defaults<'a> {
     password: &'a str,
     secret: &'a str,
     platform: &'static str,
+    data: DefaultsData,
+}
+
+/// Data every host inherits.
+#[derive(Serialize)]
+struct DefaultsData {
+    /// Where the device serves HTTP, for `fanout run --http` URLs (`{data.http_port}`).
+    http_port: u16,
 }
 
 #[derive(Serialize)]
@@ -51,6 +59,7 @@ struct HostData<'a> {
 /// Credentials and port shared by every device of a fleet.
 pub(crate) struct Access<'a> {
     pub port: u16,
+    pub http_port: u16,
     pub username: &'a str,
     pub password: &'a str,
     pub secret: &'a str,
@@ -94,6 +103,9 @@ pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
             password: access.password,
             secret: access.secret,
             platform: "cisco_ios",
+            data: DefaultsData {
+                http_port: access.http_port,
+            },
         },
         groups,
         hosts,
@@ -127,6 +139,7 @@ mod tests {
         ];
         let access = Access {
             port: 2222,
+            http_port: 8080,
             username: "admin",
             password: "yes",
             secret: "enable",
@@ -143,6 +156,7 @@ mod tests {
         );
         assert_eq!(defaults["secret"].as_str(), Some("enable"));
         assert_eq!(defaults["platform"].as_str(), Some("cisco_ios"));
+        assert_eq!(defaults["data"]["http_port"].as_u64(), Some(8080));
         assert_eq!(
             value["groups"]["site_ams"]["data"]["site"].as_str(),
             Some("ams")

@@ -24,6 +24,7 @@ mod device;
 mod drift;
 pub mod dynamics;
 mod fleet;
+mod http;
 mod huge;
 mod inventory;
 mod keys;
@@ -37,6 +38,7 @@ pub use device::{Device, Fault, FaultMix, FleetConfig};
 pub use drift::{Drift, DriftConfig, device_running_config};
 pub use dynamics::{CpuVariation, Dynamics, DynamicsConfig, FlapSchedule};
 pub use fleet::Fleet;
+pub use http::{device_interfaces_json, device_log};
 pub use huge::HUGE_OUTPUT_BYTES;
 pub use keys::host_key;
 

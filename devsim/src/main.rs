@@ -16,6 +16,8 @@ use tracing_subscriber::EnvFilter;
 
 /// File descriptors kept back for the listener, logs, the inventory file and the runtime.
 const FD_RESERVE: u64 = 64;
+/// Where devices serve HTTP unless told otherwise.
+const DEFAULT_HTTP_PORT: u16 = 8080;
 
 /// Serve simulated Cisco IOS devices over SSH on loopback addresses, for fanout's demo, tests and
 /// benchmarks.
@@ -34,6 +36,12 @@ struct Args {
     /// TCP port every device listens on (0 lets the OS choose).
     #[arg(long, default_value_t = 2222)]
     port: u16,
+    /// TCP port of every device's HTTP API (`GET /log`, `GET /restconf/data/interfaces`; basic
+    /// auth, or a bearer token equal to the password); 0 lets the OS choose. The inventory
+    /// carries it as `data.http_port`. Default: 8080, or OS-chosen when --port is 0 (so scripts
+    /// that ask for any free SSH port never collide on HTTP).
+    #[arg(long)]
+    http_port: Option<u16>,
     /// Address of the first device; the rest follow, skipping .0 and .255.
     #[arg(long, default_value = "127.1.0.1")]
     base: Ipv4Addr,
@@ -106,6 +114,9 @@ impl From<&Args> for FleetConfig {
             count: args.count,
             base: args.base,
             port: args.port,
+            http_port: args
+                .http_port
+                .unwrap_or(if args.port == 0 { 0 } else { DEFAULT_HTTP_PORT }),
             latency: args.latency,
             jitter: args.jitter,
             username: args.username.clone(),
@@ -214,9 +225,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         _ => bail!("the fleet has no devices"),
     };
     let mut summary = format!(
-        "serving {} devices on {first}..{last} port {}",
+        "serving {} devices on {first}..{last} port {} (http port {})",
         devices.len(),
-        fleet.port()
+        fleet.port(),
+        fleet.http_port()
     );
     if let Some(address) = args.control {
         let bound = fleet.serve_control(address).await?;
