@@ -15,7 +15,7 @@ impl DeviceModel {
         )
     }
 
-    fn config_body(&self) -> String {
+    pub(crate) fn config_body(&self) -> String {
         let mut c = String::with_capacity(16 * 1024);
         let h = &self.hostname;
         // `write!` into a String cannot fail; the results are ignored on purpose throughout.

@@ -43,6 +43,9 @@ pub struct FleetConfig {
     pub drift: Option<crate::DriftConfig>,
     /// Interfaces that flap and CPU that varies on a seeded schedule; see [`crate::dynamics`].
     pub dynamics: crate::DynamicsConfig,
+    /// The platforms devices run, handed out in turn by index (`[ios, junos]`: r00001 IOS,
+    /// r00002 Junos, r00003 IOS, ...); empty means every device is `cisco_ios`.
+    pub platforms: Vec<crate::Platform>,
 }
 
 impl Default for FleetConfig {
@@ -62,6 +65,7 @@ impl Default for FleetConfig {
             fault_mix: None,
             drift: None,
             dynamics: crate::DynamicsConfig::default(),
+            platforms: Vec::new(),
         }
     }
 }
@@ -183,6 +187,8 @@ pub struct Device {
     pub site: &'static str,
     /// Role (`core`, `edge`, `access`); it also shapes the device's configuration.
     pub role: &'static str,
+    /// Which vendor's CLI it speaks; the inventory's `platform:` for it.
+    pub platform: crate::Platform,
 }
 
 /// The name of the device at `index`: `r00001` for index 0.
@@ -221,6 +227,10 @@ pub(crate) fn plan_devices(cfg: &FleetConfig) -> Result<Vec<Device>, DevsimError
                 index,
                 site,
                 role,
+                platform: match cfg.platforms.as_slice() {
+                    [] => crate::Platform::default(),
+                    mix => mix[index % mix.len()],
+                },
             }
         })
         .collect())

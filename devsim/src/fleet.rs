@@ -26,8 +26,8 @@ use tracing::{Instrument as _, debug, debug_span, info, warn};
 /// would otherwise overflow the default and see 1-second SYN retransmits instead of the device
 /// latency it asked for. The kernel caps it at `net.core.somaxconn`.
 const LISTEN_BACKLOG: u32 = 4096;
-/// What Cisco IOS announces, so clients that sniff the banner treat us like one.
-const SERVER_ID: &str = "SSH-2.0-Cisco-1.25";
+/// What a device stuck in key exchange announces before going quiet (Cisco IOS's banner).
+const STALLED_SERVER_ID: &str = "SSH-2.0-Cisco-1.25";
 /// How long [`Fleet::shutdown`] waits for sessions to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -77,16 +77,19 @@ impl FleetShared {
     fn server_config(&self, index: usize) -> Arc<server::Config> {
         self.server_configs[index]
             .get_or_init(|| {
-                let key = host_key(self.seed, &self.devices[index].name);
-                Arc::new(server_config(key))
+                let device = &self.devices[index];
+                let key = host_key(self.seed, &device.name);
+                Arc::new(server_config(key, device.platform.persona().ssh_id))
             })
             .clone()
     }
 }
 
-fn server_config(key: russh::keys::PrivateKey) -> server::Config {
+/// `ssh_id` is what the device's vendor announces, so clients that sniff the banner are not
+/// surprised.
+fn server_config(key: russh::keys::PrivateKey, ssh_id: &str) -> server::Config {
     server::Config {
-        server_id: SshId::Standard(SERVER_ID.into()),
+        server_id: SshId::Standard(ssh_id.to_string().into()),
         methods: MethodSet::from(&[MethodKind::Password, MethodKind::KeyboardInteractive][..]),
         // Clients probe with `none` first; answering it at once keeps logins fast. Real
         // rejections are delayed a little, not the default full second, so the RejectAuth fault
@@ -445,7 +448,7 @@ async fn serve(
 /// The `StallKex` fault: the banner a real device sends, then nothing while the client's key
 /// exchange waits for an answer that never comes.
 async fn stall_kex(mut stream: TcpStream, cancel: &CancellationToken) {
-    let banner = format!("{SERVER_ID}\r\n");
+    let banner = format!("{STALLED_SERVER_ID}\r\n");
     if stream.write_all(banner.as_bytes()).await.is_err() {
         return;
     }

@@ -19,7 +19,6 @@ struct Defaults<'a> {
     username: &'a str,
     password: &'a str,
     secret: &'a str,
-    platform: &'static str,
     data: DefaultsData,
 }
 
@@ -43,6 +42,7 @@ struct GroupData<'a> {
 #[derive(Serialize)]
 struct Host<'a> {
     hostname: String,
+    platform: &'static str,
     groups: Vec<String>,
     data: HostData<'a>,
 }
@@ -86,6 +86,7 @@ pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
         .map(|d| {
             let host = Host {
                 hostname: d.address.to_string(),
+                platform: d.platform.name(),
                 groups: vec![site_group(d.site)],
                 data: HostData {
                     site: d.site,
@@ -102,7 +103,6 @@ pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
             username: access.username,
             password: access.password,
             secret: access.secret,
-            platform: "cisco_ios",
             data: DefaultsData {
                 http_port: access.http_port,
             },
@@ -128,6 +128,7 @@ mod tests {
                 index: 0,
                 site: "ams",
                 role: "core",
+                platform: crate::Platform::CiscoIos,
             },
             Device {
                 name: "r00002".into(),
@@ -135,6 +136,7 @@ mod tests {
                 index: 1,
                 site: "sin",
                 role: "access",
+                platform: crate::Platform::JuniperJunos,
             },
         ];
         let access = Access {
@@ -155,7 +157,6 @@ mod tests {
             "a YAML-ish password stays a string"
         );
         assert_eq!(defaults["secret"].as_str(), Some("enable"));
-        assert_eq!(defaults["platform"].as_str(), Some("cisco_ios"));
         assert_eq!(defaults["data"]["http_port"].as_u64(), Some(8080));
         assert_eq!(
             value["groups"]["site_ams"]["data"]["site"].as_str(),
@@ -163,6 +164,11 @@ mod tests {
         );
         let host = &value["hosts"]["r00002"];
         assert_eq!(host["hostname"].as_str(), Some("127.1.0.2"));
+        assert_eq!(host["platform"].as_str(), Some("juniper_junos"));
+        assert_eq!(
+            value["hosts"]["r00001"]["platform"].as_str(),
+            Some("cisco_ios")
+        );
         assert_eq!(host["groups"][0].as_str(), Some("site_sin"));
         assert_eq!(host["data"]["site"].as_str(), Some("sin"));
         assert_eq!(host["data"]["role"].as_str(), Some("access"));

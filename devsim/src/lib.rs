@@ -1,6 +1,7 @@
 //! Simulated network devices for fanout's demo, tests and benchmarks.
 //!
-//! A [`Fleet`] serves thousands of Cisco-IOS-like routers over real SSH from one process. Every
+//! A [`Fleet`] serves thousands of routers over real SSH from one process, each speaking one
+//! vendor's CLI ([`Platform`]: Cisco IOS by default, or IOS XE, NX-OS, IOS XR, Arista EOS, Junos). Every
 //! device has its own loopback address (`127.1.0.1`, `127.1.0.2`, ...), but a single listener on
 //! the wildcard address serves them all: the device is the local address the client connected
 //! to. That keeps a 10,000-device fleet within a file-descriptor limit that could never hold
@@ -29,6 +30,7 @@ mod huge;
 mod inventory;
 mod keys;
 mod model;
+mod persona;
 mod session;
 pub mod shell;
 mod show;
@@ -41,6 +43,7 @@ pub use fleet::Fleet;
 pub use http::{device_interfaces_json, device_log};
 pub use huge::HUGE_OUTPUT_BYTES;
 pub use keys::host_key;
+pub use persona::{Platform, command_output};
 
 use std::net::{Ipv4Addr, SocketAddr};
 

@@ -4,7 +4,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use fanout_devsim::{
     CpuVariation, DevsimError, DriftConfig, DynamicsConfig, Fault, FaultMix, FlapSchedule, Fleet,
-    FleetConfig,
+    FleetConfig, Platform,
 };
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
@@ -106,6 +106,10 @@ struct Args {
     /// port 0 lets the OS choose, and the startup line says which.
     #[arg(long, value_name = "ADDR")]
     control: Option<SocketAddr>,
+    /// The vendor CLIs devices speak, handed out in turn (r00001 the first, r00002 the second,
+    /// ...): cisco_ios, cisco_xe, cisco_nxos, cisco_xr, arista_eos, juniper_junos, or `all`.
+    #[arg(long, value_delimiter = ',', value_name = "PLATFORM,...", value_parser = parse_platform)]
+    platforms: Vec<Vec<Platform>>,
 }
 
 impl From<&Args> for FleetConfig {
@@ -144,6 +148,7 @@ impl From<&Args> for FleetConfig {
                     seed: args.cpu_seed,
                 }),
             },
+            platforms: args.platforms.concat(),
         }
     }
 }
@@ -153,6 +158,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 1s, 250ms, 0)"))
+}
+
+/// One platform name, or `all` for every persona.
+fn parse_platform(text: &str) -> Result<Vec<Platform>, String> {
+    if text.trim() == "all" {
+        return Ok(Platform::ALL.to_vec());
+    }
+    Ok(vec![text.parse()?])
 }
 
 fn parse_fault(text: &str) -> Result<(usize, Fault), String> {

@@ -148,6 +148,8 @@ impl Handler for DeviceSession {
                     dynamics: self.fleet.dynamics.clone(),
                     index: self.index,
                 }),
+                platform: device.platform,
+                username: self.fleet.username.clone(),
             },
         };
         let cancel = self.cancel.clone();

@@ -6,12 +6,13 @@
 use crate::Fault;
 use crate::dynamics;
 use crate::model::DeviceModel;
+use crate::persona::{Persona, Platform};
 use crate::show;
-use commands::{Cmd, INVALID, error_text, resolve, tokenize};
+use commands::{Cmd, error_text, invalid_at, resolve, tokenize};
 use filter::{Filter, FilterError};
 use rand::Rng as _;
 
-mod commands;
+pub(crate) mod commands;
 mod filter;
 
 /// One step of the device's reaction, to be carried out in order.
@@ -44,13 +45,16 @@ pub struct ShellOptions {
     pub drift: Vec<crate::Drift>,
     /// The device's live state (flaps, CPU), when it runs in a fleet.
     pub live: Option<crate::dynamics::LiveDevice>,
+    /// Which vendor's CLI the device speaks.
+    pub platform: Platform,
+    /// The login name, for prompts that show it (Junos `admin@r1>`); empty means `admin`.
+    pub username: String,
 }
 
 /// Longest line the device buffers; further characters are ignored, as a bounded terminal would.
 const MAX_LINE: usize = 1024;
 /// IOS's default `terminal length`.
 const DEFAULT_LENGTH: usize = 24;
-const MORE: &str = " --More-- ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -88,6 +92,8 @@ pub struct Shell {
     /// Everything the device's output is rendered from.
     model: DeviceModel,
     options: ShellOptions,
+    /// What the vendor's CLI looks like.
+    persona: &'static Persona,
     mode: Mode,
     input: Input,
     /// The command line or secret typed so far.
@@ -107,10 +113,16 @@ pub struct Shell {
 impl Shell {
     /// The CLI of the device `hostname` in a fleet seeded with `seed`.
     pub fn new(hostname: &str, seed: u64, options: ShellOptions) -> Self {
+        let persona = options.platform.persona();
         Shell {
             model: DeviceModel::generate(hostname, seed).drifted(&options.drift),
             options,
-            mode: Mode::User,
+            persona,
+            mode: if persona.login_privileged {
+                Mode::Privileged
+            } else {
+                Mode::User
+            },
             input: Input::Line,
             line: Vec::new(),
             after_cr: false,
@@ -138,20 +150,36 @@ impl Shell {
         }
     }
 
-    /// The current prompt, e.g. `r00001>` or `r00001(config)#`.
+    /// The current prompt as sent, e.g. `r00001>`, `r00001(config)#`, `admin@r00001> ` or
+    /// `[edit]\r\nadmin@r00001# ` (a Junos configuration prompt has a line before it).
     pub fn prompt(&self) -> String {
-        let host = &self.model.hostname;
-        match self.mode {
-            Mode::User => format!("{host}>"),
-            Mode::Privileged => format!("{host}#"),
-            Mode::Config(None) => format!("{host}(config)#"),
-            Mode::Config(Some(sub)) => format!("{host}({sub})#"),
-        }
+        let prompts = &self.persona.prompts;
+        let (template, mode) = match self.mode {
+            Mode::User => (prompts.user, ""),
+            Mode::Privileged => (prompts.privileged, ""),
+            Mode::Config(None) => (prompts.config, ""),
+            Mode::Config(Some(sub)) => (prompts.sub_config, sub),
+        };
+        let user = match self.options.username.as_str() {
+            "" => "admin",
+            name => name,
+        };
+        self.persona
+            .prompt(template, &self.model.hostname, user, mode)
+            .replace('\n', "\r\n")
+    }
+
+    /// Where a typed line starts on the terminal: after the prompt's last line, so a `^` marker
+    /// lines up under the word it points at.
+    pub(crate) fn caret_base(&self) -> usize {
+        let prompt = self.prompt();
+        prompt.len() - prompt.rfind('\n').map_or(0, |at| at + 1)
     }
 
     /// What the device prints when an interactive shell starts: the MOTD banner and the prompt.
     pub fn start(&mut self) -> Vec<Action> {
         let mut text = String::from("\n");
+        text.push_str(self.persona.login_text);
         if let Some(banner) = &self.model.banner {
             text.push_str(banner);
             text.push_str("\n\n");
@@ -175,7 +203,10 @@ impl Shell {
             return out;
         }
         match self.run_exec(&tokens, command, 0) {
-            Outcome::Text(text) => push(&mut out, crlf(&text)),
+            Outcome::Text(mut text) => {
+                text.push_str(self.persona.after_output);
+                push(&mut out, crlf(&text));
+            }
             Outcome::Drop(text) => {
                 push(&mut out, crlf(&text));
                 out.push(Action::Drop);
@@ -276,9 +307,10 @@ impl Shell {
 
     fn more_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
         // IOS rubs ` --More-- ` out with backspaces before going on.
-        let mut bytes = b"\x08".repeat(MORE.len() - 1);
-        bytes.extend(b" ".repeat(MORE.len() - 1));
-        bytes.extend(b"\x08".repeat(MORE.len() - 1));
+        let erase = self.persona.pager.trim_end().len();
+        let mut bytes = b"\x08".repeat(erase);
+        bytes.extend(b" ".repeat(erase));
+        bytes.extend(b"\x08".repeat(erase));
         let lines = match byte {
             b' ' => self.page_lines(),
             b'\r' | b'\n' => 1,
@@ -307,7 +339,7 @@ impl Shell {
             bytes.extend_from_slice(self.closing_prompt().as_bytes());
         } else {
             self.input = Input::More;
-            bytes.extend_from_slice(MORE.as_bytes());
+            bytes.extend_from_slice(self.persona.pager.as_bytes());
         }
     }
 
@@ -327,13 +359,14 @@ impl Shell {
             self.prompt_lost = true;
         }
         let raw = String::from_utf8_lossy(line).into_owned();
-        let caret_base = self.prompt().len();
+        let caret_base = self.caret_base();
         let outcome = match self.mode {
             Mode::Config(_) => self.run_config(&tokens, &raw),
             _ => self.run_exec(&tokens, &raw, caret_base),
         };
         match outcome {
-            Outcome::Text(text) => {
+            Outcome::Text(mut text) => {
+                text.push_str(self.persona.after_output);
                 self.pending = text.split_terminator('\n').map(str::to_owned).collect();
                 let first = if self.length == 0 {
                     self.pending.len()
@@ -376,32 +409,29 @@ impl Shell {
                 .collect(),
         };
         let privileged = self.mode != Mode::User;
-        let (cmd, number) = match resolve(&head, privileged) {
+        let errors = &self.persona.errors;
+        let (cmd, number) = match resolve(self.persona.commands, &head, privileged) {
             Ok(found) => found,
-            Err(e) => return Outcome::Text(error_text(e, raw, caret_base)),
+            Err(e) => {
+                let first_col = head.first().map_or(0, |(col, _)| *col);
+                return Outcome::Text(error_text(errors, e, raw, caret_base, first_col));
+            }
         };
         let Some(at) = pipe else {
             return self.run_command(cmd, number, privileged);
         };
         // IOS accepts modifiers after `show` commands only.
         if !cmd.is_show() {
-            return Outcome::Text(format!(
-                "{:width$}^\n{INVALID}\n\n",
-                "",
-                width = caret_base + at
-            ));
+            return Outcome::Text(invalid_at(errors, errors.invalid, caret_base + at));
         }
         let filter = match Filter::parse(&raw[at + 1..]) {
             Ok(filter) => filter,
             Err(FilterError::UnknownAt(offset)) => {
-                return Outcome::Text(format!(
-                    "{:width$}^\n{INVALID}\n\n",
-                    "",
-                    width = caret_base + at + 1 + offset
-                ));
+                let column = caret_base + at + 1 + offset;
+                return Outcome::Text(invalid_at(errors, errors.invalid, column));
             }
             Err(FilterError::Incomplete) => {
-                return Outcome::Text("% Incomplete command.\n\n".into());
+                return Outcome::Text(errors.incomplete.into());
             }
             Err(FilterError::BadRegex) => {
                 return Outcome::Text("% Invalid regular expression\n\n".into());
@@ -431,15 +461,19 @@ impl Shell {
             }
             Cmd::Exit => return Outcome::Exit,
             Cmd::TerminalLength => {
-                self.length = number.unwrap_or(0) as usize;
-                String::new()
+                let n = number.unwrap_or(0);
+                self.length = n as usize;
+                self.persona.length_reply.replace("{n}", &n.to_string())
             }
-            Cmd::TerminalWidth => String::new(),
+            Cmd::TerminalWidth => {
+                let n = number.unwrap_or(0);
+                self.persona.width_reply.replace("{n}", &n.to_string())
+            }
             Cmd::ShowRunningConfig | Cmd::ShowTechSupport if self.fault() == Some(Fault::Huge) => {
                 return Outcome::Huge(crate::HUGE_OUTPUT_BYTES);
             }
             Cmd::ShowRunningConfig => {
-                let config = self.model.running_config();
+                let config = (self.persona.running_config)(&self.model);
                 if self.fault() == Some(Fault::DropMidOutput) {
                     let mut half = config.len() / 2;
                     while !config.is_char_boundary(half) {
@@ -449,7 +483,7 @@ impl Shell {
                 }
                 config
             }
-            Cmd::ShowVersion => show::version(&self.model),
+            Cmd::ShowVersion => (self.persona.version)(&self.model),
             Cmd::ShowIpInterfaceBrief => {
                 dynamics::ip_interface_brief(&mut self.model, self.options.live.as_ref())
             }
@@ -461,7 +495,7 @@ impl Shell {
             Cmd::ShowTechSupport => show::tech_support(&self.model),
             Cmd::ConfigureTerminal => {
                 self.mode = Mode::Config(None);
-                "Enter configuration commands, one per line.  End with CNTL/Z.\n".to_string()
+                self.persona.config_enter.to_string()
             }
             Cmd::WriteMemory => "Building configuration...\n[OK]\n".to_string(),
         };
@@ -473,19 +507,24 @@ impl Shell {
     fn run_config(&mut self, tokens: &[(usize, &str)], raw: &str) -> Outcome {
         let first = tokens[0].1.to_ascii_lowercase();
         let is = |word: &str, min: usize| first.len() >= min && word.starts_with(first.as_str());
-        if is("end", 3) {
+        let incomplete = self.persona.errors.incomplete;
+        if self.persona.config_end.iter().any(|word| is(word, 3)) {
             self.mode = Mode::Privileged;
+            return Outcome::Text(self.persona.config_leave.into());
         } else if is("exit", 2) {
             self.mode = match self.mode {
                 Mode::Config(Some(_)) => Mode::Config(None),
                 _ => Mode::Privileged,
             };
+            if self.mode == Mode::Privileged {
+                return Outcome::Text(self.persona.config_leave.into());
+            }
         } else if first == "do" {
             let rest = &tokens[1..];
             if rest.is_empty() {
-                return Outcome::Text("% Incomplete command.\n\n".into());
+                return Outcome::Text(incomplete.into());
             }
-            let (mode, caret_base) = (self.mode, self.prompt().len());
+            let (mode, caret_base) = (self.mode, self.caret_base());
             self.mode = Mode::Privileged;
             let outcome = self.run_exec(rest, raw, caret_base);
             // `do` never changes the mode, whatever the command was.
@@ -505,7 +544,7 @@ impl Shell {
             .find(|(word, _)| is(word, 3));
             if let Some((_, sub)) = sub {
                 if tokens.len() < 2 {
-                    return Outcome::Text("% Incomplete command.\n\n".into());
+                    return Outcome::Text(incomplete.into());
                 }
                 self.mode = Mode::Config(Some(sub));
             }

@@ -1,10 +1,10 @@
 //! The exec command table and the IOS-style parser: keywords may be abbreviated to any
 //! unambiguous prefix, and errors point at the offending word with a `^` marker.
 
-pub(super) const INVALID: &str = "% Invalid input detected at '^' marker.";
+use crate::persona::Errors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Cmd {
+pub(crate) enum Cmd {
     Enable,
     Disable,
     Exit,
@@ -37,16 +37,22 @@ impl Cmd {
     }
 }
 
-/// An exec command: its keywords (abbreviations accepted), whether a number follows, and whether
-/// it needs privileged mode (in user mode IOS reports such keywords as invalid input).
-struct Spec {
+/// An exec command: its keywords (abbreviations accepted), the largest number that may follow
+/// (`None`: no number), and whether it needs privileged mode (in user mode IOS reports such
+/// keywords as invalid input). Each persona lists its own.
+pub(crate) struct Spec {
     words: &'static [&'static str],
-    number: bool,
+    number: Option<u32>,
     privileged: bool,
     cmd: Cmd,
 }
 
-const fn spec(words: &'static [&'static str], number: bool, privileged: bool, cmd: Cmd) -> Spec {
+pub(crate) const fn spec(
+    words: &'static [&'static str],
+    number: Option<u32>,
+    privileged: bool,
+    cmd: Cmd,
+) -> Spec {
     Spec {
         words,
         number,
@@ -55,43 +61,49 @@ const fn spec(words: &'static [&'static str], number: bool, privileged: bool, cm
     }
 }
 
-const EXEC_COMMANDS: &[Spec] = &[
-    spec(&["enable"], false, false, Cmd::Enable),
-    spec(&["disable"], false, true, Cmd::Disable),
-    spec(&["exit"], false, false, Cmd::Exit),
-    spec(&["logout"], false, false, Cmd::Exit),
-    spec(&["quit"], false, false, Cmd::Exit),
-    spec(&["terminal", "length"], true, false, Cmd::TerminalLength),
-    spec(&["terminal", "width"], true, false, Cmd::TerminalWidth),
+/// Cisco IOS's exec commands (IOS XE shares them).
+pub(crate) const IOS_COMMANDS: &[Spec] = &[
+    spec(&["enable"], None, false, Cmd::Enable),
+    spec(&["disable"], None, true, Cmd::Disable),
+    spec(&["exit"], None, false, Cmd::Exit),
+    spec(&["logout"], None, false, Cmd::Exit),
+    spec(&["quit"], None, false, Cmd::Exit),
+    spec(
+        &["terminal", "length"],
+        Some(512),
+        false,
+        Cmd::TerminalLength,
+    ),
+    spec(&["terminal", "width"], Some(512), false, Cmd::TerminalWidth),
     spec(
         &["show", "running-config"],
-        false,
+        None,
         true,
         Cmd::ShowRunningConfig,
     ),
-    spec(&["show", "version"], false, false, Cmd::ShowVersion),
+    spec(&["show", "version"], None, false, Cmd::ShowVersion),
     spec(
         &["show", "ip", "interface", "brief"],
-        false,
+        None,
         false,
         Cmd::ShowIpInterfaceBrief,
     ),
-    spec(&["show", "ip", "route"], false, false, Cmd::ShowIpRoute),
-    spec(&["show", "vlan", "brief"], false, false, Cmd::ShowVlanBrief),
+    spec(&["show", "ip", "route"], None, false, Cmd::ShowIpRoute),
+    spec(&["show", "vlan", "brief"], None, false, Cmd::ShowVlanBrief),
     spec(
         &["show", "processes", "cpu"],
-        false,
+        None,
         false,
         Cmd::ShowProcessesCpu,
     ),
-    spec(&["show", "tech-support"], false, true, Cmd::ShowTechSupport),
+    spec(&["show", "tech-support"], None, true, Cmd::ShowTechSupport),
     spec(
         &["configure", "terminal"],
-        false,
+        None,
         true,
         Cmd::ConfigureTerminal,
     ),
-    spec(&["write", "memory"], false, true, Cmd::WriteMemory),
+    spec(&["write", "memory"], None, true, Cmd::WriteMemory),
 ];
 
 /// Why a command line did not resolve to a command.
@@ -126,10 +138,11 @@ pub(super) fn tokenize(line: &[u8]) -> Vec<(usize, &str)> {
 
 /// Matches words against the command table the way IOS does: any unambiguous prefix of a keyword.
 pub(super) fn resolve(
+    table: &[Spec],
     tokens: &[(usize, &str)],
     privileged: bool,
 ) -> Result<(Cmd, Option<u32>), ParseError> {
-    let mut candidates: Vec<&Spec> = EXEC_COMMANDS
+    let mut candidates: Vec<&Spec> = table
         .iter()
         .filter(|s| privileged || !s.privileged)
         .collect();
@@ -143,9 +156,13 @@ pub(super) fn resolve(
         if matching.is_empty() {
             let numbered = candidates
                 .iter()
-                .find(|s| s.number && s.words.len() == depth);
+                .find(|s| s.number.is_some() && s.words.len() == depth);
             return match (numbered, token.parse::<u32>()) {
-                (Some(s), Ok(n)) if n <= 512 && depth + 1 == tokens.len() => Ok((s.cmd, Some(n))),
+                (Some(s), Ok(n))
+                    if s.number.is_some_and(|max| n <= max) && depth + 1 == tokens.len() =>
+                {
+                    Ok((s.cmd, Some(n)))
+                }
                 (Some(_), Ok(_)) if depth + 1 < tokens.len() => {
                     Err(ParseError::InvalidAt(tokens[depth + 1].0))
                 }
@@ -170,17 +187,38 @@ pub(super) fn resolve(
     }
     candidates
         .iter()
-        .find(|s| s.words.len() == tokens.len() && !s.number)
+        .find(|s| s.words.len() == tokens.len() && s.number.is_none())
         .map(|s| (s.cmd, None))
         .ok_or(ParseError::Incomplete)
 }
 
-pub(super) fn error_text(error: ParseError, raw: &str, caret_base: usize) -> String {
+/// The vendor's words for a command that did not resolve; `first_col` is where the line's first
+/// word starts (Junos says `unknown command.` for that one and a syntax error after it).
+pub(super) fn error_text(
+    errors: &Errors,
+    error: ParseError,
+    raw: &str,
+    caret_base: usize,
+    first_col: usize,
+) -> String {
     match error {
         ParseError::InvalidAt(col) => {
-            format!("{:width$}^\n{INVALID}\n\n", "", width = caret_base + col)
+            let message = match errors.unknown_command {
+                Some(unknown) if col == first_col => unknown,
+                _ => errors.invalid,
+            };
+            invalid_at(errors, message, caret_base + col)
         }
-        ParseError::Ambiguous => format!("% Ambiguous command:  \"{}\"\n", raw.trim()),
-        ParseError::Incomplete => "% Incomplete command.\n\n".to_string(),
+        ParseError::Ambiguous => errors.ambiguous.replace("{command}", raw.trim()),
+        ParseError::Incomplete => errors.incomplete.to_string(),
+    }
+}
+
+/// `message` under a `^` at `column`, or alone where the vendor prints no marker.
+pub(super) fn invalid_at(errors: &Errors, message: &str, column: usize) -> String {
+    if errors.caret {
+        format!("{:column$}^\n{message}", "")
+    } else {
+        message.to_string()
     }
 }

@@ -1,4 +1,3 @@
-use super::commands::INVALID;
 use super::*;
 use crate::running_config;
 
@@ -13,10 +12,12 @@ fn shell() -> Shell {
             drop_mid_output: false,
             fault: None,
             drift: Vec::new(),
-            live: None,
+            ..ShellOptions::default()
         },
     )
 }
+
+const INVALID: &str = "% Invalid input detected at '^' marker.";
 
 /// Everything sent for these actions, with each `Think` shown as `<think>`.
 fn text(actions: &[Action]) -> String {
@@ -280,7 +281,7 @@ fn drop_mid_output_sends_half_the_config_then_drops() {
             drop_mid_output: true,
             fault: None,
             drift: Vec::new(),
-            live: None,
+            ..ShellOptions::default()
         },
     );
     typed(&mut sh, "enable\n");
@@ -303,7 +304,7 @@ fn faulty(fault: Fault) -> Shell {
             drop_mid_output: false,
             fault: Some(fault),
             drift: Vec::new(),
-            live: None,
+            ..ShellOptions::default()
         },
     );
     sh.start();

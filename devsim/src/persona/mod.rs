@@ -1,0 +1,213 @@
+//! Vendor personas: how each simulated device speaks. A persona is data — prompt templates, the
+//! command table, the vendor's error wording, the pager marker, what entering configuration mode
+//! prints — plus two renderers (`show running-config` / `show configuration` and `show version`)
+//! over the shared [`DeviceModel`]. The CLI state machine in `shell.rs` is the same for all of
+//! them; only what it prints differs.
+//!
+//! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
+//! `arista_eos` and `juniper_junos`.
+
+mod eos;
+mod ios;
+mod junos;
+mod nxos;
+mod xr;
+
+use crate::model::{DeviceModel, Interface};
+use crate::shell::commands::Spec;
+use crate::shell::{Action, Shell, ShellOptions};
+
+/// A device's platform: which persona it runs, and what devsim's inventory says in `platform:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Platform {
+    #[default]
+    CiscoIos,
+    CiscoXe,
+    CiscoNxos,
+    CiscoXr,
+    AristaEos,
+    JuniperJunos,
+}
+
+impl Platform {
+    /// Every platform with a persona, in the order `fanout platforms` lists them.
+    pub const ALL: [Platform; 6] = [
+        Platform::CiscoIos,
+        Platform::CiscoXe,
+        Platform::CiscoNxos,
+        Platform::CiscoXr,
+        Platform::AristaEos,
+        Platform::JuniperJunos,
+    ];
+
+    /// fanout's platform name (`cisco_ios`).
+    pub fn name(self) -> &'static str {
+        self.persona().name
+    }
+
+    pub(crate) fn persona(self) -> &'static Persona {
+        match self {
+            Platform::CiscoIos => &ios::IOS,
+            Platform::CiscoXe => &ios::XE,
+            Platform::CiscoNxos => &nxos::PERSONA,
+            Platform::CiscoXr => &xr::PERSONA,
+            Platform::AristaEos => &eos::PERSONA,
+            Platform::JuniperJunos => &junos::PERSONA,
+        }
+    }
+
+    /// The commands that turn paging off, as fanout's built-in profile sends them; what a client
+    /// needs to know to read a whole output.
+    pub fn paging_off_command(self) -> &'static str {
+        self.persona().paging_off
+    }
+
+    /// The command that prints the configuration (`show configuration` on Junos).
+    pub fn config_command(self) -> &'static str {
+        self.persona().config_command
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Platform {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.name() == text.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Platform::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown platform {text:?} ({})", names.join(", "))
+            })
+    }
+}
+
+/// Exactly what a healthy, undrifted device of `platform` named `hostname` in a fleet seeded with
+/// `seed` prints for `command` in privileged mode with paging off, between the echo of the
+/// command and the next prompt, with `\n` line ends. A client that collected the command's
+/// output (echo and prompt removed, CRLF turned to LF) got this string byte for byte.
+pub fn command_output(platform: Platform, hostname: &str, seed: u64, command: &str) -> String {
+    let mut shell = Shell::new(
+        hostname,
+        seed,
+        ShellOptions {
+            platform,
+            ..ShellOptions::default()
+        },
+    );
+    let mut bytes = Vec::new();
+    for action in shell.exec(command) {
+        if let Action::Send(chunk) = action {
+            bytes.extend(chunk);
+        }
+    }
+    String::from_utf8_lossy(&bytes).replace("\r\n", "\n")
+}
+
+/// Prompt templates: `{host}` is the hostname, `{user}` the login name, `{mode}` a config
+/// sub-mode (`config-if`). A `\n` in a template puts a line before the prompt (Junos `[edit]`).
+pub(crate) struct Prompts {
+    /// User EXEC; unused by platforms whose logins land in privileged mode.
+    pub user: &'static str,
+    pub privileged: &'static str,
+    pub config: &'static str,
+    pub sub_config: &'static str,
+}
+
+/// How the vendor says a command line is wrong. Texts carry their own line ends.
+pub(crate) struct Errors {
+    /// A `^` line under the offending word precedes the message (all but EOS).
+    pub caret: bool,
+    pub invalid: &'static str,
+    /// Said instead of `invalid` when the first word is unknown (Junos `unknown command.`).
+    pub unknown_command: Option<&'static str>,
+    pub incomplete: &'static str,
+    /// `{command}` is the line as typed.
+    pub ambiguous: &'static str,
+}
+
+/// One vendor's CLI.
+pub(crate) struct Persona {
+    /// fanout's platform name.
+    pub name: &'static str,
+    /// The SSH identification string the device announces.
+    pub ssh_id: &'static str,
+    /// Logins land in privileged mode (NX-OS, XR, Junos): no `enable`.
+    pub login_privileged: bool,
+    /// Printed on login before the banner (Junos's version line); may be empty.
+    pub login_text: &'static str,
+    pub prompts: Prompts,
+    pub commands: &'static [Spec],
+    pub errors: Errors,
+    /// What a paused page ends with.
+    pub pager: &'static str,
+    /// What fanout's profile sends to turn paging off.
+    pub paging_off: &'static str,
+    pub config_command: &'static str,
+    /// What entering configuration mode prints.
+    pub config_enter: &'static str,
+    /// What leaving configuration mode prints.
+    pub config_leave: &'static str,
+    /// Words that leave configuration mode from anywhere in it (`end`).
+    pub config_end: &'static [&'static str],
+    /// Appended to every command's output before the prompt (Junos leaves a blank line).
+    pub after_output: &'static str,
+    /// What setting the screen length or width says; `{n}` is the number.
+    pub length_reply: &'static str,
+    pub width_reply: &'static str,
+    pub running_config: fn(&DeviceModel) -> String,
+    pub version: fn(&DeviceModel) -> String,
+}
+
+impl Persona {
+    /// Fills a prompt template in.
+    pub(crate) fn prompt(&self, template: &str, host: &str, user: &str, mode: &str) -> String {
+        template
+            .replace("{host}", host)
+            .replace("{user}", user)
+            .replace("{mode}", mode)
+    }
+}
+
+/// What an interface of the model is, for vendors that name interfaces their own way.
+pub(crate) enum Kind {
+    Loopback(u32),
+    /// The out-of-band management port.
+    Management,
+    /// A 1G front-panel port, 1-based.
+    Gigabit(u32),
+    /// A 10G uplink, 1-based.
+    TenGigabit(u32),
+    Vlan(u32),
+}
+
+/// Classifies a model interface by its IOS name.
+pub(crate) fn kind(intf: &Interface) -> Kind {
+    let last = |name: &str| -> u32 {
+        name.rsplit('/')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let name = intf.name.as_str();
+    if let Some(n) = name.strip_prefix("Loopback") {
+        Kind::Loopback(n.parse().unwrap_or(0))
+    } else if let Some(n) = name.strip_prefix("Vlan") {
+        Kind::Vlan(n.parse().unwrap_or(0))
+    } else if name.starts_with("TenGigabitEthernet") {
+        Kind::TenGigabit(last(name))
+    } else if name.starts_with("GigabitEthernet") {
+        Kind::Gigabit(last(name))
+    } else {
+        Kind::Management
+    }
+}
+
+#[cfg(test)]
+mod tests;

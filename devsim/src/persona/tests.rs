@@ -1,0 +1,247 @@
+use super::*;
+
+const SEED: u64 = 3;
+
+fn shell(platform: Platform) -> Shell {
+    Shell::new(
+        "r00007",
+        SEED,
+        ShellOptions {
+            platform,
+            username: "netops".into(),
+            ..ShellOptions::default()
+        },
+    )
+}
+
+/// What the device sends for `input`, thinking pauses left out.
+fn typed(sh: &mut Shell, input: &str) -> String {
+    sent(sh.feed(input.as_bytes()))
+}
+
+fn sent(actions: Vec<Action>) -> String {
+    let mut out = Vec::new();
+    for action in actions {
+        if let Action::Send(bytes) = action {
+            out.extend(bytes);
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn names_round_trip() {
+    for platform in Platform::ALL {
+        assert_eq!(platform.name().parse::<Platform>(), Ok(platform));
+    }
+    assert!("cisco_ioss".parse::<Platform>().is_err());
+}
+
+#[test]
+fn each_persona_logs_in_at_its_vendors_prompt() {
+    for (platform, prompt) in [
+        (Platform::CiscoIos, "\r\nr00007>"),
+        (Platform::CiscoXe, "\r\nr00007>"),
+        (Platform::CiscoNxos, "\r\nr00007#"),
+        (Platform::CiscoXr, "\r\nRP/0/RP0/CPU0:r00007#"),
+        (Platform::AristaEos, "\r\nr00007>"),
+        (Platform::JuniperJunos, "\r\nnetops@r00007> "),
+    ] {
+        let out = sent(shell(platform).start());
+        assert!(out.ends_with(prompt), "{platform}: {out:?}");
+    }
+}
+
+#[test]
+fn paging_off_is_the_vendors_command_and_the_others_are_errors() {
+    for platform in Platform::ALL {
+        let mut sh = shell(platform);
+        sh.start();
+        let paging_off = platform.paging_off_command();
+        let out = typed(&mut sh, &format!("{paging_off}\n"));
+        assert!(!out.contains('^'), "{platform}: {out:?}");
+        let other = if paging_off == "terminal length 0" {
+            "set cli screen-length 0"
+        } else {
+            "terminal length 0"
+        };
+        let out = typed(&mut sh, &format!("{other}\n"));
+        assert!(
+            out.contains('%') || out.contains("unknown command") || out.contains("syntax error"),
+            "{platform} accepted {other:?}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn errors_are_worded_like_the_vendor() {
+    for (platform, message) in [
+        (
+            Platform::CiscoIos,
+            "\r\n% Invalid input detected at '^' marker.\r\n\r\n",
+        ),
+        (
+            Platform::CiscoNxos,
+            "\r\n% Invalid command at '^' marker.\r\n",
+        ),
+        (
+            Platform::CiscoXr,
+            "\r\n% Invalid input detected at '^' marker.\r\n",
+        ),
+        (Platform::AristaEos, "\r\n% Invalid input\r\n"),
+        (
+            Platform::JuniperJunos,
+            "\r\nsyntax error, expecting <command>.\r\n\r\n",
+        ),
+    ] {
+        let mut sh = shell(platform);
+        sh.start();
+        let prompt_width = sh.caret_base();
+        let out = typed(&mut sh, "show bogus\n");
+        assert!(out.contains(message), "{platform}: {out:?}");
+        if platform != Platform::AristaEos {
+            // The marker sits under `bogus`, counted from the start of the prompt line.
+            let caret = format!("\r\n{}^\r\n", " ".repeat(prompt_width + 5));
+            assert!(out.contains(&caret), "{platform}: {out:?}");
+        }
+    }
+    let mut junos = shell(Platform::JuniperJunos);
+    junos.start();
+    assert!(typed(&mut junos, "frobnicate\n").contains("\r\nunknown command.\r\n"));
+}
+
+#[test]
+fn configuration_mode_prompts() {
+    let mut nxos = shell(Platform::CiscoNxos);
+    nxos.start();
+    assert!(typed(&mut nxos, "configure terminal\n").ends_with("\r\nr00007(config)#"));
+    assert!(typed(&mut nxos, "interface Ethernet1/1\n").ends_with("\r\nr00007(config-if)#"));
+    assert!(typed(&mut nxos, "end\n").ends_with("\r\nr00007#"));
+
+    let mut xr = shell(Platform::CiscoXr);
+    xr.start();
+    assert!(typed(&mut xr, "configure\n").ends_with("\r\nRP/0/RP0/CPU0:r00007(config)#"));
+
+    let mut junos = shell(Platform::JuniperJunos);
+    junos.start();
+    let out = typed(&mut junos, "configure\n");
+    assert!(
+        out.ends_with("\r\nEntering configuration mode\r\n\r\n[edit]\r\nnetops@r00007# "),
+        "{out:?}"
+    );
+    let out = typed(&mut junos, "exit configuration-mode\n");
+    assert!(
+        out.ends_with("\r\nExiting configuration mode\r\n\r\nnetops@r00007> "),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn eos_and_ios_need_enable_for_the_configuration() {
+    for platform in [Platform::CiscoIos, Platform::AristaEos] {
+        let mut sh = shell(platform);
+        sh.start();
+        assert!(typed(&mut sh, "show running-config\n").contains("% Invalid input"));
+        assert!(typed(&mut sh, "enable\n").ends_with("\r\nr00007#"));
+        assert!(typed(&mut sh, "show running-config\n").contains("\r\nhostname r00007\r\n"));
+    }
+}
+
+#[test]
+fn outputs_are_shaped_like_the_vendors() {
+    for (platform, config_marks, version_mark) in [
+        (
+            Platform::CiscoIos,
+            &["Building configuration...", "\nversion 15.2\n", "\nend\n"][..],
+            "Cisco IOS Software, C3750E",
+        ),
+        (
+            Platform::CiscoXe,
+            &[
+                "Current configuration : ",
+                "\nversion 17.3\n",
+                "provision c9300-",
+            ],
+            "Cisco IOS XE Software, Version 17.03.04a",
+        ),
+        (
+            Platform::CiscoNxos,
+            &[
+                "\n!Command: show running-config\n",
+                "\nfeature interface-vlan\n",
+                "\ninterface Ethernet1/1\n",
+            ],
+            "Cisco Nexus Operating System (NX-OS) Software",
+        ),
+        (
+            Platform::CiscoXr,
+            &[
+                "\nBuilding configuration...\n!! IOS XR Configuration 7.5.2\n",
+                "\nrouter static\n",
+                "interface GigabitEthernet0/0/0/0\n",
+            ],
+            "\nCisco IOS XR Software, Version 7.5.2\n",
+        ),
+        (
+            Platform::AristaEos,
+            &[
+                "! Command: show running-config\n",
+                "\ninterface Ethernet1\n   ",
+                "\nend\n",
+            ],
+            "Arista DCS-7050SX3-48YC8-F\n",
+        ),
+        (
+            Platform::JuniperJunos,
+            &[
+                "## Last commit: 20",
+                "\nsystem {\n    host-name r00007;\n",
+                "\n    ge-0/0/0 {\n",
+            ],
+            "Hostname: r00007\nModel: mx204\nJunos: 21.4R3-S5.4\n",
+        ),
+    ] {
+        let config = command_output(platform, "r00007", SEED, platform.config_command());
+        for mark in config_marks {
+            assert!(
+                config.contains(mark),
+                "{platform} config lacks {mark:?}:\n{config}"
+            );
+        }
+        assert!(!config.contains('\r'), "{platform}");
+        let version = command_output(platform, "r00007", SEED, "show version");
+        assert!(version.contains(version_mark), "{platform}:\n{version}");
+        assert_ne!(
+            config,
+            command_output(platform, "r00008", SEED, platform.config_command()),
+            "{platform}: devices differ"
+        );
+    }
+    // Junos ends every output with a blank line before the prompt; the others do not.
+    let junos = command_output(Platform::JuniperJunos, "r00007", SEED, "show version");
+    assert!(junos.ends_with("]\n\n"), "{junos:?}");
+}
+
+#[test]
+fn the_expected_output_is_what_an_interactive_session_prints() {
+    for platform in Platform::ALL {
+        let mut sh = shell(platform);
+        sh.start();
+        if !platform.persona().login_privileged {
+            typed(&mut sh, "enable\n");
+        }
+        typed(&mut sh, &format!("{}\n", platform.paging_off_command()));
+        let command = platform.config_command();
+        let prompt = sh.prompt();
+        let out = typed(&mut sh, &format!("{command}\n"));
+        let body = out
+            .strip_prefix(&format!("{command}\r\n"))
+            .and_then(|rest| rest.strip_suffix(&prompt))
+            .unwrap_or_else(|| panic!("{platform}: echo or prompt missing in {out:?}"));
+        assert_eq!(
+            body.replace("\r\n", "\n"),
+            command_output(platform, "r00007", SEED, command),
+            "{platform}"
+        );
+    }
+}
