@@ -28,6 +28,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure sequential vs pooled vs async vs multi-process on one simulated fleet.
     Bench(BenchArgs),
+    /// Poll every selected host continuously; alert on changes and thresholds; live dashboard.
+    Monitor(MonitorArgs),
     /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
     #[command(hide = true)]
     Worker(fanout_worker::WorkerArgs),
@@ -183,6 +185,36 @@ pub struct InventoryArgs {
     /// A table, or one JSON object per host per line.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+#[derive(Args)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// The checks and alert destinations (monitor.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub checks: PathBuf,
+
+    /// Poll every host this often; polls are spread over the interval.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub every: Duration,
+
+    /// Serve the live dashboard (and /api, /metrics) on this address, e.g. 127.0.0.1:8080;
+    /// port 0 lets the OS choose and the startup line says which.
+    #[arg(long, value_name = "ADDR")]
+    pub dashboard: Option<std::net::SocketAddr>,
+
+    /// Append every alert and recovery to this JSON-lines file.
+    #[arg(long, default_value = "alerts.jsonl", value_name = "FILE")]
+    pub journal: PathBuf,
+
+    /// Stop by itself after this long (for benchmarks and scripts) instead of at Ctrl-C.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
 }
 
 #[derive(Args)]

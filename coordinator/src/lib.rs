@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod job;
+pub mod monitoring;
 pub mod output;
 pub mod record;
 pub mod recorder;

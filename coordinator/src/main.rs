@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             Command::Inventory(args) => commands::inventory::run(args),
             Command::Demo(args) => commands::demo::run(args, interrupts).await,
             Command::Bench(args) => commands::bench::run(args, interrupts).await,
+            Command::Monitor(args) => commands::monitor::run(args, interrupts).await,
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {

@@ -148,6 +148,15 @@ impl Scheduler {
 
     /// The worker is gone: its unfinished hosts go back to the front of the queue and to
     /// whoever has credit.
+    /// Whether `worker` holds `host` under the current lease `epoch`: monitor polls from a
+    /// fenced lease are dropped like stale results.
+    pub fn holds(&self, worker: WorkerKey, host: &str, epoch: u64) -> bool {
+        matches!(
+            self.state.get(host),
+            Some(HostState::Leased { worker: w, epoch: e }) if *w == worker && *e == epoch
+        )
+    }
+
     pub fn detach(&mut self, worker: WorkerKey) -> Vec<(WorkerKey, Assignment)> {
         let Some(slot) = self.workers.remove(&worker) else {
             return Vec::new();

@@ -7,12 +7,12 @@ use crate::scheduler::{Scheduler, Verdict, WorkerKey};
 use fanout_common::Secret;
 use fanout_common::proto::coordinator_server::{Coordinator, CoordinatorServer};
 use fanout_common::proto::{
-    Assignment, CoordinatorMessage, Shutdown, Welcome, WorkerHello, WorkerMessage,
+    Assignment, CoordinatorMessage, PollReport, Shutdown, Welcome, WorkerHello, WorkerMessage,
     coordinator_message, worker_message,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::sync::{mpsc, watch};
@@ -62,6 +62,8 @@ pub struct Shared {
     next_key: AtomicU64,
     /// Set once workers were told to stop: their streams ending is then expected, not news.
     closing: AtomicBool,
+    /// Where monitor jobs' polls go; unset for one-shot jobs.
+    polls: OnceLock<mpsc::Sender<PollReport>>,
 }
 
 struct State {
@@ -87,6 +89,7 @@ impl Shared {
             live_workers: watch::channel(0).0,
             next_key: AtomicU64::new(1),
             closing: AtomicBool::new(false),
+            polls: OnceLock::new(),
         })
     }
 
@@ -96,6 +99,14 @@ impl Shared {
         })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// Sends every poll report from a current lease to `sink` (monitor jobs). Set once, before
+    /// workers attach.
+    pub fn route_polls(&self, sink: mpsc::Sender<PollReport>) {
+        if self.polls.set(sink).is_err() {
+            warn!("poll sink already set; keeping the first");
+        }
     }
 
     pub fn watch_workers(&self) -> watch::Receiver<usize> {
@@ -322,6 +333,19 @@ async fn serve_worker(
                     meta.platform,
                 );
                 if shared.results.send(record).await.is_err() {
+                    break;
+                }
+            }
+            worker_message::Body::Poll(report) => {
+                let current = shared
+                    .lock()
+                    .scheduler
+                    .holds(key, &report.host, report.lease_epoch);
+                let Some(sink) = shared.polls.get().filter(|_| current) else {
+                    debug!(worker = %worker.id, host = %report.host, "poll from a fenced lease dropped");
+                    continue;
+                };
+                if sink.send(report).await.is_err() {
                     break;
                 }
             }

@@ -3,6 +3,7 @@
 //! host is done.
 
 pub mod args;
+pub mod monitor;
 pub mod pacer;
 pub mod runtime;
 pub mod session;

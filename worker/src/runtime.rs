@@ -177,7 +177,7 @@ async fn send(outbound: &mpsc::Sender<WorkerMessage>, body: worker_message::Body
 struct JobContext {
     options: SessionOptions,
     /// The worker's share of the job's connection rate.
-    pacer: Pacer,
+    pacer: Arc<Pacer>,
     /// Validation jobs only; an error fails every host of the job as `internal`.
     validator: Option<Result<Validator, String>>,
     /// The job's platform profiles, compiled once; a profile that does not parse fails its
@@ -204,7 +204,7 @@ impl JobContexts {
             .or_insert_with(|| {
                 Arc::new(JobContext {
                     options: session_options(job),
-                    pacer: Pacer::new(job.connect_rate),
+                    pacer: Arc::new(Pacer::new(job.connect_rate)),
                     validator: job.validation.as_ref().map(Validator::from_proto),
                     profiles: job
                         .platform_profiles
@@ -233,6 +233,11 @@ fn start_assignment(
         return;
     };
     let context = contexts.for_job(&job);
+    if let Some(spec) = job.monitor.clone() {
+        let lease = (assignment.lease_epoch, assignment.hosts);
+        start_monitoring(&job, spec, lease, &context, tasks, outbound, shutdown);
+        return;
+    }
     let job = Arc::new(job);
     debug!(job = %job.job_id, hosts = assignment.hosts.len(), epoch = assignment.lease_epoch, "assignment");
     for host in assignment.hosts {
@@ -263,6 +268,34 @@ fn start_assignment(
 }
 
 /// Longest wait between two attempts, however many there were.
+/// Starts one poll loop per host of a monitor job. They hold no session permit: a monitored host
+/// is held for the job's whole life, and the coordinator never leases more than our credit.
+fn start_monitoring(
+    job: &proto::JobSpec,
+    spec: proto::MonitorSpec,
+    (lease_epoch, hosts): (u64, Vec<proto::HostTarget>),
+    context: &Arc<JobContext>,
+    tasks: &TaskTracker,
+    outbound: &mpsc::Sender<WorkerMessage>,
+    shutdown: &CancellationToken,
+) {
+    let spec = Arc::new(spec);
+    debug!(job = %job.job_id, hosts = hosts.len(), epoch = lease_epoch, "monitor assignment");
+    for mut host in hosts {
+        host.facts_json.clear();
+        let poller = crate::monitor::HostPoller {
+            target: device_target(host, &context.profiles),
+            job_id: job.job_id.clone(),
+            lease_epoch,
+            spec: spec.clone(),
+            options: context.options.clone(),
+            pacer: context.pacer.clone(),
+            outbound: outbound.clone(),
+        };
+        tasks.spawn(poller.run(shutdown.clone()));
+    }
+}
+
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Runs the host, and again after a growing, jittered pause while the failure is one that may

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod demo;
 pub mod inventory;
+pub mod monitor;
 pub mod run;
 pub mod validate;
 

@@ -11,6 +11,7 @@ mod deadline;
 mod error;
 mod exec;
 mod known_hosts;
+mod live;
 mod prompt;
 mod shell;
 mod transport;
@@ -28,6 +29,8 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tracing::{debug, instrument, warn};
 use transport::SshHandle;
+
+pub use live::LiveSession;
 
 /// The output cap used when a job asks for none (`max_output_bytes == 0`).
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 64 * 1024 * 1024;

@@ -1,0 +1,210 @@
+//! Turns a worker's [`PollReport`] into the [`PollResult`] the monitor engine judges: TextFSM
+//! tables for tracked checks, one regex capture for numeric ones. Parsing happens here, not in
+//! the worker, so workers stay generic and every template problem shows in one log.
+
+use fanout_common::proto::PollReport;
+use fanout_monitor::config::{Check, Rule, Source};
+use fanout_monitor::{PollOutcome, PollResult, Values};
+use fanout_rules::TemplateIndex;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Parses polls for one monitor job.
+pub struct PollParser {
+    checks: HashMap<String, Check>,
+    /// Platform by host name: which templates apply.
+    platforms: HashMap<String, String>,
+    templates: TemplateIndex,
+}
+
+/// Why a poll's output could not be read; the poll is skipped (and logged), never mistaken for
+/// an unreachable device.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("poll for unknown check {0:?}")]
+    UnknownCheck(String),
+    #[error("check {check}: {message}")]
+    Output { check: String, message: String },
+}
+
+impl PollParser {
+    pub fn new(
+        checks: &[Check],
+        platforms: HashMap<String, String>,
+        templates: TemplateIndex,
+    ) -> Self {
+        PollParser {
+            checks: checks.iter().map(|c| (c.name.clone(), c.clone())).collect(),
+            platforms,
+            templates,
+        }
+    }
+
+    /// The engine's view of one report.
+    pub fn parse(&self, report: PollReport) -> Result<PollResult, ParseError> {
+        let check = self
+            .checks
+            .get(&report.check)
+            .ok_or_else(|| ParseError::UnknownCheck(report.check.clone()))?;
+        let at = UNIX_EPOCH + Duration::from_millis(report.at_unix_ms);
+        let at = if report.at_unix_ms == 0 {
+            SystemTime::now()
+        } else {
+            at
+        };
+        let outcome = match &report.failure {
+            Some(failure) => PollOutcome::Unreachable(failure.message.clone()),
+            None => {
+                let text = String::from_utf8_lossy(&report.output);
+                let platform = self
+                    .platforms
+                    .get(&report.host)
+                    .map_or("cisco_ios", String::as_str);
+                PollOutcome::Ok(self.values(check, platform, &text).map_err(|message| {
+                    ParseError::Output {
+                        check: check.name.clone(),
+                        message,
+                    }
+                })?)
+            }
+        };
+        Ok(PollResult {
+            host: report.host,
+            at,
+            check: report.check,
+            outcome,
+        })
+    }
+
+    fn values(&self, check: &Check, platform: &str, text: &str) -> Result<Values, String> {
+        match &check.rule {
+            Rule::Extract { regex, .. } => {
+                let captured = regex
+                    .captures(text)
+                    .and_then(|c| c.get(1))
+                    .ok_or_else(|| format!("/{}/ does not match the output", regex.as_str()))?;
+                captured
+                    .as_str()
+                    .trim()
+                    .parse::<f64>()
+                    .map(Values::Number)
+                    .map_err(|_| format!("{:?} is not a number", captured.as_str()))
+            }
+            Rule::Track(track) => {
+                let Source::Command(command) = &check.source else {
+                    return Err("tracked HTTP checks are not supported yet".into());
+                };
+                let table = self
+                    .templates
+                    .parse(platform, command, text)
+                    .map_err(|e| e.to_string())?;
+                let key = column(&table.header, &track.key)?;
+                let field = column(&table.header, &track.field)?;
+                let rows: BTreeMap<String, String> = table
+                    .rows
+                    .iter()
+                    .filter_map(|row| Some((display(row.get(&key)?), display(row.get(&field)?))))
+                    .collect();
+                Ok(Values::Table(rows))
+            }
+        }
+    }
+}
+
+/// The template column `name` refers to: case-insensitive, and `intf` for `INTERFACE` as
+/// ntc-templates' older column name.
+fn column(header: &[String], name: &str) -> Result<String, String> {
+    let wanted = name.to_ascii_uppercase();
+    let aliases: &[&str] = match wanted.as_str() {
+        "INTF" => &["INTERFACE"],
+        "INTERFACE" => &["INTF"],
+        _ => &[],
+    };
+    header
+        .iter()
+        .find(|h| h.eq_ignore_ascii_case(&wanted))
+        .or_else(|| {
+            header
+                .iter()
+                .find(|h| aliases.iter().any(|a| h.eq_ignore_ascii_case(a)))
+        })
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "no column {name:?} in the parsed table ({})",
+                header.join(", ")
+            )
+        })
+}
+
+fn display(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_common::proto::Failure;
+    use fanout_monitor::MonitorConfig;
+    use std::path::Path;
+
+    const CHECKS: &str = r#"
+checks:
+  - name: interfaces
+    command: show ip interface brief
+    parse: textfsm
+    track: { key: intf, field: status }
+  - name: cpu
+    command: show processes cpu | include CPU
+    extract: 'five seconds: (\d+)%'
+    alert_when: { above: 80, for: 2 }
+alerts: []
+"#;
+
+    fn parser() -> PollParser {
+        let config = MonitorConfig::parse(CHECKS, Path::new("monitor.yaml"), |_| None).unwrap();
+        let platforms = HashMap::from([("r1".to_string(), "cisco_ios".to_string())]);
+        PollParser::new(&config.checks, platforms, TemplateIndex::bundled())
+    }
+
+    fn report(check: &str, output: &str) -> PollReport {
+        PollReport {
+            host: "r1".into(),
+            check: check.into(),
+            at_unix_ms: 1_700_000_000_000,
+            output: output.as_bytes().to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tables_numbers_and_failures() {
+        let p = parser();
+        let brief = "Interface              IP-Address      OK? Method Status                Protocol\n\
+                     GigabitEthernet1/0/1   unassigned      YES unset  down                  down\n\
+                     Loopback0              10.255.0.8      YES NVRAM  up                    up\n";
+        let got = p.parse(report("interfaces", brief)).unwrap();
+        let PollOutcome::Ok(Values::Table(rows)) = got.outcome else {
+            panic!("{got:?}")
+        };
+        assert_eq!(rows["GigabitEthernet1/0/1"], "down");
+        assert_eq!(rows["Loopback0"], "up");
+        let cpu = "CPU utilization for five seconds: 96%/0%; one minute: 27%; five minutes: 16%\n";
+        let got = p.parse(report("cpu", cpu)).unwrap();
+        assert_eq!(got.outcome, PollOutcome::Ok(Values::Number(96.0)));
+        let mut dead = report("cpu", "");
+        dead.failure = Some(Failure {
+            message: "connection refused".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            p.parse(dead).unwrap().outcome,
+            PollOutcome::Unreachable("connection refused".into())
+        );
+        assert!(p.parse(report("cpu", "% Invalid input")).is_err());
+        assert!(p.parse(report("nope", "")).is_err());
+    }
+}
