@@ -189,6 +189,12 @@ impl Shell {
         vec![Action::Send(bytes)]
     }
 
+    /// Puts the session where a collecting client has it: privileged, paging off.
+    pub(crate) fn privileged_unpaged(&mut self) {
+        self.mode = Mode::Privileged;
+        self.length = 0;
+    }
+
     /// Runs one command for an SSH `exec` request: privileged, unpaged, no echo and no prompt.
     pub fn exec(&mut self, command: &str) -> Vec<Action> {
         self.mode = Mode::Privileged;

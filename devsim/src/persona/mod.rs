@@ -89,9 +89,10 @@ impl std::str::FromStr for Platform {
 }
 
 /// Exactly what a healthy, undrifted device of `platform` named `hostname` in a fleet seeded with
-/// `seed` prints for `command` in privileged mode with paging off, between the echo of the
+/// `seed` prints for `command` typed in privileged mode with paging off, between the echo of the
 /// command and the next prompt, with `\n` line ends. A client that collected the command's
-/// output (echo and prompt removed, CRLF turned to LF) got this string byte for byte.
+/// output (echo and prompt removed, CRLF turned to LF) got this string byte for byte. Error
+/// markers line up under the prompt of a login named `admin` (the Junos prompt shows it).
 pub fn command_output(platform: Platform, hostname: &str, seed: u64, command: &str) -> String {
     let mut shell = Shell::new(
         hostname,
@@ -101,13 +102,19 @@ pub fn command_output(platform: Platform, hostname: &str, seed: u64, command: &s
             ..ShellOptions::default()
         },
     );
+    shell.privileged_unpaged();
+    let prompt = shell.prompt();
     let mut bytes = Vec::new();
-    for action in shell.exec(command) {
+    for action in shell.feed(format!("{command}\n").as_bytes()) {
         if let Action::Send(chunk) = action {
             bytes.extend(chunk);
         }
     }
-    String::from_utf8_lossy(&bytes).replace("\r\n", "\n")
+    let echo = format!("{command}\r\n");
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.strip_prefix(&echo).unwrap_or(&text);
+    let text = text.strip_suffix(&prompt).unwrap_or(text);
+    text.replace("\r\n", "\n")
 }
 
 /// Prompt templates: `{host}` is the hostname, `{user}` the login name, `{mode}` a config
