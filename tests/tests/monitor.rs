@@ -1,0 +1,288 @@
+//! `fanout monitor` end to end: 200 simulated devices through 2 real worker processes, a flap
+//! and a CPU spike forced through devsim's control API, and exactly the expected alerts and
+//! recoveries at a local webhook receiver and a real SMTP server process, with no duplicates;
+//! a killed worker's hosts keep being polled, and Ctrl-C leaves no worker behind.
+
+#[path = "../../monitor/tests/support/mod.rs"]
+mod support;
+
+use fanout_devsim::FleetConfig;
+use fanout_tests::{Lab, RunningFanout, process_alive, wait_until};
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use support::{Receiver, SmtpServer};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const FLAPPED: &str = "r00017";
+const SPIKED: &str = "r00142";
+
+/// One HTTP/1.1 request with `Connection: close`; the status and body.
+async fn http(address: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&raw).into_owned())
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path} on {address} timed out"))
+        .unwrap_or_else(|e| panic!("{method} {path} on {address}: {e}"));
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    (status, body.to_string())
+}
+
+/// `host → last_poll` from the dashboard's JSON view; empty while it is not answering.
+async fn last_polls(dashboard: SocketAddr) -> BTreeMap<String, String> {
+    let (status, body) = http(dashboard, "GET", "/api/hosts", "").await;
+    if status != 200 {
+        return BTreeMap::new();
+    }
+    let hosts: Value = serde_json::from_str(&body).expect("/api/hosts is JSON");
+    let list = hosts
+        .as_array()
+        .or_else(|| hosts.get("hosts").and_then(Value::as_array))
+        .cloned()
+        .unwrap_or_default();
+    list.iter()
+        .filter_map(|h| {
+            let name = h.get("host")?.as_str()?.to_string();
+            let at = h.get("last_poll")?.as_str()?.to_string();
+            Some((name, at))
+        })
+        .collect()
+}
+
+async fn wait_for_polls(
+    dashboard: SocketAddr,
+    hosts: usize,
+    newer_than: &BTreeMap<String, String>,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let polls = last_polls(dashboard).await;
+        let fresh = polls
+            .iter()
+            .filter(|(h, at)| newer_than.get(*h).is_none_or(|before| at > &before))
+            .count();
+        if fresh == hosts {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {fresh} of {hosts} hosts polled (again) within 60s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `(kind, incident)` of each notice a webhook received, in arrival order.
+fn webhook_events(receiver: &Receiver) -> Vec<(String, String)> {
+    receiver
+        .bodies()
+        .iter()
+        .map(|b| {
+            let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+            (field("kind"), field("incident"))
+        })
+        .collect()
+}
+
+fn subjects(smtp: &SmtpServer) -> Vec<String> {
+    let mut subjects: Vec<String> = smtp
+        .messages()
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+        })
+        .collect();
+    subjects.sort();
+    subjects
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flap_and_cpu_spike_alert_and_recover_exactly_once_through_two_workers() {
+    let lab = Lab::start(FleetConfig {
+        count: 200,
+        seed: 8,
+        ..FleetConfig::default()
+    })
+    .await;
+    let control = lab
+        .fleet
+        .serve_control("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("control api");
+    let webhook = Receiver::start(0).await;
+    let smtp = SmtpServer::start();
+    let mut alerts = format!(
+        "  - webhook: {{ url: \"{}\", format: json }}\n",
+        webhook.url()
+    );
+    if let Some(smtp) = &smtp {
+        alerts.push_str(&format!(
+            "  - email: {{ smtp: \"127.0.0.1:{}\", from: monitor@example.net, to: [noc@example.net], starttls: false }}\n",
+            smtp.port
+        ));
+    }
+    let checks = format!(
+        r#"checks:
+  - name: interfaces
+    command: show ip interface brief
+    parse: textfsm
+    track: {{ key: intf, field: status }}
+  - name: cpu
+    command: show processes cpu | include CPU
+    extract: 'five seconds: (\d+)%'
+    alert_when: {{ above: 80, for: 2 }}
+alerts:
+{alerts}"#
+    );
+    std::fs::write(lab.path("monitor.yaml"), checks).unwrap();
+    let dashboard: SocketAddr = format!("127.0.0.1:{}", fanout_tests::closed_port())
+        .parse()
+        .unwrap();
+    let journal = lab.path("alerts.jsonl");
+    let fanout = RunningFanout::start(&[
+        "monitor",
+        "-i",
+        &lab.inventory_arg(),
+        "--checks",
+        &lab.path("monitor.yaml"),
+        "--every",
+        "1s",
+        "--workers",
+        "2",
+        "--lease-timeout",
+        "3s",
+        "--host-key-policy",
+        "off",
+        "--journal",
+        &journal,
+        "--dashboard",
+        &dashboard.to_string(),
+    ]);
+    let coordinator = fanout.pid();
+    assert!(
+        wait_until(Duration::from_secs(30), || fanout.workers().len() == 2).await,
+        "two workers should start"
+    );
+    let workers = fanout.workers();
+
+    // Every host polled once: its baseline is known, so a change from now on is an incident.
+    wait_for_polls(dashboard, 200, &BTreeMap::new()).await;
+
+    let (code, body) = http(
+        control,
+        "POST",
+        &format!("/devices/{FLAPPED}/link"),
+        r#"{"interface": "Loopback0", "up": false}"#,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = http(
+        control,
+        "POST",
+        &format!("/devices/{SPIKED}/cpu"),
+        r#"{"percent": 97}"#,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+
+    let flap = format!("{FLAPPED}/interfaces/Loopback0");
+    let spike = format!("{SPIKED}/cpu");
+    support::eventually(30, "both alerts at the webhook", || {
+        webhook_events(&webhook).len() >= 2
+    })
+    .await;
+
+    // Lose a worker while the incidents are open: its hosts go to the survivor, and nothing
+    // about that is an alert.
+    let before = last_polls(dashboard).await;
+    fanout_tests::send_signal(workers[0], Signal::SIGKILL);
+    wait_for_polls(dashboard, 200, &before).await;
+
+    // Several polls with the incidents still open: still exactly one alert each.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for path in [
+        format!("/devices/{FLAPPED}/clear"),
+        format!("/devices/{SPIKED}/clear"),
+    ] {
+        let (code, body) = http(control, "POST", &path, "").await;
+        assert_eq!(code, 200, "{body}");
+    }
+    support::eventually(30, "both recoveries at the webhook", || {
+        webhook_events(&webhook).len() >= 4
+    })
+    .await;
+    if let Some(smtp) = &smtp {
+        support::eventually(30, "four mails", || smtp.messages().len() >= 4).await;
+    }
+    // A few more polls: nothing else may arrive.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let mut got = webhook_events(&webhook);
+    got.sort();
+    let mut expected = vec![
+        ("alert".to_string(), flap.clone()),
+        ("alert".to_string(), spike.clone()),
+        ("recovery".to_string(), flap.clone()),
+        ("recovery".to_string(), spike.clone()),
+    ];
+    expected.sort();
+    assert_eq!(got, expected, "webhook notices: {:#?}", webhook.bodies());
+    if let Some(smtp) = &smtp {
+        let mut expected = vec![
+            format!("[fanout] ALERT: {FLAPPED} Loopback0 up -> down"),
+            format!("[fanout] RECOVERED: {FLAPPED} Loopback0 down -> up (recovered)"),
+        ];
+        let spikes: Vec<String> = subjects(smtp)
+            .into_iter()
+            .filter(|s| s.contains(SPIKED))
+            .collect();
+        assert_eq!(spikes.len(), 2, "{spikes:?}");
+        assert!(spikes.iter().any(|s| s.starts_with("[fanout] ALERT: ")));
+        assert!(spikes.iter().any(|s| s.starts_with("[fanout] RECOVERED: ")));
+        expected.extend(spikes);
+        expected.sort();
+        assert_eq!(subjects(smtp), expected);
+    }
+
+    // Ctrl-C: the monitor stops by itself and takes its workers with it.
+    fanout.signal(Signal::SIGINT);
+    let finished = fanout.finish(Duration::from_secs(30)).await;
+    assert_eq!(finished.code, Some(0), "{}", finished.all_output());
+    assert!(
+        finished
+            .stdout
+            .contains("monitoring 200 hosts every 1s through 2 workers"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished.stdout.contains("1 workers lost"),
+        "{}",
+        finished.stdout
+    );
+    for pid in workers {
+        assert!(!process_alive(pid), "worker {pid} outlived the monitor");
+    }
+    assert!(!process_alive(coordinator));
+    let journal = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(journal.lines().count(), 4, "{journal}");
+}
