@@ -2,6 +2,7 @@
 //! what a job asks for and what a host's result looks like.
 
 pub mod failure;
+pub mod http;
 pub mod inventory;
 pub mod limits;
 pub mod paths;

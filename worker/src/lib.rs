@@ -3,6 +3,7 @@
 //! host is done.
 
 pub mod args;
+pub mod http;
 pub mod monitor;
 pub mod pacer;
 pub mod runtime;

@@ -2,6 +2,7 @@
 //! the concurrency bound, and send each host's output (in chunks) and result the moment it is done.
 
 use crate::WorkerConfig;
+use crate::http::HttpRunner;
 use crate::pacer::Pacer;
 use crate::session::{
     self, DeviceProfile, DeviceTarget, HostOutcome, KeyAuth, SessionFailure, SessionOptions,
@@ -180,6 +181,10 @@ struct JobContext {
     pacer: Arc<Pacer>,
     /// Validation jobs only; an error fails every host of the job as `internal`.
     validator: Option<Result<Validator, String>>,
+    /// Jobs with HTTP steps only: one client for all the job's hosts in this worker, so
+    /// connections are pooled. An error (a CA file that does not parse) fails every host as
+    /// `internal`.
+    http: Option<Result<HttpRunner, String>>,
     /// The job's platform profiles, compiled once; a profile that does not parse fails its
     /// hosts as `internal` with the reason.
     profiles: HashMap<String, Result<Arc<DeviceProfile>, String>>,
@@ -202,8 +207,15 @@ impl JobContexts {
         self.by_job
             .entry(job.job_id.clone())
             .or_insert_with(|| {
+                let options = session_options(job);
+                let http = job
+                    .http
+                    .as_ref()
+                    .filter(|http| !http.steps.is_empty())
+                    .map(|http| HttpRunner::new(http, &options));
                 Arc::new(JobContext {
-                    options: session_options(job),
+                    http,
+                    options,
                     pacer: Arc::new(Pacer::new(job.connect_rate)),
                     validator: job.validation.as_ref().map(Validator::from_proto),
                     profiles: job
@@ -257,11 +269,19 @@ fn start_assignment(
             let target = device_target(host, &context.profiles);
             let (outcome, attempts) = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                done = collect_with_retries(&target, &job, &context.options, &context.pacer) => done,
+                done = collect_with_retries(&target, &facts, &job, &context) => done,
             };
             let (outcome, verdicts) = validate(&context, facts, target.platform, outcome).await;
             let timing = (started, clock.elapsed(), attempts);
-            report(&outbound, &job.job_id, epoch, &name, timing, (outcome, verdicts)).await;
+            report(
+                &outbound,
+                &job.job_id,
+                epoch,
+                &name,
+                timing,
+                (outcome, verdicts),
+            )
+            .await;
             send(&outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
         });
     }
@@ -303,14 +323,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// today only read from devices, so a repeat cannot change a device twice.
 async fn collect_with_retries(
     target: &DeviceTarget,
+    facts: &str,
     job: &proto::JobSpec,
-    options: &SessionOptions,
-    pacer: &Pacer,
+    context: &JobContext,
 ) -> (HostOutcome, u32) {
+    let facts = serde_json::from_str(facts).unwrap_or(serde_json::Value::Null);
     let mut attempts = 1;
     loop {
-        pacer.wait_turn().await;
-        let outcome = session::collect(target, &job.commands, options).await;
+        context.pacer.wait_turn().await;
+        let outcome = collect_once(target, &facts, job, context).await;
         let retryable = outcome.failure.as_ref().is_some_and(|f| f.kind.retryable());
         if !retryable || attempts > job.retries {
             return (outcome, attempts);
@@ -320,6 +341,50 @@ async fn collect_with_retries(
         tokio::time::sleep(pause).await;
         attempts += 1;
     }
+}
+
+/// One attempt: the CLI commands over SSH (no session at all when there are none), then the HTTP
+/// steps, which the host's deadline also bounds.
+async fn collect_once(
+    target: &DeviceTarget,
+    facts: &serde_json::Value,
+    job: &proto::JobSpec,
+    context: &JobContext,
+) -> HostOutcome {
+    let options = &context.options;
+    let mut outcome = if job.commands.is_empty() {
+        HostOutcome::default()
+    } else {
+        session::collect(target, &job.commands, options).await
+    };
+    let http = match &context.http {
+        _ if outcome.failure.is_some() => return outcome,
+        None => return outcome,
+        Some(Err(e)) => {
+            outcome.failure = Some(SessionFailure {
+                kind: FailureKind::Internal,
+                message: e.clone(),
+            });
+            return outcome;
+        }
+        Some(Ok(http)) => http,
+    };
+    let steps = http.run(target, facts, &mut outcome);
+    if options.host_timeout.is_zero() {
+        steps.await;
+    } else if tokio::time::timeout(options.host_timeout, steps)
+        .await
+        .is_err()
+    {
+        outcome.failure = Some(SessionFailure {
+            kind: FailureKind::Timeout,
+            message: format!(
+                "the host took longer than {:?} (host timeout)",
+                options.host_timeout
+            ),
+        });
+    }
+    outcome
 }
 
 /// `base * 2^(attempt-1)`, capped, times a random factor in [0.5, 1.5) so a fleet that failed
