@@ -52,8 +52,16 @@ pub struct RunArgs {
     pub selection: Selection,
 
     /// A command to run on every host, in order. Repeat for several.
-    #[arg(short = 'c', long = "command", value_name = "COMMAND", required = true)]
+    #[arg(
+        short = 'c',
+        long = "command",
+        value_name = "COMMAND",
+        required_unless_present = "steps"
+    )]
     pub commands: Vec<String>,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 
     #[command(flatten)]
     pub execution: ExecutionArgs,
@@ -65,6 +73,62 @@ pub struct RunArgs {
     /// How to report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+/// HTTP requests a run sends to every host, after its CLI commands.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "REST / HTTP collection")]
+pub struct HttpArgs {
+    /// An HTTP request to send to every host, in order: a path joined to the host's base URL
+    /// (`GET:/log`) or a full URL template (`GET:https://{hostname}:{data.http_port}/log`).
+    /// Templates take {hostname} {port} {name} {username} {platform} {data.KEY}. Repeat for
+    /// several. Responses are stored like command outputs; JSON is pretty-printed.
+    #[arg(long = "http", value_name = "METHOD:PATH", value_parser = fanout_common::http::parse_step)]
+    pub steps: Vec<fanout_common::proto::HttpStep>,
+
+    /// Base URL template for paths [default: {data.http_scheme}://{hostname}:{data.http_port},
+    /// https and its default port where the host's data sets neither].
+    #[arg(long, value_name = "URL")]
+    pub http_base: Option<String>,
+
+    /// A header sent with every request, `NAME: VALUE` (the value may use templates). Repeat for
+    /// several.
+    #[arg(long = "http-header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// JSON body of every request with a method that takes one: the JSON itself or @FILE.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub http_body: Option<String>,
+
+    /// The status every response must have [default: any 2xx]. 401 and 403 are always
+    /// auth_failed; another unexpected status is command_error.
+    #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(100..=599))]
+    pub http_expect: Option<u16>,
+
+    /// How requests authenticate with the host's credentials from the inventory.
+    #[arg(long, value_enum, default_value_t = HttpAuthArg::Basic)]
+    pub http_auth: HttpAuthArg,
+
+    /// PEM file of the CA certificates that sign the devices' HTTPS certificates; only these are
+    /// trusted [default: the system's roots]. Certificates are always verified unless
+    /// --http-insecure is given.
+    #[arg(long, value_name = "FILE")]
+    pub http_ca: Option<PathBuf>,
+
+    /// Accept any HTTPS certificate, unverified (lab use only).
+    #[arg(long, conflicts_with = "http_ca")]
+    pub http_insecure: bool,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+pub enum HttpAuthArg {
+    /// HTTP basic auth with the host's username and password.
+    #[default]
+    Basic,
+    /// `Authorization: Bearer <the host's password>`.
+    Bearer,
+    /// No credentials.
+    None,
 }
 
 /// How hosts are run: shared by `run` and `demo`.

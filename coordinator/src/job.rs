@@ -1,7 +1,7 @@
 //! What a job asks every host for, and the limits it runs under.
 
 use fanout_common::inventory::Host;
-use fanout_common::proto::{HostKeyPolicy, HostTarget, JobSpec, Validation};
+use fanout_common::proto::{HostKeyPolicy, HostTarget, HttpJob, JobSpec, Validation};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +28,8 @@ pub struct JobSettings {
     pub connect_rate: f64,
     /// Set for `fanout validate`: the rules the workers evaluate on each host's outputs.
     pub validation: Option<Validation>,
+    /// Set for `fanout run --http`: requests sent to every host after its commands.
+    pub http: Option<HttpJob>,
 }
 
 impl JobSettings {
@@ -46,6 +48,7 @@ impl JobSettings {
             retry_backoff_ms: millis(self.retry_backoff),
             connect_rate: self.connect_rate / workers.max(1) as f64,
             validation: self.validation.clone(),
+            http: self.http.clone(),
             ..JobSpec::default()
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod http_job;
 pub mod job;
 pub mod monitoring;
 pub mod output;

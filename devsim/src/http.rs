@@ -9,9 +9,11 @@ use crate::fleet::FleetShared;
 use crate::model::{self, DeviceModel, Port, Rng};
 use crate::{DevsimError, Fault};
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::{IncomingStream, Listener};
@@ -129,6 +131,9 @@ pub(crate) async fn serve(
     let app = Router::new()
         .route("/log", get(log))
         .route("/restconf/data/interfaces", get(interfaces))
+        // On every request, routed or not: a device checks credentials before it looks at the
+        // path, so a wrong path with wrong credentials is a 401, not a 404.
+        .layer(middleware::from_fn_with_state(shared.clone(), admit))
         .with_state(shared.clone());
     let listener = DeviceListener {
         inner: listener,
@@ -149,14 +154,7 @@ pub(crate) async fn serve(
 
 type Shared = State<Arc<FleetShared>>;
 
-async fn log(
-    State(shared): Shared,
-    ConnectInfo(conn): ConnectInfo<DeviceConn>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(denied) = admit(&shared, conn.index, &headers).await {
-        return denied;
-    }
+async fn log(State(shared): Shared, ConnectInfo(conn): ConnectInfo<DeviceConn>) -> Response {
     let device = &shared.devices[conn.index];
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -165,14 +163,7 @@ async fn log(
         .into_response()
 }
 
-async fn interfaces(
-    State(shared): Shared,
-    ConnectInfo(conn): ConnectInfo<DeviceConn>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(denied) = admit(&shared, conn.index, &headers).await {
-        return denied;
-    }
+async fn interfaces(State(shared): Shared, ConnectInfo(conn): ConnectInfo<DeviceConn>) -> Response {
     let device = &shared.devices[conn.index];
     (
         [(header::CONTENT_TYPE, "application/yang-data+json")],
@@ -183,25 +174,31 @@ async fn interfaces(
 
 /// Waits the device's thinking time, then checks the credentials: basic auth with the fleet's
 /// user and password, or a bearer token equal to the password. A `reject-auth` device refuses all.
-async fn admit(shared: &FleetShared, index: usize, headers: &HeaderMap) -> Result<(), Response> {
+async fn admit(
+    State(shared): Shared,
+    ConnectInfo(conn): ConnectInfo<DeviceConn>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
     }
-    let presented = headers
+    let presented = request
+        .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let accepted = presented
         .is_some_and(|value| credentials_match(value, &shared.username, &shared.password))
-        && shared.fault(index) != Some(Fault::RejectAuth);
+        && shared.fault(conn.index) != Some(Fault::RejectAuth);
     if accepted {
-        return Ok(());
+        return next.run(request).await;
     }
-    Err((
+    (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, format!("Basic realm=\"{REALM}\""))],
         "authentication required\n",
     )
-        .into_response())
+        .into_response()
 }
 
 fn credentials_match(authorization: &str, username: &str, password: &str) -> bool {

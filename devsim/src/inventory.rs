@@ -27,6 +27,8 @@ struct Defaults<'a> {
 struct DefaultsData {
     /// Where the device serves HTTP, for `fanout run --http` URLs (`{data.http_port}`).
     http_port: u16,
+    /// devsim serves plain HTTP; fanout's default base URL is https unless the data says so.
+    http_scheme: &'static str,
 }
 
 #[derive(Serialize)]
@@ -105,6 +107,7 @@ pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
             secret: access.secret,
             data: DefaultsData {
                 http_port: access.http_port,
+                http_scheme: "http",
             },
         },
         groups,
@@ -158,6 +161,7 @@ mod tests {
         );
         assert_eq!(defaults["secret"].as_str(), Some("enable"));
         assert_eq!(defaults["data"]["http_port"].as_u64(), Some(8080));
+        assert_eq!(defaults["data"]["http_scheme"].as_str(), Some("http"));
         assert_eq!(
             value["groups"]["site_ams"]["data"]["site"].as_str(),
             Some("ams")

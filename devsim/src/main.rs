@@ -17,7 +17,8 @@ use tracing_subscriber::EnvFilter;
 /// File descriptors kept back for the listener, logs, the inventory file and the runtime.
 const FD_RESERVE: u64 = 64;
 /// Where devices serve HTTP unless told otherwise.
-const DEFAULT_HTTP_PORT: u16 = 8080;
+/// Not 8080, which dashboards (`fanout monitor --dashboard`) and other tools like to take.
+const DEFAULT_HTTP_PORT: u16 = 8180;
 
 /// Serve simulated Cisco IOS devices over SSH on loopback addresses, for fanout's demo, tests and
 /// benchmarks.
@@ -38,7 +39,7 @@ struct Args {
     port: u16,
     /// TCP port of every device's HTTP API (`GET /log`, `GET /restconf/data/interfaces`; basic
     /// auth, or a bearer token equal to the password); 0 lets the OS choose. The inventory
-    /// carries it as `data.http_port`. Default: 8080, or OS-chosen when --port is 0 (so scripts
+    /// carries it as `data.http_port`. Default: 8180, or OS-chosen when --port is 0 (so scripts
     /// that ask for any free SSH port never collide on HTTP).
     #[arg(long)]
     http_port: Option<u16>,

@@ -76,6 +76,7 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         retry_backoff: execution.retry_backoff,
         connect_rate: execution.connect_rate,
         validation: None,
+        http: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! `fanout run`: commands on every selected host, through local worker processes.
+//! `fanout run`: commands and HTTP requests on every selected host, through local worker processes.
 
 use super::{CommandError, job_settings, local_run, progress_bar, select_hosts};
 use crate::cli::RunArgs;
@@ -8,7 +8,8 @@ use crate::run::{Interrupts, run_local};
 
 pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
     let hosts = select_hosts(&args.selection)?;
-    let job = job_settings(&args.execution, args.commands);
+    let mut job = job_settings(&args.execution, args.commands);
+    job.http = crate::http_job::build(&args.http, &hosts)?;
     let progress = progress_bar(hosts.len());
     let keep_outputs = args.format == Format::Human && args.output.is_none();
     let recorder = Recorder::new(args.format, args.output.as_deref(), keep_outputs, progress)?;
