@@ -319,8 +319,8 @@ fn start_monitoring(
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Runs the host, and again after a growing, jittered pause while the failure is one that may
-/// go away by itself (refused, timeout, disconnected) and attempts remain. The jobs that exist
-/// today only read from devices, so a repeat cannot change a device twice.
+/// go away by itself (refused, timeout, disconnected) and attempts remain. CLI jobs only read
+/// from devices; an HTTP step that may change one (POST, PUT, ...) is never repeated once sent.
 async fn collect_with_retries(
     target: &DeviceTarget,
     facts: &str,
@@ -331,8 +331,18 @@ async fn collect_with_retries(
     let mut attempts = 1;
     loop {
         context.pacer.wait_turn().await;
-        let outcome = collect_once(target, &facts, job, context).await;
+        let mut outcome = collect_once(target, &facts, job, context).await;
         let retryable = outcome.failure.as_ref().is_some_and(|f| f.kind.retryable());
+        if retryable
+            && attempts <= job.retries
+            && let Some(method) = changing_step_reached(job, &outcome)
+            && let Some(failure) = &mut outcome.failure
+        {
+            failure.message.push_str(&format!(
+                " (not retried: the {method} request may have changed the device)"
+            ));
+            return (outcome, attempts);
+        }
         if !retryable || attempts > job.retries {
             return (outcome, attempts);
         }
@@ -385,6 +395,19 @@ async fn collect_once(
         });
     }
     outcome
+}
+
+/// The method of an HTTP step that may change the device and was reached before the host
+/// failed (it or an earlier one may have taken effect), if there is one.
+fn changing_step_reached<'a>(job: &'a proto::JobSpec, outcome: &HostOutcome) -> Option<&'a str> {
+    let steps = &job.http.as_ref()?.steps;
+    // Outputs past the CLI commands' are the HTTP steps that answered; the next one failed.
+    let answered = outcome.outputs.len().checked_sub(job.commands.len())?;
+    steps
+        .iter()
+        .take(answered + 1)
+        .map(|step| step.method.as_str())
+        .find(|method| !matches!(*method, "GET" | "HEAD" | "OPTIONS"))
 }
 
 /// `base * 2^(attempt-1)`, capped, times a random factor in [0.5, 1.5) so a fleet that failed
@@ -552,6 +575,52 @@ async fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changing_http_step_once_reached_is_not_retried() {
+        use crate::session::CommandOutput;
+        let step = |method: &str| proto::HttpStep {
+            method: method.into(),
+            url: "/x".into(),
+            ..Default::default()
+        };
+        let job = proto::JobSpec {
+            commands: vec!["show version".into()],
+            http: Some(proto::HttpJob {
+                steps: vec![step("GET"), step("POST")],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let with_outputs = |n: usize| HostOutcome {
+            outputs: vec![
+                CommandOutput {
+                    command: String::new(),
+                    output: Vec::new(),
+                    duration: Duration::ZERO,
+                    rejected: false,
+                };
+                n
+            ],
+            failure: None,
+        };
+        assert_eq!(
+            changing_step_reached(&job, &with_outputs(0)),
+            None,
+            "SSH failed"
+        );
+        assert_eq!(
+            changing_step_reached(&job, &with_outputs(1)),
+            None,
+            "the GET failed"
+        );
+        assert_eq!(changing_step_reached(&job, &with_outputs(2)), Some("POST"));
+        let cli_only = proto::JobSpec {
+            http: None,
+            ..job.clone()
+        };
+        assert_eq!(changing_step_reached(&cli_only, &with_outputs(1)), None);
+    }
 
     #[test]
     fn backoff_grows_is_jittered_and_capped() {
