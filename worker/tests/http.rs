@@ -9,6 +9,9 @@ use fanout_worker::http::HttpRunner;
 use fanout_worker::session::{DeviceTarget, HostOutcome, SessionOptions};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 const SEED: u64 = 7;
@@ -168,4 +171,103 @@ fn a_ca_file_without_certificates_is_an_error() {
         ..job(&["GET:/log"])
     };
     assert!(HttpRunner::new(&bad, &options()).is_err());
+}
+
+/// The test CA, the certificate it signed for 127.0.0.1 (and its key), and an unrelated CA;
+/// made once with openssl, valid for a century.
+const TEST_CA: &str = include_str!("tls/ca.pem");
+const OTHER_CA: &str = include_str!("tls/other-ca.pem");
+const DEVICE_CERT: &[u8] = include_bytes!("tls/device.pem");
+const DEVICE_KEY: &[u8] = include_bytes!("tls/device-key.pem");
+const TLS_BODY: &str = "served over TLS\n";
+
+/// An HTTPS device on 127.0.0.1 with a certificate from the test CA, answering every request
+/// with [`TLS_BODY`]. Its threads end with the test process.
+fn https_device() -> u16 {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(DEVICE_CERT)
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(DEVICE_KEY).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\
+                     connection: close\r\n\r\n{TLS_BODY}",
+                    TLS_BODY.len()
+                );
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    port
+}
+
+async fn fetch_over_tls(port: u16, ca_pem: &str, insecure: bool) -> HostOutcome {
+    let job = HttpJob {
+        base_url: format!("https://{{hostname}}:{port}"),
+        ca_pem: ca_pem.into(),
+        insecure,
+        ..job(&["GET:/log"])
+    };
+    let runner = HttpRunner::new(&job, &options()).expect("client builds");
+    let target = DeviceTarget {
+        name: "tls1".into(),
+        hostname: "127.0.0.1".into(),
+        username: "admin".into(),
+        password: Secret::new(PASSWORD),
+        ..Default::default()
+    };
+    let facts = json!({"name": "tls1", "hostname": "127.0.0.1", "data": {}});
+    let mut outcome = HostOutcome::default();
+    runner.run(&target, &facts, &mut outcome).await;
+    outcome
+}
+
+#[tokio::test]
+async fn tls_is_verified_against_the_given_ca_unless_insecure_is_asked_for() {
+    let port = https_device();
+    let trusted = fetch_over_tls(port, TEST_CA, false).await;
+    assert_eq!(kind(&trusted), None, "{trusted:?}");
+    assert_eq!(trusted.outputs[0].output, TLS_BODY.as_bytes());
+
+    let system_roots = fetch_over_tls(port, "", false).await;
+    assert_eq!(
+        kind(&system_roots),
+        Some(FailureKind::Protocol),
+        "{system_roots:?}"
+    );
+    let wrong_ca = fetch_over_tls(port, OTHER_CA, false).await;
+    assert_eq!(kind(&wrong_ca), Some(FailureKind::Protocol), "{wrong_ca:?}");
+
+    let insecure = fetch_over_tls(port, "", true).await;
+    assert_eq!(kind(&insecure), None, "{insecure:?}");
 }
