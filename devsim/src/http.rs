@@ -5,6 +5,7 @@
 //! connected to. The listener also plays the connection-level faults (`refuse`, `silent`) so an
 //! HTTP client meets the same failures an SSH client would.
 
+use crate::dynamics::InterfaceState;
 use crate::fleet::FleetShared;
 use crate::model::{self, DeviceModel, Port, Rng};
 use crate::{DevsimError, Fault};
@@ -167,7 +168,12 @@ async fn interfaces(State(shared): Shared, ConnectInfo(conn): ConnectInfo<Device
     let device = &shared.devices[conn.index];
     (
         [(header::CONTENT_TYPE, "application/yang-data+json")],
-        device_interfaces_json(&device.name, shared.seed),
+        // Links the monitor's flap schedule or control API took down show here as in the CLI.
+        interfaces_document(
+            &device.name,
+            shared.seed,
+            shared.dynamics.interfaces(conn.index).ok().as_deref(),
+        ),
     )
         .into_response()
 }
@@ -279,9 +285,20 @@ pub fn device_log(hostname: &str, seed: u64) -> String {
 }
 
 /// The body of device `hostname`'s `GET /restconf/data/interfaces`, compact JSON shaped like
-/// ietf-interfaces, deterministic in `(hostname, seed)`.
+/// ietf-interfaces, deterministic in `(hostname, seed)` while no link was flapped or forced.
 pub fn device_interfaces_json(hostname: &str, seed: u64) -> String {
+    interfaces_document(hostname, seed, None)
+}
+
+/// The interfaces document, with the live link states (by interface name) when given.
+fn interfaces_document(hostname: &str, seed: u64, live: Option<&[InterfaceState]>) -> String {
     let model = DeviceModel::generate(hostname, seed);
+    let live_up = |name: &str| {
+        live?
+            .iter()
+            .find(|state| state.name == name)
+            .map(|state| state.status == "up")
+    };
     let interfaces: Vec<_> = model
         .interfaces
         .iter()
@@ -290,7 +307,7 @@ pub fn device_interfaces_json(hostname: &str, seed: u64) -> String {
                 "name": i.name,
                 "type": if i.physical { "iana-if-type:ethernetCsmacd" } else { "iana-if-type:other" },
                 "enabled": !i.shutdown,
-                "oper-status": if i.is_up() { "up" } else { "down" },
+                "oper-status": if live_up(&i.name).unwrap_or(i.is_up()) { "up" } else { "down" },
             });
             if let Some(description) = &i.description {
                 entry["description"] = json!(description);

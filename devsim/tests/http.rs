@@ -111,3 +111,46 @@ async fn a_silent_device_accepts_and_never_answers() -> Result<()> {
     fleet.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn interfaces_show_links_taken_down_through_the_dynamics() -> Result<()> {
+    let fleet = Fleet::start(fleet_config(2)).await?;
+    let http = client(Duration::from_secs(5));
+    let fetch = || async {
+        let text = http
+            .get(url(&fleet, 0, "/restconf/data/interfaces"))
+            .basic_auth("admin", Some("admin"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        anyhow::Ok(serde_json::from_str::<serde_json::Value>(&text)?)
+    };
+    let before = fetch().await?;
+    let status = |doc: &serde_json::Value, name: &str| {
+        doc["ietf-interfaces:interfaces"]["interface"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .map(|i| i["oper-status"].as_str().unwrap().to_string())
+    };
+    let up = before["ietf-interfaces:interfaces"]["interface"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["oper-status"] == "up")
+        .and_then(|i| i["name"].as_str())
+        .expect("some interface is up")
+        .to_string();
+    fleet
+        .dynamics()
+        .set_link(0, &up, false)
+        .map_err(anyhow::Error::msg)?;
+    let after = fetch().await?;
+    assert_eq!(status(&after, &up).as_deref(), Some("down"), "{up}");
+    fleet.dynamics().clear(0).map_err(anyhow::Error::msg)?;
+    assert_eq!(status(&fetch().await?, &up).as_deref(), Some("up"));
+    fleet.shutdown().await;
+    Ok(())
+}
