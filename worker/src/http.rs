@@ -17,6 +17,10 @@ use tracing::{debug, instrument};
 
 /// Idle connections kept per device between steps; one is enough for sequential steps.
 const IDLE_PER_HOST: usize = 1;
+/// How long an idle connection is kept. A host's steps follow one another at once, and a host
+/// that is done never comes back in this job, so a longer wait would only hold a descriptor per
+/// finished device (thousands, in a large run) that the fd budget counts for running sessions.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A job's HTTP steps and the client every host of the job shares in this worker, so
 /// connections and TLS sessions are pooled instead of built per host.
@@ -37,6 +41,7 @@ impl HttpRunner {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .pool_max_idle_per_host(IDLE_PER_HOST)
+            .pool_idle_timeout(IDLE_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true);
         if !job.ca_pem.is_empty() {
