@@ -19,6 +19,8 @@ struct Defaults<'a> {
     username: &'a str,
     password: &'a str,
     secret: &'a str,
+    /// For hosts added to the inventory by hand; every fleet host names its own.
+    platform: &'static str,
     data: DefaultsData,
 }
 
@@ -105,6 +107,7 @@ pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
             username: access.username,
             password: access.password,
             secret: access.secret,
+            platform: crate::Platform::default().name(),
             data: DefaultsData {
                 http_port: access.http_port,
                 http_scheme: "http",
@@ -160,6 +163,7 @@ mod tests {
             "a YAML-ish password stays a string"
         );
         assert_eq!(defaults["secret"].as_str(), Some("enable"));
+        assert_eq!(defaults["platform"].as_str(), Some("cisco_ios"));
         assert_eq!(defaults["data"]["http_port"].as_u64(), Some(8080));
         assert_eq!(defaults["data"]["http_scheme"].as_str(), Some("http"));
         assert_eq!(
