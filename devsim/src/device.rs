@@ -46,6 +46,9 @@ pub struct FleetConfig {
     /// The platforms devices run, handed out in turn by index (`[ios, junos]`: r00001 IOS,
     /// r00002 Junos, r00003 IOS, ...); empty means every device is `cisco_ios`.
     pub platforms: Vec<crate::Platform>,
+    /// Prompt-detection traps every device sets (banner, timestamps, prompt-like lines, split
+    /// writes); none by default.
+    pub quirks: crate::Quirks,
 }
 
 impl Default for FleetConfig {
@@ -66,6 +69,7 @@ impl Default for FleetConfig {
             drift: None,
             dynamics: crate::DynamicsConfig::default(),
             platforms: Vec::new(),
+            quirks: crate::Quirks::default(),
         }
     }
 }

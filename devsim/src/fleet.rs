@@ -45,6 +45,8 @@ pub(crate) struct FleetShared {
     pub(crate) latency: Duration,
     pub(crate) jitter: Duration,
     pub(crate) seed: u64,
+    /// Prompt-detection traps every device sets.
+    pub(crate) quirks: crate::Quirks,
     /// Each device's fault mode, by index: explicit faults and the seeded mix resolved once.
     faults: Vec<Option<Fault>>,
     /// Each device's drift from its intended configuration, by index; empty for most.
@@ -157,6 +159,7 @@ impl Fleet {
             latency: cfg.latency,
             jitter: cfg.jitter,
             seed: cfg.seed,
+            quirks: cfg.quirks,
             refused_once: (0..faults.len()).map(|_| AtomicBool::new(false)).collect(),
             faults,
             drift,

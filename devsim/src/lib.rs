@@ -43,7 +43,7 @@ pub use fleet::Fleet;
 pub use http::{device_interfaces_json, device_log};
 pub use huge::HUGE_OUTPUT_BYTES;
 pub use keys::host_key;
-pub use persona::{Platform, command_output};
+pub use persona::{Platform, Quirks, command_output, session_outputs};
 
 use std::net::{Ipv4Addr, SocketAddr};
 

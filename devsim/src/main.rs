@@ -4,7 +4,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use fanout_devsim::{
     CpuVariation, DevsimError, DriftConfig, DynamicsConfig, Fault, FaultMix, FlapSchedule, Fleet,
-    FleetConfig, Platform,
+    FleetConfig, Platform, Quirks,
 };
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
@@ -111,6 +111,11 @@ struct Args {
     /// ...): cisco_ios, cisco_xe, cisco_nxos, cisco_xr, arista_eos, juniper_junos, or `all`.
     #[arg(long, value_delimiter = ',', value_name = "PLATFORM,...", value_parser = parse_platform)]
     platforms: Vec<Vec<Platform>>,
+    /// Prompt-detection traps every device sets: banner (`#` and `>` in the MOTD), timestamps
+    /// (lines before each output), prompt-lines (output lines shaped like the prompt),
+    /// split-writes (output and prompt sent in pieces), or `all`.
+    #[arg(long, value_delimiter = ',', value_name = "QUIRK,...", value_parser = parse_quirk)]
+    quirks: Vec<Quirks>,
 }
 
 impl From<&Args> for FleetConfig {
@@ -150,6 +155,12 @@ impl From<&Args> for FleetConfig {
                 }),
             },
             platforms: args.platforms.concat(),
+            quirks: args.quirks.iter().fold(Quirks::default(), |all, q| Quirks {
+                banner: all.banner || q.banner,
+                timestamps: all.timestamps || q.timestamps,
+                prompt_lines: all.prompt_lines || q.prompt_lines,
+                split_writes: all.split_writes || q.split_writes,
+            }),
         }
     }
 }
@@ -159,6 +170,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 1s, 250ms, 0)"))
+}
+
+/// One quirk by name, or `all`.
+fn parse_quirk(text: &str) -> Result<Quirks, String> {
+    let mut quirks = Quirks::default();
+    quirks.enable(text)?;
+    Ok(quirks)
 }
 
 /// One platform name, or `all` for every persona.

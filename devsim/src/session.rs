@@ -33,6 +33,9 @@ const MAX_CHANNELS: usize = 8;
 /// The pace of the `Slow` fault.
 const SLOW_BYTE_INTERVAL: Duration = Duration::from_millis(100);
 
+/// The pause of the `split_writes` quirk after a piece ending in `#` or `>`.
+const SPLIT_PAUSE: Duration = Duration::from_millis(1);
+
 /// The russh handler of one connection to one device.
 pub(crate) struct DeviceSession {
     /// The fleet's shared settings and device list.
@@ -150,6 +153,7 @@ impl Handler for DeviceSession {
                 }),
                 platform: device.platform,
                 username: self.fleet.username.clone(),
+                quirks: self.fleet.quirks,
             },
         };
         let cancel = self.cancel.clone();
@@ -262,6 +266,21 @@ async fn trickle(writer: &ChannelWriteHalf<Msg>, bytes: Vec<u8>) -> Result<(), r
     Ok(())
 }
 
+/// The `split_writes` quirk: each piece its own SSH data message, a millisecond's pause after the
+/// ones that end in `#` or `>`, so a client sees prompt-shaped chunk ends that are not prompts.
+async fn send_in_pieces(
+    writer: &ChannelWriteHalf<Msg>,
+    bytes: Vec<u8>,
+) -> Result<(), russh::Error> {
+    for (piece, pause) in crate::persona::quirks::split(&bytes) {
+        writer.data_bytes(piece.to_vec()).await?;
+        if pause {
+            tokio::time::sleep(SPLIT_PAUSE).await;
+        }
+    }
+    Ok(())
+}
+
 /// The `Huge` fault: `total` bytes of generated text, one chunk at a time. Each send waits for
 /// the client's SSH window, so a slow reader holds the device at one chunk in memory.
 async fn send_huge(writer: &ChannelWriteHalf<Msg>, total: u64) -> Result<(), russh::Error> {
@@ -290,6 +309,10 @@ async fn run_channel(channel: Channel<Msg>, cx: ChannelContext, cancel: Cancella
             let sent = match action {
                 Action::Send(bytes) if cx.fault == Some(Fault::Slow) => tokio::select! {
                     sent = trickle(&writer, bytes) => sent,
+                    _ = cancel.cancelled() => return,
+                },
+                Action::Send(bytes) if cx.options.quirks.split_writes => tokio::select! {
+                    sent = send_in_pieces(&writer, bytes) => sent,
                     _ = cancel.cancelled() => return,
                 },
                 // A client that stops reading blocks only this send, and shutdown still ends it.

@@ -6,7 +6,7 @@
 use crate::Fault;
 use crate::dynamics;
 use crate::model::DeviceModel;
-use crate::persona::{Persona, Platform};
+use crate::persona::{Persona, Platform, quirks};
 use crate::show;
 use commands::{Cmd, error_text, invalid_at, resolve, tokenize};
 use filter::{Filter, FilterError};
@@ -49,6 +49,8 @@ pub struct ShellOptions {
     pub platform: Platform,
     /// The login name, for prompts that show it (Junos `admin@r1>`); empty means `admin`.
     pub username: String,
+    /// Prompt-detection traps to set.
+    pub quirks: crate::Quirks,
 }
 
 /// Longest line the device buffers; further characters are ignored, as a bounded terminal would.
@@ -114,8 +116,12 @@ impl Shell {
     /// The CLI of the device `hostname` in a fleet seeded with `seed`.
     pub fn new(hostname: &str, seed: u64, options: ShellOptions) -> Self {
         let persona = options.platform.persona();
+        let mut model = DeviceModel::generate(hostname, seed).drifted(&options.drift);
+        if options.quirks.banner {
+            model.banner = Some(quirks::tricky_banner(&model));
+        }
         Shell {
-            model: DeviceModel::generate(hostname, seed).drifted(&options.drift),
+            model,
             options,
             persona,
             mode: if persona.login_privileged {
@@ -193,6 +199,21 @@ impl Shell {
     pub(crate) fn privileged_unpaged(&mut self) {
         self.mode = Mode::Privileged;
         self.length = 0;
+    }
+
+    /// Puts the `timestamps` and `prompt_lines` quirks' lines before an output.
+    fn add_quirk_lines(&self, text: &mut String) {
+        let mut before = String::new();
+        if self.options.quirks.timestamps {
+            before.push_str(&quirks::timestamp_lines(&self.model));
+        }
+        if self.options.quirks.prompt_lines {
+            before.push_str(&quirks::prompt_lines(
+                &self.prompt().replace("\r\n", "\n"),
+                &self.model.hostname,
+            ));
+        }
+        text.insert_str(0, &before);
     }
 
     /// Runs one command for an SSH `exec` request: privileged, unpaged, no echo and no prompt.
@@ -373,6 +394,7 @@ impl Shell {
         match outcome {
             Outcome::Text(mut text) => {
                 text.push_str(self.persona.after_output);
+                self.add_quirk_lines(&mut text);
                 self.pending = text.split_terminator('\n').map(str::to_owned).collect();
                 let first = if self.length == 0 {
                     self.pending.len()

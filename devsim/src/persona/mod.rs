@@ -11,7 +11,10 @@ mod eos;
 mod ios;
 mod junos;
 mod nxos;
+pub(crate) mod quirks;
 mod xr;
+
+pub use quirks::Quirks;
 
 use crate::model::{DeviceModel, Interface};
 use crate::shell::commands::Spec;
@@ -93,28 +96,54 @@ impl std::str::FromStr for Platform {
 /// command and the next prompt, with `\n` line ends. A client that collected the command's
 /// output (echo and prompt removed, CRLF turned to LF) got this string byte for byte. Error
 /// markers line up under the prompt of a login named `admin` (the Junos prompt shows it).
-pub fn command_output(platform: Platform, hostname: &str, seed: u64, command: &str) -> String {
+/// `quirks` are those of the fleet (they add lines to outputs).
+pub fn command_output(
+    platform: Platform,
+    quirks: Quirks,
+    hostname: &str,
+    seed: u64,
+    command: &str,
+) -> String {
+    session_outputs(platform, quirks, hostname, seed, &[command]).remove(0)
+}
+
+/// [`command_output`] for commands typed one after the other in one session, so a command may
+/// change the mode the next runs in (`configure terminal`, `interface ...`). Each output ends
+/// where the next prompt's line starts: a Junos `[edit]` line is output.
+pub fn session_outputs(
+    platform: Platform,
+    quirks: Quirks,
+    hostname: &str,
+    seed: u64,
+    commands: &[&str],
+) -> Vec<String> {
     let mut shell = Shell::new(
         hostname,
         seed,
         ShellOptions {
             platform,
+            quirks,
             ..ShellOptions::default()
         },
     );
     shell.privileged_unpaged();
-    let prompt = shell.prompt();
-    let mut bytes = Vec::new();
-    for action in shell.feed(format!("{command}\n").as_bytes()) {
-        if let Action::Send(chunk) = action {
-            bytes.extend(chunk);
+    let mut outputs = Vec::with_capacity(commands.len());
+    for command in commands {
+        let mut bytes = Vec::new();
+        for action in shell.feed(format!("{command}\n").as_bytes()) {
+            if let Action::Send(chunk) = action {
+                bytes.extend(chunk);
+            }
         }
+        let prompt = shell.prompt();
+        let prompt_line = prompt.rsplit('\n').next().unwrap_or(&prompt);
+        let echo = format!("{command}\r\n");
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.strip_prefix(&echo).unwrap_or(&text);
+        let text = text.strip_suffix(prompt_line).unwrap_or(text);
+        outputs.push(text.replace("\r\n", "\n"));
     }
-    let echo = format!("{command}\r\n");
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.strip_prefix(&echo).unwrap_or(&text);
-    let text = text.strip_suffix(&prompt).unwrap_or(text);
-    text.replace("\r\n", "\n")
+    outputs
 }
 
 /// Prompt templates: `{host}` is the hostname, `{user}` the login name, `{mode}` a config

@@ -201,7 +201,13 @@ fn outputs_are_shaped_like_the_vendors() {
             "Hostname: r00007\nModel: mx204\nJunos: 21.4R3-S5.4\n",
         ),
     ] {
-        let config = command_output(platform, "r00007", SEED, platform.config_command());
+        let config = command_output(
+            platform,
+            Quirks::default(),
+            "r00007",
+            SEED,
+            platform.config_command(),
+        );
         for mark in config_marks {
             assert!(
                 config.contains(mark),
@@ -209,16 +215,28 @@ fn outputs_are_shaped_like_the_vendors() {
             );
         }
         assert!(!config.contains('\r'), "{platform}");
-        let version = command_output(platform, "r00007", SEED, "show version");
+        let version = command_output(platform, Quirks::default(), "r00007", SEED, "show version");
         assert!(version.contains(version_mark), "{platform}:\n{version}");
         assert_ne!(
             config,
-            command_output(platform, "r00008", SEED, platform.config_command()),
+            command_output(
+                platform,
+                Quirks::default(),
+                "r00008",
+                SEED,
+                platform.config_command()
+            ),
             "{platform}: devices differ"
         );
     }
     // Junos ends every output with a blank line before the prompt; the others do not.
-    let junos = command_output(Platform::JuniperJunos, "r00007", SEED, "show version");
+    let junos = command_output(
+        Platform::JuniperJunos,
+        Quirks::default(),
+        "r00007",
+        SEED,
+        "show version",
+    );
     assert!(junos.ends_with("]\n\n"), "{junos:?}");
 }
 
@@ -240,7 +258,7 @@ fn the_expected_output_is_what_an_interactive_session_prints() {
             .unwrap_or_else(|| panic!("{platform}: echo or prompt missing in {out:?}"));
         assert_eq!(
             body.replace("\r\n", "\n"),
-            command_output(platform, "r00007", SEED, command),
+            command_output(platform, Quirks::default(), "r00007", SEED, command),
             "{platform}"
         );
     }

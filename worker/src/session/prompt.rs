@@ -17,7 +17,7 @@ const MAX_PROMPT_TRAILING: usize = 8;
 /// Blanks tolerated around a `--More--` marker or after `Password:`.
 const MAX_MARKER_BLANKS: usize = 8;
 
-const BACKSPACE: u8 = 0x08;
+pub(super) const BACKSPACE: u8 = 0x08;
 
 /// A prompt found as the last line of a buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -43,6 +43,9 @@ pub struct CliShell {
     /// The device name from a prompt we trust (the one after `terminal length 0`); later prompts
     /// must start with it, so a prompt-shaped line in output cannot end a command early.
     prompt_base: Option<Vec<u8>>,
+    /// The device has shown its pager this session: paging stayed on, so keystrokes typed to
+    /// confirm a prompt could land at a `--More--`.
+    paged: bool,
     /// Hard cap on `buf`: the output limit plus room for echo and prompt.
     buffer_cap: usize,
     max_output: u64,
@@ -53,6 +56,8 @@ pub struct CliShell {
 enum Until {
     /// Only the prompt.
     Prompt,
+    /// The prompt, confirmed by the device's echo of a typed word (see [`Confirmation`]).
+    ConfirmedPrompt,
     /// The prompt, or `Password:` (answering `enable`).
     PromptOrPassword,
 }
@@ -66,6 +71,63 @@ enum Ended {
     },
     /// At `Password:`.
     Password,
+}
+
+/// A prompt-shaped end of the buffer that may still be output: a line like `r1#` in a banner or
+/// a log, cut off by a packet boundary right after its `#`. Bytes alone cannot tell it from the
+/// prompt, and waiting for quiet would put a guess of the network's timing into every command.
+/// Instead the driver types a random word and rubs it out with backspaces: a device at its
+/// prompt echoes the word right after the prompt, while a device still printing echoes it only
+/// after the rest of the output and the real prompt. Output cannot contain the word by chance,
+/// and nothing is ever executed.
+struct Confirmation {
+    /// The word typed, once per command (its echo also confirms the real prompt later).
+    token: Option<Vec<u8>>,
+    /// The prompt-shaped end awaiting the echo, and where the buffer ended then.
+    candidate: Option<(prompt::Prompt, usize)>,
+    /// Prompts are trusted unconfirmed: not a command, or a pager could take the word as a
+    /// keystroke (it quits `--More--`).
+    off: bool,
+}
+
+/// Letters and digits only: no `?` (help), tab or space (completion), no `q` (quits a pager).
+const TOKEN_ALPHABET: &[u8] = b"abcdefghijklmnoprstuvwxyz0123456789";
+const TOKEN_LEN: usize = 12;
+
+fn confirmation_token() -> Vec<u8> {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..TOKEN_LEN)
+        .map(|_| TOKEN_ALPHABET[rng.random_range(0..TOKEN_ALPHABET.len())])
+        .collect()
+}
+
+/// What the bytes after a candidate prompt say about it.
+#[derive(Debug, PartialEq, Eq)]
+enum Answer {
+    /// The typed word's echo: the candidate was the prompt.
+    Confirmed,
+    /// Could still become that echo.
+    Pending,
+    /// Output went on: the candidate was a line of output.
+    Refuted,
+}
+
+/// Echoed letters of the word that confirm a prompt: one chance in 35^4 (1.5 million) that
+/// output goes on with them, and a device that echoes slowly (a byte per 100 ms) is not kept
+/// waiting for all twelve.
+const TOKEN_CONFIRMS: usize = 4;
+
+/// Judges `after`, the bytes that followed a candidate prompt, given the word typed.
+fn echo_of_token(after: &[u8], token: &[u8]) -> Answer {
+    let enough = &token[..TOKEN_CONFIRMS.min(token.len())];
+    if after.starts_with(enough) {
+        Answer::Confirmed
+    } else if enough.starts_with(after) {
+        Answer::Pending
+    } else {
+        Answer::Refuted
+    }
 }
 
 /// Where a command's output starts in the buffer.
@@ -106,6 +168,7 @@ impl CliShell {
             buf: Vec::with_capacity(16 * 1024),
             erase_at: None,
             prompt_base: None,
+            paged: false,
             buffer_cap: usize::try_from(max_output)
                 .unwrap_or(usize::MAX)
                 .saturating_add(BUFFER_SLACK),
@@ -234,7 +297,7 @@ impl CliShell {
             .run(
                 options.command_timeout,
                 || format!("running `{command}`"),
-                self.send_and_read(command, Until::Prompt),
+                self.send_and_read(command, Until::ConfirmedPrompt),
             )
             .await?;
         let Ended::Prompt {
@@ -306,9 +369,16 @@ impl CliShell {
             Some(text) => OutputStart::AfterEcho { text, search: 0 },
             None => OutputStart::At(0),
         };
+        let mut confirm = Confirmation {
+            token: None,
+            candidate: None,
+            off: until != Until::ConfirmedPrompt || self.paged,
+        };
         loop {
             self.receive("running a command", command).await?;
             if self.unpage().await? {
+                // The word may have gone to the pager; the echo it waits for may never come.
+                confirm.off = true;
                 continue;
             }
             let from = match start {
@@ -331,13 +401,40 @@ impl CliShell {
             {
                 return Ok(Ended::Password);
             }
+            if let Some((candidate, end)) = confirm.candidate.take()
+                && let Some(token) = &confirm.token
+            {
+                match echo_of_token(&self.buf[end..], token) {
+                    Answer::Confirmed => {
+                        return Ok(Ended::Prompt {
+                            prompt: candidate,
+                            output_from: from,
+                        });
+                    }
+                    Answer::Pending => {
+                        confirm.candidate = Some((candidate, end));
+                        continue;
+                    }
+                    Answer::Refuted => {}
+                }
+            }
             if let Some(found) = self.patterns().prompt_at_end(&self.buf, from)
                 && self.is_own_prompt(&found)
             {
-                return Ok(Ended::Prompt {
-                    prompt: found,
-                    output_from: from,
-                });
+                if confirm.off {
+                    return Ok(Ended::Prompt {
+                        prompt: found,
+                        output_from: from,
+                    });
+                }
+                if confirm.token.is_none() {
+                    let token = confirmation_token();
+                    let mut keys = token.clone();
+                    keys.extend(std::iter::repeat_n(prompt::BACKSPACE, token.len()));
+                    self.send(&keys).await?;
+                    confirm.token = Some(token);
+                }
+                confirm.candidate = Some((found, self.buf.len()));
             }
         }
     }
@@ -370,6 +467,7 @@ impl CliShell {
             }
         }
         if let Some(at) = self.patterns().more_at_end(&self.buf) {
+            self.paged = true;
             self.buf.truncate(at);
             self.erase_at = Some(at);
             self.send(b" ").await?;
@@ -411,5 +509,36 @@ impl CliShell {
             self.buf.extend_from_slice(data);
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_typed_words_echo_confirms_or_refutes_a_prompt() {
+        use Answer::*;
+        let token = b"k3x9abcd0712";
+        assert_eq!(echo_of_token(b"", token), Pending);
+        assert_eq!(echo_of_token(b"k3x", token), Pending);
+        assert_eq!(echo_of_token(b"k3x9", token), Confirmed);
+        assert_eq!(echo_of_token(b"k3x9abcd0712", token), Confirmed);
+        assert_eq!(echo_of_token(b"k3x9abcd0712\x08 \x08", token), Confirmed);
+        // The output went on: a line break, or more of the line (`r1#foo`).
+        assert_eq!(echo_of_token(b"\r\n", token), Refuted);
+        assert_eq!(echo_of_token(b"foo", token), Refuted);
+        assert_eq!(echo_of_token(b"k3x8", token), Refuted);
+    }
+
+    #[test]
+    fn tokens_avoid_keys_with_meaning() {
+        for _ in 0..100 {
+            let token = confirmation_token();
+            assert_eq!(token.len(), TOKEN_LEN);
+            assert!(token.iter().all(u8::is_ascii_alphanumeric));
+            assert!(!token.contains(&b'q'));
+        }
+        assert_ne!(confirmation_token(), confirmation_token());
     }
 }
