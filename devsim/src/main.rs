@@ -361,4 +361,26 @@ mod tests {
         assert_eq!((mix.percent, mix.seed, mix.modes.len()), (10.0, 1, 0));
         assert!(Args::try_parse_from(["fanout-devsim", "--fault-modes", "slow,bogus"]).is_err());
     }
+
+    #[test]
+    fn platforms_and_quirks_parse() {
+        let args = Args::try_parse_from([
+            "fanout-devsim",
+            "--platforms",
+            "juniper_junos,cisco_xr",
+            "--quirks",
+            "banner,split-writes",
+        ])
+        .unwrap();
+        let cfg = FleetConfig::from(&args);
+        assert_eq!(cfg.platforms, [Platform::JuniperJunos, Platform::CiscoXr]);
+        assert!(cfg.quirks.banner && cfg.quirks.split_writes && !cfg.quirks.timestamps);
+        let all = Args::try_parse_from(["fanout-devsim", "--platforms", "all", "--quirks", "all"])
+            .unwrap();
+        let cfg = FleetConfig::from(&all);
+        assert_eq!(cfg.platforms, Platform::ALL);
+        assert_eq!(cfg.quirks, Quirks::ALL);
+        assert!(Args::try_parse_from(["fanout-devsim", "--platforms", "cisco_ioz"]).is_err());
+        assert!(Args::try_parse_from(["fanout-devsim", "--quirks", "wobbly"]).is_err());
+    }
 }
