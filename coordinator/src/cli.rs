@@ -24,6 +24,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// List the hosts a filter selects, with their resolved fields (never secrets).
     Inventory(InventoryArgs),
+    /// List the platform profiles (built-in and from --platforms), or print one.
+    Platforms(PlatformsArgs),
     /// Collect `show running-config` from a built-in simulated fleet.
     Demo(DemoArgs),
     /// Measure sequential vs pooled vs async vs multi-process on one simulated fleet.
@@ -44,6 +46,10 @@ pub struct Selection {
     /// Only hosts matching KEY=VALUE (or KEY!=VALUE; `*` globs). Repeat to narrow further.
     #[arg(long = "filter", value_name = "KEY=VALUE")]
     pub filters: Vec<String>,
+
+    /// Platform profiles (*.yaml) that add to or replace the built-in ones.
+    #[arg(long, value_name = "DIR", env = "FANOUT_PLATFORMS")]
+    pub platforms: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -279,6 +285,20 @@ pub struct MonitorArgs {
 
     #[command(flatten)]
     pub execution: ExecutionArgs,
+}
+
+#[derive(Args)]
+pub struct PlatformsArgs {
+    /// Print this platform's profile as YAML (a starting point for your own).
+    pub name: Option<String>,
+
+    /// Platform profiles (*.yaml) that add to or replace the built-in ones.
+    #[arg(long, value_name = "DIR", env = "FANOUT_PLATFORMS")]
+    pub platforms: Option<PathBuf>,
+
+    /// A table, or one JSON object per platform per line.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Args)]

@@ -2,6 +2,7 @@
 
 use fanout_common::inventory::Host;
 use fanout_common::proto::{HostKeyPolicy, HostTarget, HttpJob, JobSpec, Validation};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,6 +31,9 @@ pub struct JobSettings {
     pub validation: Option<Validation>,
     /// Set for `fanout run --http`: requests sent to every host after its commands.
     pub http: Option<HttpJob>,
+    /// YAML of the profiles from `--platforms` that the hosts use, by platform name; workers
+    /// use their built-in profiles for every other platform.
+    pub platform_profiles: HashMap<String, String>,
 }
 
 impl JobSettings {
@@ -49,6 +53,7 @@ impl JobSettings {
             connect_rate: self.connect_rate / workers.max(1) as f64,
             validation: self.validation.clone(),
             http: self.http.clone(),
+            platform_profiles: self.platform_profiles.clone(),
             ..JobSpec::default()
         }
     }
@@ -70,6 +75,18 @@ pub fn target(host: &Host) -> HostTarget {
         secret: host.secret.expose().to_string(),
         platform: host.platform.clone(),
         facts_json: host.describe().to_string(),
-        ..HostTarget::default()
+        ssh_key: host.ssh.key.expose().to_string(),
+        ssh_key_path: host
+            .ssh
+            .key_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        ssh_key_passphrase: host.ssh.key_passphrase.expose().to_string(),
+        ssh_agent: host.ssh.agent,
+        ssh_kex: host.ssh.kex.clone(),
+        ssh_ciphers: host.ssh.ciphers.clone(),
+        ssh_host_key_algorithms: host.ssh.host_key_algorithms.clone(),
+        jump_host: host.ssh.jump_host.clone().unwrap_or_default(),
     }
 }

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::run(args, interrupts).await,
             Command::Validate(args) => commands::validate::run(args, interrupts).await,
             Command::Inventory(args) => commands::inventory::run(args),
+            Command::Platforms(args) => commands::platforms::run(args),
             Command::Demo(args) => commands::demo::run(args, interrupts).await,
             Command::Bench(args) => commands::bench::run(args, interrupts).await,
             Command::Monitor(args) => commands::monitor::run(args, interrupts).await,

@@ -38,3 +38,25 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => { $crate::output::print(&format!($($arg)*)) };
 }
+
+/// Rows as left-aligned columns under a header, two spaces apart, without trailing blanks.
+pub fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let header = header.map(String::from);
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

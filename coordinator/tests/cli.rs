@@ -32,7 +32,7 @@ fn no_subcommand_is_bad_input_and_lists_what_there_is() {
     let out = fanout(&[]);
     assert_eq!(out.status.code(), Some(2));
     let usage = text(&out.stderr);
-    for command in ["run", "validate", "inventory", "demo", "bench"] {
+    for command in ["run", "validate", "inventory", "platforms", "demo", "bench"] {
         assert!(usage.contains(command), "usage lacks {command}:\n{usage}");
     }
     assert!(
@@ -52,4 +52,65 @@ fn a_missing_inventory_is_named_and_exits_2() {
         "the error names the file:\n{stderr}"
     );
     assert!(out.stdout.is_empty(), "nothing ran, nothing to print");
+}
+
+#[test]
+fn platforms_lists_the_builtins_and_prints_one_as_a_template() {
+    let out = fanout(&["platforms"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    for platform in [
+        "cisco_ios",
+        "cisco_xe",
+        "cisco_nxos",
+        "cisco_xr",
+        "arista_eos",
+        "juniper_junos",
+        "linux",
+    ] {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.starts_with(platform) && l.contains("built-in")),
+            "{platform} missing:\n{listing}"
+        );
+    }
+
+    let out = fanout(&["platforms", "cisco_ios"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("name: cisco_ios"));
+
+    let out = fanout(&["platforms", "cisco_iso"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown platform \"cisco_iso\""));
+}
+
+#[test]
+fn a_platforms_directory_adds_profiles_and_a_broken_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let custom = text(&fanout(&["platforms", "cisco_ios"]).stdout)
+        .replace("name: cisco_ios", "name: acme_os")
+        .replace("description: Cisco IOS", "description: ACME OS");
+    std::fs::write(dir.path().join("acme_os.yaml"), custom).unwrap();
+    let out = fanout(&["platforms", "--platforms", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    let acme = listing
+        .lines()
+        .find(|l| l.starts_with("acme_os"))
+        .unwrap_or_else(|| panic!("acme_os missing:\n{listing}"));
+    assert!(
+        acme.contains("acme_os.yaml") && acme.contains("ACME OS"),
+        "{acme}"
+    );
+
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "name: broken\ntransport: carrier-pigeon\n",
+    )
+    .unwrap();
+    let out = fanout(&["platforms", "--platforms", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("broken.yaml"), "names the file:\n{stderr}");
 }

@@ -112,8 +112,14 @@ pub struct RunningFanout {
 
 impl RunningFanout {
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Like [`Self::start`], with extra environment variables (the workers inherit them).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let child = tokio::process::Command::new(binary("fanout"))
             .args(args)
+            .envs(env.iter().copied())
             .env("FANOUT_WORKER_BIN", binary("fanout-worker"))
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

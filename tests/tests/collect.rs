@@ -174,3 +174,80 @@ async fn without_fanout_worker_installed_fanout_runs_itself_as_the_worker() {
     assert_eq!(pids.len(), 2, "two worker processes ran hosts: {pids:?}");
     fleet.shutdown().await;
 }
+
+/// A profile from `--platforms` travels inside the job: workers drive a platform they have
+/// never heard of exactly as the coordinator loaded it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_profile_from_a_directory_reaches_the_workers() {
+    let Lab {
+        fleet,
+        dir,
+        inventory,
+    } = Lab::start(FleetConfig {
+        count: 6,
+        port: 0,
+        seed: SEED,
+        ..FleetConfig::default()
+    })
+    .await;
+    let fanout_bin = fanout_tests::binary("fanout");
+    let ios = std::process::Command::new(&fanout_bin)
+        .args(["platforms", "cisco_ios"])
+        .output()
+        .unwrap();
+    let acme = String::from_utf8(ios.stdout)
+        .unwrap()
+        .replace("name: cisco_ios", "name: acme_os");
+    let platforms = dir.path().join("platforms");
+    std::fs::create_dir(&platforms).unwrap();
+    std::fs::write(platforms.join("acme.yaml"), acme).unwrap();
+    fanout_tests::edit_inventory(&inventory, |doc| {
+        doc["defaults"]["platform"] = "acme_os".into();
+    });
+    let args = |with_platforms: bool| {
+        let mut args = vec![
+            "run".to_string(),
+            "-i".into(),
+            inventory.to_string_lossy().into_owned(),
+            "-c".into(),
+            "show running-config".into(),
+            "--format".into(),
+            "json".into(),
+            "--known-hosts".into(),
+            dir.path()
+                .join("known_hosts")
+                .to_string_lossy()
+                .into_owned(),
+        ];
+        if with_platforms {
+            args.push("--platforms".into());
+            args.push(platforms.to_string_lossy().into_owned());
+        }
+        args
+    };
+
+    let unknown = args(false);
+    let refused = fanout(
+        &unknown.iter().map(String::as_str).collect::<Vec<_>>(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(refused.code, Some(2), "{}", refused.all_output());
+    assert!(refused.stderr.contains("acme_os"), "{}", refused.stderr);
+
+    let known = args(true);
+    let run = fanout(
+        &known.iter().map(String::as_str).collect::<Vec<_>>(),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+    for record in json_lines(&run.stdout) {
+        let host = record["host"].as_str().unwrap();
+        assert_eq!(
+            record["commands"][0]["output"].as_str().unwrap(),
+            running_config(host, SEED)
+        );
+    }
+    fleet.shutdown().await;
+}

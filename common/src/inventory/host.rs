@@ -2,6 +2,7 @@
 
 use crate::Secret;
 use serde_json::{Map, Value, json};
+use std::path::PathBuf;
 
 /// One device, fully resolved: inheritance applied, credentials read from wherever the
 /// inventory said. `Debug` shows credentials as `<redacted>`.
@@ -27,6 +28,27 @@ pub struct Host {
     pub all_groups: Vec<String>,
     /// Free-form data, resolved key by key: host, then groups in order, then defaults.
     pub data: Map<String, Value>,
+    pub ssh: SshOptions,
+}
+
+/// SSH beyond a password: key and agent authentication, algorithms for old devices, a jump
+/// host. Each option inherits on its own, like every other field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SshOptions {
+    /// Where the private key was read from (`ssh_key_file`, resolved against its file).
+    pub key_file: Option<PathBuf>,
+    /// The private key's text, read at load time so a worker on another machine needs no files.
+    pub key: Secret,
+    /// Passphrase of an encrypted key; empty when the key is not encrypted.
+    pub key_passphrase: Secret,
+    /// Also offer the keys of the ssh-agent at `SSH_AUTH_SOCK`.
+    pub agent: bool,
+    /// OpenSSH algorithm names for old devices; empty keeps fanout's defaults.
+    pub kex: Vec<String>,
+    pub ciphers: Vec<String>,
+    pub host_key_algorithms: Vec<String>,
+    /// `[user@]host[:port]` to go through first, as OpenSSH's ProxyJump.
+    pub jump_host: Option<String>,
 }
 
 impl Host {
@@ -44,6 +66,13 @@ impl Host {
             "groups": self.groups,
             "all_groups": self.all_groups,
             "data": self.data,
+            "ssh_key_file": self.ssh.key_file,
+            "ssh_key_passphrase_set": !self.ssh.key_passphrase.is_empty(),
+            "ssh_agent": self.ssh.agent,
+            "ssh_kex": self.ssh.kex,
+            "ssh_ciphers": self.ssh.ciphers,
+            "ssh_host_key_algorithms": self.ssh.host_key_algorithms,
+            "jump_host": self.ssh.jump_host,
         })
     }
 }

@@ -26,7 +26,7 @@ mod tests;
 
 pub use error::{InventoryError, InventoryErrorKind, SourceLocation};
 pub use filter::Filter;
-pub use host::Host;
+pub use host::{Host, SshOptions};
 
 use std::path::Path;
 

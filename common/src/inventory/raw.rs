@@ -2,7 +2,7 @@
 //! means, which keys exist at which level, and the checks that only need one entry to make.
 
 use super::error::{InventoryErrorKind, group_subject, host_subject};
-use super::values::{GroupNames, MERGE_KEY, Mapping, Name, Port, Text};
+use super::values::{Flag, GroupNames, MERGE_KEY, Mapping, Name, NameList, Port, Text};
 use super::yaml::{Expect, ParseState, Scalar, Seed};
 use crate::Secret;
 use crate::suggest::closest;
@@ -57,6 +57,15 @@ const ENTRY_FIELDS: &[&str] = &[
     "groups",
     "data",
     "connection_options",
+    "ssh_key_file",
+    "ssh_key_passphrase",
+    "ssh_key_passphrase_env",
+    "ssh_key_passphrase_file",
+    "ssh_agent",
+    "ssh_kex",
+    "ssh_ciphers",
+    "ssh_host_key_algorithms",
+    "jump_host",
 ];
 const DEFAULTS_FIELDS: &[&str] = &[
     "hostname",
@@ -71,6 +80,15 @@ const DEFAULTS_FIELDS: &[&str] = &[
     "platform",
     "data",
     "connection_options",
+    "ssh_key_file",
+    "ssh_key_passphrase",
+    "ssh_key_passphrase_env",
+    "ssh_key_passphrase_file",
+    "ssh_agent",
+    "ssh_kex",
+    "ssh_ciphers",
+    "ssh_host_key_algorithms",
+    "jump_host",
 ];
 
 /// Where a credential comes from, as written at one level.
@@ -105,6 +123,33 @@ pub(super) struct RawEntry {
     pub connection_secret: Option<Credential>,
     pub groups: Option<Vec<String>>,
     pub data: Map<String, Value>,
+    pub ssh: RawSsh,
+}
+
+/// The SSH options of one level, each inherited on its own (a group may set the algorithms
+/// and the defaults the key).
+#[derive(Debug, Default)]
+pub(super) struct RawSsh {
+    /// A private key file, relative to the directory of the file it is written in.
+    pub key_file: Option<String>,
+    pub key_passphrase: Option<Credential>,
+    pub agent: Option<bool>,
+    pub kex: Option<Vec<String>>,
+    pub ciphers: Option<Vec<String>>,
+    pub host_key_algorithms: Option<Vec<String>>,
+    pub jump_host: Option<String>,
+}
+
+impl RawSsh {
+    fn merge_from(&mut self, base: RawSsh) {
+        self.key_file = self.key_file.take().or(base.key_file);
+        self.key_passphrase = self.key_passphrase.take().or(base.key_passphrase);
+        self.agent = self.agent.or(base.agent);
+        self.kex = self.kex.take().or(base.kex);
+        self.ciphers = self.ciphers.take().or(base.ciphers);
+        self.host_key_algorithms = self.host_key_algorithms.take().or(base.host_key_algorithms);
+        self.jump_host = self.jump_host.take().or(base.jump_host);
+    }
 }
 
 impl RawEntry {
@@ -123,6 +168,7 @@ impl RawEntry {
         self.secret = self.secret.take().or(base.secret);
         self.connection_secret = self.connection_secret.take().or(base.connection_secret);
         self.groups = self.groups.take().or(base.groups);
+        self.ssh.merge_from(base.ssh);
         for (key, value) in base.data {
             self.data.entry(key).or_insert(value);
         }
@@ -145,6 +191,15 @@ enum Field {
     Groups,
     Data,
     ConnectionOptions,
+    SshKeyFile,
+    SshKeyPassphrase,
+    SshKeyPassphraseEnv,
+    SshKeyPassphraseFile,
+    SshAgent,
+    SshKex,
+    SshCiphers,
+    SshHostKeyAlgorithms,
+    JumpHost,
     Merge,
 }
 
@@ -164,25 +219,42 @@ impl Field {
             "groups" if level != Level::Defaults => Field::Groups,
             "data" => Field::Data,
             "connection_options" => Field::ConnectionOptions,
+            "ssh_key_file" => Field::SshKeyFile,
+            "ssh_key_passphrase" => Field::SshKeyPassphrase,
+            "ssh_key_passphrase_env" => Field::SshKeyPassphraseEnv,
+            "ssh_key_passphrase_file" => Field::SshKeyPassphraseFile,
+            "ssh_agent" => Field::SshAgent,
+            "ssh_kex" => Field::SshKex,
+            "ssh_ciphers" => Field::SshCiphers,
+            "ssh_host_key_algorithms" => Field::SshHostKeyAlgorithms,
+            "jump_host" => Field::JumpHost,
             MERGE_KEY => Field::Merge,
             _ => return None,
         };
         Some(field)
     }
 
-    fn bit(self) -> u16 {
-        1 << (self as u16)
+    fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 
     /// For credential keys: the credential's base name and every key that supplies it.
     fn credential(self) -> Option<(&'static str, [Field; 3])> {
         const PASSWORD: [Field; 3] = [Field::Password, Field::PasswordEnv, Field::PasswordFile];
         const SECRET: [Field; 3] = [Field::Secret, Field::SecretEnv, Field::SecretFile];
+        const PASSPHRASE: [Field; 3] = [
+            Field::SshKeyPassphrase,
+            Field::SshKeyPassphraseEnv,
+            Field::SshKeyPassphraseFile,
+        ];
         match self {
             Field::Password | Field::PasswordEnv | Field::PasswordFile => {
                 Some(("password", PASSWORD))
             }
             Field::Secret | Field::SecretEnv | Field::SecretFile => Some(("secret", SECRET)),
+            Field::SshKeyPassphrase | Field::SshKeyPassphraseEnv | Field::SshKeyPassphraseFile => {
+                Some(("ssh_key_passphrase", PASSPHRASE))
+            }
             _ => None,
         }
     }
@@ -202,6 +274,15 @@ impl Field {
             Field::Groups => "groups",
             Field::Data => "data",
             Field::ConnectionOptions => "connection_options",
+            Field::SshKeyFile => "ssh_key_file",
+            Field::SshKeyPassphrase => "ssh_key_passphrase",
+            Field::SshKeyPassphraseEnv => "ssh_key_passphrase_env",
+            Field::SshKeyPassphraseFile => "ssh_key_passphrase_file",
+            Field::SshAgent => "ssh_agent",
+            Field::SshKex => "ssh_kex",
+            Field::SshCiphers => "ssh_ciphers",
+            Field::SshHostKeyAlgorithms => "ssh_host_key_algorithms",
+            Field::JumpHost => "jump_host",
             Field::Merge => MERGE_KEY,
         }
     }
@@ -211,7 +292,7 @@ impl Field {
 struct FieldKey {
     level: Level,
     /// Bit set of the fields already read in this mapping.
-    seen: u16,
+    seen: u32,
 }
 
 impl Expect<'_> for FieldKey {
@@ -278,13 +359,14 @@ impl<'de> Expect<'de> for EntryExpect {
 
     fn map<A: MapAccess<'de>>(self, state: &ParseState, mut map: A) -> Result<RawEntry, A::Error> {
         let mut entry = RawEntry::default();
-        let mut seen = 0u16;
+        let mut seen = 0u32;
         let mut bases = Vec::new();
         let level = self.level;
         while let Some(field) = map.next_key_seed(Seed::new(state, FieldKey { level, seen }))? {
             seen |= field.bit();
             let text = |field, redact| Seed::new(state, Text { field, redact });
             let name = |field| Seed::new(state, Name { field });
+            let names = |field| Seed::new(state, NameList { field });
             let credential = |source: Option<String>, wrap: fn(String) -> CredentialSource| {
                 source.map(|s| Credential {
                     field: field.name(),
@@ -340,6 +422,34 @@ impl<'de> Expect<'de> for EntryExpect {
                             source: CredentialSource::Literal(secret),
                         });
                 }
+                Field::SshKeyFile => {
+                    entry.ssh.key_file = map.next_value_seed(name("ssh_key_file"))?
+                }
+                Field::SshKeyPassphrase => {
+                    let value = map.next_value_seed(text("ssh_key_passphrase", true))?;
+                    entry.ssh.key_passphrase = credential(value, literal);
+                }
+                Field::SshKeyPassphraseEnv => {
+                    let value = map.next_value_seed(name("ssh_key_passphrase_env"))?;
+                    entry.ssh.key_passphrase = credential(value, CredentialSource::Env);
+                }
+                Field::SshKeyPassphraseFile => {
+                    let value = map.next_value_seed(name("ssh_key_passphrase_file"))?;
+                    entry.ssh.key_passphrase = credential(value, CredentialSource::File);
+                }
+                Field::SshAgent => {
+                    let field = "ssh_agent";
+                    entry.ssh.agent = map.next_value_seed(Seed::new(state, Flag { field }))?
+                }
+                Field::SshKex => entry.ssh.kex = map.next_value_seed(names("ssh_kex"))?,
+                Field::SshCiphers => {
+                    entry.ssh.ciphers = map.next_value_seed(names("ssh_ciphers"))?
+                }
+                Field::SshHostKeyAlgorithms => {
+                    let field = "ssh_host_key_algorithms";
+                    entry.ssh.host_key_algorithms = map.next_value_seed(names(field))?
+                }
+                Field::JumpHost => entry.ssh.jump_host = map.next_value_seed(name("jump_host"))?,
                 Field::Merge => {
                     bases.extend(map.next_value_seed(Seed::new(state, Bases { level }))?)
                 }

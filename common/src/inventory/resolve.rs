@@ -7,14 +7,14 @@
 
 use super::LoadOptions;
 use super::error::{InventoryError, InventoryErrorKind, group_subject, host_subject};
-use super::host::Host;
+use super::host::{Host, SshOptions};
 use super::locate::Step;
 use super::raw::{Credential, CredentialSource, RawEntry};
 use super::source::{Document, Origin};
 use crate::Secret;
 use crate::suggest::closest;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const DEFAULT_PORT: u16 = 22;
 
@@ -56,6 +56,7 @@ pub(super) fn resolve(doc: &Document, options: &LoadOptions) -> Result<Vec<Host>
             groups: named.entry.groups.clone().unwrap_or_default(),
             all_groups: chain.iter().map(|g| doc.groups[*g].name.clone()).collect(),
             data: resolver.data(),
+            ssh: resolver.ssh(&mut credentials)?,
         });
     }
     Ok(hosts)
@@ -119,6 +120,37 @@ impl<'d> HostResolver<'d> {
             None => Ok(Secret::default()),
             Some((origin, credential)) => cache.read(origin, credential, self),
         }
+    }
+
+    fn ssh(&self, cache: &mut CredentialCache) -> Result<SshOptions, InventoryError> {
+        let list = |get: fn(&'d RawEntry) -> Option<&'d Vec<String>>| {
+            self.first(get).map(|(_, v)| v.clone()).unwrap_or_default()
+        };
+        let (key_file, key) = match self.first(|e| e.ssh.key_file.as_ref()) {
+            None => (None, Secret::default()),
+            Some((origin, relative)) => {
+                let credential = Credential {
+                    field: "ssh_key_file",
+                    source: CredentialSource::File(relative.clone()),
+                };
+                let path = credential_path(relative, self.doc.source_path(origin));
+                (Some(path), cache.read(origin, &credential, self)?)
+            }
+        };
+        Ok(SshOptions {
+            key_file,
+            key,
+            key_passphrase: self.credential(cache, |e| e.ssh.key_passphrase.as_ref())?,
+            agent: self
+                .first(|e| e.ssh.agent.as_ref())
+                .is_some_and(|(_, a)| *a),
+            kex: list(|e| e.ssh.kex.as_ref()),
+            ciphers: list(|e| e.ssh.ciphers.as_ref()),
+            host_key_algorithms: list(|e| e.ssh.host_key_algorithms.as_ref()),
+            jump_host: self
+                .first(|e| e.ssh.jump_host.as_ref())
+                .map(|(_, j)| j.clone()),
+        })
     }
 
     /// Host keys, then each group's in order, then the defaults': the first level with a key wins.
@@ -187,8 +219,7 @@ fn fetch(credential: &Credential, written_in: Option<&Path>) -> Result<Secret, I
             }),
         },
         CredentialSource::File(relative) => {
-            let base = written_in.and_then(Path::parent).unwrap_or(Path::new(""));
-            let path = base.join(relative);
+            let path = credential_path(relative, written_in);
             match std::fs::read_to_string(&path) {
                 // `echo pw > file` leaves a newline that is not part of the password.
                 Ok(text) => Ok(Secret::new(text.trim_end_matches(['\n', '\r']))),
@@ -200,6 +231,18 @@ fn fetch(credential: &Credential, written_in: Option<&Path>) -> Result<Secret, I
             }
         }
     }
+}
+
+/// A file an inventory names: `~/` is the user's home, a relative path is taken from the
+/// directory of the file that names it.
+fn credential_path(written: &str, written_in: Option<&Path>) -> PathBuf {
+    if let Some(rest) = written.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    let base = written_in.and_then(Path::parent).unwrap_or(Path::new(""));
+    base.join(written)
 }
 
 /// The groups, checked once: every parent exists, no cycles, and each group's ancestry in

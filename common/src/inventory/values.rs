@@ -278,3 +278,85 @@ impl Expect<'_> for JsonKey<'_> {
         Ok(key)
     }
 }
+
+/// A yes/no field (`ssh_agent: true`). Null means "not set here".
+pub(super) struct Flag {
+    pub field: &'static str,
+}
+
+impl Expect<'_> for Flag {
+    type Out = Option<bool>;
+
+    fn what(&self) -> String {
+        format!("`{}`", self.field)
+    }
+
+    fn expected(&self) -> String {
+        "true or false".to_string()
+    }
+
+    fn scalar(self, scalar: Scalar<'_>) -> Result<Self::Out, InventoryErrorKind> {
+        match scalar {
+            Scalar::Null => Ok(None),
+            Scalar::Bool(b) => Ok(Some(b)),
+            other => Err(self.mismatch(&other.describe(false))),
+        }
+    }
+}
+
+/// A list of non-empty names (SSH algorithm lists). Null means "not set here".
+pub(super) struct NameList {
+    pub field: &'static str,
+}
+
+impl<'de> Expect<'de> for NameList {
+    type Out = Option<Vec<String>>;
+
+    fn what(&self) -> String {
+        format!("`{}`", self.field)
+    }
+
+    fn expected(&self) -> String {
+        format!("a list of names (`{}: [a, b]`)", self.field)
+    }
+
+    fn scalar(self, scalar: Scalar<'_>) -> Result<Self::Out, InventoryErrorKind> {
+        match scalar {
+            Scalar::Null => Ok(None),
+            other => Err(self.mismatch(&other.describe(false))),
+        }
+    }
+
+    fn seq<A: SeqAccess<'de>>(self, state: &ParseState, mut seq: A) -> Result<Self::Out, A::Error> {
+        let mut names = Vec::new();
+        let field = self.field;
+        while let Some(name) = seq.next_element_seed(Seed::new(state, ListedName { field }))? {
+            names.push(name);
+        }
+        Ok(Some(names))
+    }
+}
+
+/// One entry of a [`NameList`].
+struct ListedName {
+    field: &'static str,
+}
+
+impl Expect<'_> for ListedName {
+    type Out = String;
+
+    fn what(&self) -> String {
+        format!("entry of `{}`", self.field)
+    }
+
+    fn expected(&self) -> String {
+        "a non-empty name".to_string()
+    }
+
+    fn scalar(self, scalar: Scalar<'_>) -> Result<Self::Out, InventoryErrorKind> {
+        match scalar.as_text() {
+            Some(name) if !name.is_empty() => Ok(name),
+            _ => Err(self.mismatch(&scalar.describe(false))),
+        }
+    }
+}

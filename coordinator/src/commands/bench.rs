@@ -60,7 +60,9 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
     let hosts = super::select_hosts(&Selection {
         inventory: fleet.inventory.clone(),
         filters: Vec::new(),
-    })?;
+        platforms: None,
+    })?
+    .hosts;
     crate::outln!(
         "fanout bench: {} devices, {} per command, {} ({}), median of {} repeats",
         hosts.len(),

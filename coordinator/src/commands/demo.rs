@@ -35,7 +35,9 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
     let hosts = select_hosts(&Selection {
         inventory,
         filters: Vec::new(),
-    })?;
+        platforms: None,
+    })?
+    .hosts;
 
     let devices = fleet.devices();
     let (first, last) = (&devices[0], &devices[devices.len() - 1]);

@@ -6,7 +6,7 @@ use crate::recorder::Format;
 use fanout_common::inventory::Host;
 
 pub fn run(args: InventoryArgs) -> Result<u8, CommandError> {
-    let hosts = select_hosts(&args.selection)?;
+    let hosts = select_hosts(&args.selection)?.hosts;
     match args.format {
         Format::Json => {
             for host in &hosts {
@@ -37,23 +37,8 @@ fn table(hosts: &[Host]) -> String {
             ]
         })
         .collect();
-    let header = ["NAME", "HOSTNAME", "PORT", "PLATFORM", "GROUPS", "DATA"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, w)| format!("{cell:w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let header = ["NAME", "HOSTNAME", "PORT", "PLATFORM", "GROUPS", "DATA"];
+    let mut out = crate::output::columns(header, &rows);
     out.push_str(&format!("{} hosts\n", hosts.len()));
     out
 }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod inventory;
 pub mod monitor;
+pub mod platforms;
 pub mod run;
 pub mod validate;
 
@@ -13,8 +14,10 @@ use crate::job::JobSettings;
 use crate::recorder::RecorderError;
 use crate::run::RunError;
 use fanout_common::inventory::{Filter, Host, Inventory, InventoryError, LoadOptions};
+use fanout_common::platform::{PlatformRegistry, ProfileSource};
 use fanout_common::proto::HostKeyPolicy;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -30,18 +33,36 @@ pub enum CommandError {
     Internal(String),
 }
 
-/// Loads the inventory and applies the filters; an empty selection is bad input, not success.
-pub fn select_hosts(selection: &Selection) -> Result<Vec<Host>, CommandError> {
+/// The hosts a selection picked, and what workers need to drive their platforms.
+pub struct Selected {
+    pub hosts: Vec<Host>,
+    /// Profiles from `--platforms` that these hosts use (YAML by platform name).
+    pub profiles: HashMap<String, String>,
+}
+
+/// Loads the platforms and the inventory and applies the filters; an empty selection is bad
+/// input, not success. Private keys are checked here, so a wrong passphrase stops the run
+/// before anything connects.
+pub fn select_hosts(selection: &Selection) -> Result<Selected, CommandError> {
     let filters = selection
         .filters
         .iter()
         .map(|f| Filter::parse(f))
         .collect::<Result<Vec<_>, _>>()?;
+    let registry = PlatformRegistry::load(selection.platforms.as_deref())
+        .map_err(|e| CommandError::Input(e.to_string()))?;
     let options = LoadOptions {
-        known_platforms: fanout_common::platforms::builtin(),
+        known_platforms: registry.names(),
     };
     let inventory = Inventory::load(&selection.inventory, &options)?;
     let hosts: Vec<Host> = inventory.select(&filters).into_iter().cloned().collect();
+    check_private_keys(&hosts)?;
+    let profiles = hosts
+        .iter()
+        .filter_map(|h| registry.get(&h.platform))
+        .filter(|loaded| loaded.source != ProfileSource::Builtin)
+        .map(|loaded| (loaded.profile.name.clone(), loaded.yaml.clone()))
+        .collect();
     if hosts.is_empty() {
         let how = if filters.is_empty() {
             "it has no hosts".to_string()
@@ -53,7 +74,28 @@ pub fn select_hosts(selection: &Selection) -> Result<Vec<Host>, CommandError> {
             selection.inventory.display()
         )));
     }
-    Ok(hosts)
+    Ok(Selected { hosts, profiles })
+}
+
+/// Each distinct private key decrypts with its passphrase. Checked once per key file, and
+/// the message names the file and the host, never the key or the passphrase.
+fn check_private_keys(hosts: &[Host]) -> Result<(), CommandError> {
+    let mut checked = HashSet::new();
+    for host in hosts {
+        let ssh = &host.ssh;
+        let Some(path) = &ssh.key_file else { continue };
+        if !checked.insert((path, ssh.key_passphrase.expose())) {
+            continue;
+        }
+        if let Err(why) = fanout_worker::session::check_private_key(&ssh.key, &ssh.key_passphrase) {
+            return Err(CommandError::Input(format!(
+                "host {:?}: ssh_key_file {}: {why}",
+                host.name,
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSettings {
@@ -77,6 +119,7 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         connect_rate: execution.connect_rate,
         validation: None,
         http: None,
+        platform_profiles: HashMap::new(),
     }
 }
 

@@ -1,14 +1,15 @@
 //! `fanout run`: commands and HTTP requests on every selected host, through local worker processes.
 
-use super::{CommandError, job_settings, local_run, progress_bar, select_hosts};
+use super::{CommandError, Selected, job_settings, local_run, progress_bar, select_hosts};
 use crate::cli::RunArgs;
 use crate::recorder::{Format, Recorder};
 use crate::report;
 use crate::run::{Interrupts, run_local};
 
 pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
-    let hosts = select_hosts(&args.selection)?;
+    let Selected { hosts, profiles } = select_hosts(&args.selection)?;
     let mut job = job_settings(&args.execution, args.commands);
+    job.platform_profiles = profiles;
     job.http = crate::http_job::build(&args.http, &hosts)?;
     let progress = progress_bar(hosts.len());
     let keep_outputs = args.format == Format::Human && args.output.is_none();

@@ -2,7 +2,7 @@
 //! wrong with the rules is found before any connection; the workers evaluate the rules next to
 //! the outputs; the report is for a person (human, Markdown) or a machine (JSON, JUnit).
 
-use super::{CommandError, job_settings, local_run, progress_bar, select_hosts};
+use super::{CommandError, Selected, job_settings, local_run, progress_bar, select_hosts};
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::recorder::{Format, Recorder};
 use crate::run::{Interrupts, run_local};
@@ -60,9 +60,10 @@ fn read_template_dir(dir: &Path) -> Result<HashMap<String, Vec<u8>>, CommandErro
 }
 
 pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
-    let hosts = select_hosts(&args.selection)?;
+    let Selected { hosts, profiles } = select_hosts(&args.selection)?;
     let (rules, validation) = prepare(&args.rules, args.templates.as_deref(), &hosts)?;
     let mut job = job_settings(&args.execution, rules.commands());
+    job.platform_profiles = profiles;
     job.validation = Some(validation);
     let progress = progress_bar(hosts.len());
     let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?;

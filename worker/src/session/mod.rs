@@ -32,6 +32,12 @@ use transport::SshHandle;
 
 pub use live::LiveSession;
 
+/// Checks that a private key decrypts with its passphrase, so a coordinator can refuse a bad
+/// key before anything connects.
+pub fn check_private_key(key: &Secret, passphrase: &Secret) -> Result<(), String> {
+    transport::decode_private_key(key, passphrase).map(drop)
+}
+
 /// The output cap used when a job asks for none (`max_output_bytes == 0`).
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 64 * 1024 * 1024;
 

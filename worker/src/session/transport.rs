@@ -6,6 +6,7 @@ use super::deadline::HostDeadline;
 use super::error::SessionError;
 use super::known_hosts::HostKeyCheck;
 use super::{DeviceTarget, JumpHost, SessionOptions, SshAlgorithms};
+use fanout_common::Secret;
 use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::agent::client::AgentClient;
 use russh::keys::{Algorithm, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
@@ -450,20 +451,25 @@ fn joined(tried: &[&str], note: &str) -> String {
 /// never its contents or the passphrase.
 fn decode_key(target: &DeviceTarget) -> Result<russh::keys::PrivateKey, SessionError> {
     let keys = &target.keys;
-    let passphrase = (!keys.passphrase.is_empty()).then(|| keys.passphrase.expose());
-    russh::keys::decode_secret_key(keys.private_key.expose(), passphrase).map_err(|e| {
-        let why = match (&e, passphrase) {
-            (russh::keys::Error::KeyIsEncrypted, None) => {
-                "it is encrypted and no passphrase is set (ssh_key_passphrase_env / _file)"
-                    .to_string()
-            }
-            (_, Some(_)) => format!("wrong passphrase or unreadable key ({e})"),
-            _ => format!("unreadable key ({e})"),
-        };
-        SessionError::Key {
-            path: keys.key_path.clone(),
-            why,
+    decode_private_key(&keys.private_key, &keys.passphrase).map_err(|why| SessionError::Key {
+        path: keys.key_path.clone(),
+        why,
+    })
+}
+
+/// Decrypts a private key (OpenSSH or PEM text); the error says why in words that name neither
+/// the key nor the passphrase.
+pub(super) fn decode_private_key(
+    key: &Secret,
+    passphrase: &Secret,
+) -> Result<russh::keys::PrivateKey, String> {
+    let passphrase = (!passphrase.is_empty()).then(|| passphrase.expose());
+    russh::keys::decode_secret_key(key.expose(), passphrase).map_err(|e| match (&e, passphrase) {
+        (russh::keys::Error::KeyIsEncrypted, None) => {
+            "it is encrypted and no passphrase is set (ssh_key_passphrase_env / _file)".to_string()
         }
+        (_, Some(_)) => format!("wrong passphrase or unreadable key ({e})"),
+        _ => format!("unreadable key ({e})"),
     })
 }
 

@@ -395,5 +395,49 @@ fn single_file_sections_are_checked() {
     let message = Inventory::load(&dir.path().join("inv.yaml"), &LoadOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(message.ends_with("inv.yaml:2:3: defaults: unknown field `platfrom` (did you mean `platform`?), expected one of `hostname`, `port`, `username`, `password`, `password_env`, `password_file`, `secret`, `secret_env`, `secret_file`, `platform`, `data`, `connection_options`"), "{message}");
+    assert!(message.ends_with("inv.yaml:2:3: defaults: unknown field `platfrom` (did you mean `platform`?), expected one of `hostname`, `port`, `username`, `password`, `password_env`, `password_file`, `secret`, `secret_env`, `secret_file`, `platform`, `data`, `connection_options`, `ssh_key_file`, `ssh_key_passphrase`, `ssh_key_passphrase_env`, `ssh_key_passphrase_file`, `ssh_agent`, `ssh_kex`, `ssh_ciphers`, `ssh_host_key_algorithms`, `jump_host`"), "{message}");
+}
+
+#[test]
+fn ssh_options_are_checked_where_they_are_written() {
+    let message = fail(&[(
+        "hosts.yaml",
+        "r1:\n  platform: linux\n  ssh_key_file: keys/missing\n",
+    )]);
+    assert!(
+        message.starts_with("hosts.yaml:3:3: host \"r1\": cannot read `ssh_key_file` "),
+        "{message}"
+    );
+    assert_has(&message, &["keys/missing: "]);
+
+    let message = fail(&[(
+        "hosts.yaml",
+        "r1:\n  platform: linux\n  ssh_agent: yes please\n",
+    )]);
+    assert_has(
+        &message,
+        &["hosts.yaml:3:14", "`ssh_agent`", "true or false"],
+    );
+
+    let message = fail(&[(
+        "hosts.yaml",
+        "r1:\n  platform: linux\n  ssh_kex: curve25519-sha256\n",
+    )]);
+    assert_has(
+        &message,
+        &["hosts.yaml:3:12", "`ssh_kex`", "a list of names"],
+    );
+
+    let message = fail(&[(
+        "hosts.yaml",
+        "r1:\n  platform: linux\n  ssh_key_passphrase: x\n  ssh_key_passphrase_env: X\n",
+    )]);
+    assert_has(
+        &message,
+        &["hosts.yaml:4:3", "set only one of `ssh_key_passphrase`"],
+    );
+    assert!(
+        !message.contains(": x"),
+        "the passphrase is not echoed: {message}"
+    );
 }

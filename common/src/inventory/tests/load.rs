@@ -473,3 +473,74 @@ fn ten_thousand_hosts_in_one_pass() {
     assert_eq!(last.all_groups, ["site49", "all"]);
     assert!(!last.password.is_empty());
 }
+
+#[test]
+fn ssh_options_inherit_one_by_one_and_keys_are_read_relative_to_their_file() {
+    let dir = dir_with(&[
+        (
+            "hosts.yaml",
+            "\
+old1:
+  groups: [legacy]
+  ssh_agent: false
+new1:
+  platform: linux
+",
+        ),
+        (
+            "groups.yaml",
+            "\
+legacy:
+  platform: cisco_ios
+  ssh_kex: [diffie-hellman-group14-sha1]
+  ssh_ciphers: [aes128-cbc, aes256-ctr]
+  ssh_host_key_algorithms: [ssh-rsa]
+  jump_host: ops@bastion:2222
+",
+        ),
+        (
+            "defaults.yaml",
+            "\
+ssh_key_file: keys/id_fleet
+ssh_key_passphrase_env: FANOUT_TEST_INVENTORY_PASSPHRASE
+ssh_agent: true
+",
+        ),
+        (
+            "keys/id_fleet",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key\n",
+        ),
+    ]);
+    // SAFETY: no other test reads or writes this variable.
+    unsafe { std::env::set_var("FANOUT_TEST_INVENTORY_PASSPHRASE", "pp") };
+    let inventory = Inventory::load(dir.path(), &LoadOptions::default()).unwrap();
+
+    let old = host(&inventory, "old1");
+    assert_eq!(old.ssh.key_file, Some(dir.path().join("keys/id_fleet")));
+    assert!(
+        old.ssh
+            .key
+            .expose()
+            .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----")
+    );
+    assert_eq!(old.ssh.key_passphrase.expose(), "pp");
+    assert!(
+        !old.ssh.agent,
+        "the host's own `false` beats the defaults' `true`"
+    );
+    assert_eq!(old.ssh.kex, ["diffie-hellman-group14-sha1"]);
+    assert_eq!(old.ssh.ciphers, ["aes128-cbc", "aes256-ctr"]);
+    assert_eq!(old.ssh.host_key_algorithms, ["ssh-rsa"]);
+    assert_eq!(old.ssh.jump_host.as_deref(), Some("ops@bastion:2222"));
+
+    let new = host(&inventory, "new1");
+    assert!(new.ssh.agent);
+    assert!(new.ssh.kex.is_empty() && new.ssh.jump_host.is_none());
+
+    // What `fanout inventory` shows: where the key is, never the key or the passphrase.
+    let described = old.describe().to_string();
+    assert!(
+        described.contains("id_fleet") && described.contains("\"ssh_key_passphrase_set\":true")
+    );
+    assert!(!described.contains("not a real key") && !described.contains("\"pp\""));
+}

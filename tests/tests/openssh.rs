@@ -1,0 +1,344 @@
+//! The `linux` platform against a real OpenSSH `sshd` on loopback: password, public key (plain
+//! and encrypted), ssh-agent, host-key pinning across runs, and a swapped host key.
+//!
+//! Needs root (sshd switches to the test user) and `openssh-server`; `.ci/run` installs it.
+//! Without either, the test says so and passes without checking anything.
+
+use fanout_tests::{Finished, closed_port, fanout, json_lines, wait_until};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+const SSHD: &str = "/usr/sbin/sshd";
+const USER: &str = "fanouttest";
+const PASSWORD: &str = "pw-OpenSSH-4q9z-never-printed";
+const PASSPHRASE: &str = "pp-7Hc2-never-printed";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linux_hosts_over_real_openssh() {
+    if !Path::new(SSHD).is_file() || command_output("id", &["-u"]).trim() != "0" {
+        eprintln!("skipped: needs root and {SSHD} (apt-get install openssh-server)");
+        return;
+    }
+    ensure_test_user();
+    let dir = tempfile::tempdir().unwrap();
+    // sshd reads authorized_keys as the test user: the scratch dir must be readable.
+    set_mode(dir.path(), 0o755);
+    let lab = OpensshLab::new(dir.path());
+    let mut sshd = Sshd::start(&lab, "host_key_1").await;
+
+    // Password auth; the host key is pinned on first contact.
+    let run = lab.run(&[("password", PASSWORD)], &[]).await;
+    let outputs = lab.outputs(&run);
+    assert_eq!(outputs[0], command_output("uname", &["-a"]));
+    assert_eq!(
+        outputs[1],
+        std::fs::read_to_string("/etc/os-release").unwrap()
+    );
+    let pinned = std::fs::read_to_string(&lab.known_hosts).unwrap();
+    assert_eq!(pinned.lines().count(), 1, "one pinned key: {pinned}");
+    assert!(!run.all_output().contains(PASSWORD));
+
+    // A plain key, then an encrypted one with its passphrase from a file; no password at all.
+    let plain = lab.key("plain_key", "");
+    lab.run(&[("ssh_key_file", plain.to_str().unwrap())], &[])
+        .await;
+    let encrypted = lab.key("encrypted_key", PASSPHRASE);
+    let passphrase_file = dir.path().join("passphrase");
+    std::fs::write(&passphrase_file, format!("{PASSPHRASE}\n")).unwrap();
+    let run = lab
+        .run(
+            &[
+                ("ssh_key_file", encrypted.to_str().unwrap()),
+                ("ssh_key_passphrase_file", passphrase_file.to_str().unwrap()),
+            ],
+            &[],
+        )
+        .await;
+    assert!(!run.all_output().contains(PASSPHRASE));
+
+    // The wrong passphrase stops the run before anything connects, naming the key file.
+    std::fs::write(&passphrase_file, "not-the-passphrase\n").unwrap();
+    let refused = lab
+        .fanout(
+            &[
+                ("ssh_key_file", encrypted.to_str().unwrap()),
+                ("ssh_key_passphrase_file", passphrase_file.to_str().unwrap()),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(refused.code, Some(2), "{}", refused.all_output());
+    assert!(
+        refused.stderr.contains("encrypted_key") && refused.stderr.contains("passphrase"),
+        "{}",
+        refused.stderr
+    );
+
+    // ssh-agent: the key lives only in a real agent.
+    let agent = Agent::start(dir.path(), &plain);
+    let agent_sock = agent.socket.to_str().unwrap().to_string();
+    lab.run(&[("ssh_agent", "true")], &[("SSH_AUTH_SOCK", &agent_sock)])
+        .await;
+
+    // sshd comes back with another host key: refused as a mismatch, and the pin stays.
+    sshd.stop();
+    let _sshd = Sshd::start(&lab, "host_key_2").await;
+    let mismatch = lab.fanout(&[("password", PASSWORD)], &[]).await;
+    assert_eq!(mismatch.code, Some(1), "{}", mismatch.all_output());
+    let record = &json_lines(&mismatch.stdout)[0];
+    assert_eq!(record["failure"]["kind"], "hostkey_mismatch", "{record}");
+    assert_eq!(
+        std::fs::read_to_string(&lab.known_hosts).unwrap(),
+        pinned,
+        "a mismatch must not replace the pinned key"
+    );
+    assert!(!mismatch.all_output().contains(PASSWORD));
+}
+
+/// The scratch directory's files: sshd config pieces, keys, the inventory, known_hosts.
+struct OpensshLab {
+    dir: PathBuf,
+    port: u16,
+    known_hosts: PathBuf,
+}
+
+impl OpensshLab {
+    fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            port: closed_port(),
+            known_hosts: dir.join("known_hosts"),
+        }
+    }
+
+    /// A fresh key pair, authorised for the test user; returns the private key's path.
+    fn key(&self, name: &str, passphrase: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        ssh_keygen(&path, passphrase);
+        let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+        let authorized = self.dir.join("authorized_keys");
+        let mut keys = std::fs::read_to_string(&authorized).unwrap_or_default();
+        keys.push_str(&public);
+        std::fs::write(&authorized, keys).unwrap();
+        set_mode(&authorized, 0o644);
+        path
+    }
+
+    /// `fanout run` of the two commands against the sshd, with these inventory fields.
+    async fn fanout(&self, fields: &[(&str, &str)], env: &[(&str, &str)]) -> Finished {
+        let mut host = format!(
+            "hosts:\n  linux1:\n    hostname: 127.0.0.1\n    port: {}\n    username: {USER}\n    \
+             platform: linux\n",
+            self.port
+        );
+        for (key, value) in fields {
+            host.push_str(&format!("    {key}: {value:?}\n").replace("\"true\"", "true"));
+        }
+        let inventory = self.dir.join("hosts.yaml");
+        std::fs::write(&inventory, host).unwrap();
+        let args = [
+            "run",
+            "-i",
+            inventory.to_str().unwrap(),
+            "-c",
+            "uname -a",
+            "-c",
+            "cat /etc/os-release",
+            "--format",
+            "json",
+            "--workers",
+            "1",
+            "--known-hosts",
+            self.known_hosts.to_str().unwrap(),
+        ];
+        if env.is_empty() {
+            return fanout(&args, DEADLINE).await;
+        }
+        fanout_tests::RunningFanout::start_with_env(&args, env)
+            .finish(DEADLINE)
+            .await
+    }
+
+    /// Like [`Self::fanout`], but the run must succeed.
+    async fn run(&self, fields: &[(&str, &str)], env: &[(&str, &str)]) -> Finished {
+        let run = self.fanout(fields, env).await;
+        assert_eq!(
+            run.code,
+            Some(0),
+            "with {:?}: {}",
+            fields.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            run.all_output()
+        );
+        run
+    }
+
+    fn outputs(&self, run: &Finished) -> Vec<String> {
+        let record = &json_lines(&run.stdout)[0];
+        record["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["output"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// A real `sshd -D` on the lab's port with its own config and host key.
+struct Sshd {
+    child: std::process::Child,
+}
+
+impl Sshd {
+    async fn start(lab: &OpensshLab, host_key: &str) -> Self {
+        let dir = &lab.dir;
+        let host_key = dir.join(host_key);
+        if !host_key.exists() {
+            ssh_keygen(&host_key, "");
+        }
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {key}\nPidFile {dir}/sshd.pid\n\
+                 AuthorizedKeysFile {dir}/authorized_keys\nStrictModes no\nUsePAM no\n\
+                 PasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
+                 PubkeyAuthentication yes\nAllowUsers {USER}\nLogLevel ERROR\n",
+                port = lab.port,
+                key = host_key.display(),
+                dir = dir.display(),
+            ),
+        )
+        .unwrap();
+        // The privilege-separation directory a fresh install may not have yet.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let child = std::process::Command::new(SSHD)
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("sshd starts");
+        let address = format!("127.0.0.1:{}", lab.port);
+        let listening = wait_until(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(&address).is_ok()
+        })
+        .await;
+        assert!(listening, "sshd does not listen on {address}");
+        Self { child }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A real `ssh-agent` holding one key, on a socket in the scratch dir.
+struct Agent {
+    socket: PathBuf,
+    child: std::process::Child,
+}
+
+impl Agent {
+    fn start(dir: &Path, key: &Path) -> Self {
+        let socket = dir.join("agent.sock");
+        let child = std::process::Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("ssh-agent starts");
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while !socket.exists() && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let added = std::process::Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &socket)
+            .stderr(Stdio::null())
+            .status()
+            .expect("ssh-add runs");
+        assert!(added.success(), "ssh-add failed");
+        Self { socket, child }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test user exists with the test password (idempotent: CI machines are fresh, developer
+/// machines keep the user between runs).
+fn ensure_test_user() {
+    let exists = std::process::Command::new("id")
+        .arg(USER)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    if !exists {
+        let created = std::process::Command::new("useradd")
+            .args(["--create-home", "--shell", "/bin/sh", USER])
+            .status()
+            .expect("useradd runs");
+        assert!(created.success(), "useradd {USER} failed");
+    }
+    let mut chpasswd = std::process::Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("chpasswd runs");
+    use std::io::Write;
+    chpasswd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{USER}:{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(chpasswd.wait().unwrap().success(), "chpasswd failed");
+}
+
+fn ssh_keygen(path: &Path, passphrase: &str) {
+    let status = std::process::Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            passphrase,
+            "-C",
+            "fanout-test",
+            "-f",
+        ])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success(), "ssh-keygen failed for {}", path.display());
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
