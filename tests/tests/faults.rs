@@ -59,7 +59,9 @@ fn run_args<'a>(owned: &'a [String; 3], extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
-fn check_kinds(lab: &Lab, records: &[serde_json::Value]) {
+/// Checks each host's result against its fault. With `releases` (workers died, their hosts
+/// were leased again) a refuse-first device may have been reached on its second connection.
+fn check_kinds(lab: &Lab, records: &[serde_json::Value], releases: bool) {
     let by_host: HashMap<&str, &serde_json::Value> = records
         .iter()
         .map(|r| (r["host"].as_str().unwrap(), r))
@@ -73,6 +75,12 @@ fn check_kinds(lab: &Lab, records: &[serde_json::Value]) {
             None => (None, false),
         };
         let retryable_seen = record["failure"]["retryable"].as_bool().unwrap_or(false);
+        let second_chance = releases
+            && kind.is_none()
+            && lab.fleet.fault_of(device.index) == Some(Fault::RefuseFirst);
+        if second_chance {
+            continue;
+        }
         if kind != want || (want.is_some() && retryable_seen != retryable) {
             wrong.insert(
                 device.name.clone(),
@@ -116,7 +124,7 @@ async fn each_fault_mode_ends_as_its_own_kind_within_its_deadline() {
         lab.fleet.devices().len(),
         "one result per host"
     );
-    check_kinds(&lab, &records);
+    check_kinds(&lab, &records, false);
     // Every deadline held: nothing waited beyond the host budget plus start-up.
     assert!(
         done.elapsed < Duration::from_secs(30),
@@ -196,7 +204,7 @@ async fn a_thousand_devices_with_mixed_faults_survive_a_killed_and_a_stalled_wor
     let unique: BTreeSet<&str> = hosts.iter().copied().collect();
     assert_eq!(hosts.len(), 1000, "exactly one result per host");
     assert_eq!(unique.len(), 1000);
-    check_kinds(&lab, &records);
+    check_kinds(&lab, &records, true);
     let faulty = (0..1000)
         .filter(|i| lab.fleet.fault_of(*i).is_some())
         .count();

@@ -59,6 +59,9 @@ pub enum WorkerError {
     /// The stream broke before the coordinator said goodbye.
     #[error("lost the coordinator: {0}")]
     Lost(String),
+    /// The threads for device sessions could not be started.
+    #[error("cannot start the session threads: {0}")]
+    Threads(std::io::Error),
 }
 
 /// Attaches to the coordinator and works until it says to shut down, the stream ends, or
@@ -107,6 +110,15 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
         .into_inner();
     info!(worker = %config.worker_id, coordinator = %config.coordinator, "attached");
 
+    // Device sessions run on threads of their own. A burst of key exchanges can keep those
+    // threads busy for seconds; on the caller's runtime it would also delay the heartbeats
+    // and results, and the coordinator would take a busy worker for a dead one.
+    let session_runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("fanout-session")
+        .enable_all()
+        .build()
+        .map_err(WorkerError::Threads)?;
+    let spawner = session_runtime.handle().clone();
     let sessions = Arc::new(Semaphore::new(config.concurrency as usize));
     let tasks = TaskTracker::new();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
@@ -123,7 +135,8 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
                 Some(Err(status)) => break Err(WorkerError::Lost(status.to_string())),
                 Some(Ok(CoordinatorMessage { body })) => match body {
                     Some(coordinator_message::Body::Assignment(assignment)) => {
-                        start_assignment(&mut contexts, assignment, &sessions, &tasks, &outbound, &shutdown);
+                        let sessions = SessionSpawner { limit: &sessions, tasks: &tasks, runtime: &spawner };
+                        start_assignment(&mut contexts, assignment, &sessions, &outbound, &shutdown);
                     }
                     Some(coordinator_message::Body::Shutdown(bye)) => {
                         info!(reason = %bye.reason, "coordinator asked us to stop");
@@ -138,7 +151,17 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
     shutdown.cancel();
     tasks.close();
     tasks.wait().await;
+    // Every task has finished; dropping a runtime inside another one is not allowed.
+    session_runtime.shutdown_background();
     outcome
+}
+
+/// Where and under which bound host sessions run.
+struct SessionSpawner<'a> {
+    /// One permit per session this worker may hold at once.
+    limit: &'a Arc<Semaphore>,
+    tasks: &'a TaskTracker,
+    runtime: &'a tokio::runtime::Handle,
 }
 
 fn bearer(
@@ -235,8 +258,7 @@ impl JobContexts {
 fn start_assignment(
     contexts: &mut JobContexts,
     assignment: proto::Assignment,
-    sessions: &Arc<Semaphore>,
-    tasks: &TaskTracker,
+    spawner: &SessionSpawner<'_>,
     outbound: &mpsc::Sender<WorkerMessage>,
     shutdown: &CancellationToken,
 ) {
@@ -253,11 +275,11 @@ fn start_assignment(
     let job = Arc::new(job);
     debug!(job = %job.job_id, hosts = assignment.hosts.len(), epoch = assignment.lease_epoch, "assignment");
     for host in assignment.hosts {
-        let (job, context, sessions) = (job.clone(), context.clone(), sessions.clone());
+        let (job, context, sessions) = (job.clone(), context.clone(), spawner.limit.clone());
         let (outbound, shutdown) = (outbound.clone(), shutdown.clone());
         let epoch = assignment.lease_epoch;
         let mut host = host;
-        tasks.spawn(async move {
+        let session = async move {
             // The coordinator never leases more than our credit, so this wait is only a guard.
             let Ok(_permit) = sessions.acquire_owned().await else {
                 return;
@@ -283,7 +305,8 @@ fn start_assignment(
             )
             .await;
             send(&outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
-        });
+        };
+        spawner.tasks.spawn_on(session, spawner.runtime);
     }
 }
 
