@@ -269,7 +269,7 @@ fn start_assignment(
     let context = contexts.for_job(&job);
     if let Some(spec) = job.monitor.clone() {
         let lease = (assignment.lease_epoch, assignment.hosts);
-        start_monitoring(&job, spec, lease, &context, tasks, outbound, shutdown);
+        start_monitoring(&job, spec, lease, &context, spawner, outbound, shutdown);
         return;
     }
     let job = Arc::new(job);
@@ -318,7 +318,7 @@ fn start_monitoring(
     spec: proto::MonitorSpec,
     (lease_epoch, hosts): (u64, Vec<proto::HostTarget>),
     context: &Arc<JobContext>,
-    tasks: &TaskTracker,
+    spawner: &SessionSpawner<'_>,
     outbound: &mpsc::Sender<WorkerMessage>,
     shutdown: &CancellationToken,
 ) {
@@ -335,7 +335,9 @@ fn start_monitoring(
             pacer: context.pacer.clone(),
             outbound: outbound.clone(),
         };
-        tasks.spawn(poller.run(shutdown.clone()));
+        spawner
+            .tasks
+            .spawn_on(poller.run(shutdown.clone()), spawner.runtime);
     }
 }
 

@@ -1,8 +1,9 @@
 //! `fanout monitor`: poll every selected host continuously through local workers, alert on
 //! changes and thresholds, and serve the live dashboard, until Ctrl-C.
 
-use super::{CommandError, default_workers, job_settings, select_hosts};
+use super::{CommandError, Selected, default_workers, job_settings, select_hosts};
 use crate::cli::MonitorArgs;
+use crate::job::JobSettings;
 use crate::monitoring::parse::PollParser;
 use crate::monitoring::{MonitorRun, monitor_spec, run_monitor};
 use crate::run::Interrupts;
@@ -23,7 +24,7 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
     if args.every.is_zero() {
         return Err(CommandError::Input("--every must be more than 0".into()));
     }
-    let hosts = select_hosts(&args.selection)?;
+    let Selected { hosts, profiles } = select_hosts(&args.selection)?;
     let platforms = hosts
         .iter()
         .map(|h| (h.name.clone(), h.platform.clone()))
@@ -67,7 +68,10 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
     let run = MonitorRun {
         // Each worker may hold every host, so the survivors can take over a lost worker's.
         concurrency: fit_fd_limit(args.execution.concurrency, host_count),
-        job: job_settings(&args.execution, Vec::new()),
+        job: JobSettings {
+            platform_profiles: profiles,
+            ..job_settings(&args.execution, Vec::new())
+        },
         interval: args.every,
         workers,
         program,
