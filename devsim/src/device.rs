@@ -178,7 +178,7 @@ pub struct FaultMix {
     pub modes: Vec<Fault>,
 }
 
-/// One simulated device./// One simulated device.
+/// One simulated device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     /// `r00001`-style name, also the device's hostname and prompt.

@@ -203,6 +203,11 @@ async fn a_platform_profile_from_a_directory_reaches_the_workers() {
     std::fs::write(platforms.join("acme.yaml"), acme).unwrap();
     fanout_tests::edit_inventory(&inventory, |doc| {
         doc["defaults"]["platform"] = "acme_os".into();
+        for (_, host) in doc["hosts"].as_mapping_mut().unwrap() {
+            if let Some(host) = host.as_mapping_mut() {
+                host.remove("platform");
+            }
+        }
     });
     let args = |with_platforms: bool| {
         let mut args = vec![
