@@ -4,7 +4,8 @@
 //! Needs root (sshd switches to the test user) and `openssh-server`; `.ci/run` installs it.
 //! Without either, the test says so and passes without checking anything.
 
-use fanout_tests::{Finished, closed_port, fanout, json_lines, wait_until};
+use fanout_devsim::{FleetConfig, running_config};
+use fanout_tests::{Finished, Lab, closed_port, fanout, json_lines, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -82,6 +83,10 @@ async fn linux_hosts_over_real_openssh() {
     lab.run(&[("ssh_agent", "true")], &[("SSH_AUTH_SOCK", &agent_sock)])
         .await;
 
+    // The sshd as a bastion (ProxyJump): a simulated router reached through it, with the same
+    // credentials; through a bastion that is not there, the router cannot be reached.
+    jump_to_a_simulated_router(&lab).await;
+
     // sshd comes back with another host key: refused as a mismatch, and the pin stays.
     sshd.stop();
     let _sshd = Sshd::start(&lab, "host_key_2").await;
@@ -95,6 +100,57 @@ async fn linux_hosts_over_real_openssh() {
         "a mismatch must not replace the pinned key"
     );
     assert!(!mismatch.all_output().contains(PASSWORD));
+}
+
+async fn jump_to_a_simulated_router(lab: &OpensshLab) {
+    let router = Lab::start(FleetConfig {
+        count: 1,
+        port: 0,
+        username: USER.into(),
+        password: PASSWORD.into(),
+        seed: 3,
+        ..FleetConfig::default()
+    })
+    .await;
+    // Its own known_hosts: the bastion's key and the router's are pinned side by side.
+    let known_hosts = lab.dir.join("known_hosts_jump");
+    let through = |bastion_port: u16| {
+        let jump = format!("{USER}@127.0.0.1:{bastion_port}");
+        fanout_tests::edit_inventory(&router.inventory, |doc| {
+            doc["defaults"]["jump_host"] = jump.as_str().into();
+        });
+        let args = [
+            "run",
+            "-i",
+            router.inventory.to_str().unwrap(),
+            "-c",
+            "show running-config",
+            "--format",
+            "json",
+            "--known-hosts",
+            known_hosts.to_str().unwrap(),
+        ]
+        .map(String::from);
+        async move {
+            fanout(&args.iter().map(String::as_str).collect::<Vec<_>>(), DEADLINE).await
+        }
+    };
+    let run = through(lab.port).await;
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+    let record = &json_lines(&run.stdout)[0];
+    assert_eq!(
+        record["commands"][0]["output"].as_str().unwrap(),
+        running_config("r00001", 3)
+    );
+    assert!(!run.all_output().contains(PASSWORD));
+    let pinned = std::fs::read_to_string(&known_hosts).unwrap();
+    assert_eq!(pinned.lines().count(), 2, "bastion and router: {pinned}");
+
+    let run = through(closed_port()).await;
+    assert_eq!(run.code, Some(1), "{}", run.all_output());
+    let record = &json_lines(&run.stdout)[0];
+    assert_eq!(record["failure"]["kind"], "refused", "{record}");
+    router.fleet.shutdown().await;
 }
 
 /// The scratch directory's files: sshd config pieces, keys, the inventory, known_hosts.
