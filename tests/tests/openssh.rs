@@ -132,7 +132,11 @@ async fn jump_to_a_simulated_router(lab: &OpensshLab) {
         ]
         .map(String::from);
         async move {
-            fanout(&args.iter().map(String::as_str).collect::<Vec<_>>(), DEADLINE).await
+            fanout(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                DEADLINE,
+            )
+            .await
         }
     };
     let run = through(lab.port).await;
