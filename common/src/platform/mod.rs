@@ -112,12 +112,22 @@ fn default_exit_command() -> String {
 
 /// Compiles a prompt pattern so that it must match a whole line (trailing blanks allowed).
 pub fn line_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
-    regex::bytes::Regex::new(&format!("^(?:{pattern})[ \\t]*$"))
+    ascii_pattern(&format!("^(?:{pattern})[ \\t]*$"))
 }
 
 /// Compiles a pattern that must match at the end of a line (`Password:`).
 pub fn end_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
-    regex::bytes::Regex::new(&format!("(?:{pattern})[ \\t]*$"))
+    ascii_pattern(&format!("(?:{pattern})[ \\t]*$"))
+}
+
+/// Prompts are ASCII, so `\w`, `\d` and `\s` mean their ASCII classes (`(?u:\w)` still asks for
+/// Unicode). With Unicode classes a bounded repeat such as `[\w.-]{1,63}` compiles to a huge
+/// automaton: the built-in profiles took 40 MB of every worker's heap (valgrind massif), and a
+/// 100-device run 6.6 ms of client CPU per device instead of 0.9 ms.
+fn ascii_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
 }
 
 impl PlatformProfile {
