@@ -248,7 +248,7 @@ pub async fn run_local(
     })
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+pub(crate) async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
@@ -257,7 +257,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 
 /// Waits until `expected` workers are attached; a worker that dies first is reported with its
 /// stderr instead of letting the run hang.
-async fn wait_for_workers(
+pub(crate) async fn wait_for_workers(
     shared: &Shared,
     workers: &mut LocalWorkers,
     expected: usize,
@@ -305,7 +305,7 @@ fn spawn_recorder(mut recorder: Recorder) -> (std::sync::mpsc::Sender<HostRecord
 }
 
 /// 256 random bits, hex: the token local workers present.
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);

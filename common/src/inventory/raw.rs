@@ -2,7 +2,7 @@
 //! means, which keys exist at which level, and the checks that only need one entry to make.
 
 use super::error::{InventoryErrorKind, group_subject, host_subject};
-use super::values::{Flag, GroupNames, MERGE_KEY, Mapping, Name, NameList, Port, Text};
+use super::values::{Flag, MERGE_KEY, Mapping, Name, NameList, Port, Text};
 use super::yaml::{Expect, ParseState, Scalar, Seed};
 use crate::Secret;
 use crate::suggest::closest;
@@ -366,7 +366,17 @@ impl<'de> Expect<'de> for EntryExpect {
             seen |= field.bit();
             let text = |field, redact| Seed::new(state, Text { field, redact });
             let name = |field| Seed::new(state, Name { field });
-            let names = |field| Seed::new(state, NameList { field });
+            let names = |field| {
+                let (item, example) = ("name", "a, b");
+                Seed::new(
+                    state,
+                    NameList {
+                        field,
+                        item,
+                        example,
+                    },
+                )
+            };
             let credential = |source: Option<String>, wrap: fn(String) -> CredentialSource| {
                 source.map(|s| Credential {
                     field: field.name(),
@@ -404,7 +414,13 @@ impl<'de> Expect<'de> for EntryExpect {
                     entry.secret = credential(value, CredentialSource::File);
                 }
                 Field::Groups => {
-                    entry.groups = map.next_value_seed(Seed::new(state, GroupNames))?
+                    let (field, item, example) = ("groups", "group name", "core");
+                    let groups = NameList {
+                        field,
+                        item,
+                        example,
+                    };
+                    entry.groups = map.next_value_seed(Seed::new(state, groups))?
                 }
                 Field::Data => {
                     entry.data = map.next_value_seed(Seed::new(state, Mapping { field: "data" }))?

@@ -96,58 +96,6 @@ impl Expect<'_> for Port {
     }
 }
 
-/// `groups`: a list of group names.
-pub(super) struct GroupNames;
-
-impl<'de> Expect<'de> for GroupNames {
-    type Out = Option<Vec<String>>;
-
-    fn what(&self) -> String {
-        "`groups`".to_string()
-    }
-
-    fn expected(&self) -> String {
-        "a list of group names (`groups: [core]`)".to_string()
-    }
-
-    fn scalar(self, scalar: Scalar<'_>) -> Result<Self::Out, InventoryErrorKind> {
-        match scalar {
-            Scalar::Null => Ok(None),
-            other => Err(self.mismatch(&other.describe(false))),
-        }
-    }
-
-    fn seq<A: SeqAccess<'de>>(self, state: &ParseState, mut seq: A) -> Result<Self::Out, A::Error> {
-        let mut names = Vec::new();
-        while let Some(name) = seq.next_element_seed(Seed::new(state, GroupName))? {
-            names.push(name);
-        }
-        Ok(Some(names))
-    }
-}
-
-/// One entry of `groups`.
-struct GroupName;
-
-impl Expect<'_> for GroupName {
-    type Out = String;
-
-    fn what(&self) -> String {
-        "group name".to_string()
-    }
-
-    fn expected(&self) -> String {
-        "a non-empty group name".to_string()
-    }
-
-    fn scalar(self, scalar: Scalar<'_>) -> Result<Self::Out, InventoryErrorKind> {
-        match scalar.as_text() {
-            Some(name) if !name.is_empty() => Ok(name),
-            _ => Err(self.mismatch(&scalar.describe(false))),
-        }
-    }
-}
-
 /// A free-form mapping (`data`, `connection_options`); null means empty.
 pub(super) struct Mapping {
     pub field: &'static str,
@@ -304,9 +252,13 @@ impl Expect<'_> for Flag {
     }
 }
 
-/// A list of non-empty names (SSH algorithm lists). Null means "not set here".
+/// A list of non-empty names: `groups`, SSH algorithm lists. Null means "not set here".
 pub(super) struct NameList {
     pub field: &'static str,
+    /// What one entry is, for messages (`group name`).
+    pub item: &'static str,
+    /// What the list looks like written out, for messages (`core`).
+    pub example: &'static str,
 }
 
 impl<'de> Expect<'de> for NameList {
@@ -317,7 +269,10 @@ impl<'de> Expect<'de> for NameList {
     }
 
     fn expected(&self) -> String {
-        format!("a list of names (`{}: [a, b]`)", self.field)
+        format!(
+            "a list of {}s (`{}: [{}]`)",
+            self.item, self.field, self.example
+        )
     }
 
     fn scalar(self, scalar: Scalar<'_>) -> Result<Self::Out, InventoryErrorKind> {
@@ -329,8 +284,8 @@ impl<'de> Expect<'de> for NameList {
 
     fn seq<A: SeqAccess<'de>>(self, state: &ParseState, mut seq: A) -> Result<Self::Out, A::Error> {
         let mut names = Vec::new();
-        let field = self.field;
-        while let Some(name) = seq.next_element_seed(Seed::new(state, ListedName { field }))? {
+        let item = self.item;
+        while let Some(name) = seq.next_element_seed(Seed::new(state, ListedName { item }))? {
             names.push(name);
         }
         Ok(Some(names))
@@ -339,18 +294,18 @@ impl<'de> Expect<'de> for NameList {
 
 /// One entry of a [`NameList`].
 struct ListedName {
-    field: &'static str,
+    item: &'static str,
 }
 
 impl Expect<'_> for ListedName {
     type Out = String;
 
     fn what(&self) -> String {
-        format!("entry of `{}`", self.field)
+        self.item.to_string()
     }
 
     fn expected(&self) -> String {
-        "a non-empty name".to_string()
+        format!("a non-empty {}", self.item)
     }
 
     fn scalar(self, scalar: Scalar<'_>) -> Result<Self::Out, InventoryErrorKind> {

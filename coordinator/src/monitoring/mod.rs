@@ -8,7 +8,7 @@
 pub mod parse;
 
 use crate::job::{self, JobSettings};
-use crate::run::{Interrupts, RunError};
+use crate::run::{Interrupts, RunError, random_token, sleep_until, wait_for_workers};
 use crate::scheduler::Scheduler;
 use crate::server::{HostMeta, ServerPolicy, Shared};
 use crate::supervisor::{LocalWorkers, WorkerProgram};
@@ -21,7 +21,7 @@ use fanout_monitor::config::{MonitorConfig, Source};
 use parse::PollParser;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -36,8 +36,6 @@ const EXIT_GRACE: Duration = Duration::from_secs(5);
 const REAP_EVERY: Duration = Duration::from_millis(200);
 /// At shutdown, how long the last alerts may take to go out.
 const NOTIFY_GRACE: Duration = Duration::from_secs(10);
-/// How long local workers get to attach.
-const ATTACH_DEADLINE: Duration = Duration::from_secs(30);
 
 pub struct MonitorRun {
     pub hosts: Vec<Host>,
@@ -210,55 +208,4 @@ pub async fn run_monitor(
         worker_pids,
         worker_usage,
     })
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn wait_for_workers(
-    shared: &Shared,
-    workers: &mut LocalWorkers,
-    expected: usize,
-    interrupts: &Interrupts,
-) -> Result<(), RunError> {
-    let mut live = shared.watch_workers();
-    let deadline = tokio::time::Instant::now() + ATTACH_DEADLINE;
-    let mut reap = tokio::time::interval(Duration::from_millis(50));
-    let started = Instant::now();
-    loop {
-        if *live.borrow_and_update() >= expected {
-            info!(after = ?started.elapsed(), "workers attached");
-            return Ok(());
-        }
-        tokio::select! {
-            _ = live.changed() => {}
-            _ = reap.tick() => {
-                if let Some(exited) = workers.reap_exited().await {
-                    return Err(RunError::WorkerDied {
-                        pid: exited.pid,
-                        status: exited.status,
-                        stderr_tail: exited.stderr_tail,
-                    });
-                }
-            }
-            _ = interrupts.drain.cancelled() => {
-                return Err(RunError::AttachTimeout { attached: *live.borrow(), expected });
-            }
-            _ = tokio::time::sleep_until(deadline) => {
-                return Err(RunError::AttachTimeout { attached: *live.borrow(), expected });
-            }
-        }
-    }
-}
-
-/// 256 random bits, hex: the token local workers present.
-fn random_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
