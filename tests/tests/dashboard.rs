@@ -9,14 +9,12 @@
 mod support;
 
 use fanout_devsim::FleetConfig;
-use fanout_tests::{Lab, RunningFanout, closed_port, wait_until};
+use fanout_tests::{Lab, RunningFanout, closed_port, http, wait_until};
 use fantoccini::{ClientBuilder, Locator};
 use nix::sys::signal::Signal;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const DEVICE: &str = "r00005";
 const INTERFACE: &str = "Loopback0";
@@ -52,24 +50,6 @@ impl Drop for ChromeDriver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn post(address: SocketAddr, path: &str, body: &str) -> u16 {
-    let mut stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("control api");
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    raw.split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Where test artifacts go: `target/test-artifacts/`, next to the build that made them.
@@ -187,8 +167,9 @@ async fn a_forced_flap_turns_the_cell_red_without_a_reload() {
         .await
         .unwrap();
 
-    let status = post(
+    let (status, _) = http(
         control,
+        "POST",
         &format!("/devices/{DEVICE}/link"),
         &format!(r#"{{"interface": "{INTERFACE}", "up": false}}"#),
     )

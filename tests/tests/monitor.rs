@@ -7,44 +7,16 @@
 mod support;
 
 use fanout_devsim::FleetConfig;
-use fanout_tests::{Lab, RunningFanout, process_alive, wait_until};
+use fanout_tests::{Lab, RunningFanout, http, process_alive, wait_until};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::{Receiver, SmtpServer};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const FLAPPED: &str = "r00017";
 const SPIKED: &str = "r00142";
-
-/// One HTTP/1.1 request with `Connection: close`; the status and body.
-async fn http(address: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(address).await?;
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        Ok::<_, std::io::Error>(String::from_utf8_lossy(&raw).into_owned())
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
-        .await
-        .unwrap_or_else(|_| panic!("{method} {path} on {address} timed out"))
-        .unwrap_or_else(|e| panic!("{method} {path} on {address}: {e}"));
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status code");
-    (status, body.to_string())
-}
 
 /// `host → last_poll` from the dashboard's JSON view; empty while it is not answering.
 async fn last_polls(dashboard: SocketAddr) -> BTreeMap<String, String> {
