@@ -188,16 +188,22 @@ impl OpensshLab {
 
     /// `fanout run` of the two commands against the sshd, with these inventory fields.
     async fn fanout(&self, fields: &[(&str, &str)], env: &[(&str, &str)]) -> Finished {
-        let mut host = format!(
-            "hosts:\n  linux1:\n    hostname: 127.0.0.1\n    port: {}\n    username: {USER}\n    \
-             platform: linux\n",
-            self.port
-        );
+        let mut host = serde_yaml_ng::Mapping::new();
+        host.insert("hostname".into(), "127.0.0.1".into());
+        host.insert("port".into(), self.port.into());
+        host.insert("username".into(), USER.into());
+        host.insert("platform".into(), "linux".into());
         for (key, value) in fields {
-            host.push_str(&format!("    {key}: {value:?}\n").replace("\"true\"", "true"));
+            // Each value as YAML reads it: `true` a flag, paths and passwords strings.
+            let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(value).unwrap();
+            host.insert((*key).into(), value);
         }
+        let mut hosts = serde_yaml_ng::Mapping::new();
+        hosts.insert("linux1".into(), host.into());
+        let mut doc = serde_yaml_ng::Mapping::new();
+        doc.insert("hosts".into(), hosts.into());
         let inventory = self.dir.join("hosts.yaml");
-        std::fs::write(&inventory, host).unwrap();
+        std::fs::write(&inventory, serde_yaml_ng::to_string(&doc).unwrap()).unwrap();
         let args = [
             "run",
             "-i",
