@@ -2,7 +2,7 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_root = "../proto";
-    let files = ["fanout/v1/worker.proto"];
+    let files = ["fanout/v1/worker.proto", "fanout/v1/jobs.proto"];
     let descriptors = protox::compile(files.map(|f| format!("{proto_root}/{f}")), [proto_root])?;
     tonic_prost_build::configure()
         .build_client(true)

@@ -32,10 +32,12 @@ pub enum FailureKind {
     Internal,
     /// The job was cancelled before the host finished.
     Cancelled,
+    /// No attached worker carries the labels the host is pinned to (e.g. its `site`).
+    NoWorker,
 }
 
 impl FailureKind {
-    pub const ALL: [FailureKind; 12] = [
+    pub const ALL: [FailureKind; 13] = [
         Self::Refused,
         Self::Timeout,
         Self::AuthFailed,
@@ -48,6 +50,7 @@ impl FailureKind {
         Self::EnableFailed,
         Self::Internal,
         Self::Cancelled,
+        Self::NoWorker,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +67,7 @@ impl FailureKind {
             Self::EnableFailed => "enable_failed",
             Self::Internal => "internal",
             Self::Cancelled => "cancelled",
+            Self::NoWorker => "no_worker",
         }
     }
 
@@ -91,6 +95,7 @@ impl FailureKind {
             Self::EnableFailed => P::EnableFailed,
             Self::Internal => P::Internal,
             Self::Cancelled => P::Cancelled,
+            Self::NoWorker => P::NoWorker,
         }
     }
 
@@ -111,6 +116,7 @@ impl FailureKind {
             P::EnableFailed => Self::EnableFailed,
             P::Internal => Self::Internal,
             P::Cancelled => Self::Cancelled,
+            P::NoWorker => Self::NoWorker,
         })
     }
 }
