@@ -142,7 +142,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
                         info!(reason = %bye.reason, "coordinator asked us to stop");
                         break Ok(());
                     }
-                    Some(coordinator_message::Body::Welcome(_)) | None => {}
+                    Some(coordinator_message::Body::Welcome(_) | coordinator_message::Body::Cancel(_)) | None => {}
                 },
             },
         }
