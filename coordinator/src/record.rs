@@ -2,7 +2,7 @@
 //! and what `--format json` prints.
 
 use fanout_common::FailureKind;
-use fanout_common::proto::HostResult;
+use fanout_common::proto::JobRecord;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,14 +64,21 @@ pub struct CommandRecord {
 }
 
 impl HostRecord {
-    /// Builds the record from a worker's result and the output chunks that preceded it.
-    pub fn from_result(
-        result: HostResult,
-        mut outputs: Vec<Vec<u8>>,
-        worker: WorkerRef,
-        hostname: String,
-        platform: String,
-    ) -> Self {
+    /// Builds the record from an accepted result and the outputs its chunks carried.
+    pub fn from_job_record(record: JobRecord) -> Self {
+        let JobRecord {
+            result,
+            mut outputs,
+            worker_id,
+            worker_pid,
+            hostname,
+            platform,
+        } = record;
+        let result = result.unwrap_or_default();
+        let worker = WorkerRef {
+            id: worker_id,
+            pid: worker_pid,
+        };
         let failure = result.failure.map(|f| FailureRecord {
             // A worker that sends an unknown kind is a bug on our side, and says so.
             kind: FailureKind::from_proto(f.kind()).unwrap_or(FailureKind::Internal),

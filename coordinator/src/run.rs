@@ -4,13 +4,12 @@
 use crate::job::{self, JobSettings};
 use crate::record::HostRecord;
 use crate::recorder::{Recorder, RecorderError};
-use crate::scheduler::Scheduler;
-use crate::server::{HostMeta, ServerPolicy, Shared};
+use crate::scheduler::PlacedHost;
+use crate::server::{ServerPolicy, Shared};
 use crate::supervisor::{LocalWorkers, SupervisorError, WorkerProgram};
 use crate::usage::ProcessUsage;
 use fanout_common::Secret;
 use fanout_common::inventory::Host;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -96,19 +95,11 @@ pub async fn run_local(
 ) -> Result<RunOutcome, RunError> {
     let job_id = uuid::Uuid::new_v4().to_string();
     let total = run.hosts.len();
-    let meta: HashMap<String, HostMeta> = run
+    let hosts = run
         .hosts
         .iter()
-        .map(|h| {
-            let meta = HostMeta {
-                hostname: h.hostname.clone(),
-                platform: h.platform.clone(),
-            };
-            (h.name.clone(), meta)
-        })
+        .map(|h| PlacedHost::anywhere(job::target(h)))
         .collect();
-    let targets = run.hosts.iter().map(job::target).collect();
-    let scheduler = Scheduler::new(run.job.to_proto(&job_id, run.workers), targets);
     let token = Secret::new(random_token());
     let (results_tx, mut results) = mpsc::channel(RESULT_QUEUE);
     let policy = ServerPolicy {
@@ -116,7 +107,8 @@ pub async fn run_local(
         max_output_bytes: run.job.max_output_bytes,
         lease_timeout: run.lease_timeout,
     };
-    let shared = Shared::new(scheduler, meta, policy, results_tx);
+    let shared = Shared::new(policy);
+    shared.add_job(run.job.to_proto(&job_id, run.workers), hosts, results_tx);
 
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -160,7 +152,7 @@ pub async fn run_local(
     // The job's clock starts when hosts are first handed out, so worker start-up is not
     // counted as device time (it is reported apart as `setup`).
     let started = Instant::now();
-    shared.start().await;
+    shared.start(&job_id).await;
 
     let mut live = shared.watch_workers();
     let mut reap = tokio::time::interval(REAP_EVERY);
@@ -170,14 +162,14 @@ pub async fn run_local(
             record = results.recv() => {
                 let Some(record) = record else { break };
                 received += 1;
-                if recorder_tx.send(record).is_err() {
+                if recorder_tx.send(HostRecord::from_job_record(record)).is_err() {
                     break;
                 }
             }
             _ = interrupts.drain.cancelled(), if drain_deadline.is_none() => {
                 warn!("interrupted: finishing hosts in flight, starting no new ones");
                 interrupted = true;
-                shared.stop_dispatching();
+                shared.stop_dispatching(&job_id);
                 drain_deadline = Some(tokio::time::Instant::now() + run.drain_grace);
             }
             _ = interrupts.abort.cancelled() => {
@@ -192,7 +184,7 @@ pub async fn run_local(
                 }
             }
             _ = reap.tick() => {
-                progress.set_message(format!("{} in flight", shared.in_flight()));
+                progress.set_message(format!("{} in flight", shared.in_flight(&job_id)));
                 if let Some(exited) = workers.reap_exited().await {
                     warn!(pid = exited.pid, status = %exited.status, "worker exited during the job:\n{}", exited.stderr_tail);
                     workers_lost += 1;
@@ -206,7 +198,7 @@ pub async fn run_local(
                 if workers.running() == 0 && *live.borrow() == 0 {
                     break;
                 }
-                if drain_deadline.is_some() && shared.in_flight() == 0 {
+                if drain_deadline.is_some() && shared.in_flight(&job_id) == 0 {
                     break;
                 }
             }
@@ -219,8 +211,8 @@ pub async fn run_local(
         .into_iter()
         .filter_map(ProcessUsage::of)
         .collect();
-    let unfinished = shared.unfinished();
-    let reassigned = shared.reassigned();
+    let unfinished = shared.unfinished(&job_id);
+    let reassigned = shared.reassigned(&job_id);
     shared.shutdown_workers("job finished").await;
     workers.wait_or_kill(EXIT_GRACE).await;
     server_stop.cancel();

@@ -1,19 +1,34 @@
-//! Who runs which host. Pure bookkeeping, no I/O: the gRPC handlers feed it events (a worker
-//! attached, offered credit, delivered a result, vanished) and send whatever assignments it
-//! hands back.
+//! Who runs which host. Pure bookkeeping, no I/O: the gRPC handlers feed it events (a job was
+//! submitted, a worker attached, offered credit, delivered a result, vanished) and send whatever
+//! assignments it hands back.
 //!
 //! Every lease carries an epoch. A host's current epoch changes each time it is leased, so a
 //! result that arrives from a worker that already lost the host (it was presumed dead and the
 //! host re-leased) is recognised as stale and dropped: each host ends with exactly one result.
+//!
+//! Several jobs may run at once (a long-lived `fanout serve`); a worker's credit is spent on
+//! the oldest job first.
+//!
+//! Label affinity: a label key is *in use* when an attached worker carries it (`site=ams`) or
+//! the coordinator was told to always honour it. A host whose data has a value for a key in
+//! use runs only on workers with that same label (its [`Placement`]); a host without the key
+//! runs anywhere. Keys come into use as labelled workers attach, so a fleet without labels
+//! needs no configuration.
 
 use fanout_common::proto::{Assignment, HostTarget, JobSpec};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// Identifies one attached worker stream for as long as it lives.
 pub type WorkerKey = u64;
 
-/// One host's place in the job.
+/// A worker's labels (`site=ams`).
+pub type Labels = BTreeMap<String, String>;
+
+/// The labels a worker must carry to run a host; empty means any worker.
+pub type Placement = Vec<(String, String)>;
+
+/// One host's place in its job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum HostState {
     /// Waiting in the queue.
@@ -24,13 +39,43 @@ enum HostState {
     Done,
 }
 
+/// A host as submitted: how to reach it, and the values of its data that labels may match.
+#[derive(Debug, Clone)]
+pub struct PlacedHost {
+    pub target: HostTarget,
+    pub labels: Labels,
+}
+
+impl PlacedHost {
+    /// A host any worker may run.
+    pub fn anywhere(target: HostTarget) -> Self {
+        Self {
+            target,
+            labels: Labels::new(),
+        }
+    }
+}
+
 /// What the scheduler knows about an attached worker.
 #[derive(Debug, Default)]
 struct WorkerSlot {
     /// Hosts it said it can still take.
     credit: u32,
-    /// Hosts leased to it and not yet finished: re-queued if it vanishes.
-    held: HashSet<String>,
+    labels: Labels,
+    /// Hosts leased to it and not yet finished, by job: re-queued if it vanishes.
+    held: HashMap<String, HashSet<String>>,
+}
+
+impl WorkerSlot {
+    fn can_run(&self, placement: &Placement) -> bool {
+        placement
+            .iter()
+            .all(|(k, v)| self.labels.get(k).is_some_and(|have| have == v))
+    }
+
+    fn held_in(&self, job: &str) -> usize {
+        self.held.get(job).map_or(0, HashSet::len)
+    }
 }
 
 /// What became of a result a worker delivered.
@@ -42,84 +87,264 @@ pub enum Verdict {
     Stale,
 }
 
-pub struct Scheduler {
-    /// The job every assignment carries.
-    job: Arc<JobSpec>,
-    /// Connection details for each host, by name.
+/// One job's hosts and their states.
+struct Job {
+    /// What every assignment of the job carries.
+    spec: Arc<JobSpec>,
     targets: HashMap<String, HostTarget>,
+    /// Each host's data values that worker labels may match.
+    labels: HashMap<String, Labels>,
     state: HashMap<String, HostState>,
-    /// Hosts waiting for a worker, in inventory order (re-queued hosts go to the front).
-    queue: VecDeque<String>,
-    workers: HashMap<WorkerKey, WorkerSlot>,
+    /// Hosts waiting for a worker, by the labels they need, each in inventory order (re-queued
+    /// hosts go to the front).
+    queues: BTreeMap<Placement, VecDeque<String>>,
     /// No host is leased until the job says go: a local run waits for all its workers so the
     /// first to attach does not take everything.
     dispatching: bool,
-    next_epoch: u64,
     /// Hosts without a final result yet.
     remaining: usize,
     /// Times a host went back to the queue because its worker vanished.
     reassigned: u64,
+    /// Each host's place in the submission, so re-sorted queues keep the inventory's order.
+    position: HashMap<String, usize>,
+}
+
+impl Job {
+    fn queued(&self) -> usize {
+        self.queues.values().map(VecDeque::len).sum()
+    }
+
+    fn placement(&self, host: &str, keys: &BTreeSet<String>) -> Placement {
+        placement(self.labels.get(host), keys)
+    }
+
+    /// Sorts the queued hosts into queues by their placement under `keys`, keeping their order.
+    fn rebucket(&mut self, keys: &BTreeSet<String>) {
+        let queued: Vec<String> = std::mem::take(&mut self.queues)
+            .into_values()
+            .flatten()
+            .collect();
+        let mut order: Vec<(usize, String)> = queued
+            .into_iter()
+            .map(|h| (self.position[&h], h))
+            .collect();
+        order.sort_unstable();
+        for (_, host) in order {
+            let placement = self.placement(&host, keys);
+            self.queues.entry(placement).or_default().push_back(host);
+        }
+    }
+}
+
+fn placement(labels: Option<&Labels>, keys: &BTreeSet<String>) -> Placement {
+    let Some(labels) = labels else {
+        return Placement::new();
+    };
+    keys.iter()
+        .filter_map(|k| labels.get(k).map(|v| (k.clone(), v.clone())))
+        .collect()
+}
+
+/// What a job amounted to when it was taken off the scheduler.
+#[derive(Debug, Default)]
+pub struct Removed {
+    /// Hosts that never got a final result, sorted.
+    pub unfinished: Vec<String>,
+    /// Workers that were running some of its hosts: they should be told to stop them.
+    pub holders: Vec<WorkerKey>,
+}
+
+#[derive(Default)]
+pub struct Scheduler {
+    jobs: HashMap<String, Job>,
+    /// Job ids in submission order: credit goes to the oldest job first.
+    order: Vec<String>,
+    workers: HashMap<WorkerKey, WorkerSlot>,
+    next_epoch: u64,
+    /// Label keys honoured even while no attached worker carries them.
+    configured_keys: BTreeSet<String>,
+    /// Label keys that place hosts now: the configured ones and those of attached workers.
+    keys: BTreeSet<String>,
 }
 
 impl Scheduler {
-    pub fn new(job: JobSpec, hosts: Vec<HostTarget>) -> Self {
-        let queue: VecDeque<String> = hosts.iter().map(|h| h.name.clone()).collect();
-        let state = queue
-            .iter()
-            .map(|n| (n.clone(), HostState::Pending))
-            .collect();
+    pub fn new() -> Self {
         Self {
-            job: Arc::new(job),
-            remaining: hosts.len(),
-            targets: hosts.into_iter().map(|h| (h.name.clone(), h)).collect(),
-            state,
-            queue,
-            workers: HashMap::new(),
-            dispatching: false,
             next_epoch: 1,
-            reassigned: 0,
+            ..Self::default()
         }
     }
 
-    pub fn attach(&mut self, worker: WorkerKey) {
-        self.workers.entry(worker).or_default();
+    /// Label keys to honour even before a worker carrying them attaches, so hosts of a site
+    /// never run elsewhere while that site's worker is (re)connecting.
+    pub fn with_affinity_keys(keys: impl IntoIterator<Item = String>) -> Self {
+        let configured: BTreeSet<String> = keys.into_iter().collect();
+        Self {
+            next_epoch: 1,
+            keys: configured.clone(),
+            configured_keys: configured,
+            ..Self::default()
+        }
+    }
+
+    /// Recomputes the keys in use after workers came or went; re-sorts the queues if they changed.
+    fn refresh_keys(&mut self) {
+        let mut keys = self.configured_keys.clone();
+        for slot in self.workers.values() {
+            keys.extend(slot.labels.keys().cloned());
+        }
+        if keys != self.keys {
+            self.keys = keys;
+            for job in self.jobs.values_mut() {
+                job.rebucket(&self.keys);
+            }
+        }
+    }
+
+    /// Adds a job (named by `spec.job_id`) whose hosts wait until [`Scheduler::start`].
+    pub fn add_job(&mut self, spec: JobSpec, hosts: Vec<PlacedHost>) {
+        let id = spec.job_id.clone();
+        let mut job = Job {
+            spec: Arc::new(spec),
+            targets: HashMap::with_capacity(hosts.len()),
+            labels: HashMap::with_capacity(hosts.len()),
+            state: HashMap::with_capacity(hosts.len()),
+            queues: BTreeMap::new(),
+            dispatching: false,
+            remaining: hosts.len(),
+            reassigned: 0,
+            position: HashMap::with_capacity(hosts.len()),
+        };
+        for (position, host) in hosts.into_iter().enumerate() {
+            let name = host.target.name.clone();
+            let placement = placement(Some(&host.labels), &self.keys);
+            job.queues
+                .entry(placement)
+                .or_default()
+                .push_back(name.clone());
+            job.state.insert(name.clone(), HostState::Pending);
+            job.position.insert(name.clone(), position);
+            if !host.labels.is_empty() {
+                job.labels.insert(name.clone(), host.labels);
+            }
+            job.targets.insert(name, host.target);
+        }
+        self.order.push(id.clone());
+        self.jobs.insert(id, job);
+    }
+
+    /// Takes a job off the scheduler (finished or cancelled): its leased hosts are forgotten, so
+    /// late results for them are stale.
+    pub fn remove_job(&mut self, job: &str) -> Removed {
+        let Some(removed) = self.jobs.remove(job) else {
+            return Removed::default();
+        };
+        self.order.retain(|id| id != job);
+        let mut holders = Vec::new();
+        for (key, slot) in &mut self.workers {
+            if slot.held.remove(job).is_some_and(|held| !held.is_empty()) {
+                holders.push(*key);
+            }
+        }
+        holders.sort_unstable();
+        let mut unfinished: Vec<String> = removed
+            .state
+            .into_iter()
+            .filter(|(_, s)| *s != HostState::Done)
+            .map(|(n, _)| n)
+            .collect();
+        unfinished.sort();
+        Removed {
+            unfinished,
+            holders,
+        }
+    }
+
+    pub fn attach(&mut self, worker: WorkerKey, labels: Labels) {
+        self.workers.entry(worker).or_default().labels = labels;
+        self.refresh_keys();
     }
 
     pub fn live_workers(&self) -> usize {
         self.workers.len()
     }
 
-    pub fn remaining(&self) -> usize {
-        self.remaining
+    pub fn remaining(&self, job: &str) -> usize {
+        self.jobs.get(job).map_or(0, |j| j.remaining)
     }
 
     /// Hosts leased and not yet finished.
-    pub fn in_flight(&self) -> usize {
-        self.remaining - self.queue.len()
+    pub fn in_flight(&self, job: &str) -> usize {
+        self.jobs.get(job).map_or(0, |j| j.remaining - j.queued())
     }
 
-    pub fn reassigned(&self) -> u64 {
-        self.reassigned
+    pub fn reassigned(&self, job: &str) -> u64 {
+        self.jobs.get(job).map_or(0, |j| j.reassigned)
     }
 
     /// Hosts that never got a final result, in no particular order.
-    pub fn unfinished(&self) -> Vec<String> {
-        self.state
+    pub fn unfinished(&self, job: &str) -> Vec<String> {
+        self.jobs.get(job).map_or_else(Vec::new, |j| {
+            j.state
+                .iter()
+                .filter(|(_, s)| **s != HostState::Done)
+                .map(|(n, _)| n.clone())
+                .collect()
+        })
+    }
+
+    /// Queued hosts of `job` that no attached worker may run (their placement matches nobody).
+    /// With no worker attached at all nothing is stranded: the job is waiting for workers.
+    pub fn stranded(&self, job: &str) -> Vec<String> {
+        let Some(j) = self.jobs.get(job) else {
+            return Vec::new();
+        };
+        if self.workers.is_empty() {
+            return Vec::new();
+        }
+        j.queues
             .iter()
-            .filter(|(_, s)| **s != HostState::Done)
-            .map(|(n, _)| n.clone())
+            .filter(|(placement, _)| !self.workers.values().any(|w| w.can_run(placement)))
+            .flat_map(|(_, queue)| queue.iter().cloned())
             .collect()
     }
 
-    /// Starts handing out hosts; returns the first assignments.
-    pub fn start(&mut self) -> Vec<(WorkerKey, Assignment)> {
-        self.dispatching = true;
+    /// The labels `host` of `job` needs.
+    pub fn placement_of(&self, job: &str, host: &str) -> Option<Placement> {
+        Some(self.jobs.get(job)?.placement(host, &self.keys))
+    }
+
+    /// Ends queued hosts without running them (the caller records why): they count as done.
+    pub fn give_up(&mut self, job: &str, hosts: &[String]) {
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
+        for host in hosts {
+            if j.state.get(host) != Some(&HostState::Pending) {
+                continue;
+            }
+            j.state.insert(host.clone(), HostState::Done);
+            let placement = j.placement(host, &self.keys);
+            if let Some(queue) = j.queues.get_mut(&placement) {
+                queue.retain(|h| h != host);
+            }
+            j.remaining -= 1;
+        }
+    }
+
+    /// Starts handing out the job's hosts; returns the first assignments.
+    pub fn start(&mut self, job: &str) -> Vec<(WorkerKey, Assignment)> {
+        if let Some(j) = self.jobs.get_mut(job) {
+            j.dispatching = true;
+        }
         self.dispatch()
     }
 
-    /// Stops handing out hosts (draining); leased hosts may still finish.
-    pub fn stop_dispatching(&mut self) {
-        self.dispatching = false;
+    /// Stops handing out the job's hosts (draining); leased ones may still finish.
+    pub fn stop_dispatching(&mut self, job: &str) {
+        if let Some(j) = self.jobs.get_mut(job) {
+            j.dispatching = false;
+        }
     }
 
     pub fn add_credit(&mut self, worker: WorkerKey, hosts: u32) -> Vec<(WorkerKey, Assignment)> {
@@ -129,88 +354,135 @@ impl Scheduler {
         self.dispatch()
     }
 
-    /// Records a worker's result for `host` under `epoch`.
-    pub fn complete(&mut self, worker: WorkerKey, host: &str, epoch: u64) -> Verdict {
-        match self.state.get(host) {
-            Some(HostState::Leased {
-                worker: w,
-                epoch: e,
-            }) if *w == worker && *e == epoch => {}
-            _ => return Verdict::Stale,
+    /// Whether `worker` holds `host` of `job` under the current lease `epoch`: results and
+    /// monitor polls from any other lease are dropped.
+    pub fn holds(&self, worker: WorkerKey, job: &str, host: &str, epoch: u64) -> bool {
+        self.jobs.get(job).is_some_and(|j| {
+            matches!(
+                j.state.get(host),
+                Some(HostState::Leased { worker: w, epoch: e }) if *w == worker && *e == epoch
+            )
+        })
+    }
+
+    /// Records a worker's result for `host` of `job` under `epoch`.
+    pub fn complete(&mut self, worker: WorkerKey, job: &str, host: &str, epoch: u64) -> Verdict {
+        if !self.holds(worker, job, host, epoch) {
+            return Verdict::Stale;
         }
-        self.state.insert(host.to_string(), HostState::Done);
-        if let Some(slot) = self.workers.get_mut(&worker) {
-            slot.held.remove(host);
+        let j = self.jobs.get_mut(job).expect("holds() found the job");
+        j.state.insert(host.to_string(), HostState::Done);
+        j.remaining -= 1;
+        if let Some(held) = self
+            .workers
+            .get_mut(&worker)
+            .and_then(|slot| slot.held.get_mut(job))
+        {
+            held.remove(host);
         }
-        self.remaining -= 1;
         Verdict::Accepted
     }
 
-    /// The worker is gone: its unfinished hosts go back to the front of the queue and to
+    /// The worker is gone: its unfinished hosts go back to the front of their queues and to
     /// whoever has credit.
-    /// Whether `worker` holds `host` under the current lease `epoch`: monitor polls from a
-    /// fenced lease are dropped like stale results.
-    pub fn holds(&self, worker: WorkerKey, host: &str, epoch: u64) -> bool {
-        matches!(
-            self.state.get(host),
-            Some(HostState::Leased { worker: w, epoch: e }) if *w == worker && *e == epoch
-        )
-    }
-
     pub fn detach(&mut self, worker: WorkerKey) -> Vec<(WorkerKey, Assignment)> {
         let Some(slot) = self.workers.remove(&worker) else {
             return Vec::new();
         };
-        let mut lost: Vec<String> = slot.held.into_iter().collect();
-        // Keep the inventory's order among the hosts we put back, for predictable reports.
-        lost.sort();
-        for host in lost.into_iter().rev() {
-            self.state.insert(host.clone(), HostState::Pending);
-            self.queue.push_front(host);
-            self.reassigned += 1;
+        self.refresh_keys();
+        for (job_id, held) in slot.held {
+            let Some(job) = self.jobs.get_mut(&job_id) else {
+                continue;
+            };
+            let mut lost: Vec<String> = held.into_iter().collect();
+            // Keep the inventory's order among the hosts we put back, for predictable reports.
+            lost.sort();
+            for host in lost.into_iter().rev() {
+                job.state.insert(host.clone(), HostState::Pending);
+                let placement = job.placement(&host, &self.keys);
+                job.queues.entry(placement).or_default().push_front(host);
+                job.reassigned += 1;
+            }
         }
         self.dispatch()
     }
 
-    /// Gives each worker with credit up to its fair share of the outstanding work, so one fast
-    /// or early worker does not hoard hosts that others could run.
+    /// Spends every worker's credit, oldest job first. Within a job each worker gets up to its
+    /// fair share of the outstanding work, so one fast or early worker does not hoard hosts that
+    /// others could run.
     fn dispatch(&mut self) -> Vec<(WorkerKey, Assignment)> {
-        if !self.dispatching || self.queue.is_empty() || self.workers.is_empty() {
-            return Vec::new();
-        }
-        let held: usize = self.workers.values().map(|w| w.held.len()).sum();
-        let fair_share = (self.queue.len() + held).div_ceil(self.workers.len());
         let mut keys: Vec<WorkerKey> = self.workers.keys().copied().collect();
         keys.sort_unstable();
         let mut assignments = Vec::new();
-        for key in keys {
-            if self.queue.is_empty() {
-                break;
-            }
-            let slot = self.workers.get_mut(&key).expect("key taken from the map");
-            let room = fair_share.saturating_sub(slot.held.len());
-            let take = room.min(slot.credit as usize).min(self.queue.len());
-            if take == 0 {
+        for job_id in &self.order {
+            let job = self.jobs.get_mut(job_id).expect("order lists live jobs");
+            if !job.dispatching {
                 continue;
             }
-            let epoch = self.next_epoch;
-            self.next_epoch += 1;
-            let mut hosts = Vec::with_capacity(take);
-            for name in self.queue.drain(..take) {
-                slot.held.insert(name.clone());
-                self.state
-                    .insert(name.clone(), HostState::Leased { worker: key, epoch });
-                hosts.push(self.targets[&name].clone());
+            let queued = job.queued();
+            if queued == 0 {
+                continue;
             }
-            slot.credit -= take as u32;
-            assignments.push((
-                key,
-                Assignment {
-                    job: Some((*self.job).clone()),
-                    lease_epoch: epoch,
-                    hosts,
-                },
-            ));
+            let eligible: Vec<WorkerKey> = keys
+                .iter()
+                .copied()
+                .filter(|k| {
+                    let slot = &self.workers[k];
+                    job.queues
+                        .iter()
+                        .any(|(p, q)| !q.is_empty() && slot.can_run(p))
+                })
+                .collect();
+            if eligible.is_empty() {
+                continue;
+            }
+            let held: usize = eligible
+                .iter()
+                .map(|k| self.workers[k].held_in(job_id))
+                .sum();
+            let fair_share = (queued + held).div_ceil(eligible.len());
+            for key in eligible {
+                let slot = self.workers.get_mut(&key).expect("key taken from the map");
+                let room = fair_share.saturating_sub(slot.held_in(job_id));
+                let mut take = room.min(slot.credit as usize);
+                if take == 0 {
+                    continue;
+                }
+                let mut hosts = Vec::new();
+                let epoch = self.next_epoch;
+                for (placement, queue) in job.queues.iter_mut() {
+                    if take == 0 {
+                        break;
+                    }
+                    if queue.is_empty() || !slot.can_run(placement) {
+                        continue;
+                    }
+                    let n = take.min(queue.len());
+                    take -= n;
+                    for name in queue.drain(..n) {
+                        job.state
+                            .insert(name.clone(), HostState::Leased { worker: key, epoch });
+                        hosts.push(job.targets[&name].clone());
+                        slot.held
+                            .entry(job_id.clone())
+                            .or_default()
+                            .insert(name);
+                    }
+                }
+                if hosts.is_empty() {
+                    continue;
+                }
+                self.next_epoch += 1;
+                slot.credit -= hosts.len() as u32;
+                assignments.push((
+                    key,
+                    Assignment {
+                        job: Some((*job.spec).clone()),
+                        lease_epoch: epoch,
+                        hosts,
+                    },
+                ));
+            }
         }
         assignments
     }
@@ -220,26 +492,49 @@ impl Scheduler {
 mod tests {
     use super::*;
 
-    fn scheduler(n: usize) -> Scheduler {
-        let hosts = (0..n)
-            .map(|i| HostTarget {
-                name: format!("h{i:03}"),
-                ..Default::default()
+    const JOB: &str = "j1";
+
+    fn hosts(prefix: &str, n: usize) -> Vec<PlacedHost> {
+        (0..n)
+            .map(|i| {
+                PlacedHost::anywhere(HostTarget {
+                    name: format!("{prefix}{i:03}"),
+                    ..Default::default()
+                })
             })
-            .collect();
-        Scheduler::new(JobSpec::default(), hosts)
+            .collect()
+    }
+
+    fn spec(id: &str) -> JobSpec {
+        JobSpec {
+            job_id: id.into(),
+            ..Default::default()
+        }
+    }
+
+    fn scheduler(n: usize) -> Scheduler {
+        let mut s = Scheduler::new();
+        s.add_job(spec(JOB), hosts("h", n));
+        s
     }
 
     fn names(a: &Assignment) -> Vec<String> {
         a.hosts.iter().map(|h| h.name.clone()).collect()
     }
 
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn nothing_is_leased_before_start() {
         let mut s = scheduler(4);
-        s.attach(1);
+        s.attach(1, Labels::new());
         assert!(s.add_credit(1, 100).is_empty());
-        let out = s.start();
+        let out = s.start(JOB);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].1.hosts.len(), 4);
     }
@@ -248,10 +543,10 @@ mod tests {
     fn workers_get_fair_shares_not_everything() {
         let mut s = scheduler(10);
         for w in 1..=3 {
-            s.attach(w);
+            s.attach(w, Labels::new());
             s.add_credit(w, 1000);
         }
-        let out = s.start();
+        let out = s.start(JOB);
         let sizes: Vec<usize> = out.iter().map(|(_, a)| a.hosts.len()).collect();
         assert_eq!(sizes, vec![4, 4, 2]);
     }
@@ -259,55 +554,163 @@ mod tests {
     #[test]
     fn credit_bounds_what_a_worker_holds() {
         let mut s = scheduler(10);
-        s.attach(1);
+        s.attach(1, Labels::new());
         s.add_credit(1, 3);
-        let out = s.start();
+        let out = s.start(JOB);
         assert_eq!(names(&out[0].1), vec!["h000", "h001", "h002"]);
         let epoch = out[0].1.lease_epoch;
-        assert_eq!(s.complete(1, "h000", epoch), Verdict::Accepted);
+        assert_eq!(s.complete(1, JOB, "h000", epoch), Verdict::Accepted);
         let next = s.add_credit(1, 1);
         assert_eq!(names(&next[0].1), vec!["h003"]);
-        assert_eq!(s.remaining(), 9);
+        assert_eq!(s.remaining(JOB), 9);
     }
 
     #[test]
     fn a_lost_workers_hosts_run_elsewhere_and_its_late_results_are_dropped() {
         let mut s = scheduler(4);
-        s.attach(1);
-        s.attach(2);
+        s.attach(1, Labels::new());
+        s.attach(2, Labels::new());
         s.add_credit(1, 10);
         s.add_credit(2, 10);
-        let out = s.start();
+        let out = s.start(JOB);
         let (w1, first) = (&out[0].0, &out[0].1);
         assert_eq!(*w1, 1);
         let old_epoch = first.lease_epoch;
-        assert_eq!(s.complete(1, "h000", old_epoch), Verdict::Accepted);
+        assert_eq!(s.complete(1, JOB, "h000", old_epoch), Verdict::Accepted);
 
         let again = s.detach(1);
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].0, 2);
         assert_eq!(names(&again[0].1), vec!["h001"]);
-        assert_eq!(s.reassigned(), 1);
+        assert_eq!(s.reassigned(JOB), 1);
 
         // The dead worker's late word on h001 no longer counts; the new lease's does, once.
-        assert_eq!(s.complete(1, "h001", old_epoch), Verdict::Stale);
+        assert_eq!(s.complete(1, JOB, "h001", old_epoch), Verdict::Stale);
         let new_epoch = again[0].1.lease_epoch;
         assert_ne!(new_epoch, old_epoch);
-        assert_eq!(s.complete(2, "h001", new_epoch), Verdict::Accepted);
-        assert_eq!(s.complete(2, "h001", new_epoch), Verdict::Stale);
+        assert_eq!(s.complete(2, JOB, "h001", new_epoch), Verdict::Accepted);
+        assert_eq!(s.complete(2, JOB, "h001", new_epoch), Verdict::Stale);
     }
 
     #[test]
     fn the_job_ends_when_every_host_has_one_result() {
         let mut s = scheduler(3);
-        s.attach(7);
+        s.attach(7, Labels::new());
         s.add_credit(7, 3);
-        let out = s.start();
+        let out = s.start(JOB);
         let epoch = out[0].1.lease_epoch;
         for h in ["h000", "h001", "h002"] {
-            assert_eq!(s.complete(7, h, epoch), Verdict::Accepted);
+            assert_eq!(s.complete(7, JOB, h, epoch), Verdict::Accepted);
         }
-        assert_eq!(s.remaining(), 0);
-        assert!(s.unfinished().is_empty());
+        assert_eq!(s.remaining(JOB), 0);
+        assert!(s.unfinished(JOB).is_empty());
+    }
+
+    #[test]
+    fn pinned_hosts_go_only_to_workers_with_their_labels() {
+        let mut s = Scheduler::new();
+        let mut all = hosts("any", 2);
+        for mut h in hosts("ams", 3) {
+            h.labels = labels(&[("site", "ams")]);
+            all.push(h);
+        }
+        s.add_job(spec(JOB), all);
+        s.attach(1, Labels::new());
+        s.attach(2, labels(&[("site", "ams"), ("rack", "r1")]));
+        s.add_credit(1, 100);
+        s.add_credit(2, 100);
+        let out = s.start(JOB);
+        let by_worker: HashMap<WorkerKey, Vec<String>> =
+            out.iter().map(|(k, a)| (*k, names(a))).collect();
+        assert!(by_worker[&1].iter().all(|h| h.starts_with("any")));
+        let ams: Vec<&String> = by_worker[&2].iter().filter(|h| h.starts_with("ams")).collect();
+        assert_eq!(ams.len(), 3, "{by_worker:?}");
+        assert!(s.stranded(JOB).is_empty());
+    }
+
+    #[test]
+    fn hosts_no_worker_can_take_are_stranded_until_given_up() {
+        let mut s = Scheduler::new();
+        let mut all = hosts("any", 1);
+        for mut h in hosts("nyc", 2) {
+            h.labels = labels(&[("site", "nyc")]);
+            all.push(h);
+        }
+        s.add_job(spec(JOB), all);
+        s.attach(1, labels(&[("site", "ams")]));
+        s.add_credit(1, 100);
+        let out = s.start(JOB);
+        assert_eq!(names(&out[0].1), vec!["any000"]);
+        let mut stranded = s.stranded(JOB);
+        stranded.sort();
+        assert_eq!(stranded, vec!["nyc000", "nyc001"]);
+        s.give_up(JOB, &stranded);
+        assert_eq!(s.remaining(JOB), 1);
+        assert!(s.stranded(JOB).is_empty());
+        assert_eq!(s.in_flight(JOB), 1);
+    }
+
+    #[test]
+    fn labels_place_hosts_only_once_a_worker_carries_the_key_or_it_is_configured() {
+        let pinned = |s: &mut Scheduler| {
+            let mut all = hosts("ams", 2);
+            for h in &mut all {
+                h.labels = labels(&[("site", "ams"), ("role", "edge")]);
+            }
+            s.add_job(spec(JOB), all);
+            s.start(JOB);
+        };
+        // Nobody uses `site`: an unlabelled worker runs the hosts.
+        let mut s = Scheduler::new();
+        pinned(&mut s);
+        s.attach(1, Labels::new());
+        assert_eq!(s.add_credit(1, 10)[0].1.hosts.len(), 2);
+
+        // A worker labelled site=nyc brings the key into use: the ams hosts wait, stranded.
+        let mut s = Scheduler::new();
+        pinned(&mut s);
+        s.attach(1, Labels::new());
+        s.attach(2, labels(&[("site", "nyc")]));
+        assert!(s.add_credit(1, 10).is_empty());
+        assert!(s.add_credit(2, 10).is_empty());
+        assert_eq!(s.stranded(JOB).len(), 2);
+        assert_eq!(
+            s.placement_of(JOB, "ams000").unwrap(),
+            vec![("site".to_string(), "ams".to_string())]
+        );
+        // The ams worker arrives and takes them.
+        s.attach(3, labels(&[("site", "ams")]));
+        assert_eq!(s.add_credit(3, 10)[0].1.hosts.len(), 2);
+
+        // Configured keys hold even before any labelled worker attaches.
+        let mut s = Scheduler::with_affinity_keys(["site".to_string()]);
+        pinned(&mut s);
+        s.attach(1, Labels::new());
+        assert!(s.add_credit(1, 10).is_empty());
+        assert_eq!(s.stranded(JOB).len(), 2);
+    }
+
+    #[test]
+    fn credit_goes_to_the_oldest_job_first_and_removal_fences_late_results() {
+        let mut s = Scheduler::new();
+        s.add_job(spec("old"), hosts("o", 2));
+        s.add_job(spec("new"), hosts("n", 2));
+        s.start("new");
+        s.start("old");
+        s.attach(1, Labels::new());
+        let out = s.add_credit(1, 3);
+        let jobs: Vec<(String, usize)> = out
+            .iter()
+            .map(|(_, a)| (a.job.as_ref().unwrap().job_id.clone(), a.hosts.len()))
+            .collect();
+        assert_eq!(jobs, vec![("old".to_string(), 2), ("new".to_string(), 1)]);
+        let new_epoch = out[1].1.lease_epoch;
+
+        let removed = s.remove_job("new");
+        assert_eq!(removed.unfinished, vec!["n000", "n001"]);
+        assert_eq!(removed.holders, vec![1]);
+        assert_eq!(s.complete(1, "new", "n000", new_epoch), Verdict::Stale);
+        // Its credit comes back with the worker's next offer, not from the removal.
+        assert!(s.add_credit(1, 1).is_empty());
     }
 }

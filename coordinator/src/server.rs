@@ -1,22 +1,23 @@
 //! The gRPC side of the coordinator: authenticates attaching workers, feeds their messages to
 //! the scheduler, sends out the assignments it hands back, and passes every accepted host
-//! result on to the recorder.
+//! result on to its job's sink.
 
-use crate::record::{HostRecord, WorkerRef};
-use crate::scheduler::{Scheduler, Verdict, WorkerKey};
+use crate::record::WorkerRef;
+use crate::scheduler::{Labels, PlacedHost, Removed, Scheduler, Verdict, WorkerKey};
 use fanout_common::Secret;
 use fanout_common::proto::coordinator_server::{Coordinator, CoordinatorServer};
 use fanout_common::proto::{
-    Assignment, CoordinatorMessage, PollReport, Shutdown, Welcome, WorkerHello, WorkerMessage,
-    coordinator_message, worker_message,
+    Assignment, CancelJob, CoordinatorMessage, JobRecord, JobSpec, PollReport, Shutdown, Welcome,
+    WorkerHello, WorkerInfo, WorkerMessage, coordinator_message, worker_message,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, info, warn};
 
@@ -40,7 +41,7 @@ pub struct HostMeta {
 /// How the coordinator treats its workers.
 #[derive(Debug, Clone)]
 pub struct ServerPolicy {
-    /// `Bearer` token workers must present; `None` accepts anyone (never for remote listeners).
+    /// `Bearer` token workers must present; `None` accepts anyone (only behind mTLS).
     pub token: Option<Secret>,
     /// Bound on what one command's chunks may add up to, so a broken worker cannot exhaust memory.
     pub max_output_bytes: u64,
@@ -49,14 +50,40 @@ pub struct ServerPolicy {
     pub lease_timeout: Duration,
 }
 
+/// Checks the `authorization: Bearer <token>` metadata of a call in constant time.
+pub fn check_token(expected: Option<&Secret>, metadata: &MetadataMap) -> Result<(), Status> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let presented = metadata
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        Ok(())
+    } else {
+        Err(Status::unauthenticated("missing or wrong token"))
+    }
+}
+
+/// Where one job's accepted results go.
+struct JobSink {
+    results: mpsc::Sender<JobRecord>,
+    /// Hostname and platform of each host, for the records.
+    meta: HashMap<String, HostMeta>,
+}
+
+/// One attached worker.
+struct Attached {
+    tx: ToWorker,
+    info: WorkerInfo,
+}
+
 /// State shared by every worker connection of one coordinator.
 pub struct Shared {
     state: Mutex<State>,
     policy: ServerPolicy,
-    /// Accepted results, in arrival order, for the recorder.
-    results: mpsc::Sender<HostRecord>,
-    /// Hostname and platform of each host, for the records.
-    meta: HashMap<String, HostMeta>,
     /// Number of live worker streams, for whoever waits for workers to attach or leave.
     live_workers: watch::Sender<usize>,
     next_key: AtomicU64,
@@ -68,24 +95,23 @@ pub struct Shared {
 
 struct State {
     scheduler: Scheduler,
-    workers: HashMap<WorkerKey, (WorkerRef, ToWorker)>,
+    workers: HashMap<WorkerKey, Attached>,
+    sinks: HashMap<String, Arc<JobSink>>,
 }
 
 impl Shared {
-    pub fn new(
-        scheduler: Scheduler,
-        meta: HashMap<String, HostMeta>,
-        policy: ServerPolicy,
-        results: mpsc::Sender<HostRecord>,
-    ) -> Arc<Self> {
+    pub fn new(policy: ServerPolicy) -> Arc<Self> {
+        Self::with_scheduler(policy, Scheduler::new())
+    }
+
+    pub fn with_scheduler(policy: ServerPolicy, scheduler: Scheduler) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
                 scheduler,
                 workers: HashMap::new(),
+                sinks: HashMap::new(),
             }),
             policy,
-            results,
-            meta,
             live_workers: watch::channel(0).0,
             next_key: AtomicU64::new(1),
             closing: AtomicBool::new(false),
@@ -101,6 +127,26 @@ impl Shared {
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
+    /// Adds a job whose accepted results go to `results`; its hosts wait for [`Shared::start`].
+    pub fn add_job(&self, spec: JobSpec, hosts: Vec<PlacedHost>, results: mpsc::Sender<JobRecord>) {
+        let meta = hosts
+            .iter()
+            .map(|h| {
+                let meta = HostMeta {
+                    hostname: h.target.hostname.clone(),
+                    platform: h.target.platform.clone(),
+                };
+                (h.target.name.clone(), meta)
+            })
+            .collect();
+        let job_id = spec.job_id.clone();
+        let mut state = self.lock();
+        state.scheduler.add_job(spec, hosts);
+        state
+            .sinks
+            .insert(job_id, Arc::new(JobSink { results, meta }));
+    }
+
     /// Sends every poll report from a current lease to `sink` (monitor jobs). Set once, before
     /// workers attach.
     pub fn route_polls(&self, sink: mpsc::Sender<PollReport>) {
@@ -113,39 +159,79 @@ impl Shared {
         self.live_workers.subscribe()
     }
 
-    /// Starts leasing hosts to the attached workers.
-    pub async fn start(&self) {
-        let out = self.lock().scheduler.start();
+    /// Starts leasing the job's hosts to the attached workers.
+    pub async fn start(&self, job: &str) {
+        let out = self.lock().scheduler.start(job);
         self.deliver(out).await;
     }
 
-    /// Stops leasing new hosts; leased ones may finish.
-    pub fn stop_dispatching(&self) {
-        self.lock().scheduler.stop_dispatching();
+    /// Stops leasing the job's hosts; leased ones may finish.
+    pub fn stop_dispatching(&self, job: &str) {
+        self.lock().scheduler.stop_dispatching(job);
     }
 
-    pub fn reassigned(&self) -> u64 {
-        self.lock().scheduler.reassigned()
+    pub fn reassigned(&self, job: &str) -> u64 {
+        self.lock().scheduler.reassigned(job)
     }
 
     /// Hosts leased to a worker and not yet finished.
-    pub fn in_flight(&self) -> usize {
-        self.lock().scheduler.in_flight()
+    pub fn in_flight(&self, job: &str) -> usize {
+        self.lock().scheduler.in_flight(job)
     }
 
-    pub fn unfinished(&self) -> Vec<String> {
-        self.lock().scheduler.unfinished()
+    pub fn unfinished(&self, job: &str) -> Vec<String> {
+        self.lock().scheduler.unfinished(job)
+    }
+
+    /// Queued hosts that no attached worker may run.
+    pub fn stranded(&self, job: &str) -> Vec<String> {
+        self.lock().scheduler.stranded(job)
+    }
+
+    /// The labels `host` of `job` needs.
+    pub fn placement_of(&self, job: &str, host: &str) -> Option<crate::scheduler::Placement> {
+        self.lock().scheduler.placement_of(job, host)
+    }
+
+    /// Ends queued hosts without running them; the caller records why.
+    pub fn give_up(&self, job: &str, hosts: &[String]) {
+        self.lock().scheduler.give_up(job, hosts);
+    }
+
+    /// Takes the job off the scheduler; workers still running its hosts are told to stop them.
+    pub async fn remove_job(&self, job: &str) -> Removed {
+        let (removed, senders) = {
+            let mut state = self.lock();
+            state.sinks.remove(job);
+            let removed = state.scheduler.remove_job(job);
+            let senders: Vec<ToWorker> = removed
+                .holders
+                .iter()
+                .filter_map(|k| state.workers.get(k).map(|a| a.tx.clone()))
+                .collect();
+            (removed, senders)
+        };
+        for tx in senders {
+            let cancel = coordinator_message::Body::Cancel(CancelJob {
+                job_id: job.to_string(),
+            });
+            let _ = tx.send(Ok(CoordinatorMessage { body: Some(cancel) })).await;
+        }
+        removed
+    }
+
+    /// The attached workers, for listings and metrics.
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        let mut workers: Vec<WorkerInfo> =
+            self.lock().workers.values().map(|a| a.info.clone()).collect();
+        workers.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+        workers
     }
 
     /// Tells every attached worker to stop.
     pub async fn shutdown_workers(&self, reason: &str) {
         self.closing.store(true, Ordering::Relaxed);
-        let senders: Vec<ToWorker> = self
-            .lock()
-            .workers
-            .values()
-            .map(|(_, tx)| tx.clone())
-            .collect();
+        let senders: Vec<ToWorker> = self.lock().workers.values().map(|a| a.tx.clone()).collect();
         for tx in senders {
             let bye = coordinator_message::Body::Shutdown(Shutdown {
                 reason: reason.to_string(),
@@ -163,7 +249,7 @@ impl Shared {
     /// Sends assignments outside the lock; a worker that cannot take one is treated as gone.
     async fn deliver(&self, assignments: Vec<(WorkerKey, Assignment)>) {
         for (key, assignment) in assignments {
-            let tx = self.lock().workers.get(&key).map(|(_, tx)| tx.clone());
+            let tx = self.lock().workers.get(&key).map(|a| a.tx.clone());
             let body = coordinator_message::Body::Assignment(assignment);
             let sent = match tx {
                 Some(tx) => tx
@@ -176,23 +262,6 @@ impl Shared {
                 // Its connection task will detach it and re-queue the hosts.
                 debug!(worker = key, "assignment to a departed worker");
             }
-        }
-    }
-
-    fn authorize(&self, request: &Request<Streaming<WorkerMessage>>) -> Result<(), Status> {
-        let Some(expected) = &self.policy.token else {
-            return Ok(());
-        };
-        let presented = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes())) {
-            Ok(())
-        } else {
-            Err(Status::unauthenticated("missing or wrong worker token"))
         }
     }
 }
@@ -209,7 +278,11 @@ impl Coordinator for CoordinatorService {
         &self,
         request: Request<Streaming<WorkerMessage>>,
     ) -> Result<Response<Self::AttachStream>, Status> {
-        self.shared.authorize(&request)?;
+        check_token(self.shared.policy.token.as_ref(), request.metadata())?;
+        let peer = request
+            .remote_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let mut inbound = request.into_inner();
         let hello = match tokio::time::timeout(HELLO_DEADLINE, inbound.message()).await {
             Ok(Ok(Some(WorkerMessage {
@@ -234,7 +307,7 @@ impl Coordinator for CoordinatorService {
         }
         let (tx, rx) = mpsc::channel(TO_WORKER_QUEUE);
         let key = self.shared.next_key.fetch_add(1, Ordering::Relaxed);
-        let worker = register(&self.shared, key, &hello, tx.clone());
+        let worker = register(&self.shared, key, &hello, peer, tx.clone());
         let welcome = coordinator_message::Body::Welcome(Welcome {
             coordinator_version: env!("CARGO_PKG_VERSION").to_string(),
         });
@@ -248,17 +321,43 @@ impl Coordinator for CoordinatorService {
     }
 }
 
-fn register(shared: &Shared, key: WorkerKey, hello: &WorkerHello, tx: ToWorker) -> WorkerRef {
+fn register(
+    shared: &Shared,
+    key: WorkerKey,
+    hello: &WorkerHello,
+    peer: String,
+    tx: ToWorker,
+) -> WorkerRef {
     let worker = WorkerRef {
         id: hello.worker_id.clone(),
         pid: hello.pid,
     };
-    info!(worker = %worker.id, pid = worker.pid, concurrency = hello.concurrency, "worker attached");
+    info!(worker = %worker.id, pid = worker.pid, concurrency = hello.concurrency, labels = ?hello.labels, %peer, "worker attached");
+    let info = WorkerInfo {
+        worker_id: hello.worker_id.clone(),
+        hostname: hello.hostname.clone(),
+        pid: hello.pid,
+        labels: hello.labels.clone(),
+        concurrency: hello.concurrency,
+        in_flight: 0,
+        attached_unix_ms: unix_ms(SystemTime::now()),
+        peer,
+    };
+    let labels: Labels = hello.labels.clone().into_iter().collect();
     let mut state = shared.lock();
-    state.scheduler.attach(key);
-    state.workers.insert(key, (worker.clone(), tx));
+    state.scheduler.attach(key, labels);
+    let attached = Attached {
+        tx,
+        info,
+    };
+    state.workers.insert(key, attached);
     shared.live_workers.send_replace(state.workers.len());
     worker
+}
+
+pub(crate) fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Reads one worker's stream until it ends, then returns its unfinished hosts to the queue.
@@ -268,7 +367,8 @@ async fn serve_worker(
     worker: WorkerRef,
     mut inbound: Streaming<WorkerMessage>,
 ) {
-    // Output chunks of hosts still running on this worker, by (host, epoch), one buffer per command.
+    // Output chunks of hosts still running on this worker, by (host, epoch), one buffer per
+    // command. Epochs are unique across jobs, so the pair names one lease.
     let mut pending: HashMap<(String, u64), Vec<Vec<u8>>> = HashMap::new();
     loop {
         let next = tokio::time::timeout(shared.policy.lease_timeout, inbound.message()).await;
@@ -312,35 +412,41 @@ async fn serve_worker(
                 let outputs = pending
                     .remove(&(result.host.clone(), result.lease_epoch))
                     .unwrap_or_default();
-                let verdict =
-                    shared
-                        .lock()
-                        .scheduler
-                        .complete(key, &result.host, result.lease_epoch);
-                if verdict == Verdict::Stale {
+                let sink = {
+                    let mut state = shared.lock();
+                    let verdict = state.scheduler.complete(
+                        key,
+                        &result.job_id,
+                        &result.host,
+                        result.lease_epoch,
+                    );
+                    (verdict == Verdict::Accepted)
+                        .then(|| state.sinks.get(&result.job_id).cloned())
+                        .flatten()
+                };
+                let Some(sink) = sink else {
                     debug!(worker = %worker.id, host = %result.host, "stale result dropped");
                     continue;
-                }
-                let meta = shared.meta.get(&result.host).cloned().unwrap_or(HostMeta {
-                    hostname: String::new(),
-                    platform: String::new(),
-                });
-                let record = HostRecord::from_result(
-                    result,
+                };
+                let meta = sink.meta.get(&result.host);
+                let record = JobRecord {
+                    hostname: meta.map(|m| m.hostname.clone()).unwrap_or_default(),
+                    platform: meta.map(|m| m.platform.clone()).unwrap_or_default(),
+                    result: Some(result),
                     outputs,
-                    worker.clone(),
-                    meta.hostname,
-                    meta.platform,
-                );
-                if shared.results.send(record).await.is_err() {
-                    break;
-                }
+                    worker_id: worker.id.clone(),
+                    worker_pid: worker.pid,
+                };
+                // A job whose sink is gone was finished or cancelled meanwhile: nothing to do.
+                let _ = sink.results.send(record).await;
             }
             worker_message::Body::Poll(report) => {
-                let current = shared
-                    .lock()
-                    .scheduler
-                    .holds(key, &report.host, report.lease_epoch);
+                let current = shared.lock().scheduler.holds(
+                    key,
+                    &report.job_id,
+                    &report.host,
+                    report.lease_epoch,
+                );
                 let Some(sink) = shared.polls.get().filter(|_| current) else {
                     debug!(worker = %worker.id, host = %report.host, "poll from a fenced lease dropped");
                     continue;
@@ -349,7 +455,12 @@ async fn serve_worker(
                     break;
                 }
             }
-            worker_message::Body::Heartbeat(_) | worker_message::Body::Hello(_) => {}
+            worker_message::Body::Heartbeat(beat) => {
+                if let Some(attached) = shared.lock().workers.get_mut(&key) {
+                    attached.info.in_flight = beat.in_flight;
+                }
+            }
+            worker_message::Body::Hello(_) => {}
         }
     }
     let out = {

@@ -9,8 +9,8 @@ pub mod parse;
 
 use crate::job::{self, JobSettings};
 use crate::run::{Interrupts, RunError, random_token, sleep_until, wait_for_workers};
-use crate::scheduler::Scheduler;
-use crate::server::{HostMeta, ServerPolicy, Shared};
+use crate::scheduler::PlacedHost;
+use crate::server::{ServerPolicy, Shared};
 use crate::supervisor::{LocalWorkers, WorkerProgram};
 use crate::usage::ProcessUsage;
 use fanout_common::Secret;
@@ -19,7 +19,6 @@ use fanout_common::proto::{MonitorCheck, MonitorSpec};
 use fanout_monitor::Monitor;
 use fanout_monitor::config::{MonitorConfig, Source};
 use parse::PollParser;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -95,21 +94,13 @@ pub async fn run_monitor(
     on_started: impl FnOnce(&[u32]),
 ) -> Result<MonitorOutcome, RunError> {
     let job_id = uuid::Uuid::new_v4().to_string();
-    let meta: HashMap<String, HostMeta> = run
-        .hosts
-        .iter()
-        .map(|h| {
-            let meta = HostMeta {
-                hostname: h.hostname.clone(),
-                platform: h.platform.clone(),
-            };
-            (h.name.clone(), meta)
-        })
-        .collect();
     let mut job_spec = run.job.to_proto(&job_id, run.workers);
     job_spec.monitor = Some(spec);
-    let targets = run.hosts.iter().map(job::target).collect();
-    let scheduler = Scheduler::new(job_spec, targets);
+    let hosts = run
+        .hosts
+        .iter()
+        .map(|h| PlacedHost::anywhere(job::target(h)))
+        .collect();
     let token = Secret::new(random_token());
     // One-shot results never come: the channel exists because the server needs one.
     let (results_tx, _results) = mpsc::channel(1);
@@ -118,7 +109,8 @@ pub async fn run_monitor(
         max_output_bytes: run.job.max_output_bytes,
         lease_timeout: run.lease_timeout,
     };
-    let shared = Shared::new(scheduler, meta, policy, results_tx);
+    let shared = Shared::new(policy);
+    shared.add_job(job_spec, hosts, results_tx);
     let (polls_tx, mut polls) = mpsc::channel(POLL_QUEUE);
     shared.route_polls(polls_tx);
 
@@ -144,7 +136,7 @@ pub async fn run_monitor(
         server_stop.cancel();
         return Err(e);
     }
-    shared.start().await;
+    shared.start(&job_id).await;
     info!(job = %job_id, hosts = run.hosts.len(), workers = ?worker_pids, "monitoring");
     on_started(&worker_pids);
 
@@ -192,7 +184,7 @@ pub async fn run_monitor(
         .into_iter()
         .filter_map(ProcessUsage::of)
         .collect();
-    let reassigned = shared.reassigned();
+    let reassigned = shared.reassigned(&job_id);
     shared.shutdown_workers("monitor stopped").await;
     workers.wait_or_kill(EXIT_GRACE).await;
     server_stop.cancel();
