@@ -218,7 +218,7 @@ pub(crate) fn plan_devices(cfg: &FleetConfig) -> Result<Vec<Device>, DevsimError
     if let Some(mix) = &cfg.fault_mix {
         check_percent("fault", mix.percent)?;
     }
-    let addresses = addresses(cfg.base, cfg.count)?;
+    let addresses = addresses(cfg.base, cfg.count, in_private_network_namespace())?;
     Ok(addresses
         .into_iter()
         .enumerate()
@@ -290,13 +290,31 @@ pub(crate) fn plan_faults(cfg: &FleetConfig) -> Vec<Option<Fault>> {
     faults
 }
 
-/// `count` consecutive loopback addresses from `base`, skipping `.0` and `.255`.
-fn addresses(base: Ipv4Addr, count: usize) -> Result<Vec<Ipv4Addr>, DevsimError> {
+/// Whether this process runs in a network namespace other than the host's (one a multi-host
+/// test built with `ip netns`). There a fleet may use any address: only the test's own
+/// namespaces can reach it. Unknowable without privileges, in which case the answer is no.
+fn in_private_network_namespace() -> bool {
+    match (
+        std::fs::read_link("/proc/self/ns/net"),
+        std::fs::read_link("/proc/1/ns/net"),
+    ) {
+        (Ok(mine), Ok(host)) => mine != host,
+        _ => false,
+    }
+}
+
+/// `count` consecutive addresses from `base`, skipping `.0` and `.255`; all loopback unless
+/// `private_network` (see [`in_private_network_namespace`]).
+fn addresses(
+    base: Ipv4Addr,
+    count: usize,
+    private_network: bool,
+) -> Result<Vec<Ipv4Addr>, DevsimError> {
     let mut out = Vec::with_capacity(count);
     let mut next = u32::from(base);
     while out.len() < count {
         let address = Ipv4Addr::from(next);
-        if !address.is_loopback() {
+        if !address.is_loopback() && !private_network {
             return Err(DevsimError::NotLoopback { address });
         }
         let last = address.octets()[3];
@@ -316,7 +334,7 @@ mod tests {
 
     #[test]
     fn addresses_skip_network_and_broadcast_octets() {
-        let got = addresses(Ipv4Addr::new(127, 1, 0, 253), 4).unwrap();
+        let got = addresses(Ipv4Addr::new(127, 1, 0, 253), 4, false).unwrap();
         assert_eq!(
             got,
             [
@@ -326,16 +344,21 @@ mod tests {
                 Ipv4Addr::new(127, 1, 1, 2),
             ]
         );
-        let five_hundred = addresses(Ipv4Addr::new(127, 1, 0, 1), 500).unwrap();
+        let five_hundred = addresses(Ipv4Addr::new(127, 1, 0, 1), 500, false).unwrap();
         assert_eq!(five_hundred[499], Ipv4Addr::new(127, 1, 1, 246));
     }
 
     #[test]
     fn addresses_never_leave_loopback() {
-        let err = addresses(Ipv4Addr::new(127, 255, 255, 250), 10).unwrap_err();
+        let err = addresses(Ipv4Addr::new(127, 255, 255, 250), 10, false).unwrap_err();
         assert!(matches!(err, DevsimError::NotLoopback { .. }), "{err}");
-        let err = addresses(Ipv4Addr::new(10, 0, 0, 1), 1).unwrap_err();
+        let err = addresses(Ipv4Addr::new(10, 0, 0, 1), 1, false).unwrap_err();
         assert!(matches!(err, DevsimError::NotLoopback { .. }), "{err}");
+        // Inside a test's own network namespace any address is fine.
+        let private = addresses(Ipv4Addr::new(10, 77, 2, 1), 2, true).unwrap();
+        assert_eq!(private[1], Ipv4Addr::new(10, 77, 2, 2));
+        // This test process runs in the host's namespace.
+        assert!(!in_private_network_namespace());
     }
 
     #[test]

@@ -56,8 +56,11 @@ pub enum DevsimError {
         /// What is wrong, in words a user can act on.
         reason: String,
     },
-    /// A device address would fall outside 127.0.0.0/8; devsim only ever serves loopback.
-    #[error("device address {address} is not a loopback address (devsim serves 127.0.0.0/8 only)")]
+    /// A device address would fall outside 127.0.0.0/8; devsim only ever serves loopback (or,
+    /// inside a network namespace a test built, that namespace's own addresses).
+    #[error(
+        "device address {address} is not a loopback address (devsim serves 127.0.0.0/8 only, except inside a private network namespace)"
+    )]
     NotLoopback {
         /// The first address that would leave the loopback range.
         address: Ipv4Addr,
