@@ -290,17 +290,21 @@ pub(crate) fn plan_faults(cfg: &FleetConfig) -> Vec<Option<Fault>> {
     faults
 }
 
-/// Whether this process runs in a network namespace other than the host's (one a multi-host
-/// test built with `ip netns`). There a fleet may use any address: only the test's own
-/// namespaces can reach it. Unknowable without privileges, in which case the answer is no.
+/// Whether this process runs in a network namespace made with `ip netns add` (as multi-host
+/// tests do), not the host's own: there a fleet may use any address, since only the test's
+/// namespaces can reach it. Such namespaces are the ones bind-mounted under /run/netns.
 fn in_private_network_namespace() -> bool {
-    match (
-        std::fs::read_link("/proc/self/ns/net"),
-        std::fs::read_link("/proc/1/ns/net"),
-    ) {
-        (Ok(mine), Ok(host)) => mine != host,
-        _ => false,
-    }
+    use std::os::unix::fs::MetadataExt;
+    let Ok(mine) = std::fs::metadata("/proc/self/ns/net") else {
+        return false;
+    };
+    let Ok(named) = std::fs::read_dir("/run/netns") else {
+        return false;
+    };
+    named.flatten().any(|entry| {
+        std::fs::metadata(entry.path())
+            .is_ok_and(|ns| ns.ino() == mine.ino() && ns.dev() == mine.dev())
+    })
 }
 
 /// `count` consecutive addresses from `base`, skipping `.0` and `.255`; all loopback unless
