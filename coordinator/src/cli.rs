@@ -32,6 +32,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Poll every selected host continuously; alert on changes and thresholds; live dashboard.
     Monitor(MonitorArgs),
+    /// Make a private CA, the coordinator's TLS certificate, client certificates and a token.
+    Certs(CertsArgs),
     /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
     #[command(hide = true)]
     Worker(fanout_worker::WorkerArgs),
@@ -412,4 +414,34 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// `fanout certs`: the files `fanout serve` and remote workers need for TLS and auth.
+#[derive(Args)]
+pub struct CertsArgs {
+    /// Directory to write into (created, mode 0700, if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// DNS name workers and clients dial the coordinator by; it goes into the coordinator
+    /// certificate. Repeat for several (the first is also its common name).
+    #[arg(long = "name", value_name = "DNSNAME", required = true)]
+    pub names: Vec<String>,
+
+    /// IP address workers may dial the coordinator at, as an IP SAN. Repeat for several.
+    #[arg(long = "ip", value_name = "ADDR")]
+    pub ips: Vec<std::net::IpAddr>,
+
+    /// Also issue a client certificate for mTLS, client-NAME.pem with client-NAME-key.pem.
+    /// Repeat for several.
+    #[arg(long = "client", value_name = "NAME", value_parser = crate::commands::certs::parse_client_name)]
+    pub clients: Vec<String>,
+
+    /// Days the CA and the certificates stay valid.
+    #[arg(long, default_value_t = 825, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub days: u32,
+
+    /// Replace certificates and keys that already exist. An existing token is always kept.
+    #[arg(long)]
+    pub force: bool,
 }

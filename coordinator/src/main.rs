@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => commands::demo::run(args, interrupts).await,
             Command::Bench(args) => commands::bench::run(args, interrupts).await,
             Command::Monitor(args) => commands::monitor::run(args, interrupts).await,
+            Command::Certs(args) => commands::certs::run(args),
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {

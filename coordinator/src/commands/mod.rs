@@ -2,6 +2,7 @@
 //! exits 2 for).
 
 pub mod bench;
+pub mod certs;
 pub mod demo;
 pub mod inventory;
 pub mod monitor;
