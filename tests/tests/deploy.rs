@@ -502,3 +502,62 @@ fn the_invocation_reader_finds_programs_only_where_commands_start() {
         assert!(invocations(&words(not_fanout)).is_empty(), "{not_fanout}");
     }
 }
+
+/// systemd's own checkers on the units: `verify` (unknown or misspelt settings, which systemd
+/// would only warn about and ignore) and the offline security review, which must stay at 2.0
+/// or below. verify insists that ExecStart and EnvironmentFile exist, so a copy points them at
+/// the built binaries and at the example environment files.
+#[test]
+fn systemd_accepts_the_units_and_rates_their_sandbox_ok() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: systemd-analyze is not installed");
+        return;
+    }
+    let systemd = repo().join("deploy/systemd");
+    let dir = tempfile::tempdir().unwrap();
+    let mut units = Vec::new();
+    for unit in ["fanout-coordinator.service", "fanout-worker.service"] {
+        let text = std::fs::read_to_string(systemd.join(unit)).unwrap();
+        assert!(text.contains("/usr/local/bin/") && text.contains("/etc/fanout/"));
+        let text = text
+            .replace(
+                "/usr/local/bin/fanout-worker",
+                binary("fanout-worker").to_str().unwrap(),
+            )
+            .replace("/usr/local/bin/fanout", binary("fanout").to_str().unwrap())
+            .replace("/etc/fanout/", &format!("{}/", systemd.display()));
+        let path = dir.path().join(unit);
+        std::fs::write(&path, text).unwrap();
+        units.push(path);
+    }
+
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&units)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(
+        verify.status.success() && said.trim().is_empty(),
+        "systemd-analyze verify:\n{said}"
+    );
+
+    for unit in &units {
+        let review = Command::new("systemd-analyze")
+            .args(["security", "--offline=yes", "--threshold=20"])
+            .arg(unit)
+            .output()
+            .unwrap();
+        let summary = String::from_utf8_lossy(&review.stdout);
+        assert!(
+            review.status.success(),
+            "{}: exposure above 2.0:\n{}",
+            unit.display(),
+            summary.lines().last().unwrap_or("")
+        );
+    }
+}
