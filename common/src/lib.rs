@@ -1,6 +1,7 @@
 //! fanout's shared vocabulary. Knows no server and no device: the wire contract, the inventory,
 //! what a job asks for and what a host's result looks like.
 
+pub mod channel;
 pub mod failure;
 pub mod http;
 pub mod inventory;

@@ -123,6 +123,8 @@ impl LocalWorkers {
             .arg(concurrency.to_string())
             .arg("--worker-id")
             .arg(format!("local-{}", self.started))
+            // A local worker never outlives the `fanout` that started it.
+            .arg("--no-reconnect")
             // The token goes through the environment, never the command line that `ps` shows.
             .env(fanout_worker::args::TOKEN_ENV, token.expose())
             .stdin(Stdio::null())

@@ -1,6 +1,7 @@
 //! Command-line flags of `fanout-worker` and the validated configuration they turn into.
 
 use fanout_common::Secret;
+use fanout_common::channel::{self, ChannelError, Remote};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -10,41 +11,79 @@ pub const TOKEN_ENV: &str = "FANOUT_WORKER_TOKEN";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct WorkerArgs {
-    /// Coordinator URL, e.g. http://127.0.0.1:7443.
-    #[arg(long, env = "FANOUT_COORDINATOR")]
+    /// Coordinator URL: https://coord:7443 (http:// only to this machine, e.g. http://127.0.0.1:7443).
+    #[arg(long, env = "FANOUT_COORDINATOR", value_name = "URL")]
     pub coordinator: String,
 
-    /// File holding the token the coordinator expects (the FANOUT_WORKER_TOKEN environment
-    /// variable is read when no file is given).
-    #[arg(long)]
+    /// File holding the token the coordinator expects. A token in FANOUT_WORKER_TOKEN (set by
+    /// `fanout run` for its local workers) takes precedence.
+    #[arg(long, env = "FANOUT_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// PEM CA that signed the coordinator's certificate (default: the public webpki roots).
+    #[arg(long, env = "FANOUT_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// PEM client certificate, for a coordinator that requires mTLS (with --client-key).
+    #[arg(
+        long,
+        env = "FANOUT_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+
+    /// PEM private key of --client-cert.
+    #[arg(
+        long,
+        env = "FANOUT_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
+
+    /// Name to expect in the coordinator's certificate (default: the URL's host).
+    #[arg(long, env = "FANOUT_TLS_SERVER_NAME", value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+
     /// Most device sessions this worker runs at once.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, env = "FANOUT_CONCURRENCY", default_value_t = 1000)]
     pub concurrency: u32,
 
-    /// Labels (key=value) that pin matching hosts to this worker.
-    #[arg(long = "label", value_name = "KEY=VALUE")]
+    /// Labels that pin matching hosts to this worker, e.g. site=ams,rack=4 (--label K=V may be
+    /// repeated instead).
+    #[arg(
+        long = "labels",
+        alias = "label",
+        env = "FANOUT_LABELS",
+        value_name = "K=V[,K=V]",
+        value_delimiter = ','
+    )]
     pub labels: Vec<String>,
 
     /// Name reported to the coordinator (defaults to a random id).
-    #[arg(long)]
+    #[arg(long, env = "FANOUT_WORKER_ID")]
     pub worker_id: Option<String>,
+
+    /// Exit when the coordinator goes away instead of attaching again with backoff (local
+    /// workers of `fanout run` use it, so none outlives its coordinator).
+    #[arg(long)]
+    pub no_reconnect: bool,
 }
 
 /// What the runtime needs, checked.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Where to attach.
-    pub coordinator: String,
-    /// Sent as `authorization: Bearer ...`; `None` only for a coordinator without auth.
-    pub token: Option<Secret>,
+    /// Where to attach and with which credentials.
+    pub remote: Remote,
     /// Credit offered to the coordinator: never hold more hosts than this.
     pub concurrency: u32,
     /// Offered to the coordinator for host affinity.
     pub labels: BTreeMap<String, String>,
     /// Shows up in the coordinator's logs and reports.
     pub worker_id: String,
+    /// Attach again (with backoff) when the stream breaks or the coordinator is unreachable.
+    pub reconnect: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +100,9 @@ pub enum ArgsError {
     /// Concurrency of zero would never run anything.
     #[error("--concurrency must be at least 1")]
     ZeroConcurrency,
+    /// The coordinator URL, a certificate file or the token is unusable.
+    #[error(transparent)]
+    Remote(#[from] ChannelError),
 }
 
 impl TryFrom<WorkerArgs> for WorkerConfig {
@@ -70,8 +112,9 @@ impl TryFrom<WorkerArgs> for WorkerConfig {
         if args.concurrency == 0 {
             return Err(ArgsError::ZeroConcurrency);
         }
-        let token = match &args.token_file {
-            Some(path) => {
+        let token = match (std::env::var(TOKEN_ENV), &args.token_file) {
+            (Ok(token), _) => Some(Secret::new(token)),
+            (Err(_), Some(path)) => {
                 let text =
                     std::fs::read_to_string(path).map_err(|source| ArgsError::TokenFile {
                         path: path.clone(),
@@ -79,24 +122,100 @@ impl TryFrom<WorkerArgs> for WorkerConfig {
                     })?;
                 Some(Secret::new(text.trim()))
             }
-            None => std::env::var(TOKEN_ENV).ok().map(Secret::new),
+            (Err(_), None) => None,
         };
         let labels = args
             .labels
             .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
             .map(|l| match l.split_once('=') {
-                Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-                _ => Err(ArgsError::BadLabel(l.clone())),
+                Some((k, v)) if !k.trim().is_empty() => {
+                    Ok((k.trim().to_string(), v.trim().to_string()))
+                }
+                _ => Err(ArgsError::BadLabel(l.to_string())),
             })
             .collect::<Result<_, _>>()?;
-        Ok(WorkerConfig {
-            coordinator: args.coordinator,
+        let remote = Remote {
+            url: args.coordinator,
+            ca_cert: args.ca_cert,
+            client_cert: args.client_cert,
+            client_key: args.client_key,
+            server_name: args.tls_server_name,
             token,
+        };
+        // Everything that can be wrong without the network is a bad flag (exit 2), found now
+        // rather than after the first failed attach.
+        channel::endpoint(&remote)?;
+        channel::authorization(&remote)?;
+        Ok(WorkerConfig {
+            remote,
             concurrency: args.concurrency,
             labels,
             worker_id: args.worker_id.unwrap_or_else(|| {
                 format!("w-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
             }),
+            reconnect: !args.no_reconnect,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        worker: WorkerArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<WorkerConfig, String> {
+        let cli = Cli::try_parse_from(std::iter::once("fanout-worker").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        WorkerConfig::try_from(cli.worker).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn labels_come_comma_separated_or_one_flag_each() {
+        let config = parse(&[
+            "--coordinator=http://127.0.0.1:1",
+            "--labels",
+            "site=ams,rack=4",
+            "--label",
+            "role=edge",
+        ])
+        .unwrap();
+        let labels: Vec<_> = config
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(labels, ["rack=4", "role=edge", "site=ams"]);
+        assert!(config.reconnect);
+        let error = parse(&["--coordinator=http://127.0.0.1:1", "--labels", "site"]).unwrap_err();
+        assert!(error.contains("\"site\" is not key=value"), "{error}");
+    }
+
+    #[test]
+    fn unusable_remote_settings_are_flag_errors() {
+        let error = parse(&["--coordinator=http://10.1.2.3:7443"]).unwrap_err();
+        assert!(error.contains("use https://"), "{error}");
+        let error = parse(&[
+            "--coordinator=https://coord:7443",
+            "--ca-cert=/nonexistent/ca.pem",
+        ])
+        .unwrap_err();
+        assert!(error.contains("/nonexistent/ca.pem"), "{error}");
+        let error = parse(&[
+            "--coordinator=https://coord:7443",
+            "--client-cert=/tmp/c.pem",
+        ])
+        .unwrap_err();
+        assert!(error.contains("--client-key"), "{error}");
+        let config = parse(&["--coordinator=https://coord:7443", "--no-reconnect"]).unwrap();
+        assert!(!config.reconnect);
+        assert!(config.remote.is_tls());
     }
 }

@@ -9,6 +9,7 @@ use crate::session::{
     SshAlgorithms,
 };
 use crate::validate::Validator;
+use fanout_common::channel::{self, ChannelError, Remote};
 use fanout_common::proto::{
     self, CommandStatus, CoordinatorMessage, Credit, Failure, Heartbeat, HostResult, OutputChunk,
     RuleVerdict, WorkerHello, WorkerMessage, coordinator_client::CoordinatorClient,
@@ -23,7 +24,6 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tonic::metadata::MetadataValue;
 use tracing::{debug, info, warn};
 
 /// Outputs go to the coordinator in pieces of this size, well under any gRPC message limit.
@@ -38,24 +38,13 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    /// The coordinator URL is malformed.
-    #[error("bad coordinator address {url:?}: {source}")]
-    BadAddress {
-        url: String,
-        source: tonic::transport::Error,
-    },
-    /// The coordinator could not be reached.
-    #[error("cannot reach coordinator at {url}: {source}")]
-    Connect {
-        url: String,
-        source: tonic::transport::Error,
-    },
+    /// The coordinator could not be reached, its certificate was not accepted, or the URL or
+    /// credentials are unusable.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
     /// The coordinator refused the attach (bad token, incompatible version).
-    #[error("coordinator refused this worker: {0}")]
+    #[error("coordinator refused this worker ({}): {}", .0.code(), .0.message())]
     Refused(tonic::Status),
-    /// The token holds characters that cannot travel in a header.
-    #[error("the worker token is not valid header text")]
-    BadToken,
     /// The stream broke before the coordinator said goodbye.
     #[error("lost the coordinator: {0}")]
     Lost(String),
@@ -64,25 +53,87 @@ pub enum WorkerError {
     Threads(std::io::Error),
 }
 
-/// Attaches to the coordinator and works until it says to shut down, the stream ends, or
-/// `shutdown` is cancelled (in which case running hosts are abandoned: the coordinator re-leases
-/// them).
+impl WorkerError {
+    /// Whether attaching again could help: a coordinator that is down or restarting, a cut
+    /// link. A refusal, a rejected certificate or unusable settings need a person.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            WorkerError::Lost(_) => true,
+            WorkerError::Channel(ChannelError::Connect { certificate, .. }) => !certificate,
+            WorkerError::Channel(_) | WorkerError::Refused(_) | WorkerError::Threads(_) => false,
+        }
+    }
+}
+
+/// Attaches to the coordinator and works until it says to shut down or `shutdown` is cancelled
+/// (then running hosts are abandoned: the coordinator re-leases them). When the stream breaks or
+/// the coordinator cannot be reached, attaches again after a backoff, unless `config.reconnect`
+/// is off; a refusal ends the worker at once.
 pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<(), WorkerError> {
-    let endpoint = tonic::transport::Endpoint::from_shared(config.coordinator.clone())
-        .map_err(|source| WorkerError::BadAddress {
-            url: config.coordinator.clone(),
-            source,
-        })?
-        .connect_timeout(Duration::from_secs(10))
-        .tcp_nodelay(true);
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|source| WorkerError::Connect {
-            url: config.coordinator.clone(),
-            source,
-        })?;
-    let auth = bearer(config.token.as_ref())?;
+    // Device sessions run on threads of their own. A burst of key exchanges can keep those
+    // threads busy for seconds; on the caller's runtime it would also delay the heartbeats
+    // and results, and the coordinator would take a busy worker for a dead one.
+    let session_runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("fanout-session")
+        .enable_all()
+        .build()
+        .map_err(WorkerError::Threads)?;
+    let mut backoff = ReconnectBackoff::default();
+    let outcome = loop {
+        // Each attach has its own token: when its stream breaks, its sessions stop, and none of
+        // their results can reach a later stream (the coordinator has re-leased those hosts).
+        let attach = shutdown.child_token();
+        let mut welcomed = false;
+        let ended = attach_once(
+            &config,
+            &attach,
+            session_runtime.handle(),
+            backoff.attempt() + 1,
+            &mut welcomed,
+        )
+        .await;
+        attach.cancel();
+        let error = match ended {
+            Ok(()) => break Ok(()),
+            Err(e) if !config.reconnect || !e.is_transient() => break Err(e),
+            Err(e) => e,
+        };
+        if welcomed {
+            backoff.reset();
+        }
+        let (attempt, delay) = backoff.next_delay();
+        warn!(
+            coordinator = %config.remote.url,
+            attempt,
+            delay_ms = delay.as_millis() as u64,
+            error = %error,
+            "coordinator unavailable; attaching again after a pause"
+        );
+        tokio::select! {
+            _ = shutdown.cancelled() => break Ok(()),
+            _ = tokio::time::sleep(delay) => {}
+        }
+    };
+    // Every task has finished; dropping a runtime inside another one is not allowed.
+    session_runtime.shutdown_background();
+    outcome
+}
+
+/// One attach: connect, say hello, offer full credit, and serve assignments until the stream
+/// ends. `Ok` means stop for good (the coordinator said so, or `attach` was cancelled from
+/// outside); sets `welcomed` once the coordinator accepted us.
+async fn attach_once(
+    config: &WorkerConfig,
+    attach: &CancellationToken,
+    runtime: &tokio::runtime::Handle,
+    attempt: u32,
+    welcomed: &mut bool,
+) -> Result<(), WorkerError> {
+    let auth = channel::authorization(&config.remote)?;
+    let channel = tokio::select! {
+        _ = attach.cancelled() => return Ok(()),
+        channel = channel::connect(&config.remote) => channel?,
+    };
     let mut client =
         CoordinatorClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
             if let Some(value) = &auth {
@@ -95,7 +146,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
 
     let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
     // Queued before the call so the coordinator sees who we are in the stream's first message.
-    send(&outbound, hello(&config)).await;
+    send(&outbound, hello(config)).await;
     send(
         &outbound,
         worker_message::Body::Credit(Credit {
@@ -103,57 +154,111 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
         }),
     )
     .await;
-    let mut inbound = client
-        .attach(ReceiverStream::new(outbound_rx))
-        .await
-        .map_err(WorkerError::Refused)?
+    let attached = tokio::select! {
+        _ = attach.cancelled() => return Ok(()),
+        attached = client.attach(ReceiverStream::new(outbound_rx)) => attached,
+    };
+    let mut inbound = attached
+        .map_err(|status| attach_failed(&config.remote, status))?
         .into_inner();
-    info!(worker = %config.worker_id, coordinator = %config.coordinator, "attached");
+    info!(worker = %config.worker_id, coordinator = %config.remote.url, attempt, "attached");
 
-    // Device sessions run on threads of their own. A burst of key exchanges can keep those
-    // threads busy for seconds; on the caller's runtime it would also delay the heartbeats
-    // and results, and the coordinator would take a busy worker for a dead one.
-    let session_runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_name("fanout-session")
-        .enable_all()
-        .build()
-        .map_err(WorkerError::Threads)?;
-    let spawner = session_runtime.handle().clone();
     let sessions = Arc::new(Semaphore::new(config.concurrency as usize));
     let tasks = TaskTracker::new();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
     let mut contexts = JobContexts::default();
     let outcome = loop {
         tokio::select! {
-            _ = shutdown.cancelled() => break Ok(()),
+            _ = attach.cancelled() => break Ok(()),
             _ = heartbeat.tick() => {
                 let in_flight = config.concurrency - sessions.available_permits() as u32;
                 send(&outbound, worker_message::Body::Heartbeat(Heartbeat { in_flight })).await;
             }
             message = inbound.next() => match message {
                 None => break Err(WorkerError::Lost("the coordinator closed the stream".into())),
-                Some(Err(status)) => break Err(WorkerError::Lost(status.to_string())),
+                Some(Err(status)) => break Err(WorkerError::Lost(channel::error_chain(&status))),
                 Some(Ok(CoordinatorMessage { body })) => match body {
                     Some(coordinator_message::Body::Assignment(assignment)) => {
-                        let sessions = SessionSpawner { limit: &sessions, tasks: &tasks, runtime: &spawner };
-                        start_assignment(&mut contexts, assignment, &sessions, &outbound, &shutdown);
+                        let sessions = SessionSpawner { limit: &sessions, tasks: &tasks, runtime };
+                        start_assignment(&mut contexts, assignment, &sessions, &outbound, attach);
                     }
+                    Some(coordinator_message::Body::Welcome(welcome)) => {
+                        *welcomed = true;
+                        info!(coordinator_version = %welcome.coordinator_version, "welcomed");
+                    }
+                    Some(coordinator_message::Body::Cancel(cancel)) => contexts.cancel(&cancel.job_id),
                     Some(coordinator_message::Body::Shutdown(bye)) => {
                         info!(reason = %bye.reason, "coordinator asked us to stop");
                         break Ok(());
                     }
-                    Some(coordinator_message::Body::Welcome(_) | coordinator_message::Body::Cancel(_)) | None => {}
+                    None => {}
                 },
             },
         }
     };
-    // Whatever ended the loop, no session outlives the worker.
-    shutdown.cancel();
+    // Whatever ended this attach, none of its sessions outlives it.
+    attach.cancel();
     tasks.close();
     tasks.wait().await;
-    // Every task has finished; dropping a runtime inside another one is not allowed.
-    session_runtime.shutdown_background();
     outcome
+}
+
+/// Sorts a failed attach call: a refusal is final, a certificate the coordinator rejected
+/// (mTLS) needs new settings, anything else (coordinator restarting, link down) may pass.
+fn attach_failed(remote: &Remote, status: tonic::Status) -> WorkerError {
+    use tonic::Code;
+    match status.code() {
+        Code::Unauthenticated
+        | Code::PermissionDenied
+        | Code::FailedPrecondition
+        | Code::InvalidArgument => WorkerError::Refused(status),
+        _ if channel::is_certificate_problem(&status) => {
+            WorkerError::Channel(ChannelError::Connect {
+                url: remote.url.clone(),
+                message: channel::error_chain(&status),
+                certificate: true,
+            })
+        }
+        // With TLS 1.3 the client's handshake is over before the server checks the client's
+        // certificate, so a coordinator that requires one just closes the connection on the
+        // first call; rustls' reason stays inside hyper. Say what is most likely missing.
+        _ if remote.is_tls() && remote.client_cert.is_none() => WorkerError::Lost(format!(
+            "{} (if the coordinator requires client certificates, give --client-cert and \
+             --client-key)",
+            channel::error_chain(&status)
+        )),
+        _ => WorkerError::Lost(channel::error_chain(&status)),
+    }
+}
+
+/// Pauses between attach attempts: 0.5 s doubling to 30 s, each ±20 % so a fleet that lost
+/// its coordinator together does not come back in one burst.
+#[derive(Debug, Default)]
+struct ReconnectBackoff {
+    /// Failed attempts since the last attach the coordinator welcomed.
+    failures: u32,
+}
+
+const RECONNECT_FIRST: Duration = Duration::from_millis(500);
+const RECONNECT_MAX: Duration = Duration::from_secs(30);
+
+impl ReconnectBackoff {
+    fn attempt(&self) -> u32 {
+        self.failures
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    /// The number of this failure and how long to wait before the next attempt.
+    fn next_delay(&mut self) -> (u32, Duration) {
+        self.failures += 1;
+        let doubled = RECONNECT_FIRST
+            .saturating_mul(1u32 << (self.failures - 1).min(16))
+            .min(RECONNECT_MAX);
+        (self.failures, doubled.mul_f64(rand::random_range(0.8..1.2)))
+    }
 }
 
 /// Where and under which bound host sessions run.
@@ -162,20 +267,6 @@ struct SessionSpawner<'a> {
     limit: &'a Arc<Semaphore>,
     tasks: &'a TaskTracker,
     runtime: &'a tokio::runtime::Handle,
-}
-
-fn bearer(
-    token: Option<&Secret>,
-) -> Result<Option<MetadataValue<tonic::metadata::Ascii>>, WorkerError> {
-    token
-        .map(|t| {
-            let mut value: MetadataValue<_> = format!("Bearer {}", t.expose())
-                .parse()
-                .map_err(|_| WorkerError::BadToken)?;
-            value.set_sensitive(true);
-            Ok(value)
-        })
-        .transpose()
 }
 
 fn hello(config: &WorkerConfig) -> worker_message::Body {
@@ -199,6 +290,9 @@ async fn send(outbound: &mpsc::Sender<WorkerMessage>, body: worker_message::Body
 
 /// What every host of a job shares in this worker, built on the job's first assignment.
 struct JobContext {
+    /// Cancelled when the coordinator cancels the job or this attach ends (a child of the
+    /// attach's token).
+    cancel: CancellationToken,
     options: SessionOptions,
     /// The worker's share of the job's connection rate.
     pacer: Arc<Pacer>,
@@ -223,9 +317,12 @@ struct JobContexts {
 const JOB_CONTEXTS_KEPT: usize = 32;
 
 impl JobContexts {
-    fn for_job(&mut self, job: &proto::JobSpec) -> Arc<JobContext> {
+    fn for_job(&mut self, job: &proto::JobSpec, attach: &CancellationToken) -> Arc<JobContext> {
         if !self.by_job.contains_key(&job.job_id) && self.by_job.len() >= JOB_CONTEXTS_KEPT {
-            self.by_job.clear();
+            // Every running host holds its job's context: only idle ones go, so a CancelJob
+            // still finds every job with work in progress.
+            self.by_job
+                .retain(|_, context| Arc::strong_count(context) > 1);
         }
         self.by_job
             .entry(job.job_id.clone())
@@ -237,6 +334,7 @@ impl JobContexts {
                     .filter(|http| !http.steps.is_empty())
                     .map(|http| HttpRunner::new(http, &options));
                 Arc::new(JobContext {
+                    cancel: attach.child_token(),
                     http,
                     options,
                     pacer: Arc::new(Pacer::new(job.connect_rate)),
@@ -253,6 +351,17 @@ impl JobContexts {
             })
             .clone()
     }
+
+    /// Stops the job's sessions (each gives its credit back) and forgets the job.
+    fn cancel(&mut self, job_id: &str) {
+        match self.by_job.remove(job_id) {
+            Some(context) => {
+                info!(job = %job_id, "job cancelled by the coordinator");
+                context.cancel.cancel();
+            }
+            None => debug!(job = %job_id, "cancel for a job with no work here"),
+        }
+    }
 }
 
 fn start_assignment(
@@ -260,57 +369,68 @@ fn start_assignment(
     assignment: proto::Assignment,
     spawner: &SessionSpawner<'_>,
     outbound: &mpsc::Sender<WorkerMessage>,
-    shutdown: &CancellationToken,
+    attach: &CancellationToken,
 ) {
     let Some(job) = assignment.job else {
         warn!("assignment without a job spec ignored");
         return;
     };
-    let context = contexts.for_job(&job);
+    let context = contexts.for_job(&job, attach);
     if let Some(spec) = job.monitor.clone() {
         let lease = (assignment.lease_epoch, assignment.hosts);
-        start_monitoring(&job, spec, lease, &context, spawner, outbound, shutdown);
+        start_monitoring(&job, spec, lease, &context, spawner, outbound, attach);
         return;
     }
     let job = Arc::new(job);
     debug!(job = %job.job_id, hosts = assignment.hosts.len(), epoch = assignment.lease_epoch, "assignment");
     for host in assignment.hosts {
         let (job, context, sessions) = (job.clone(), context.clone(), spawner.limit.clone());
-        let (outbound, shutdown) = (outbound.clone(), shutdown.clone());
+        let (outbound, attach) = (outbound.clone(), attach.clone());
         let epoch = assignment.lease_epoch;
         let mut host = host;
         let session = async move {
-            // The coordinator never leases more than our credit, so this wait is only a guard.
-            let Ok(_permit) = sessions.acquire_owned().await else {
+            let name = host.name.clone();
+            let work = async {
+                // The coordinator never leases more than our credit, so this wait is only a guard.
+                let _permit = sessions.acquire_owned().await.ok()?;
+                let started = SystemTime::now();
+                let clock = Instant::now();
+                let facts = std::mem::take(&mut host.facts_json);
+                let target = device_target(host, &context.profiles);
+                let (outcome, attempts) =
+                    collect_with_retries(&target, &facts, &job, &context).await;
+                let (outcome, verdicts) = validate(&context, facts, target.platform, outcome).await;
+                Some(((started, clock.elapsed(), attempts), (outcome, verdicts)))
+            };
+            let done = tokio::select! {
+                _ = context.cancel.cancelled() => {
+                    give_back_if_job_cancelled(&outbound, &attach).await;
+                    return;
+                }
+                done = work => done,
+            };
+            let Some((timing, outcome)) = done else {
                 return;
             };
-            let name = host.name.clone();
-            let started = SystemTime::now();
-            let clock = Instant::now();
-            let facts = std::mem::take(&mut host.facts_json);
-            let target = device_target(host, &context.profiles);
-            let (outcome, attempts) = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                done = collect_with_retries(&target, &facts, &job, &context) => done,
-            };
-            let (outcome, verdicts) = validate(&context, facts, target.platform, outcome).await;
-            let timing = (started, clock.elapsed(), attempts);
-            report(
-                &outbound,
-                &job.job_id,
-                epoch,
-                &name,
-                timing,
-                (outcome, verdicts),
-            )
-            .await;
+            report(&outbound, &job.job_id, epoch, &name, timing, outcome).await;
             send(&outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
         };
         spawner.tasks.spawn_on(session, spawner.runtime);
     }
 }
 
-/// Longest wait between two attempts, however many there were.
+/// A host stopped because its job was cancelled sends no result, but its credit goes back so
+/// the coordinator's count of what we can take stays right. When the whole attach ended there
+/// is nobody to tell: the next attach offers full credit.
+async fn give_back_if_job_cancelled(
+    outbound: &mpsc::Sender<WorkerMessage>,
+    attach: &CancellationToken,
+) {
+    if !attach.is_cancelled() {
+        send(outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
+    }
+}
+
 /// Starts one poll loop per host of a monitor job. They hold no session permit: a monitored host
 /// is held for the job's whole life, and the coordinator never leases more than our credit.
 fn start_monitoring(
@@ -320,7 +440,7 @@ fn start_monitoring(
     context: &Arc<JobContext>,
     spawner: &SessionSpawner<'_>,
     outbound: &mpsc::Sender<WorkerMessage>,
-    shutdown: &CancellationToken,
+    attach: &CancellationToken,
 ) {
     let spec = Arc::new(spec);
     debug!(job = %job.job_id, hosts = hosts.len(), epoch = lease_epoch, "monitor assignment");
@@ -335,12 +455,18 @@ fn start_monitoring(
             pacer: context.pacer.clone(),
             outbound: outbound.clone(),
         };
-        spawner
-            .tasks
-            .spawn_on(poller.run(shutdown.clone()), spawner.runtime);
+        let (context, outbound, attach) = (context.clone(), outbound.clone(), attach.clone());
+        let polling = async move {
+            poller.run(context.cancel.clone()).await;
+            if context.cancel.is_cancelled() {
+                give_back_if_job_cancelled(&outbound, &attach).await;
+            }
+        };
+        spawner.tasks.spawn_on(polling, spawner.runtime);
     }
 }
 
+/// Longest wait between two attempts at a host, however many there were.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Runs the host, and again after a growing, jittered pause while the failure is one that may

@@ -1,0 +1,618 @@
+//! How the worker reaches a coordinator: TLS and mTLS, reattaching after the coordinator went
+//! away, giving up at once when refused, and stopping a cancelled job. The coordinator is a small
+//! real gRPC server written here, on real TCP on 127.0.0.1, so the worker's side is tested
+//! against exactly what it does on the wire.
+
+use fanout_common::Secret;
+use fanout_common::channel::Remote;
+use fanout_common::proto::coordinator_server::{Coordinator, CoordinatorServer};
+use fanout_common::proto::{
+    Assignment, CancelJob, CoordinatorMessage, HostKeyPolicy, HostTarget, JobSpec, Welcome,
+    WorkerHello, WorkerMessage, coordinator_message, worker_message,
+};
+use fanout_devsim::{Fleet, FleetConfig};
+use fanout_worker::{WorkerConfig, WorkerError};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::{Request, Response, Status, Streaming};
+
+const TOKEN: &str = "attach-test-token";
+/// Long enough for any step of these tests on a loaded machine; a hang fails instead of blocking.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+// ---- the coordinator side ----
+
+/// What the fake coordinator saw.
+#[derive(Debug)]
+enum Seen {
+    /// A worker attached; `to_worker` sends it messages.
+    Attached {
+        hello: WorkerHello,
+        authorization: Option<String>,
+        client_certs: usize,
+        to_worker: mpsc::Sender<Result<CoordinatorMessage, Status>>,
+    },
+    /// An attach call that was refused.
+    Refused,
+    /// A message on an attached stream after the hello.
+    Message(worker_message::Body),
+}
+
+#[derive(Clone)]
+struct FakeCoordinator {
+    /// Refuse every attach with this code, as a coordinator does for a bad token.
+    refuse: Option<tonic::Code>,
+    seen: mpsc::UnboundedSender<Seen>,
+}
+
+#[tonic::async_trait]
+impl Coordinator for FakeCoordinator {
+    type AttachStream = ReceiverStream<Result<CoordinatorMessage, Status>>;
+
+    async fn attach(
+        &self,
+        request: Request<Streaming<WorkerMessage>>,
+    ) -> Result<Response<Self::AttachStream>, Status> {
+        if let Some(code) = self.refuse {
+            let _ = self.seen.send(Seen::Refused);
+            return Err(Status::new(code, "missing or wrong worker token"));
+        }
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let client_certs = request.peer_certs().map_or(0, |certs| certs.len());
+        let mut inbound = request.into_inner();
+        let Some(Ok(WorkerMessage {
+            body: Some(worker_message::Body::Hello(hello)),
+        })) = inbound.next().await
+        else {
+            return Err(Status::invalid_argument(
+                "the first message must be a hello",
+            ));
+        };
+        let (to_worker, rx) = mpsc::channel(64);
+        let welcome = coordinator_message::Body::Welcome(Welcome {
+            coordinator_version: "test".into(),
+        });
+        let _ = to_worker
+            .send(Ok(CoordinatorMessage {
+                body: Some(welcome),
+            }))
+            .await;
+        let _ = self.seen.send(Seen::Attached {
+            hello,
+            authorization,
+            client_certs,
+            to_worker,
+        });
+        let seen = self.seen.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(WorkerMessage { body: Some(body) })) = inbound.next().await {
+                let _ = seen.send(Seen::Message(body));
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// A fake coordinator on its own runtime, so stopping it drops every connection at once, the
+/// way a killed process does.
+struct Running {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Running {
+    fn kill(self) {
+        self.runtime.shutdown_background();
+    }
+}
+
+async fn serve(
+    address: SocketAddr,
+    tls: Option<ServerTlsConfig>,
+    fake: FakeCoordinator,
+) -> (Running, SocketAddr) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A killed server's socket may take a moment to go; the same port is what a restart uses.
+    let started = Instant::now();
+    let listener = loop {
+        let bound = runtime
+            .spawn(async move { tokio::net::TcpListener::bind(address).await })
+            .await
+            .unwrap();
+        match bound {
+            Ok(listener) => break listener,
+            Err(e) if started.elapsed() < Duration::from_secs(5) => {
+                eprintln!("bind {address}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot bind {address}: {e}"),
+        }
+    };
+    let bound = listener.local_addr().unwrap();
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).unwrap();
+    }
+    let router = builder.add_service(CoordinatorServer::new(fake));
+    runtime.spawn(async move {
+        let _ = router
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await;
+    });
+    (Running { runtime }, bound)
+}
+
+fn fake(refuse: Option<tonic::Code>) -> (FakeCoordinator, mpsc::UnboundedReceiver<Seen>) {
+    let (seen, rx) = mpsc::unbounded_channel();
+    (FakeCoordinator { refuse, seen }, rx)
+}
+
+async fn next_seen(seen: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
+    tokio::time::timeout(PATIENCE, seen.recv())
+        .await
+        .expect("the fake coordinator saw nothing in time")
+        .expect("fake coordinator gone")
+}
+
+/// Waits for the next attach, skipping stream messages (credit, heartbeats).
+async fn next_attach(seen: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
+    loop {
+        match next_seen(seen).await {
+            attached @ Seen::Attached { .. } => return attached,
+            Seen::Refused => panic!("unexpected refusal"),
+            Seen::Message(_) => {}
+        }
+    }
+}
+
+// ---- the worker side ----
+
+fn config(remote: Remote) -> WorkerConfig {
+    WorkerConfig {
+        remote,
+        concurrency: 5,
+        labels: [("site".to_string(), "ams".to_string())].into(),
+        worker_id: "remote-1".into(),
+        reconnect: true,
+    }
+}
+
+fn plain(address: SocketAddr) -> Remote {
+    Remote {
+        url: format!("http://{address}"),
+        token: Some(Secret::new(TOKEN)),
+        ..Default::default()
+    }
+}
+
+struct Worker {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), WorkerError>>,
+}
+
+fn start_worker(config: WorkerConfig) -> Worker {
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(fanout_worker::run(config, stop.clone()));
+    Worker { stop, task }
+}
+
+impl Worker {
+    async fn stop(self) -> Result<(), WorkerError> {
+        self.stop.cancel();
+        tokio::time::timeout(PATIENCE, self.task)
+            .await
+            .expect("worker stops when told")
+            .unwrap()
+    }
+}
+
+/// A worker that should give up by itself: its error, within `PATIENCE`.
+async fn gives_up(config: WorkerConfig) -> WorkerError {
+    let worker = start_worker(config);
+    tokio::time::timeout(PATIENCE, worker.task)
+        .await
+        .expect("the worker kept trying instead of giving up")
+        .unwrap()
+        .expect_err("the worker should fail")
+}
+
+// ---- certificates ----
+
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).unwrap()
+    }
+
+    fn server_tls(&self) -> ServerTlsConfig {
+        ServerTlsConfig::new().identity(Identity::from_pem(
+            self.read("coordinator.pem"),
+            self.read("coordinator-key.pem"),
+        ))
+    }
+
+    fn mtls_remote(&self, remote: Remote) -> Remote {
+        Remote {
+            client_cert: Some(self.path("client.pem")),
+            client_key: Some(self.path("client-key.pem")),
+            ..remote
+        }
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+/// ca.pem signing coordinator.pem (127.0.0.1, localhost) and client.pem; other-ca.pem unrelated.
+fn pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_params = || {
+        let mut params = CertificateParams::new(Vec::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+    };
+    let ca = CertifiedIssuer::self_signed(ca_params(), KeyPair::generate().unwrap()).unwrap();
+    let other = CertifiedIssuer::self_signed(ca_params(), KeyPair::generate().unwrap()).unwrap();
+    write(dir.path(), "ca.pem", &ca.pem());
+    write(dir.path(), "other-ca.pem", &other.pem());
+    let leaf = |names: Vec<String>, usage, file: &str| {
+        let mut params = CertificateParams::new(names).unwrap();
+        params.extended_key_usages.push(usage);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &ca).unwrap();
+        write(dir.path(), &format!("{file}.pem"), &cert.pem());
+        write(dir.path(), &format!("{file}-key.pem"), &key.serialize_pem());
+    };
+    leaf(
+        vec!["127.0.0.1".into(), "localhost".into()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+        "coordinator",
+    );
+    leaf(
+        vec!["worker.test".into()],
+        ExtendedKeyUsagePurpose::ClientAuth,
+        "client",
+    );
+    Pki { dir }
+}
+
+fn tls_remote(address: SocketAddr, pki: &Pki, ca: &str) -> Remote {
+    Remote {
+        url: format!("https://{address}"),
+        ca_cert: Some(pki.path(ca)),
+        token: Some(Secret::new(TOKEN)),
+        ..Default::default()
+    }
+}
+
+fn free_address(last: u8) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::new(127, 0, 0, last), 0))
+}
+
+// ---- tests ----
+
+#[tokio::test]
+async fn attaches_over_tls_with_the_right_ca_and_sends_the_token() {
+    let pki = pki();
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), Some(pki.server_tls()), fake).await;
+    let worker = start_worker(config(tls_remote(address, &pki, "ca.pem")));
+
+    let Seen::Attached {
+        hello,
+        authorization,
+        ..
+    } = next_attach(&mut seen).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(hello.worker_id, "remote-1");
+    assert_eq!(hello.concurrency, 5);
+    assert_eq!(hello.labels.get("site").map(String::as_str), Some("ams"));
+    assert_eq!(authorization.as_deref(), Some("Bearer attach-test-token"));
+    worker.stop().await.unwrap();
+    server.kill();
+}
+
+#[tokio::test]
+async fn a_coordinator_certificate_from_another_ca_is_refused_without_retrying() {
+    let pki = pki();
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), Some(pki.server_tls()), fake).await;
+
+    let error = gives_up(config(tls_remote(address, &pki, "other-ca.pem"))).await;
+    let message = error.to_string();
+    assert!(!error.is_transient(), "{message}");
+    assert!(message.contains(&address.to_string()), "{message}");
+    assert!(
+        message.to_lowercase().contains("certificate"),
+        "the message should say the certificate was the problem: {message}"
+    );
+    assert!(
+        seen.try_recv().is_err(),
+        "nothing may reach the coordinator"
+    );
+    server.kill();
+}
+
+#[tokio::test]
+async fn mtls_presents_the_client_certificate_and_fails_without_it() {
+    let pki = pki();
+    let (fake, mut seen) = fake(None);
+    let tls = pki
+        .server_tls()
+        .client_ca_root(Certificate::from_pem(pki.read("ca.pem")));
+    let (server, address) = serve(free_address(1), Some(tls), fake).await;
+
+    let with_identity = pki.mtls_remote(tls_remote(address, &pki, "ca.pem"));
+    let worker = start_worker(config(with_identity));
+    let Seen::Attached { client_certs, .. } = next_attach(&mut seen).await else {
+        unreachable!()
+    };
+    assert_eq!(client_certs, 1, "the server saw the worker's certificate");
+    worker.stop().await.unwrap();
+
+    // The coordinator drops the connection after the handshake (TLS 1.3 checks the client last);
+    // that looks like any lost link, so a reconnecting worker would keep trying.
+    let error = gives_up(WorkerConfig {
+        reconnect: false,
+        ..config(tls_remote(address, &pki, "ca.pem"))
+    })
+    .await;
+    let message = error.to_string();
+    assert!(
+        message.contains("--client-cert"),
+        "the message should say a certificate may be missing: {message}"
+    );
+    while let Ok(event) = seen.try_recv() {
+        // Only the first worker's last messages may be left.
+        assert!(matches!(event, Seen::Message(_)), "{event:?}");
+    }
+    server.kill();
+}
+
+#[tokio::test]
+async fn reattaches_after_the_coordinator_restarts_with_backoff() {
+    let (fake_a, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), None, fake_a.clone()).await;
+    let worker = start_worker(config(plain(address)));
+    next_attach(&mut seen).await;
+
+    // Down for a while: the worker must keep trying, and not in a tight loop.
+    let lost = Instant::now();
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!worker.task.is_finished(), "the worker gave up");
+    let (server, _) = serve(address, None, fake_a.clone()).await;
+    next_attach(&mut seen).await;
+    let took = lost.elapsed();
+    // Back-offs of 0.5 s then 1 s then 2 s (each ±20 %) around a 1.5 s outage.
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
+        "reattached after {took:?}"
+    );
+
+    // A welcomed attach resets the backoff: a short outage is bridged in about 0.5 s again.
+    let lost = Instant::now();
+    server.kill();
+    let (server, _) = serve(address, None, fake_a).await;
+    next_attach(&mut seen).await;
+    let took = lost.elapsed();
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_millis(1500),
+        "reattached after {took:?}"
+    );
+
+    worker.stop().await.unwrap();
+    server.kill();
+}
+
+#[tokio::test]
+async fn without_reconnect_a_lost_coordinator_ends_the_worker() {
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), None, fake).await;
+    let worker = start_worker(WorkerConfig {
+        reconnect: false,
+        ..config(plain(address))
+    });
+    next_attach(&mut seen).await;
+    server.kill();
+    let ended = tokio::time::timeout(PATIENCE, worker.task)
+        .await
+        .expect("the worker outlived its coordinator")
+        .unwrap();
+    assert!(
+        matches!(ended, Err(WorkerError::Lost(_))),
+        "{:?}",
+        ended.err()
+    );
+}
+
+#[tokio::test]
+async fn a_refused_attach_ends_the_worker_at_once_with_the_reason() {
+    let (fake, mut seen) = fake(Some(tonic::Code::Unauthenticated));
+    let (server, address) = serve(free_address(1), None, fake).await;
+    let started = Instant::now();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_fanout-worker"))
+        .args(["--coordinator", &format!("http://{address}")])
+        .env("FANOUT_WORKER_TOKEN", "wrong-token")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, output)
+        .await
+        .expect("the refused worker kept trying")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("refused") && stderr.contains("missing or wrong worker token"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong-token"),
+        "the token leaked: {stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(matches!(next_seen(&mut seen).await, Seen::Refused));
+    assert!(seen.try_recv().is_err(), "the worker tried again");
+    server.kill();
+}
+
+#[tokio::test]
+async fn plaintext_to_another_host_is_a_flag_error_before_any_connection() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_fanout-worker"))
+        .args(["--coordinator", "http://192.0.2.7:7443"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("use https://"), "{stderr}");
+}
+
+fn job(id: &str, known_hosts: &Path) -> JobSpec {
+    JobSpec {
+        job_id: id.into(),
+        commands: vec!["show version".into()],
+        connect_timeout_ms: 5_000,
+        command_timeout_ms: 60_000,
+        host_timeout_ms: 120_000,
+        host_key_policy: HostKeyPolicy::Off as i32,
+        known_hosts: known_hosts.display().to_string(),
+        max_output_bytes: 1024 * 1024,
+        ..Default::default()
+    }
+}
+
+fn host(fleet: &Fleet, index: usize) -> HostTarget {
+    let device = &fleet.devices()[index];
+    HostTarget {
+        name: device.name.clone(),
+        hostname: device.address.to_string(),
+        port: u32::from(fleet.port()),
+        username: "admin".into(),
+        password: "admin".into(),
+        secret: "enable".into(),
+        platform: "cisco_ios".into(),
+        ..Default::default()
+    }
+}
+
+fn assignment(job: JobSpec, hosts: Vec<HostTarget>) -> Result<CoordinatorMessage, Status> {
+    Ok(CoordinatorMessage {
+        body: Some(coordinator_message::Body::Assignment(Assignment {
+            job: Some(job),
+            lease_epoch: 1,
+            hosts,
+        })),
+    })
+}
+
+#[tokio::test]
+async fn a_cancelled_job_stops_at_once_gives_credit_back_and_sends_no_result() {
+    let slow = Fleet::start(FleetConfig {
+        count: 2,
+        base: Ipv4Addr::new(127, 1, 60, 1),
+        latency: Duration::from_secs(30),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let fast = Fleet::start(FleetConfig {
+        count: 1,
+        base: Ipv4Addr::new(127, 1, 61, 1),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), None, fake).await;
+    let worker = start_worker(config(plain(address)));
+    let Seen::Attached { to_worker, .. } = next_attach(&mut seen).await else {
+        unreachable!()
+    };
+
+    let slow_hosts = vec![host(&slow, 0), host(&slow, 1)];
+    to_worker
+        .send(assignment(job("slow", &known_hosts), slow_hosts))
+        .await
+        .unwrap();
+    // Long enough for both sessions to be waiting on the device's 30 s answer.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cancelled = Instant::now();
+    let cancel = coordinator_message::Body::Cancel(CancelJob {
+        job_id: "slow".into(),
+    });
+    to_worker
+        .send(Ok(CoordinatorMessage { body: Some(cancel) }))
+        .await
+        .unwrap();
+    let mut credits = 0;
+    while credits < 2 {
+        match next_seen(&mut seen).await {
+            // The attach's initial offer of full credit.
+            Seen::Message(worker_message::Body::Credit(credit)) if credit.hosts == 5 => {}
+            Seen::Message(worker_message::Body::Credit(credit)) => {
+                assert_eq!(credit.hosts, 1);
+                credits += 1;
+            }
+            Seen::Message(worker_message::Body::Result(result)) => {
+                panic!("a cancelled host sent a result: {result:?}")
+            }
+            Seen::Message(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let took = cancelled.elapsed();
+    assert!(took < Duration::from_secs(3), "credit back after {took:?}");
+
+    // The cancel stopped one job, not the worker: another job still runs to its result.
+    to_worker
+        .send(assignment(job("fast", &known_hosts), vec![host(&fast, 0)]))
+        .await
+        .unwrap();
+    loop {
+        match next_seen(&mut seen).await {
+            Seen::Message(worker_message::Body::Result(result)) => {
+                assert_eq!(result.job_id, "fast", "a cancelled host sent a result");
+                assert!(result.ok, "{:?}", result.failure);
+                break;
+            }
+            Seen::Message(worker_message::Body::Credit(credit)) => {
+                panic!("credit before the fast host's result: {credit:?}")
+            }
+            Seen::Message(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    worker.stop().await.unwrap();
+    server.kill();
+    slow.shutdown().await;
+    fast.shutdown().await;
+}
