@@ -124,10 +124,8 @@ impl Job {
             .into_values()
             .flatten()
             .collect();
-        let mut order: Vec<(usize, String)> = queued
-            .into_iter()
-            .map(|h| (self.position[&h], h))
-            .collect();
+        let mut order: Vec<(usize, String)> =
+            queued.into_iter().map(|h| (self.position[&h], h)).collect();
         order.sort_unstable();
         for (_, host) in order {
             let placement = self.placement(&host, keys);
@@ -463,10 +461,7 @@ impl Scheduler {
                         job.state
                             .insert(name.clone(), HostState::Leased { worker: key, epoch });
                         hosts.push(job.targets[&name].clone());
-                        slot.held
-                            .entry(job_id.clone())
-                            .or_default()
-                            .insert(name);
+                        slot.held.entry(job_id.clone()).or_default().insert(name);
                     }
                 }
                 if hosts.is_empty() {
@@ -623,7 +618,10 @@ mod tests {
         let by_worker: HashMap<WorkerKey, Vec<String>> =
             out.iter().map(|(k, a)| (*k, names(a))).collect();
         assert!(by_worker[&1].iter().all(|h| h.starts_with("any")));
-        let ams: Vec<&String> = by_worker[&2].iter().filter(|h| h.starts_with("ams")).collect();
+        let ams: Vec<&String> = by_worker[&2]
+            .iter()
+            .filter(|h| h.starts_with("ams"))
+            .collect();
         assert_eq!(ams.len(), 3, "{by_worker:?}");
         assert!(s.stranded(JOB).is_empty());
     }

@@ -222,8 +222,12 @@ impl Shared {
 
     /// The attached workers, for listings and metrics.
     pub fn workers(&self) -> Vec<WorkerInfo> {
-        let mut workers: Vec<WorkerInfo> =
-            self.lock().workers.values().map(|a| a.info.clone()).collect();
+        let mut workers: Vec<WorkerInfo> = self
+            .lock()
+            .workers
+            .values()
+            .map(|a| a.info.clone())
+            .collect();
         workers.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
         workers
     }
@@ -346,10 +350,7 @@ fn register(
     let labels: Labels = hello.labels.clone().into_iter().collect();
     let mut state = shared.lock();
     state.scheduler.attach(key, labels);
-    let attached = Attached {
-        tx,
-        info,
-    };
+    let attached = Attached { tx, info };
     state.workers.insert(key, attached);
     shared.live_workers.send_replace(state.workers.len());
     worker
