@@ -34,6 +34,16 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// Make a private CA, the coordinator's TLS certificate, client certificates and a token.
     Certs(CertsArgs),
+    /// Run a long-lived coordinator that remote workers attach to and clients submit jobs to.
+    Serve(ServeArgs),
+    /// List the jobs of a coordinator (`fanout serve`).
+    Jobs(RemoteOnlyArgs),
+    /// Follow a job on a coordinator: its results as they arrive, then the report.
+    Watch(WatchArgs),
+    /// Cancel a job on a coordinator.
+    Cancel(JobIdArgs),
+    /// List the workers attached to a coordinator.
+    Workers(RemoteOnlyArgs),
     /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
     #[command(hide = true)]
     Worker(fanout_worker::WorkerArgs),
@@ -81,6 +91,14 @@ pub struct RunArgs {
     /// How to report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// With --coordinator: submit the job, print its id and return at once (follow it with
+    /// `fanout watch`).
+    #[arg(long, requires = "coordinator")]
+    pub detach: bool,
 }
 
 /// HTTP requests a run sends to every host, after its CLI commands.
@@ -235,6 +253,14 @@ pub struct ValidateArgs {
     /// Also keep every collected output and results.jsonl here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// With --coordinator: submit the job, print its id and return at once (follow it with
+    /// `fanout watch`).
+    #[arg(long, requires = "coordinator")]
+    pub detach: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -444,4 +470,146 @@ pub struct CertsArgs {
     /// Replace certificates and keys that already exist. An existing token is always kept.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Where a client finds a coordinator (`fanout serve`), and how it proves who it is.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "Remote coordinator")]
+pub struct RemoteArgs {
+    /// Submit to this coordinator (https://host:7443) instead of starting local workers.
+    #[arg(long, env = "FANOUT_COORDINATOR", value_name = "URL")]
+    pub coordinator: Option<String>,
+
+    /// File holding the coordinator's token.
+    #[arg(long, env = "FANOUT_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// CA certificate (PEM) that signed the coordinator's certificate [default: public roots].
+    #[arg(long, env = "FANOUT_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Client certificate (PEM), for a coordinator that requires one.
+    #[arg(
+        long,
+        env = "FANOUT_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+
+    /// Key of --client-cert.
+    #[arg(
+        long,
+        env = "FANOUT_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
+
+    /// Name expected in the coordinator's certificate [default: the URL's host].
+    #[arg(long, env = "FANOUT_TLS_SERVER_NAME", value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+
+}
+
+/// Commands that only talk to a coordinator.
+#[derive(Args, Clone)]
+pub struct RemoteOnlyArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct JobIdArgs {
+    /// The job's id (from `fanout jobs` or `run --detach`).
+    pub job: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct WatchArgs {
+    /// The job's id (from `fanout jobs` or `run --detach`).
+    pub job: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// Write one file per host per command, and results.jsonl, into this directory.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+
+    /// How to report on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// Address workers and clients connect to (gRPC).
+    #[arg(long, env = "FANOUT_LISTEN", default_value = "127.0.0.1:7443")]
+    pub listen: std::net::SocketAddr,
+
+    /// Server certificate chain (PEM). Without TLS, only a loopback address may be served.
+    #[arg(
+        long,
+        env = "FANOUT_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Key of --tls-cert (PEM).
+    #[arg(
+        long,
+        env = "FANOUT_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by this CA (mutual TLS) from workers and clients.
+    #[arg(
+        long,
+        env = "FANOUT_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub client_ca: Option<PathBuf>,
+
+    /// File holding the token workers and clients must present.
+    #[arg(long, env = "FANOUT_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Keep jobs here: finished ones are listed after a restart, unfinished ones resume.
+    #[arg(long, env = "FANOUT_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Plain-HTTP address for GET /metrics (Prometheus) and GET /healthz.
+    #[arg(long, env = "FANOUT_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// A worker silent this long is presumed dead and its hosts run elsewhere.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub lease_timeout: Duration,
+
+    /// Label key to honour even while no worker carrying it is attached. Labels pin hosts by
+    /// themselves: once a worker started with --labels site=ams attaches, hosts whose data says
+    /// `site: ams` run only on workers labelled site=ams (hosts without `site` run anywhere).
+    /// Naming the key here keeps that true while such workers are still connecting.
+    #[arg(long = "affinity-key", value_name = "KEY")]
+    pub affinity_keys: Vec<String>,
+
+    /// How long a host waits for a worker with its labels before it fails as `no_worker`.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub placement_wait: Duration,
+
+    /// Largest output of one command a worker may send.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub max_output: u64,
 }

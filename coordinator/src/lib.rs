@@ -12,6 +12,7 @@ pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod scheduler;
+pub mod serve;
 pub mod server;
 pub mod supervisor;
 pub mod usage;

@@ -36,6 +36,11 @@ fn main() -> ExitCode {
             Command::Bench(args) => commands::bench::run(args, interrupts).await,
             Command::Monitor(args) => commands::monitor::run(args, interrupts).await,
             Command::Certs(args) => commands::certs::run(args),
+            Command::Serve(args) => commands::serve::run(args, interrupts).await,
+            Command::Jobs(args) => commands::remote::jobs(args).await,
+            Command::Watch(args) => commands::remote::watch(args, interrupts).await,
+            Command::Cancel(args) => commands::remote::cancel(args).await,
+            Command::Workers(args) => commands::remote::workers(args).await,
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {

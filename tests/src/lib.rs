@@ -1,6 +1,9 @@
 //! Harness for the workspace-level tests: find the real binaries, run them with a deadline,
 //! start simulated fleets, read what a run recorded.
 
+pub mod daemon;
+pub mod netns;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};

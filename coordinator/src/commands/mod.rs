@@ -7,7 +7,9 @@ pub mod demo;
 pub mod inventory;
 pub mod monitor;
 pub mod platforms;
+pub mod remote;
 pub mod run;
+pub mod serve;
 pub mod validate;
 
 use crate::cli::{ExecutionArgs, HostKeyPolicyArg, Selection};
@@ -32,6 +34,21 @@ pub enum CommandError {
     Recorder(#[from] RecorderError),
     #[error("{0}")]
     Internal(String),
+}
+
+/// Reads a token file; surrounding whitespace (a trailing newline) is not part of the token.
+pub fn read_token(path: &std::path::Path) -> Result<String, CommandError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CommandError::Input(format!("cannot read token file {}: {e}", path.display()))
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(CommandError::Input(format!(
+            "token file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(token.to_string())
 }
 
 /// The hosts a selection picked, and what workers need to drive their platforms.

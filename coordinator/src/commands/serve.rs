@@ -1,0 +1,39 @@
+//! `fanout serve`: flags to a [`ServeConfig`], then serve until a signal.
+
+use super::CommandError;
+use crate::cli::ServeArgs;
+use crate::run::Interrupts;
+use crate::serve::hub::HubSettings;
+use crate::serve::{ServeConfig, serve};
+use fanout_common::Secret;
+
+pub async fn run(args: ServeArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
+    let token = args
+        .token_file
+        .as_deref()
+        .map(super::read_token)
+        .transpose()?;
+    let config = ServeConfig {
+        listen: args.listen,
+        tls: args.tls_cert.zip(args.tls_key),
+        client_ca: args.client_ca,
+        token: token.map(Secret::new),
+        state_dir: args.state_dir,
+        metrics_listen: args.metrics_listen,
+        lease_timeout: args.lease_timeout,
+        max_output_bytes: args.max_output,
+        hub: HubSettings {
+            affinity_keys: args
+                .affinity_keys
+                .into_iter()
+                .filter(|k| !k.is_empty())
+                .collect(),
+            placement_wait: args.placement_wait,
+        },
+    };
+    // The first signal stops serving; running jobs resume from the state directory.
+    serve(config, interrupts.drain)
+        .await
+        .map_err(|e| CommandError::Input(e.to_string()))?;
+    Ok(0)
+}

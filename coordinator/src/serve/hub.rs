@@ -1,0 +1,483 @@
+//! The jobs of a long-lived coordinator: accepts submissions, drives each job until every host
+//! has one result (or it is cancelled), records results in the state directory, and feeds the
+//! clients that watch.
+
+use super::store::{Store, StoredJob};
+use crate::scheduler::{Labels, PlacedHost, Placement};
+use crate::server::{Shared, unix_ms};
+use fanout_common::FailureKind;
+use fanout_common::proto::{
+    Failure, HostResult, JobEvent, JobRecord, JobState, JobStatus, SubmitJob, job_event,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+use tracing::{error, info, warn};
+
+/// Accepted results waiting for their job's driver.
+const RESULT_QUEUE: usize = 4096;
+/// Events queued for one watching client.
+const WATCH_QUEUE: usize = 256;
+/// How often a job looks for hosts that no attached worker can take.
+const PLACEMENT_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    /// Label keys honoured even while no attached worker carries them (`site`).
+    pub affinity_keys: Vec<String>,
+    /// How long a host may wait for a worker with its labels before it fails as `no_worker`.
+    pub placement_wait: Duration,
+}
+
+pub struct Hub {
+    shared: Arc<Shared>,
+    store: Option<Store>,
+    settings: HubSettings,
+    jobs: Mutex<HashMap<String, Arc<JobEntry>>>,
+}
+
+/// One job, running or over.
+struct JobEntry {
+    id: String,
+    progress: Mutex<Progress>,
+    /// Bumped on every change, for watchers.
+    changed: watch::Sender<u64>,
+    cancel: CancellationToken,
+}
+
+struct Progress {
+    /// `in_flight` and `reassigned` are filled in from the scheduler while the job runs.
+    status: JobStatus,
+    records: Vec<Arc<JobRecord>>,
+    failed_by_kind: BTreeMap<&'static str, u64>,
+}
+
+impl JobEntry {
+    fn new(status: JobStatus) -> Arc<Self> {
+        Arc::new(Self {
+            id: status.job_id.clone(),
+            progress: Mutex::new(Progress {
+                status,
+                records: Vec::new(),
+                failed_by_kind: BTreeMap::new(),
+            }),
+            changed: watch::channel(0).0,
+            cancel: CancellationToken::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add(&self, record: JobRecord) {
+        let mut progress = self.lock();
+        progress.status.done += 1;
+        let failure = record.result.as_ref().and_then(|r| r.failure.as_ref());
+        if let Some(failure) = failure {
+            progress.status.failed += 1;
+            let kind = FailureKind::from_proto(failure.kind()).unwrap_or(FailureKind::Internal);
+            *progress.failed_by_kind.entry(kind.as_str()).or_default() += 1;
+        }
+        progress.records.push(Arc::new(record));
+        drop(progress);
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    fn is_over(&self) -> bool {
+        self.lock().status.state() != JobState::Running
+    }
+}
+
+/// Totals over every job the coordinator knows, for /metrics.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub jobs_by_state: BTreeMap<&'static str, u64>,
+    pub hosts_done: u64,
+    pub failed_by_kind: BTreeMap<&'static str, u64>,
+    pub reassigned: u64,
+}
+
+impl Hub {
+    pub fn new(shared: Arc<Shared>, store: Option<Store>, settings: HubSettings) -> Arc<Self> {
+        Arc::new(Self {
+            shared,
+            store,
+            settings,
+            jobs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    fn jobs(&self) -> MutexGuard<'_, HashMap<String, Arc<JobEntry>>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn entry(&self, id: &str) -> Result<Arc<JobEntry>, Status> {
+        self.jobs()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Status::not_found(format!("no job {id}")))
+    }
+
+    /// Takes back the jobs of the state directory: finished ones are listed again, unfinished
+    /// ones resume with the hosts that have no result yet.
+    pub async fn resume(self: &Arc<Self>, stored: Vec<StoredJob>) {
+        for job in stored {
+            let StoredJob {
+                submitted,
+                status,
+                records,
+            } = job;
+            let entry = JobEntry::new(status);
+            let done: HashSet<String> = records
+                .iter()
+                .filter_map(|r| r.result.as_ref().map(|r| r.host.clone()))
+                .collect();
+            for record in records {
+                entry.add(record);
+            }
+            self.jobs().insert(entry.id.clone(), entry.clone());
+            if entry.is_over() {
+                continue;
+            }
+            let left = submitted
+                .hosts
+                .iter()
+                .filter(|h| !done.contains(&h.name))
+                .count();
+            info!(job = %entry.id, done = done.len(), left, "resuming job");
+            let spec = submitted.job.unwrap_or_default();
+            let hosts = submitted
+                .hosts
+                .into_iter()
+                .filter(|h| !done.contains(&h.name))
+                .collect();
+            self.launch(entry, spec, hosts).await;
+        }
+    }
+
+    pub async fn submit(self: &Arc<Self>, mut request: SubmitJob) -> Result<JobStatus, Status> {
+        let Some(mut spec) = request.job.take() else {
+            return Err(Status::invalid_argument("the submission has no job"));
+        };
+        if spec.monitor.is_some() {
+            return Err(Status::invalid_argument(
+                "monitor jobs run with `fanout monitor`, not through a coordinator",
+            ));
+        }
+        if request.hosts.is_empty() {
+            return Err(Status::invalid_argument("the job has no hosts"));
+        }
+        let mut names = HashSet::new();
+        if let Some(twice) = request.hosts.iter().find(|h| !names.insert(&h.name)) {
+            return Err(Status::invalid_argument(format!(
+                "host {} is listed twice",
+                twice.name
+            )));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        spec.job_id = id.clone();
+        // The client asked for a rate for the whole job; each worker paces its share.
+        spec.connect_rate /= self.shared.workers().len().max(1) as f64;
+        let status = JobStatus {
+            job_id: id.clone(),
+            state: JobState::Running as i32,
+            kind: request.kind.clone(),
+            submitted_by: request.submitted_by.clone(),
+            submitted_unix_ms: unix_ms(SystemTime::now()),
+            hosts: request.hosts.len() as u32,
+            commands: spec.commands.clone(),
+            ..JobStatus::default()
+        };
+        request.job = Some(spec.clone());
+        if let Some(store) = &self.store {
+            store
+                .create(&request, &status)
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        info!(job = %id, hosts = status.hosts, kind = %status.kind, by = %status.submitted_by, "job submitted");
+        let entry = JobEntry::new(status);
+        self.jobs().insert(id, entry.clone());
+        self.launch(entry.clone(), spec, request.hosts).await;
+        Ok(self.status_of(&entry))
+    }
+
+    async fn launch(
+        self: &Arc<Self>,
+        entry: Arc<JobEntry>,
+        spec: fanout_common::proto::JobSpec,
+        hosts: Vec<fanout_common::proto::HostTarget>,
+    ) {
+        let left = hosts.len();
+        let placed = hosts
+            .into_iter()
+            .map(|target| PlacedHost {
+                labels: data_labels(&target.facts_json),
+                target,
+            })
+            .collect();
+        let (results_tx, results) = mpsc::channel(RESULT_QUEUE);
+        self.shared.add_job(spec, placed, results_tx);
+        tokio::spawn(self.clone().drive(entry.clone(), results, left));
+        self.shared.start(&entry.id).await;
+    }
+
+    /// Runs one job to its end: records each result, fails hosts no worker can take, and
+    /// finishes the job when every host has its result or a client cancelled it.
+    async fn drive(
+        self: Arc<Self>,
+        entry: Arc<JobEntry>,
+        mut results: mpsc::Receiver<JobRecord>,
+        mut left: usize,
+    ) {
+        let mut stranded_since: HashMap<String, Instant> = HashMap::new();
+        let mut check = tokio::time::interval(PLACEMENT_CHECK_EVERY);
+        let state = loop {
+            if left == 0 {
+                break JobState::Finished;
+            }
+            tokio::select! {
+                record = results.recv() => {
+                    let Some(record) = record else { break JobState::Cancelled };
+                    self.record(&entry, record);
+                    left -= 1;
+                }
+                _ = check.tick() => {
+                    let expired = self.expired_placements(&entry.id, &mut stranded_since);
+                    if !expired.is_empty() {
+                        self.shared.give_up(&entry.id, &expired);
+                        left -= expired.len();
+                        for host in expired {
+                            let record = self.no_worker(&entry.id, &host);
+                            self.record(&entry, record);
+                        }
+                    }
+                }
+                _ = entry.cancel.cancelled() => break JobState::Cancelled,
+            }
+        };
+        self.finish(&entry, state).await;
+    }
+
+    /// Stranded hosts that have waited longer than the placement wait.
+    fn expired_placements(&self, job: &str, since: &mut HashMap<String, Instant>) -> Vec<String> {
+        let now = Instant::now();
+        let stranded: HashSet<String> = self.shared.stranded(job).into_iter().collect();
+        since.retain(|host, _| stranded.contains(host));
+        let mut expired = Vec::new();
+        for host in stranded {
+            let first = *since.entry(host.clone()).or_insert(now);
+            if now.duration_since(first) >= self.settings.placement_wait {
+                expired.push(host);
+            }
+        }
+        expired.sort();
+        expired
+    }
+
+    fn no_worker(&self, job: &str, host: &str) -> JobRecord {
+        let needs = self
+            .host_placement(job, host)
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let message = format!(
+            "no attached worker has the labels {needs} within {}",
+            humantime::format_duration(self.settings.placement_wait)
+        );
+        warn!(job, host, %needs, "no worker can run this host");
+        JobRecord {
+            result: Some(HostResult {
+                job_id: job.to_string(),
+                host: host.to_string(),
+                failure: Some(Failure {
+                    kind: FailureKind::NoWorker.to_proto() as i32,
+                    retryable: false,
+                    message,
+                }),
+                started_unix_ms: unix_ms(SystemTime::now()),
+                ..HostResult::default()
+            }),
+            ..JobRecord::default()
+        }
+    }
+
+    fn host_placement(&self, job: &str, host: &str) -> Placement {
+        self.shared.placement_of(job, host).unwrap_or_default()
+    }
+
+    fn record(&self, entry: &JobEntry, record: JobRecord) {
+        if let Some(store) = &self.store
+            && let Err(e) = store.append(&entry.id, &record)
+        {
+            // The result still reaches the clients; only a restart would lose it.
+            error!(job = %entry.id, error = %e, "cannot record a result");
+        }
+        entry.add(record);
+    }
+
+    async fn finish(&self, entry: &JobEntry, state: JobState) {
+        let reassigned = self.shared.reassigned(&entry.id);
+        let removed = self.shared.remove_job(&entry.id).await;
+        let status = {
+            let mut progress = entry.lock();
+            let status = &mut progress.status;
+            status.set_state(state);
+            status.finished_unix_ms = unix_ms(SystemTime::now());
+            status.unfinished = removed.unfinished;
+            status.reassigned = reassigned;
+            status.in_flight = 0;
+            status.clone()
+        };
+        if let Some(store) = &self.store
+            && let Err(e) = store.save_status(&status)
+        {
+            error!(job = %entry.id, error = %e, "cannot record the end of a job");
+        }
+        info!(job = %entry.id, state = ?state, done = status.done, failed = status.failed, unfinished = status.unfinished.len(), "job over");
+        entry.changed.send_modify(|n| *n += 1);
+    }
+
+    fn status_of(&self, entry: &JobEntry) -> JobStatus {
+        let mut status = entry.lock().status.clone();
+        if status.state() == JobState::Running {
+            status.in_flight = self.shared.in_flight(&entry.id) as u32;
+            status.reassigned = self.shared.reassigned(&entry.id);
+        }
+        status
+    }
+
+    pub fn get(&self, id: &str) -> Result<JobStatus, Status> {
+        let entry = self.entry(id)?;
+        Ok(self.status_of(&entry))
+    }
+
+    /// Every job, oldest first.
+    pub fn list(&self) -> Vec<JobStatus> {
+        let entries: Vec<Arc<JobEntry>> = self.jobs().values().cloned().collect();
+        let mut jobs: Vec<JobStatus> = entries.iter().map(|e| self.status_of(e)).collect();
+        jobs.sort_by_key(|j| j.submitted_unix_ms);
+        jobs
+    }
+
+    /// Cancels a running job and waits until it is over; a job already over is left as it is.
+    pub async fn cancel(&self, id: &str) -> Result<JobStatus, Status> {
+        let entry = self.entry(id)?;
+        let mut changed = entry.changed.subscribe();
+        entry.cancel.cancel();
+        while !entry.is_over() {
+            if changed.changed().await.is_err() {
+                break;
+            }
+        }
+        Ok(self.status_of(&entry))
+    }
+
+    /// Streams the job's records from `from` on, then each new one as it arrives, with a status
+    /// after each batch; ends after the final status.
+    pub fn watch(
+        self: &Arc<Self>,
+        id: &str,
+        from: usize,
+    ) -> Result<ReceiverStream<Result<JobEvent, Status>>, Status> {
+        let entry = self.entry(id)?;
+        let (tx, rx) = mpsc::channel(WATCH_QUEUE);
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let mut changed = entry.changed.subscribe();
+            let mut next = from;
+            loop {
+                changed.mark_unchanged();
+                let (batch, over) = {
+                    let progress = entry.lock();
+                    let batch: Vec<Arc<JobRecord>> =
+                        progress.records.iter().skip(next).cloned().collect();
+                    (batch, progress.status.state() != JobState::Running)
+                };
+                next += batch.len();
+                for record in batch {
+                    let event = job_event::Body::Record((*record).clone());
+                    if tx.send(Ok(JobEvent { body: Some(event) })).await.is_err() {
+                        return;
+                    }
+                }
+                let status = job_event::Body::Status(hub.status_of(&entry));
+                if tx.send(Ok(JobEvent { body: Some(status) })).await.is_err() || over {
+                    return;
+                }
+                if changed.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(ReceiverStream::new(rx))
+    }
+
+    pub fn totals(&self) -> Totals {
+        let entries: Vec<Arc<JobEntry>> = self.jobs().values().cloned().collect();
+        let mut totals = Totals::default();
+        for entry in entries {
+            let status = self.status_of(&entry);
+            let state = match status.state() {
+                JobState::Running => "running",
+                JobState::Finished => "finished",
+                JobState::Cancelled => "cancelled",
+            };
+            *totals.jobs_by_state.entry(state).or_default() += 1;
+            totals.hosts_done += u64::from(status.done);
+            totals.reassigned += status.reassigned;
+            for (kind, n) in &entry.lock().failed_by_kind {
+                *totals.failed_by_kind.entry(kind).or_default() += n;
+            }
+        }
+        totals
+    }
+}
+
+/// A host's data values that worker labels may match: its scalar data (`site: ams`, `rack: 7`).
+fn data_labels(facts_json: &str) -> Labels {
+    let Ok(facts) = serde_json::from_str::<serde_json::Value>(facts_json) else {
+        return Labels::new();
+    };
+    let Some(serde_json::Value::Object(data)) = facts.get("data") else {
+        return Labels::new();
+    };
+    data.iter()
+        .filter_map(|(key, value)| {
+            let value = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((key.clone(), value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_the_scalar_values_of_the_hosts_data() {
+        let facts = r#"{"name":"r1","data":{"site":"ams","rack":7,"edge":true,"vlans":[1,2]}}"#;
+        let labels: Vec<(String, String)> = data_labels(facts).into_iter().collect();
+        let expected = [("edge", "true"), ("rack", "7"), ("site", "ams")];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(labels, expected);
+        assert!(data_labels(r#"{"name":"r2","data":{}}"#).is_empty());
+    }
+}

@@ -1,0 +1,221 @@
+//! `fanout serve`: a long-lived coordinator. Workers attach from any host (TLS, token or client
+//! certificate), clients submit and watch jobs through the Jobs API, jobs survive restarts in
+//! the state directory, and `/metrics` + `/healthz` serve the deployment's scrapers and probes.
+
+pub mod api;
+pub mod hub;
+pub mod metrics;
+pub mod store;
+
+use crate::scheduler::Scheduler;
+use crate::server::{MAX_MESSAGE_BYTES, ServerPolicy, Shared, check_token};
+use fanout_common::Secret;
+use fanout_common::proto::jobs_server::JobsServer;
+use hub::{Hub, HubSettings};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tracing::{info, warn};
+
+/// HTTP/2 pings on idle connections: a worker behind a cut link is noticed and its stream
+/// closed, instead of holding a connection forever.
+const KEEPALIVE: Duration = Duration::from_secs(10);
+/// How long unary calls in progress get to finish when the coordinator stops.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// Certificate chain and key; `None` serves plaintext, which only loopback may do.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Require client certificates signed by this CA.
+    pub client_ca: Option<PathBuf>,
+    pub token: Option<Secret>,
+    pub state_dir: Option<PathBuf>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub lease_timeout: Duration,
+    pub max_output_bytes: u64,
+    pub hub: HubSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "refusing to serve without TLS on {0}: workers and clients would send credentials in clear text; give --tls-cert and --tls-key, or listen on a loopback address"
+    )]
+    PlaintextOffLoopback(SocketAddr),
+    #[error("no way to authenticate workers and clients: give --token-file, --client-ca, or both")]
+    NoAuthentication,
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("TLS setup failed: {0}")]
+    Tls(tonic::transport::Error),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("the gRPC server failed: {0}")]
+    Server(tonic::transport::Error),
+}
+
+impl ServeConfig {
+    /// Refuses configurations that would leak credentials or let anyone in.
+    pub fn check(&self) -> Result<(), ServeError> {
+        if self.tls.is_none() && !self.listen.ip().is_loopback() {
+            return Err(ServeError::PlaintextOffLoopback(self.listen));
+        }
+        if self.token.is_none() && self.client_ca.is_none() {
+            return Err(ServeError::NoAuthentication);
+        }
+        Ok(())
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ServeError> {
+    std::fs::read(path).map_err(|source| ServeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn tls_config(config: &ServeConfig) -> Result<Option<ServerTlsConfig>, ServeError> {
+    let Some((cert, key)) = &config.tls else {
+        return Ok(None);
+    };
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+    if let Some(ca) = &config.client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(Some(tls))
+}
+
+/// Serves until `stop` is cancelled. Running jobs stay in the state directory and resume when
+/// the coordinator starts again; workers reconnect on their own.
+pub async fn serve(config: ServeConfig, stop: CancellationToken) -> Result<(), ServeError> {
+    config.check()?;
+    let tls = tls_config(&config)?;
+    let store = config.state_dir.as_deref().map(Store::open).transpose()?;
+    if store.is_none() {
+        warn!("no --state-dir: jobs are kept in memory only and lost on restart");
+    }
+    let policy = ServerPolicy {
+        token: config.token.clone(),
+        max_output_bytes: config.max_output_bytes,
+        lease_timeout: config.lease_timeout,
+    };
+    let scheduler = Scheduler::with_affinity_keys(config.hub.affinity_keys.clone());
+    let shared = Shared::with_scheduler(policy, scheduler);
+    let hub = Hub::new(shared.clone(), store.clone(), config.hub.clone());
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            address: config.listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| ServeError::Listen {
+        address: config.listen,
+        source,
+    })?;
+    let metrics = match config.metrics_listen {
+        Some(at) => Some(start_metrics(at, hub.clone(), stop.clone()).await?),
+        None => None,
+    };
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<fanout_common::proto::coordinator_server::CoordinatorServer<
+            crate::server::CoordinatorService,
+        >>()
+        .await;
+    health.set_serving::<JobsServer<api::JobsApi>>().await;
+    let token = config.token.clone();
+    let jobs = JobsServer::new(api::JobsApi { hub: hub.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let jobs = tonic::service::interceptor::InterceptedService::new(
+        jobs,
+        move |request: tonic::Request<()>| {
+            check_token(token.as_ref(), request.metadata())?;
+            Ok(request)
+        },
+    );
+    let mut builder = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(KEEPALIVE))
+        .http2_keepalive_timeout(Some(KEEPALIVE));
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).map_err(ServeError::Tls)?;
+    }
+    let router = builder
+        .add_service(health_service)
+        .add_service(shared.service())
+        .add_service(jobs);
+
+    if let Some(store) = &store {
+        hub.resume(store.load()?).await;
+    }
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    info!(%address, %scheme, metrics = ?metrics, "coordinator serving");
+    eprintln!("fanout: serving on {scheme}://{address}");
+    let server = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        stop.clone().cancelled_owned(),
+    );
+    // Worker streams and watches never end by themselves: after a short grace the server is
+    // dropped with them. Their jobs stay in the state directory and resume on the next start;
+    // workers and watching clients reconnect.
+    let grace = async {
+        stop.cancelled().await;
+        tokio::time::sleep(STOP_GRACE).await;
+    };
+    tokio::select! {
+        served = server => served.map_err(ServeError::Server)?,
+        _ = grace => {}
+    }
+    info!("coordinator stopped");
+    Ok(())
+}
+
+async fn start_metrics(
+    at: SocketAddr,
+    hub: std::sync::Arc<Hub>,
+    stop: CancellationToken,
+) -> Result<SocketAddr, ServeError> {
+    let listener = TcpListener::bind(at)
+        .await
+        .map_err(|source| ServeError::Listen {
+            address: at,
+            source,
+        })?;
+    let bound = listener.local_addr().map_err(|source| ServeError::Listen {
+        address: at,
+        source,
+    })?;
+    tokio::spawn(async move {
+        let app = metrics::router(hub);
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            warn!(error = %e, "the metrics listener failed");
+        }
+    });
+    eprintln!("fanout: metrics on http://{bound}/metrics");
+    Ok(bound)
+}

@@ -1,0 +1,449 @@
+//! `fanout serve` on loopback with real worker processes and clients: jobs over TLS with a
+//! token report exactly like local runs, labels pin hosts to workers, strangers are refused,
+//! a killed coordinator resumes its job from the state directory, and a cancelled job stops.
+
+use fanout_devsim::FleetConfig;
+use fanout_tests::daemon::{Daemon, address_in};
+use fanout_tests::{Lab, binary, fanout, json_lines};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+const SEED: u64 = 11;
+const PASSWORD: &str = "pw-Serve-4711-secret";
+const BOOT: Duration = Duration::from_secs(20);
+
+/// `fanout certs` into `dir`: a CA, a certificate for 127.0.0.1/localhost, and the token.
+async fn certs(dir: &Path) {
+    let made = fanout(
+        &[
+            "certs",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--name",
+            "localhost",
+            "--ip",
+            "127.0.0.1",
+        ],
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(made.code, Some(0), "fanout certs failed:\n{}", made.stderr);
+}
+
+fn serve(args: &[&str]) -> Daemon {
+    let mut command = tokio::process::Command::new(binary("fanout"));
+    command.arg("serve").args(args).env("FANOUT_LOG", "info");
+    Daemon::spawn("fanout serve", command)
+}
+
+fn worker(name: &str, args: &[&str]) -> Daemon {
+    let mut command = tokio::process::Command::new(binary("fanout-worker"));
+    command
+        .args(args)
+        .args(["--worker-id", name, "--concurrency", "8"])
+        .env("FANOUT_LOG", "info");
+    Daemon::spawn(name, command)
+}
+
+/// Waits until the coordinator lists `n` workers.
+async fn wait_for_workers(serve: &Daemon, client: &[&str], n: usize) {
+    let until = tokio::time::Instant::now() + BOOT;
+    loop {
+        let mut args = vec!["workers", "--json"];
+        args.extend_from_slice(client);
+        let listed = fanout(&args, Duration::from_secs(20)).await;
+        if listed.code == Some(0) {
+            let workers: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+            if workers.as_array().unwrap().len() == n {
+                return;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "{n} workers never attached; coordinator said:\n{}",
+            serve.output()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused() {
+    let lab = Lab::start(FleetConfig {
+        count: 60,
+        port: 0,
+        latency: Duration::from_millis(20),
+        seed: SEED,
+        password: PASSWORD.into(),
+        ..FleetConfig::default()
+    })
+    .await;
+    let pki = lab.dir.path().join("pki");
+    certs(&pki).await;
+    let file = |name: &str| pki.join(name).to_string_lossy().into_owned();
+    let (ca, token) = (file("ca.pem"), file("token"));
+    let (cert, key) = (file("coordinator.pem"), file("coordinator-key.pem"));
+    let state = lab.path("state");
+    let serve = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--token-file",
+        &token,
+        "--state-dir",
+        &state,
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--placement-wait",
+        "2s",
+    ]);
+    let url = format!(
+        "https://{}",
+        address_in(&serve.wait_for_line("serving on https://", BOOT).await)
+    );
+    let metrics: std::net::SocketAddr = address_in(&serve.wait_for_line("metrics on", BOOT).await)
+        .parse()
+        .unwrap();
+    let client = [
+        "--coordinator",
+        &url,
+        "--token-file",
+        &token,
+        "--ca-cert",
+        &ca,
+    ];
+    let connect = [
+        "--coordinator",
+        url.as_str(),
+        "--token-file",
+        &token,
+        "--ca-cert",
+        &ca,
+    ];
+    let mut ams_args = connect.to_vec();
+    ams_args.extend(["--labels", "site=ams"]);
+    let mut fra_args = connect.to_vec();
+    fra_args.extend(["--labels", "site=fra"]);
+    let _ams = worker("w-ams", &ams_args);
+    let _fra = worker("w-fra", &fra_args);
+    wait_for_workers(&serve, &client, 2).await;
+
+    // A worker with the wrong token gets a refusal and nothing else, and is not listed.
+    let wrong = lab.dir.path().join("wrong-token");
+    std::fs::write(&wrong, "not-the-token\n").unwrap();
+    let mut stranger_args = connect.to_vec();
+    stranger_args[3] = wrong.to_str().unwrap();
+    let mut stranger = worker("w-stranger", &stranger_args);
+    assert_eq!(stranger.exit_code(Duration::from_secs(20)).await, Some(1));
+    assert!(
+        stranger.output().contains("refused"),
+        "{}",
+        stranger.output()
+    );
+    assert!(!serve.output().contains("w-stranger"), "{}", serve.output());
+    // Clients alike; and a client that does not trust the coordinator's CA stops at TLS.
+    let refused = fanout(
+        &[
+            "jobs",
+            "--coordinator",
+            &url,
+            "--token-file",
+            wrong.to_str().unwrap(),
+            "--ca-cert",
+            &ca,
+        ],
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("token"), "{}", refused.stderr);
+    let untrusting = fanout(
+        &["jobs", "--coordinator", &url, "--token-file", &token],
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(untrusting.code, Some(2), "{}", untrusting.stderr);
+    assert!(
+        untrusting.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        untrusting.stderr
+    );
+
+    // The job through the coordinator.
+    let remote_out = lab.path("remote-out");
+    let mut args = vec![
+        "run",
+        "-i",
+        lab.inventory.to_str().unwrap(),
+        "-c",
+        "show running-config",
+        "-c",
+        "show version",
+        "--known-hosts",
+    ];
+    let known_hosts = lab.path("known_hosts");
+    args.push(&known_hosts);
+    args.extend(["--format", "json", "--output", &remote_out]);
+    let mut remote_args = args.clone();
+    remote_args.extend_from_slice(&client);
+    let remote = fanout(&remote_args, Duration::from_secs(120)).await;
+    // Hosts of sites no worker serves (lon, nyc, sin) fail as no_worker: exit 1, like any
+    // failed host in a local run.
+    assert_eq!(remote.code, Some(1), "{}", remote.stderr);
+    let records = json_lines(&remote.stdout);
+    let hosts: BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (records.len(), hosts.len()),
+        (60, 60),
+        "one result per host"
+    );
+    let site_of: BTreeMap<String, &str> = lab
+        .fleet
+        .devices()
+        .iter()
+        .map(|d| (d.name.clone(), d.site))
+        .collect();
+    let mut ran = 0;
+    for record in &records {
+        let host = record["host"].as_str().unwrap();
+        let worker = record["worker"]["id"].as_str().unwrap();
+        match site_of[host] {
+            "ams" | "fra" => {
+                assert_eq!(record["ok"], true, "{record}");
+                assert_eq!(
+                    worker,
+                    format!("w-{}", site_of[host]),
+                    "{host} ran elsewhere"
+                );
+                ran += 1;
+            }
+            site => {
+                assert_eq!(record["failure"]["kind"], "no_worker", "{record}");
+                let message = record["failure"]["message"].as_str().unwrap();
+                assert!(message.contains(&format!("site={site}")), "{message}");
+            }
+        }
+    }
+    assert!(ran > 0 && ran < 60, "ran {ran}");
+
+    // The same job run locally gives byte-identical files for every host that ran remotely.
+    let local_out = lab.path("local-out");
+    let mut local_args = args.clone();
+    let last = local_args.len() - 1;
+    local_args[last] = &local_out;
+    local_args.extend(["--workers", "2"]);
+    let local = fanout(&local_args, Duration::from_secs(120)).await;
+    assert_eq!(local.code, Some(0), "{}", local.stderr);
+    for record in records.iter().filter(|r| r["ok"] == true) {
+        let host = record["host"].as_str().unwrap();
+        for file in ["show_running-config.txt", "show_version.txt"] {
+            let remote_file = std::fs::read(Path::new(&remote_out).join(host).join(file)).unwrap();
+            let local_file = std::fs::read(Path::new(&local_out).join(host).join(file)).unwrap();
+            assert_eq!(remote_file, local_file, "{host}/{file}");
+        }
+    }
+    let jsonl = std::fs::read_to_string(Path::new(&remote_out).join("results.jsonl")).unwrap();
+    assert_eq!(json_lines(&jsonl).len(), 60);
+
+    // What the coordinator publishes.
+    let (status, page) = fanout_tests::http(metrics, "GET", "/metrics", "").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("fanout_hosts_done_total 60\n"), "{page}");
+    assert!(page.contains("fanout_workers_attached 2\n"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "fanout_hosts_failed_total{{kind=\"no_worker\"}} {}\n",
+            60 - ran
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains("fanout_jobs{state=\"finished\"} 1\n"),
+        "{page}"
+    );
+    assert_eq!(
+        fanout_tests::http(metrics, "GET", "/healthz", "").await.0,
+        200
+    );
+
+    // The password travelled to the workers but shows up nowhere a person reads.
+    for text in [remote.all_output(), serve.output(), jsonl] {
+        assert!(!text.contains(PASSWORD));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
+    let lab = Lab::start(FleetConfig {
+        count: 40,
+        port: 0,
+        latency: Duration::from_millis(300),
+        seed: SEED,
+        ..FleetConfig::default()
+    })
+    .await;
+    let token = lab.path("token");
+    std::fs::write(&token, "a-token-for-loopback\n").unwrap();
+    let state = lab.path("state");
+    let listen = format!("127.0.0.1:{}", fanout_tests::closed_port());
+    let serve_args = [
+        "--listen",
+        listen.as_str(),
+        "--token-file",
+        &token,
+        "--state-dir",
+        &state,
+        "--lease-timeout",
+        "3s",
+    ];
+    let mut first = serve(&serve_args);
+    first.wait_for_line("serving on", BOOT).await;
+    let url = format!("http://{listen}");
+    let client = ["--coordinator", url.as_str(), "--token-file", &token];
+    let _a = worker("w-a", &client);
+    let _b = worker("w-b", &client);
+    wait_for_workers(&first, &client, 2).await;
+
+    let known_hosts = lab.path("known_hosts");
+    let mut submit = vec![
+        "run",
+        "-i",
+        lab.inventory.to_str().unwrap(),
+        "-c",
+        "show version",
+        "-c",
+        "show version",
+        "-c",
+        "show version",
+        "--known-hosts",
+        &known_hosts,
+        "--detach",
+    ];
+    submit.extend_from_slice(&client);
+    let submitted = fanout(&submit, Duration::from_secs(30)).await;
+    assert_eq!(submitted.code, Some(0), "{}", submitted.stderr);
+    let job = submitted.stdout.trim().to_string();
+
+    // Kill the coordinator once half the hosts are done: more than can be in flight (2 workers
+    // x 8 sessions), so a resume that re-ran finished hosts could not hide among the reruns of
+    // interrupted ones.
+    let done_before = wait_for_done(&client, &job, 20).await;
+    first.kill().await;
+    let second = serve(&serve_args);
+    second.wait_for_line("serving on", BOOT).await;
+    assert!(
+        second
+            .wait_for_line("resuming job", BOOT)
+            .await
+            .contains(&job),
+        "{}",
+        second.output()
+    );
+
+    // The workers come back by themselves; the watcher sees the whole job, each host once.
+    let out = lab.path("out");
+    let mut watch = vec!["watch", job.as_str(), "--format", "json", "--output", &out];
+    watch.extend_from_slice(&client);
+    let watched = fanout(&watch, Duration::from_secs(120)).await;
+    assert_eq!(
+        watched.code,
+        Some(0),
+        "{}\ncoordinator:\n{}",
+        watched.stderr,
+        second.output()
+    );
+    let records = json_lines(&watched.stdout);
+    let hosts: BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["host"].as_str().unwrap())
+        .collect();
+    assert_eq!((records.len(), hosts.len()), (40, 40));
+    // Hosts done before the restart were not run again: every device was logged into once,
+    // plus at most the hosts that were in flight when the coordinator died.
+    let logins = lab.fleet.connections_accepted();
+    assert!(
+        logins < 40 + done_before as u64,
+        "{logins} logins for 40 hosts, {done_before} of them done before the restart"
+    );
+
+    // A second job, cancelled while it runs: it ends cancelled with its unfinished hosts
+    // listed, and the workers drop its sessions.
+    let submitted = fanout(&submit, Duration::from_secs(30)).await;
+    let job = submitted.stdout.trim().to_string();
+    wait_for_done(&client, &job, 1).await;
+    let mut cancel = vec!["cancel", job.as_str()];
+    cancel.extend_from_slice(&client);
+    let cancelled = fanout(&cancel, Duration::from_secs(30)).await;
+    assert_eq!(cancelled.code, Some(0), "{}", cancelled.stderr);
+    assert!(
+        cancelled.stdout.contains("cancelled"),
+        "{}",
+        cancelled.stdout
+    );
+    let status = job_status(&client, &job).await;
+    assert_eq!(status["state"], "cancelled");
+    let unfinished = status["unfinished"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        status["done"].as_u64().unwrap() + unfinished,
+        40,
+        "{status}"
+    );
+    assert!(unfinished > 0, "{status}");
+    let idle = async {
+        loop {
+            let mut args = vec!["workers", "--json"];
+            args.extend_from_slice(&client);
+            let listed = fanout(&args, Duration::from_secs(20)).await;
+            let workers: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+            if workers
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|w| w["in_flight"] == 0)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), idle)
+        .await
+        .expect("the workers dropped the cancelled job's sessions");
+}
+
+async fn job_status(client: &[&str], job: &str) -> serde_json::Value {
+    let mut args = vec!["jobs", "--json"];
+    args.extend_from_slice(client);
+    let listed = fanout(&args, Duration::from_secs(20)).await;
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    let jobs: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    jobs.as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job_id"] == job)
+        .cloned()
+        .unwrap_or_else(|| panic!("job {job} not listed: {jobs}"))
+}
+
+/// Waits until the job has at least `n` results; returns how many it had.
+async fn wait_for_done(client: &[&str], job: &str, n: u64) -> u64 {
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = job_status(client, job).await["done"].as_u64().unwrap();
+        if done >= n {
+            return done;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "job {job} stuck at {done}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
