@@ -509,7 +509,6 @@ pub struct RemoteArgs {
     /// Name expected in the coordinator's certificate [default: the URL's host].
     #[arg(long, env = "FANOUT_TLS_SERVER_NAME", value_name = "NAME")]
     pub tls_server_name: Option<String>,
-
 }
 
 /// Commands that only talk to a coordinator.

@@ -272,6 +272,27 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
         fanout_tests::http(metrics, "GET", "/healthz", "").await.0,
         200
     );
+    // The gRPC port answers the standard health check, without a token (for probes).
+    let health_target = fanout_common::channel::Remote {
+        url: url.clone(),
+        ca_cert: Some(ca.clone().into()),
+        ..Default::default()
+    };
+    let channel = fanout_common::channel::connect(&health_target)
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    for service in ["fanout.v1.Coordinator", "fanout.v1.Jobs"] {
+        let request = tonic_health::pb::HealthCheckRequest {
+            service: service.into(),
+        };
+        let answer = health.check(request).await.unwrap().into_inner();
+        assert_eq!(
+            answer.status(),
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+            "{service}"
+        );
+    }
 
     // The password travelled to the workers but shows up nowhere a person reads.
     for text in [remote.all_output(), serve.output(), jsonl] {
