@@ -23,6 +23,9 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         // Local workers write into a pipe the coordinator reads; colour codes would be noise.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // When whoever read our stderr is gone, a log line must not panic the worker (the
+        // subscriber would report the failed write on stderr, and that report panics).
+        .log_internal_errors(false)
         .init();
     let config = match fanout_worker::WorkerConfig::try_from(Cli::parse().worker) {
         Ok(config) => config,

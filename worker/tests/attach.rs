@@ -573,24 +573,30 @@ async fn a_cancelled_job_stops_at_once_gives_credit_back_and_sends_no_result() {
         .send(Ok(CoordinatorMessage { body: Some(cancel) }))
         .await
         .unwrap();
-    let mut credits = 0;
-    while credits < 2 {
-        match next_seen(&mut seen).await {
-            // The attach's initial offer of full credit.
-            Seen::Message(worker_message::Body::Credit(credit)) if credit.hosts == 5 => {}
-            Seen::Message(worker_message::Body::Credit(credit)) => {
-                assert_eq!(credit.hosts, 1);
-                credits += 1;
+    let credits_back = async {
+        let mut credits = 0;
+        while credits < 2 {
+            match next_seen(&mut seen).await {
+                // The attach's initial offer of full credit.
+                Seen::Message(worker_message::Body::Credit(credit)) if credit.hosts == 5 => {}
+                Seen::Message(worker_message::Body::Credit(credit)) => {
+                    assert_eq!(credit.hosts, 1);
+                    credits += 1;
+                }
+                Seen::Message(worker_message::Body::Result(result)) => {
+                    panic!("a cancelled host sent a result: {result:?}")
+                }
+                Seen::Message(_) => {}
+                other => panic!("unexpected {other:?}"),
             }
-            Seen::Message(worker_message::Body::Result(result)) => {
-                panic!("a cancelled host sent a result: {result:?}")
-            }
-            Seen::Message(_) => {}
-            other => panic!("unexpected {other:?}"),
         }
-    }
+    };
+    // Heartbeats keep arriving, so the wait for the credits needs a deadline of its own.
+    tokio::time::timeout(Duration::from_secs(3), credits_back)
+        .await
+        .expect("no credit back within 3 s of the cancel");
     let took = cancelled.elapsed();
-    assert!(took < Duration::from_secs(3), "credit back after {took:?}");
+    eprintln!("credit back {took:?} after the cancel");
 
     // The cancel stopped one job, not the worker: another job still runs to its result.
     to_worker
