@@ -299,7 +299,6 @@ fn fanout_subcommands() -> Vec<String> {
 }
 
 #[test]
-#[ignore = "until `fanout serve`, the client commands and the worker's TLS flags land (issue 6); run with --ignored to see what is missing"]
 fn every_flag_in_deploy_and_the_readme_is_one_the_binaries_take() {
     let mut helps: BTreeMap<Vec<String>, Result<String, String>> = BTreeMap::new();
     let mut problems = Vec::new();
@@ -341,7 +340,6 @@ fn every_flag_in_deploy_and_the_readme_is_one_the_binaries_take() {
 }
 
 #[test]
-#[ignore = "until `fanout serve`, the client commands and the worker's TLS flags land (issue 6); run with --ignored to see what is missing"]
 fn every_fanout_variable_in_deploy_and_the_readme_is_a_flag_s_environment_form() {
     let mut programs: Vec<Vec<String>> = fanout_subcommands()
         .into_iter()
