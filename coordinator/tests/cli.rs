@@ -32,11 +32,29 @@ fn no_subcommand_is_bad_input_and_lists_what_there_is() {
     let out = fanout(&[]);
     assert_eq!(out.status.code(), Some(2));
     let usage = text(&out.stderr);
-    for command in ["run", "validate", "inventory", "platforms", "demo", "bench"] {
-        assert!(usage.contains(command), "usage lacks {command}:\n{usage}");
+    let listed: Vec<&str> = usage
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for command in [
+        "run",
+        "validate",
+        "inventory",
+        "platforms",
+        "demo",
+        "bench",
+        "certs",
+        "serve",
+        "workers",
+    ] {
+        assert!(listed.contains(&command), "usage lacks {command}:\n{usage}");
     }
+    // `workers` (a coordinator's workers) is listed; the internal `worker` is not.
     assert!(
-        !usage.contains("  worker"),
+        !listed.contains(&"worker"),
         "the internal worker subcommand is hidden:\n{usage}"
     );
 }
