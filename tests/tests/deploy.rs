@@ -2,7 +2,8 @@
 //! cannot drift from what fanout accepts: every flag they pass to `fanout SUBCOMMAND`,
 //! `fanout-worker` or `fanout-devsim` is in that command's `--help`; every FANOUT_* variable
 //! they set is some command's `[env: ...]`; every certificate file they name is one
-//! `fanout certs` writes; every YAML file parses.
+//! `fanout certs` writes; every YAML file parses. The systemd units pass systemd's own checks,
+//! and a coordinator and a worker started from nothing but the example environment files work.
 //!
 //! Flags are read from systemd `Exec*=` lines, from container `entrypoint`/`command`/`args` in
 //! the YAML files (the image's entrypoint is `fanout`), and from command lines in Markdown code
@@ -558,4 +559,123 @@ fn systemd_accepts_the_units_and_rates_their_sandbox_ok() {
             summary.lines().last().unwrap_or("")
         );
     }
+}
+
+/// `KEY=VALUE` lines of an environment file, as systemd reads them (comments skipped), with
+/// /etc/fanout/ moved to `etc`.
+fn environment_file(name: &str, etc: &Path) -> Vec<(String, String)> {
+    let path = repo().join("deploy/systemd").join(name);
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (key, value) = l
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{name}: not KEY=VALUE: {l}"));
+            let value = value.replace("/etc/fanout/", &format!("{}/", etc.display()));
+            (key.to_string(), value)
+        })
+        .collect()
+}
+
+/// The values in the example environment files work, not only their names: a coordinator
+/// started from coordinator.env (moved to loopback) and a worker started from worker.env with
+/// no flags at all, as the units run them, attach over TLS with the token, and the worker
+/// carries the file's labels and concurrency.
+#[tokio::test]
+async fn the_systemd_environment_files_start_a_coordinator_and_a_labelled_worker() {
+    use fanout_tests::daemon::{Daemon, address_in};
+    use std::time::Duration;
+    const BOOT: Duration = Duration::from_secs(20);
+
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    let made = Command::new(binary("fanout"))
+        .args(["certs", "--dir", etc.to_str().unwrap()])
+        .args(["--name", "coord.example.net", "--ip", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+
+    let mut serve = tokio::process::Command::new(binary("fanout"));
+    serve.args([
+        "serve",
+        "--state-dir",
+        dir.path().join("state").to_str().unwrap(),
+    ]);
+    for (key, value) in environment_file("coordinator.env", &etc) {
+        // Tests listen on loopback only; every other setting is the file's.
+        let value = match key.as_str() {
+            "FANOUT_LISTEN" | "FANOUT_METRICS_LISTEN" => "127.0.0.1:0".to_string(),
+            _ => value,
+        };
+        serve.env(key, value);
+    }
+    let serve = Daemon::spawn("fanout serve", serve);
+    let grpc = address_in(&serve.wait_for_line("serving on https://", BOOT).await);
+    let metrics: std::net::SocketAddr = address_in(&serve.wait_for_line("metrics on", BOOT).await)
+        .parse()
+        .unwrap();
+
+    let worker_env = environment_file("worker.env", &etc);
+    let setting = |name: &str| {
+        worker_env
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_else(|| panic!("worker.env sets {name}"))
+    };
+    let mut worker = tokio::process::Command::new(binary("fanout-worker"));
+    for (key, value) in worker_env.clone() {
+        let value = match key.as_str() {
+            "FANOUT_COORDINATOR" => {
+                // The file names the coordinator by its DNS name; here it is on loopback.
+                worker.env("FANOUT_TLS_SERVER_NAME", "coord.example.net");
+                format!("https://{grpc}")
+            }
+            _ => value,
+        };
+        worker.env(key, value);
+    }
+    let worker = Daemon::spawn("fanout-worker", worker);
+
+    let ca = etc.join("ca.pem");
+    let token = etc.join("token");
+    let client = [
+        "workers",
+        "--json",
+        "--coordinator",
+        &format!("https://{grpc}"),
+        "--ca-cert",
+        ca.to_str().unwrap(),
+        "--token-file",
+        token.to_str().unwrap(),
+    ];
+    let until = tokio::time::Instant::now() + BOOT;
+    let attached = loop {
+        let listed = fanout_tests::fanout(&client, BOOT).await;
+        assert_eq!(listed.code, Some(0), "fanout workers: {}", listed.stderr);
+        let workers: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+        if let Some(first) = workers.as_array().and_then(|w| w.first()) {
+            break first.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "no worker attached; coordinator said:\n{}\nworker said:\n{}",
+            serve.output(),
+            worker.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (label, value) = setting("FANOUT_LABELS")
+        .split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .unwrap();
+    assert_eq!(attached["labels"][&label], value.as_str(), "{attached}");
+    let concurrency: u64 = setting("FANOUT_CONCURRENCY").parse().unwrap();
+    assert_eq!(attached["concurrency"], concurrency, "{attached}");
+    let (status, body) = fanout_tests::http(metrics, "GET", "/healthz", "").await;
+    assert_eq!(status, 200, "{body}");
 }
