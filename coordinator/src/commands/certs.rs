@@ -52,8 +52,9 @@ pub fn run(args: CertsArgs) -> Result<u8, CommandError> {
             if existing.len() == 1 { "it" } else { "them" },
         )));
     }
-    // The token is what every running worker already holds, so an existing one is kept even
-    // with --force: reissuing certificates must not lock the fleet out.
+    // The token is what every running worker and client already holds, so an existing one is
+    // kept even with --force: reissuing certificates (a new CA, whose ca.pem they need anyway)
+    // should not also mean handing out a new token.
     let token = dir.join("token");
     let token_kept = token.symlink_metadata().is_ok();
     if !token_kept {
