@@ -172,7 +172,10 @@ async fn attach_once(
             _ = attach.cancelled() => break Ok(()),
             _ = heartbeat.tick() => {
                 let in_flight = config.concurrency - sessions.available_permits() as u32;
-                send(&outbound, worker_message::Body::Heartbeat(Heartbeat { in_flight })).await;
+                // Never waits: with the queue full the coordinator is hearing from us anyway,
+                // and this loop must stay free to notice a broken stream.
+                let beat = worker_message::Body::Heartbeat(Heartbeat { in_flight });
+                let _ = outbound.try_send(WorkerMessage { body: Some(beat) });
             }
             message = inbound.next() => match message {
                 None => break Err(WorkerError::Lost("the coordinator closed the stream".into())),
@@ -400,20 +403,27 @@ fn start_assignment(
                 let (outcome, attempts) =
                     collect_with_retries(&target, &facts, &job, &context).await;
                 let (outcome, verdicts) = validate(&context, facts, target.platform, outcome).await;
-                Some(((started, clock.elapsed(), attempts), (outcome, verdicts)))
+                let timing = (started, clock.elapsed(), attempts);
+                report(
+                    &outbound,
+                    &job.job_id,
+                    epoch,
+                    &name,
+                    timing,
+                    (outcome, verdicts),
+                )
+                .await;
+                send(&outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
+                Some(())
             };
-            let done = tokio::select! {
+            // Reporting is cancellable too: a send waiting on a dead stream's full queue must
+            // not keep this attach from ending.
+            tokio::select! {
                 _ = context.cancel.cancelled() => {
                     give_back_if_job_cancelled(&outbound, &attach).await;
-                    return;
                 }
-                done = work => done,
-            };
-            let Some((timing, outcome)) = done else {
-                return;
-            };
-            report(&outbound, &job.job_id, epoch, &name, timing, outcome).await;
-            send(&outbound, worker_message::Body::Credit(Credit { hosts: 1 })).await;
+                _ = work => {}
+            }
         };
         spawner.tasks.spawn_on(session, spawner.runtime);
     }
