@@ -17,7 +17,10 @@ use rcgen::{
 };
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
@@ -450,6 +453,74 @@ async fn without_reconnect_a_lost_coordinator_ends_the_worker() {
         "{:?}",
         ended.err()
     );
+}
+
+/// A TCP relay to `target` whose current connections can be frozen: bytes stop flowing both
+/// ways but nothing is closed, like a cut cable or a NAT entry that vanished. Connections made
+/// after the freeze flow normally (the link came back by another path).
+async fn relay(target: SocketAddr) -> (SocketAddr, Arc<AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    // Connections with a number below this are frozen.
+    let frozen_below = Arc::new(AtomicU64::new(0));
+    let frozen = frozen_below.clone();
+    tokio::spawn(async move {
+        for number in 0u64.. {
+            let Ok((inbound, _)) = listener.accept().await else {
+                return;
+            };
+            let outbound = tokio::net::TcpStream::connect(target).await.unwrap();
+            let (in_read, in_write) = inbound.into_split();
+            let (out_read, out_write) = outbound.into_split();
+            for (mut from, mut to) in [
+                (
+                    Box::new(in_read) as Box<dyn AsyncRead + Send + Unpin>,
+                    Box::new(out_write) as Box<dyn AsyncWrite + Send + Unpin>,
+                ),
+                (Box::new(out_read), Box::new(in_write)),
+            ] {
+                let frozen = frozen.clone();
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 16 * 1024];
+                    loop {
+                        let Ok(n @ 1..) = from.read(&mut buffer).await else {
+                            return;
+                        };
+                        if number < frozen.load(Ordering::SeqCst) {
+                            // Swallow everything, close nothing.
+                            continue;
+                        }
+                        if to.write_all(&buffer[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        }
+    });
+    (address, frozen_below)
+}
+
+#[tokio::test]
+async fn a_link_that_goes_silent_is_noticed_and_the_worker_reattaches() {
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), None, fake).await;
+    let (relayed, frozen_below) = relay(address).await;
+    let worker = start_worker(config(plain(relayed)));
+    next_attach(&mut seen).await;
+
+    let cut = Instant::now();
+    // Only the connection open now (the first) is cut; the reattach goes through a fresh one.
+    frozen_below.store(1, Ordering::SeqCst);
+    next_attach(&mut seen).await;
+    let took = cut.elapsed();
+    // HTTP/2 keepalive: a ping every 5 s, dead after 5 s without its answer; then ~0.5 s backoff.
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(16),
+        "reattached {took:?} after the link went silent"
+    );
+    worker.stop().await.unwrap();
+    server.kill();
 }
 
 #[tokio::test]
