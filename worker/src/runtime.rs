@@ -784,6 +784,60 @@ mod tests {
     }
 
     #[test]
+    fn reconnect_pauses_double_from_half_a_second_to_thirty_and_start_over_when_welcomed() {
+        let within = |d: Duration, nominal_ms: u64| {
+            let nominal = Duration::from_millis(nominal_ms);
+            d >= nominal.mul_f64(0.8) && d <= nominal.mul_f64(1.2)
+        };
+        for _ in 0..50 {
+            let mut backoff = ReconnectBackoff::default();
+            for (n, nominal_ms) in [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]
+                .into_iter()
+                .enumerate()
+            {
+                let (attempt, delay) = backoff.next_delay();
+                assert_eq!(attempt as usize, n + 1);
+                assert!(within(delay, nominal_ms), "attempt {attempt}: {delay:?}");
+            }
+            for _ in 0..100 {
+                backoff.next_delay();
+            }
+            assert!(within(backoff.next_delay().1, 30_000));
+            backoff.reset();
+            assert_eq!(backoff.attempt(), 0);
+            assert!(within(backoff.next_delay().1, 500));
+        }
+    }
+
+    #[test]
+    fn only_passing_troubles_are_retried() {
+        let connect = |certificate| {
+            WorkerError::Channel(ChannelError::Connect {
+                url: "https://coord:7443".into(),
+                message: "x".into(),
+                certificate,
+            })
+        };
+        assert!(WorkerError::Lost("reset".into()).is_transient());
+        assert!(connect(false).is_transient());
+        assert!(!connect(true).is_transient());
+        let remote = Remote {
+            url: "http://127.0.0.1:7443".into(),
+            ..Default::default()
+        };
+        for code in [
+            tonic::Code::Unauthenticated,
+            tonic::Code::PermissionDenied,
+            tonic::Code::FailedPrecondition,
+        ] {
+            let error = attach_failed(&remote, tonic::Status::new(code, "no"));
+            assert!(!error.is_transient(), "{code:?}");
+        }
+        let error = attach_failed(&remote, tonic::Status::unavailable("restarting"));
+        assert!(error.is_transient());
+    }
+
+    #[test]
     fn backoff_grows_is_jittered_and_capped() {
         let base = Duration::from_millis(100);
         for _ in 0..100 {
