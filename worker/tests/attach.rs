@@ -363,6 +363,29 @@ async fn a_coordinator_certificate_from_another_ca_is_refused_without_retrying()
 }
 
 #[tokio::test]
+async fn the_expected_server_name_can_differ_from_the_url_host() {
+    let pki = pki();
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), Some(pki.server_tls()), fake).await;
+    let named = |name: &str| Remote {
+        server_name: Some(name.into()),
+        ..tls_remote(address, &pki, "ca.pem")
+    };
+
+    // The certificate names 127.0.0.1 and localhost: asking for another name must fail even
+    // though the URL's address is in the certificate.
+    let error = gives_up(config(named("elsewhere.test"))).await;
+    let message = error.to_string();
+    assert!(!error.is_transient(), "{message}");
+    assert!(message.to_lowercase().contains("certificate"), "{message}");
+
+    let worker = start_worker(config(named("localhost")));
+    next_attach(&mut seen).await;
+    worker.stop().await.unwrap();
+    server.kill();
+}
+
+#[tokio::test]
 async fn mtls_presents_the_client_certificate_and_fails_without_it() {
     let pki = pki();
     let (fake, mut seen) = fake(None);
