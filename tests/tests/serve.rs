@@ -357,7 +357,7 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
     // interrupted ones.
     let done_before = wait_for_done(&client, &job, 20).await;
     first.kill().await;
-    let second = serve(&serve_args);
+    let mut second = serve(&serve_args);
     second.wait_for_line("serving on", BOOT).await;
     assert!(
         second
@@ -396,6 +396,7 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
 
     // A second job, cancelled while it runs: it ends cancelled with its unfinished hosts
     // listed, and the workers drop its sessions.
+    let first_job = job;
     let submitted = fanout(&submit, Duration::from_secs(30)).await;
     let job = submitted.stdout.trim().to_string();
     wait_for_done(&client, &job, 1).await;
@@ -437,6 +438,18 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
     tokio::time::timeout(Duration::from_secs(15), idle)
         .await
         .expect("the workers dropped the cancelled job's sessions");
+
+    // After another restart both jobs are known as they ended, with their results.
+    second.kill().await;
+    let third = serve(&serve_args);
+    third.wait_for_line("serving on", BOOT).await;
+    assert_eq!(job_status(&client, &first_job).await["state"], "finished");
+    assert_eq!(job_status(&client, &job).await["state"], "cancelled");
+    let mut replay = vec!["watch", first_job.as_str(), "--format", "json"];
+    replay.extend_from_slice(&client);
+    let replayed = fanout(&replay, Duration::from_secs(30)).await;
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr);
+    assert_eq!(json_lines(&replayed.stdout).len(), 40);
 }
 
 async fn job_status(client: &[&str], job: &str) -> serde_json::Value {
