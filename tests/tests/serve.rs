@@ -551,7 +551,7 @@ async fn with_mutual_tls_certified_workers_and_clients_need_no_token() {
     // (A worker keeps trying: in TLS 1.3 the refusal can look like any dropped connection.)
     let mut anonymous = worker("w-anonymous", &["--coordinator", &url, "--ca-cert", &ca]);
     anonymous
-        .wait_for_line("CertificateRequired", Duration::from_secs(30))
+        .wait_for_line("give --client-cert", Duration::from_secs(30))
         .await;
     anonymous.kill().await;
     let client = fanout(
