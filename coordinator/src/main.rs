@@ -18,6 +18,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         // `fanout serve` logs to journald or a container runtime: no colour codes there.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A log line to a reader that went away must not bring the process down.
+        .log_internal_errors(false)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
