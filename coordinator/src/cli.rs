@@ -480,35 +480,8 @@ pub struct RemoteArgs {
     #[arg(long, env = "FANOUT_COORDINATOR", value_name = "URL")]
     pub coordinator: Option<String>,
 
-    /// File holding the coordinator's token.
-    #[arg(long, env = "FANOUT_TOKEN_FILE", value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
-
-    /// CA certificate (PEM) that signed the coordinator's certificate [default: public roots].
-    #[arg(long, env = "FANOUT_CA_CERT", value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-
-    /// Client certificate (PEM), for a coordinator that requires one.
-    #[arg(
-        long,
-        env = "FANOUT_CLIENT_CERT",
-        value_name = "FILE",
-        requires = "client_key"
-    )]
-    pub client_cert: Option<PathBuf>,
-
-    /// Key of --client-cert.
-    #[arg(
-        long,
-        env = "FANOUT_CLIENT_KEY",
-        value_name = "FILE",
-        requires = "client_cert"
-    )]
-    pub client_key: Option<PathBuf>,
-
-    /// Name expected in the coordinator's certificate [default: the URL's host].
-    #[arg(long, env = "FANOUT_TLS_SERVER_NAME", value_name = "NAME")]
-    pub tls_server_name: Option<String>,
+    #[command(flatten)]
+    pub access: fanout_worker::AccessArgs,
 }
 
 /// Commands that only talk to a coordinator.

@@ -2,7 +2,7 @@
 //! token report exactly like local runs, labels pin hosts to workers, strangers are refused,
 //! a killed coordinator resumes its job from the state directory, and a cancelled job stops.
 
-use fanout_devsim::FleetConfig;
+use fanout_devsim::{DriftConfig, FleetConfig};
 use fanout_tests::daemon::{Daemon, address_in};
 use fanout_tests::{Lab, binary, fanout, json_lines};
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,6 +12,14 @@ use std::time::Duration;
 const SEED: u64 = 11;
 const PASSWORD: &str = "pw-Serve-4711-secret";
 const BOOT: Duration = Duration::from_secs(20);
+const RULES: &str = r#"rules:
+  - name: default route
+    command: show ip route
+    expect: { matches: '^S\*\s+0\.0\.0\.0/0' }
+  - name: no telnet
+    command: show running-config
+    expect: { not_matches: 'transport input .*telnet' }
+"#;
 
 /// `fanout certs` into `dir`: a CA, a certificate for 127.0.0.1/localhost, and the token.
 async fn certs(dir: &Path) {
@@ -76,6 +84,10 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
         latency: Duration::from_millis(20),
         seed: SEED,
         password: PASSWORD.into(),
+        drift: Some(DriftConfig {
+            percent: 30.0,
+            seed: 5,
+        }),
         ..FleetConfig::default()
     })
     .await;
@@ -293,6 +305,52 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
             "{service}"
         );
     }
+
+    // Validation through the coordinator: the same report and exit code as a local validation.
+    let rules = lab.path("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let validate = [
+        "validate",
+        "-i",
+        lab.inventory.to_str().unwrap(),
+        "-r",
+        &rules,
+        "--filter",
+        "site=ams",
+        "--format",
+        "json",
+        "--known-hosts",
+        &known_hosts,
+    ];
+    let report = |run: &fanout_tests::Finished| {
+        let mut report: serde_json::Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+        report["summary"]["wall_seconds"] = serde_json::Value::Null;
+        report
+    };
+    let remote_check = fanout(
+        &[&validate[..], &client[..]].concat(),
+        Duration::from_secs(120),
+    )
+    .await;
+    let local_check = fanout(
+        &[&validate[..], &["--workers", "2"][..]].concat(),
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(
+        remote_check.code, local_check.code,
+        "{}",
+        remote_check.stderr
+    );
+    assert_eq!(report(&remote_check), report(&local_check));
+    let drifted = lab
+        .fleet
+        .devices()
+        .iter()
+        .enumerate()
+        .any(|(i, d)| d.site == "ams" && !lab.fleet.drift_of(i).is_empty());
+    assert_eq!(remote_check.code, Some(if drifted { 1 } else { 0 }));
 
     // The password travelled to the workers but shows up nowhere a person reads.
     for text in [remote.all_output(), serve.output(), jsonl] {

@@ -9,14 +9,12 @@ use std::path::PathBuf;
 /// the token never appears in a process listing.
 pub const TOKEN_ENV: &str = "FANOUT_WORKER_TOKEN";
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct WorkerArgs {
-    /// Coordinator URL: https://coord:7443 (http:// only to this machine, e.g. http://127.0.0.1:7443).
-    #[arg(long, env = "FANOUT_COORDINATOR", value_name = "URL")]
-    pub coordinator: String,
-
-    /// File holding the token the coordinator expects. A token in FANOUT_WORKER_TOKEN (set by
-    /// `fanout run` for its local workers) takes precedence.
+/// How a process proves itself to a coordinator and checks it is the right one: the flags that
+/// `fanout-worker` and the clients of `fanout serve` (`run --coordinator`, `jobs`, ...) share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AccessArgs {
+    /// File holding the coordinator's token. (Local workers of `fanout run` get theirs in
+    /// FANOUT_WORKER_TOKEN, which takes precedence.)
     #[arg(long, env = "FANOUT_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
@@ -45,6 +43,30 @@ pub struct WorkerArgs {
     /// Name to expect in the coordinator's certificate (default: the URL's host).
     #[arg(long, env = "FANOUT_TLS_SERVER_NAME", value_name = "NAME")]
     pub tls_server_name: Option<String>,
+}
+
+impl AccessArgs {
+    /// The coordinator at `url`, reached with these files and `token`.
+    pub fn remote(&self, url: String, token: Option<Secret>) -> Remote {
+        Remote {
+            url,
+            ca_cert: self.ca_cert.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            server_name: self.tls_server_name.clone(),
+            token,
+        }
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerArgs {
+    /// Coordinator URL: https://coord:7443 (http:// only to this machine, e.g. http://127.0.0.1:7443).
+    #[arg(long, env = "FANOUT_COORDINATOR", value_name = "URL")]
+    pub coordinator: String,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
 
     /// Most device sessions this worker runs at once.
     #[arg(long, env = "FANOUT_CONCURRENCY", default_value_t = 1000)]
@@ -112,7 +134,7 @@ impl TryFrom<WorkerArgs> for WorkerConfig {
         if args.concurrency == 0 {
             return Err(ArgsError::ZeroConcurrency);
         }
-        let token = match (std::env::var(TOKEN_ENV), &args.token_file) {
+        let token = match (std::env::var(TOKEN_ENV), &args.access.token_file) {
             (Ok(token), _) => Some(Secret::new(token)),
             (Err(_), Some(path)) => {
                 let text =
@@ -136,14 +158,7 @@ impl TryFrom<WorkerArgs> for WorkerConfig {
                 _ => Err(ArgsError::BadLabel(l.to_string())),
             })
             .collect::<Result<_, _>>()?;
-        let remote = Remote {
-            url: args.coordinator,
-            ca_cert: args.ca_cert,
-            client_cert: args.client_cert,
-            client_key: args.client_key,
-            server_name: args.tls_server_name,
-            token,
-        };
+        let remote = args.access.remote(args.coordinator, token);
         // Everything that can be wrong without the network is a bad flag (exit 2), found now
         // rather than after the first failed attach.
         channel::endpoint(&remote)?;

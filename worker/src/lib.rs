@@ -10,5 +10,5 @@ pub mod runtime;
 pub mod session;
 pub mod validate;
 
-pub use args::{WorkerArgs, WorkerConfig};
+pub use args::{AccessArgs, WorkerArgs, WorkerConfig};
 pub use runtime::{WorkerError, run};

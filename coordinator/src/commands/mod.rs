@@ -12,10 +12,12 @@ pub mod run;
 pub mod serve;
 pub mod validate;
 
-use crate::cli::{ExecutionArgs, HostKeyPolicyArg, Selection};
+use crate::cli::{ExecutionArgs, HostKeyPolicyArg, RemoteArgs, Selection};
 use crate::job::JobSettings;
+use crate::recorder::Recorder;
 use crate::recorder::RecorderError;
 use crate::run::RunError;
+use crate::run::{Interrupts, RunOutcome, run_local};
 use fanout_common::inventory::{Filter, Host, Inventory, InventoryError, LoadOptions};
 use fanout_common::platform::{PlatformRegistry, ProfileSource};
 use fanout_common::proto::HostKeyPolicy;
@@ -141,7 +143,35 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
     }
 }
 
-/// Default worker count: one per core.
+/// Runs the job through local worker processes, or through the coordinator of
+/// `--coordinator`; `None` when the job was only submitted (`--detach`).
+pub async fn execute(
+    hosts: Vec<Host>,
+    job: JobSettings,
+    (execution, remote): (&ExecutionArgs, &RemoteArgs),
+    (kind, detach): (&str, bool),
+    recorder: Recorder,
+    interrupts: Interrupts,
+) -> Result<Option<RunOutcome>, CommandError> {
+    if remote.coordinator.is_none() {
+        let run = local_run(hosts, job, execution)?;
+        return Ok(Some(run_local(run, recorder, interrupts).await?));
+    }
+    let submitted = remote::submit(
+        remote,
+        &hosts,
+        (&job, execution),
+        (kind, detach),
+        recorder,
+        interrupts,
+    )
+    .await?;
+    Ok(match submitted {
+        remote::Submitted::Followed(outcome) => Some(outcome),
+        remote::Submitted::Detached(_) => None,
+    })
+}
+
 /// The local run every command that executes a job sets up the same way.
 pub fn local_run(
     hosts: Vec<Host>,
@@ -187,6 +217,7 @@ fn fit_fd_limit(asked: u32, hosts: usize, workers: usize) -> u32 {
     wanted as u32
 }
 
+/// Default worker count: one per core.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }

@@ -55,18 +55,12 @@ fn remote(args: &RemoteArgs) -> Result<Remote, CommandError> {
         ));
     };
     let token = args
+        .access
         .token_file
         .as_deref()
         .map(super::read_token)
         .transpose()?;
-    Ok(Remote {
-        url: url.clone(),
-        ca_cert: args.ca_cert.clone(),
-        client_cert: args.client_cert.clone(),
-        client_key: args.client_key.clone(),
-        server_name: args.tls_server_name.clone(),
-        token: token.map(Secret::new),
-    })
+    Ok(args.access.remote(url.clone(), token.map(Secret::new)))
 }
 
 pub async fn connect(args: &RemoteArgs) -> Result<Client, CommandError> {

@@ -2,11 +2,10 @@
 //! wrong with the rules is found before any connection; the workers evaluate the rules next to
 //! the outputs; the report is for a person (human, Markdown) or a machine (JSON, JUnit).
 
-use super::remote::{self, Submitted};
-use super::{CommandError, Selected, job_settings, local_run, progress_bar, select_hosts};
+use super::{CommandError, Selected, execute, job_settings, progress_bar, select_hosts};
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::recorder::{Format, Recorder};
-use crate::run::{Interrupts, run_local};
+use crate::run::Interrupts;
 use crate::validate_report::ValidationReport;
 use fanout_common::proto::Validation;
 use fanout_rules::{Rules, TemplateIndex, check_references};
@@ -68,23 +67,18 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     job.validation = Some(validation);
     let progress = progress_bar(hosts.len());
     let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?;
-    let outcome = if args.remote.coordinator.is_some() {
-        match remote::submit(
-            &args.remote,
-            &hosts,
-            (&job, &args.execution),
-            ("validate", args.detach),
-            recorder,
-            interrupts,
-        )
-        .await?
-        {
-            Submitted::Followed(outcome) => outcome,
-            Submitted::Detached(_) => return Ok(0),
-        }
-    } else {
-        let run = local_run(hosts, job, &args.execution)?;
-        run_local(run, recorder, interrupts).await?
+    let modes = (&args.execution, &args.remote);
+    let Some(outcome) = execute(
+        hosts,
+        job,
+        modes,
+        ("validate", args.detach),
+        recorder,
+        interrupts,
+    )
+    .await?
+    else {
+        return Ok(0);
     };
     let rule_names: Vec<String> = rules.rules.iter().map(|r| r.name.clone()).collect();
     let report = ValidationReport::new(&rule_names, &outcome);
