@@ -128,17 +128,9 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
         "--ca-cert",
         &ca,
     ];
-    let connect = [
-        "--coordinator",
-        url.as_str(),
-        "--token-file",
-        &token,
-        "--ca-cert",
-        &ca,
-    ];
-    let mut ams_args = connect.to_vec();
+    let mut ams_args = client.to_vec();
     ams_args.extend(["--labels", "site=ams"]);
-    let mut fra_args = connect.to_vec();
+    let mut fra_args = client.to_vec();
     fra_args.extend(["--labels", "site=fra"]);
     let _ams = worker("w-ams", &ams_args);
     let _fra = worker("w-fra", &fra_args);
@@ -147,7 +139,7 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
     // A worker with the wrong token gets a refusal and nothing else, and is not listed.
     let wrong = lab.dir.path().join("wrong-token");
     std::fs::write(&wrong, "not-the-token\n").unwrap();
-    let mut stranger_args = connect.to_vec();
+    let mut stranger_args = client.to_vec();
     stranger_args[3] = wrong.to_str().unwrap();
     let mut stranger = worker("w-stranger", &stranger_args);
     assert_eq!(stranger.exit_code(Duration::from_secs(20)).await, Some(1));
@@ -443,7 +435,13 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
         .iter()
         .map(|r| r["host"].as_str().unwrap())
         .collect();
-    assert_eq!((records.len(), hosts.len()), (40, 40));
+    assert_eq!(
+        (records.len(), hosts.len()),
+        (40, 40),
+        "watch said:\n{}\ncoordinator:\n{}",
+        watched.stderr,
+        second.output()
+    );
     // Hosts done before the restart were not run again: every device was logged into once,
     // plus at most the hosts that were in flight when the coordinator died.
     let logins = lab.fleet.connections_accepted();
@@ -501,7 +499,12 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
     second.kill().await;
     let third = serve(&serve_args);
     third.wait_for_line("serving on", BOOT).await;
-    assert_eq!(job_status(&client, &first_job).await["state"], "finished");
+    let first_status = job_status(&client, &first_job).await;
+    assert_eq!(
+        (&first_status["state"], &first_status["done"]),
+        (&serde_json::json!("finished"), &serde_json::json!(40)),
+        "{first_status}"
+    );
     assert_eq!(job_status(&client, &job).await["state"], "cancelled");
     let mut replay = vec!["watch", first_job.as_str(), "--format", "json"];
     replay.extend_from_slice(&client);

@@ -113,6 +113,13 @@ pub async fn submit(
         args.coordinator.as_deref().unwrap_or_default(),
         status.hosts
     );
+    let attached = client
+        .workers(ListWorkers {})
+        .await
+        .map(|w| w.into_inner().workers.len());
+    if attached.is_ok_and(|n| n == 0) {
+        eprintln!("fanout: no worker is attached to the coordinator yet; the job waits for one");
+    }
     if detach {
         crate::outln!("{}", status.job_id);
         return Ok(Submitted::Detached(status.job_id));

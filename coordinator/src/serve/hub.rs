@@ -136,6 +136,12 @@ impl Hub {
                 status,
                 records,
             } = job;
+            // The counts are rebuilt from the records, which are the truth.
+            let status = JobStatus {
+                done: 0,
+                failed: 0,
+                ..status
+            };
             let entry = JobEntry::new(status);
             let done: HashSet<String> = records
                 .iter()
@@ -264,7 +270,7 @@ impl Hub {
                 _ = entry.cancel.cancelled() => break JobState::Cancelled,
             }
         };
-        self.finish(&entry, state).await;
+        self.finish(&entry, state, results).await;
     }
 
     /// Stranded hosts that have waited longer than the placement wait.
@@ -325,9 +331,20 @@ impl Hub {
         entry.add(record);
     }
 
-    async fn finish(&self, entry: &JobEntry, state: JobState) {
+    async fn finish(
+        &self,
+        entry: &JobEntry,
+        state: JobState,
+        mut results: mpsc::Receiver<JobRecord>,
+    ) {
         let reassigned = self.shared.reassigned(&entry.id);
         let removed = self.shared.remove_job(&entry.id).await;
+        // Results the scheduler accepted before the job was removed may still be on their way
+        // (a cancelled job): they count as done, so record them. The channel ends once the
+        // last connection that was handing one over lets go of the job's sink.
+        while let Some(record) = results.recv().await {
+            self.record(entry, record);
+        }
         let status = {
             let mut progress = entry.lock();
             let status = &mut progress.status;
@@ -348,7 +365,12 @@ impl Hub {
     }
 
     fn status_of(&self, entry: &JobEntry) -> JobStatus {
-        let mut status = entry.lock().status.clone();
+        let status = entry.lock().status.clone();
+        self.with_live_counts(entry, status)
+    }
+
+    /// A running job's hosts in flight and reassignments come from the scheduler.
+    fn with_live_counts(&self, entry: &JobEntry, mut status: JobStatus) -> JobStatus {
         if status.state() == JobState::Running {
             status.in_flight = self.shared.in_flight(&entry.id) as u32;
             status.reassigned = self.shared.reassigned(&entry.id);
@@ -397,12 +419,15 @@ impl Hub {
             let mut next = from;
             loop {
                 changed.mark_unchanged();
-                let (batch, over) = {
+                // Records and status from one look: a status that says "over" must never
+                // overtake the last records.
+                let (batch, status) = {
                     let progress = entry.lock();
                     let batch: Vec<Arc<JobRecord>> =
                         progress.records.iter().skip(next).cloned().collect();
-                    (batch, progress.status.state() != JobState::Running)
+                    (batch, progress.status.clone())
                 };
+                let over = status.state() != JobState::Running;
                 next += batch.len();
                 for record in batch {
                     let event = job_event::Body::Record((*record).clone());
@@ -410,7 +435,7 @@ impl Hub {
                         return;
                     }
                 }
-                let status = job_event::Body::Status(hub.status_of(&entry));
+                let status = job_event::Body::Status(hub.with_live_counts(&entry, status));
                 if tx.send(Ok(JobEvent { body: Some(status) })).await.is_err() || over {
                     return;
                 }
