@@ -50,10 +50,23 @@ struct JobEntry {
 }
 
 struct Progress {
-    /// `in_flight` and `reassigned` are filled in from the scheduler while the job runs.
+    /// What is not counted from the records: `done` and `failed` are (see
+    /// [`Progress::status`]); `in_flight` and `reassigned` come from the scheduler while the job
+    /// runs.
     status: JobStatus,
     records: Vec<Arc<JobRecord>>,
     failed_by_kind: BTreeMap<&'static str, u64>,
+}
+
+impl Progress {
+    /// The status with its counts taken from the records.
+    fn status(&self) -> JobStatus {
+        JobStatus {
+            done: self.records.len() as u32,
+            failed: self.failed_by_kind.values().sum::<u64>() as u32,
+            ..self.status.clone()
+        }
+    }
 }
 
 impl JobEntry {
@@ -76,10 +89,8 @@ impl JobEntry {
 
     fn add(&self, record: JobRecord) {
         let mut progress = self.lock();
-        progress.status.done += 1;
         let failure = record.result.as_ref().and_then(|r| r.failure.as_ref());
         if let Some(failure) = failure {
-            progress.status.failed += 1;
             let kind = FailureKind::from_proto(failure.kind()).unwrap_or(FailureKind::Internal);
             *progress.failed_by_kind.entry(kind.as_str()).or_default() += 1;
         }
@@ -136,12 +147,6 @@ impl Hub {
                 status,
                 records,
             } = job;
-            // The counts are rebuilt from the records, which are the truth.
-            let status = JobStatus {
-                done: 0,
-                failed: 0,
-                ..status
-            };
             let entry = JobEntry::new(status);
             let done: HashSet<String> = records
                 .iter()
@@ -353,7 +358,7 @@ impl Hub {
             status.unfinished = removed.unfinished;
             status.reassigned = reassigned;
             status.in_flight = 0;
-            status.clone()
+            progress.status()
         };
         if let Some(store) = &self.store
             && let Err(e) = store.save_status(&status)
@@ -365,7 +370,7 @@ impl Hub {
     }
 
     fn status_of(&self, entry: &JobEntry) -> JobStatus {
-        let status = entry.lock().status.clone();
+        let status = entry.lock().status();
         self.with_live_counts(entry, status)
     }
 
@@ -425,7 +430,7 @@ impl Hub {
                     let progress = entry.lock();
                     let batch: Vec<Arc<JobRecord>> =
                         progress.records.iter().skip(next).cloned().collect();
-                    (batch, progress.status.clone())
+                    (batch, progress.status())
                 };
                 let over = status.state() != JobState::Running;
                 next += batch.len();
