@@ -307,6 +307,12 @@ impl Scheduler {
             .collect()
     }
 
+    /// Where `host` of `job` is and what it runs (the worker does not echo them back).
+    pub fn hostname_and_platform(&self, job: &str, host: &str) -> Option<(String, String)> {
+        let target = self.jobs.get(job)?.targets.get(host)?;
+        Some((target.hostname.clone(), target.platform.clone()))
+    }
+
     /// The labels `host` of `job` needs.
     pub fn placement_of(&self, job: &str, host: &str) -> Option<Placement> {
         Some(self.jobs.get(job)?.placement(host, &self.keys))

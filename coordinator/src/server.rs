@@ -31,13 +31,6 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 type ToWorker = mpsc::Sender<Result<CoordinatorMessage, Status>>;
 
-/// Where each host's record needs details the worker does not echo back.
-#[derive(Debug, Clone)]
-pub struct HostMeta {
-    pub hostname: String,
-    pub platform: String,
-}
-
 /// How the coordinator treats its workers.
 #[derive(Debug, Clone)]
 pub struct ServerPolicy {
@@ -67,13 +60,6 @@ pub fn check_token(expected: Option<&Secret>, metadata: &MetadataMap) -> Result<
     }
 }
 
-/// Where one job's accepted results go.
-struct JobSink {
-    results: mpsc::Sender<JobRecord>,
-    /// Hostname and platform of each host, for the records.
-    meta: HashMap<String, HostMeta>,
-}
-
 /// One attached worker.
 struct Attached {
     tx: ToWorker,
@@ -96,7 +82,8 @@ pub struct Shared {
 struct State {
     scheduler: Scheduler,
     workers: HashMap<WorkerKey, Attached>,
-    sinks: HashMap<String, Arc<JobSink>>,
+    /// Where each job's accepted results go, by job id.
+    sinks: HashMap<String, mpsc::Sender<JobRecord>>,
 }
 
 impl Shared {
@@ -129,22 +116,10 @@ impl Shared {
 
     /// Adds a job whose accepted results go to `results`; its hosts wait for [`Shared::start`].
     pub fn add_job(&self, spec: JobSpec, hosts: Vec<PlacedHost>, results: mpsc::Sender<JobRecord>) {
-        let meta = hosts
-            .iter()
-            .map(|h| {
-                let meta = HostMeta {
-                    hostname: h.target.hostname.clone(),
-                    platform: h.target.platform.clone(),
-                };
-                (h.target.name.clone(), meta)
-            })
-            .collect();
         let job_id = spec.job_id.clone();
         let mut state = self.lock();
         state.scheduler.add_job(spec, hosts);
-        state
-            .sinks
-            .insert(job_id, Arc::new(JobSink { results, meta }));
+        state.sinks.insert(job_id, results);
     }
 
     /// Sends every poll report from a current lease to `sink` (monitor jobs). Set once, before
@@ -186,6 +161,11 @@ impl Shared {
     /// Queued hosts that no attached worker may run.
     pub fn stranded(&self, job: &str) -> Vec<String> {
         self.lock().scheduler.stranded(job)
+    }
+
+    /// Where `host` of `job` is and what it runs: what records carry beside the worker's result.
+    pub fn hostname_and_platform(&self, job: &str, host: &str) -> Option<(String, String)> {
+        self.lock().scheduler.hostname_and_platform(job, host)
     }
 
     /// The labels `host` of `job` needs.
@@ -413,7 +393,7 @@ async fn serve_worker(
                 let outputs = pending
                     .remove(&(result.host.clone(), result.lease_epoch))
                     .unwrap_or_default();
-                let sink = {
+                let accepted = {
                     let mut state = shared.lock();
                     let verdict = state.scheduler.complete(
                         key,
@@ -421,25 +401,29 @@ async fn serve_worker(
                         &result.host,
                         result.lease_epoch,
                     );
+                    // The worker does not echo where the host is; the job's target says.
+                    let reached = state
+                        .scheduler
+                        .hostname_and_platform(&result.job_id, &result.host);
+                    let sink = state.sinks.get(&result.job_id);
                     (verdict == Verdict::Accepted)
-                        .then(|| state.sinks.get(&result.job_id).cloned())
+                        .then(|| sink.cloned().zip(reached))
                         .flatten()
                 };
-                let Some(sink) = sink else {
+                let Some((sink, (hostname, platform))) = accepted else {
                     debug!(worker = %worker.id, host = %result.host, "stale result dropped");
                     continue;
                 };
-                let meta = sink.meta.get(&result.host);
                 let record = JobRecord {
-                    hostname: meta.map(|m| m.hostname.clone()).unwrap_or_default(),
-                    platform: meta.map(|m| m.platform.clone()).unwrap_or_default(),
+                    hostname,
+                    platform,
                     result: Some(result),
                     outputs,
                     worker_id: worker.id.clone(),
                     worker_pid: worker.pid,
                 };
                 // A job whose sink is gone was finished or cancelled meanwhile: nothing to do.
-                let _ = sink.results.send(record).await;
+                let _ = sink.send(record).await;
             }
             worker_message::Body::Poll(report) => {
                 let current = shared.lock().scheduler.holds(

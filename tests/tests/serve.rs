@@ -214,10 +214,19 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
         .iter()
         .map(|d| (d.name.clone(), d.site))
         .collect();
+    let address_of: BTreeMap<String, String> = lab
+        .fleet
+        .devices()
+        .iter()
+        .map(|d| (d.name.clone(), d.address.to_string()))
+        .collect();
     let mut ran = 0;
     for record in &records {
         let host = record["host"].as_str().unwrap();
         let worker = record["worker"]["id"].as_str().unwrap();
+        // Where the host is comes from the coordinator's copy of the job, not the worker.
+        assert_eq!(record["hostname"], address_of[host].as_str(), "{record}");
+        assert_eq!(record["platform"], "cisco_ios", "{record}");
         match site_of[host] {
             "ams" | "fra" => {
                 assert_eq!(record["ok"], true, "{record}");

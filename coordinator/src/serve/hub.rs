@@ -295,6 +295,10 @@ impl Hub {
     }
 
     fn no_worker(&self, job: &str, host: &str) -> JobRecord {
+        let (hostname, platform) = self
+            .shared
+            .hostname_and_platform(job, host)
+            .unwrap_or_default();
         let needs = self
             .host_placement(job, host)
             .iter()
@@ -318,6 +322,8 @@ impl Hub {
                 started_unix_ms: unix_ms(SystemTime::now()),
                 ..HostResult::default()
             }),
+            hostname,
+            platform,
             ..JobRecord::default()
         }
     }
