@@ -92,6 +92,15 @@ pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The hosts that records (results.jsonl lines) name, each once: fewer than the records means
+/// some host has more than one result.
+pub fn distinct_hosts(records: &[serde_json::Value]) -> std::collections::BTreeSet<&str> {
+    records
+        .iter()
+        .map(|r| r["host"].as_str().expect("a record names its host"))
+        .collect()
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");

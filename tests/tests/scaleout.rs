@@ -6,8 +6,8 @@
 
 use fanout_tests::daemon::Daemon;
 use fanout_tests::netns::{Network, unavailable};
-use fanout_tests::{binary, json_lines};
-use std::collections::{BTreeMap, BTreeSet};
+use fanout_tests::{binary, distinct_hosts, json_lines};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
@@ -190,10 +190,7 @@ async fn a_job_spans_two_remote_workers_and_survives_a_cut_link() {
     );
 
     let records = json_lines(&std::fs::read_to_string(&results).unwrap());
-    let hosts: BTreeSet<&str> = records
-        .iter()
-        .map(|r| r["host"].as_str().unwrap())
-        .collect();
+    let hosts = distinct_hosts(&records);
     assert_eq!(
         (records.len(), hosts.len()),
         (DEVICES, DEVICES),

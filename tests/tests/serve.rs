@@ -4,8 +4,8 @@
 
 use fanout_devsim::{DriftConfig, FleetConfig};
 use fanout_tests::daemon::{Daemon, address_in};
-use fanout_tests::{Lab, binary, fanout, json_lines};
-use std::collections::{BTreeMap, BTreeSet};
+use fanout_tests::{Lab, binary, distinct_hosts, fanout, json_lines};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,21 +21,22 @@ const RULES: &str = r#"rules:
     expect: { not_matches: 'transport input .*telnet' }
 "#;
 
-/// `fanout certs` into `dir`: a CA, a certificate for 127.0.0.1/localhost, and the token.
-async fn certs(dir: &Path) {
-    let made = fanout(
-        &[
-            "certs",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--name",
-            "localhost",
-            "--ip",
-            "127.0.0.1",
-        ],
-        Duration::from_secs(30),
-    )
-    .await;
+/// `fanout certs` into `dir`: a CA, a certificate for 127.0.0.1/localhost, the token, and a
+/// client certificate for each of `clients`.
+async fn certs(dir: &Path, clients: &[&str]) {
+    let mut args = vec![
+        "certs",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--name",
+        "localhost",
+        "--ip",
+        "127.0.0.1",
+    ];
+    for client in clients {
+        args.extend(["--client", client]);
+    }
+    let made = fanout(&args, Duration::from_secs(30)).await;
     assert_eq!(made.code, Some(0), "fanout certs failed:\n{}", made.stderr);
 }
 
@@ -92,7 +93,7 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
     })
     .await;
     let pki = lab.dir.path().join("pki");
-    certs(&pki).await;
+    certs(&pki, &[]).await;
     let file = |name: &str| pki.join(name).to_string_lossy().into_owned();
     let (ca, token) = (file("ca.pem"), file("token"));
     let (cert, key) = (file("coordinator.pem"), file("coordinator-key.pem"));
@@ -199,10 +200,7 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
     // failed host in a local run.
     assert_eq!(remote.code, Some(1), "{}", remote.stderr);
     let records = json_lines(&remote.stdout);
-    let hosts: BTreeSet<&str> = records
-        .iter()
-        .map(|r| r["host"].as_str().unwrap())
-        .collect();
+    let hosts = distinct_hosts(&records);
     assert_eq!(
         (records.len(), hosts.len()),
         (60, 60),
@@ -440,10 +438,7 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
         second.output()
     );
     let records = json_lines(&watched.stdout);
-    let hosts: BTreeSet<&str> = records
-        .iter()
-        .map(|r| r["host"].as_str().unwrap())
-        .collect();
+    let hosts = distinct_hosts(&records);
     assert_eq!(
         (records.len(), hosts.len()),
         (40, 40),
@@ -556,24 +551,7 @@ async fn wait_for_done(client: &[&str], job: &str, n: u64) -> u64 {
 async fn with_mutual_tls_certified_workers_and_clients_need_no_token() {
     let dir = tempfile::tempdir().unwrap();
     let pki = dir.path().join("pki");
-    let made = fanout(
-        &[
-            "certs",
-            "--dir",
-            pki.to_str().unwrap(),
-            "--name",
-            "localhost",
-            "--ip",
-            "127.0.0.1",
-            "--client",
-            "w1",
-            "--client",
-            "ops",
-        ],
-        Duration::from_secs(30),
-    )
-    .await;
-    assert_eq!(made.code, Some(0), "{}", made.stderr);
+    certs(&pki, &["w1", "ops"]).await;
     let file = |name: &str| pki.join(name).to_string_lossy().into_owned();
     let ca = file("ca.pem");
     let serve = serve(&[
