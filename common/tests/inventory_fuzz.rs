@@ -74,7 +74,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inv.yaml");
         std::fs::write(&path, assemble(&picks, &noise)).unwrap();
-        let options = LoadOptions { known_platforms: vec!["cisco_ios".into()] };
+        let options = LoadOptions { known_platforms: vec!["cisco_ios".into()], ..LoadOptions::default() };
         match Inventory::load(&path, &options) {
             Ok(inventory) => {
                 for host in inventory.hosts() {

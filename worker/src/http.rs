@@ -79,7 +79,7 @@ impl HttpRunner {
                     command: step_label(step),
                     output,
                     duration: started.elapsed(),
-                    rejected: false,
+                    rejection: None,
                 }),
                 Err(StepFailure { failure, body }) => {
                     if let Some(body) = body {
@@ -87,7 +87,7 @@ impl HttpRunner {
                             command: step_label(step),
                             output: body,
                             duration: started.elapsed(),
-                            rejected: true,
+                            rejection: Some(failure.message.clone()),
                         });
                     }
                     debug!(kind = %failure.kind, "http step failed");

@@ -593,6 +593,7 @@ fn session_options(job: &proto::JobSpec) -> SessionOptions {
         host_key_policy: job.host_key_policy(),
         known_hosts,
         max_output_bytes: job.max_output_bytes,
+        session_log: false,
     }
 }
 
@@ -670,8 +671,8 @@ async fn validate(
             message: format!("rule evaluation crashed: {e}"),
         };
         let outcome = HostOutcome {
-            outputs: Vec::new(),
             failure: Some(failure),
+            ..Default::default()
         };
         (outcome, Vec::new())
     })
@@ -701,10 +702,10 @@ async fn report(
             }
         }
         commands.push(CommandStatus {
+            rejected: output.rejected(),
             command: output.command,
             output_bytes: output.output.len() as u64,
             duration_ms: output.duration.as_millis() as u64,
-            rejected: output.rejected,
         });
     }
     let failure = outcome.failure.map(|f| Failure {
@@ -759,11 +760,11 @@ mod tests {
                     command: String::new(),
                     output: Vec::new(),
                     duration: Duration::ZERO,
-                    rejected: false,
+                    rejection: None,
                 };
                 n
             ],
-            failure: None,
+            ..Default::default()
         };
         assert_eq!(
             changing_step_reached(&job, &with_outputs(0)),

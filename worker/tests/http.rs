@@ -67,6 +67,7 @@ fn options() -> SessionOptions {
         max_output_bytes: 1024 * 1024,
         host_key_policy: HostKeyPolicy::Strict,
         known_hosts: "/nonexistent/known_hosts".into(),
+        session_log: false,
     }
 }
 
@@ -139,7 +140,7 @@ async fn failures_have_the_ssh_kinds() {
         "{missing:?}"
     );
     assert_eq!(missing.outputs.len(), 2, "stops at the failed step");
-    assert!(missing.outputs[1].rejected);
+    assert!(missing.outputs[1].rejected());
     assert!(
         missing.failure.unwrap().message.contains("404"),
         "the message names the status"

@@ -72,6 +72,7 @@ async fn one_session_serves_many_polls_and_a_lost_one_is_reopened() {
             host_key_policy: HostKeyPolicy::Off,
             known_hosts: "/nonexistent/known_hosts".into(),
             max_output_bytes: 0,
+            session_log: false,
         },
         pacer: Arc::new(Pacer::new(0.0)),
         outbound,

@@ -53,6 +53,7 @@ fn options(known_hosts: &Path, policy: HostKeyPolicy) -> SessionOptions {
         host_key_policy: policy,
         known_hosts: known_hosts.to_path_buf(),
         max_output_bytes: 1024 * 1024,
+        session_log: false,
     }
 }
 
@@ -82,7 +83,7 @@ async fn collects_running_config_byte_for_byte() {
     assert_eq!(outcome.outputs.len(), 2);
     let config = &outcome.outputs[0];
     assert_eq!(config.command, "show running-config");
-    assert!(!config.rejected);
+    assert!(!config.rejected());
     let expected = running_config(&target.name, SEED);
     assert_eq!(
         String::from_utf8_lossy(&config.output),
@@ -90,7 +91,7 @@ async fn collects_running_config_byte_for_byte() {
         "running-config differs"
     );
     let version = String::from_utf8(outcome.outputs[1].output.clone()).unwrap();
-    assert!(!outcome.outputs[1].rejected);
+    assert!(!outcome.outputs[1].rejected());
     assert!(version.contains("Cisco IOS"), "{version}");
     assert!(!version.contains(&format!("{}#", target.name)), "{version}");
     assert!(!version.contains('\r'));
@@ -228,9 +229,9 @@ async fn an_invalid_command_is_a_command_error_with_its_output() {
     );
     // Stopped at the rejected command: its output is the last one.
     assert_eq!(outcome.outputs.len(), 2);
-    assert!(!outcome.outputs[0].rejected);
+    assert!(!outcome.outputs[0].rejected());
     let rejected = &outcome.outputs[1];
-    assert!(rejected.rejected);
+    assert!(rejected.rejected());
     assert_eq!(rejected.command, "show verison");
     let text = String::from_utf8_lossy(&rejected.output);
     assert!(text.contains("% Invalid input detected"), "{text}");

@@ -41,6 +41,9 @@ pub struct Inventory {
 pub struct LoadOptions {
     /// Platforms the caller can drive; a host resolving to any other is an error. Empty: no check.
     pub known_platforms: Vec<String>,
+    /// Other names for those platforms (Netmiko and NAPALM names, `ios` for `cisco_ios`); a
+    /// host's platform written as an alias resolves to the platform's own name.
+    pub platform_aliases: std::collections::BTreeMap<String, String>,
 }
 
 impl Inventory {

@@ -52,7 +52,7 @@ pub(super) fn resolve(doc: &Document, options: &LoadOptions) -> Result<Vec<Host>
                 .unwrap_or_default(),
             password: resolver.credential(&mut credentials, |e| e.password.as_ref())?,
             secret: resolver.credential(&mut credentials, RawEntry::enable_secret)?,
-            platform: resolver.platform(&known, &options.known_platforms)?,
+            platform: resolver.platform(&known, options)?,
             groups: named.entry.groups.clone().unwrap_or_default(),
             all_groups: chain.iter().map(|g| doc.groups[*g].name.clone()).collect(),
             data: resolver.data(),
@@ -88,7 +88,11 @@ impl<'d> HostResolver<'d> {
         }
     }
 
-    fn platform(&self, known: &HashSet<&str>, listed: &[String]) -> Result<String, InventoryError> {
+    fn platform(
+        &self,
+        known: &HashSet<&str>,
+        options: &LoadOptions,
+    ) -> Result<String, InventoryError> {
         let host = self.levels[0];
         let Some((origin, platform)) = self.first(|e| e.platform.as_ref()) else {
             return Err(self.error(InventoryErrorKind::MissingPlatform, host, &[]));
@@ -100,11 +104,20 @@ impl<'d> HostResolver<'d> {
                 &[Step::Key("platform")],
             ));
         }
+        if let Some(canonical) = options.platform_aliases.get(platform)
+            && !known.contains(platform.as_str())
+        {
+            return Ok(canonical.clone());
+        }
         if !known.is_empty() && !known.contains(platform.as_str()) {
+            let names = known
+                .iter()
+                .copied()
+                .chain(options.platform_aliases.keys().map(String::as_str));
             let kind = InventoryErrorKind::UnknownPlatform {
                 platform: platform.clone(),
-                suggestion: closest(platform, known.iter().copied()).map(str::to_string),
-                known: listed.to_vec(),
+                suggestion: closest(platform, names).map(str::to_string),
+                known: options.known_platforms.clone(),
             };
             return Err(self.error(kind, origin, &[Step::Key("platform")]));
         }

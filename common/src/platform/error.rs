@@ -22,6 +22,9 @@ pub enum PlatformError {
         field: String,
         reason: String,
     },
+    /// A profile's alias is the name of another platform.
+    #[error("{origin}: alias {alias:?} is already the name of another platform")]
+    AliasTaken { origin: String, alias: String },
     /// Two files in the directory define the same platform.
     #[error("platform {name:?} is defined in both {first} and {second}")]
     Duplicate {

@@ -40,6 +40,11 @@ impl Transport {
 pub struct PlatformProfile {
     /// What inventories write in `platform:`.
     pub name: String,
+    /// Other names inventories use for this platform: Netmiko `device_type`s and NAPALM driver
+    /// names (`ios`, `eos`, `junos`), so an existing inventory works unchanged. An alias resolves
+    /// to `name` when the inventory is loaded.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     /// One line for `fanout platforms`.
     #[serde(default)]
     pub description: String,
@@ -61,9 +66,25 @@ pub struct PlatformProfile {
     /// command: the host fails with `command_error`.
     #[serde(default)]
     pub failure_indicators: Vec<String>,
-    /// The pager marker to answer with a space, should paging stay on (`--More--`).
+    /// Regular expressions for refusals that do not start their line (Junos `'sh' is
+    /// ambiguous.`): a line of output that matches one fails the command like an indicator.
     #[serde(default)]
-    pub pager: Option<String>,
+    pub failure_patterns: Vec<String>,
+    /// Pager markers to answer with a space, should paging stay on: one text or a list
+    /// (`--More--`, `-- More --`, `---(more)---`, `Press any key to continue`). A marker counts
+    /// only at the end of what the device sent, escape sequences and trailing blanks aside.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub pager: Vec<String>,
+    /// Remove ANSI escape sequences (colours, cursor movement) from command output. For CLIs
+    /// that paint their screens (HP ProCurve, Aruba, MikroTik); prompts and echoes are read
+    /// through such sequences whatever this says.
+    #[serde(default)]
+    pub strip_ansi: bool,
+    /// Send one bare line ending when the device shows no prompt within a second of login:
+    /// for CLIs that print nothing until a key is pressed. The only keystroke fanout ever
+    /// types unasked, and only where the profile says so.
+    #[serde(default)]
+    pub wake_prompt: bool,
     /// What ends a line we send: `"\n"` (default) or `"\r\n"`.
     #[serde(default = "default_line_ending")]
     pub line_ending: String,
@@ -102,6 +123,21 @@ pub struct ConfigMode {
     pub exit: String,
 }
 
+/// Accepts `key: text` as well as `key: [text, ...]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(one)) => vec![one],
+        Some(OneOrMany::Many(many)) => many,
+    })
+}
+
 fn default_line_ending() -> String {
     "\n".to_string()
 }
@@ -118,6 +154,11 @@ pub fn line_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> 
 /// Compiles a pattern that must match at the end of a line (`Password:`).
 pub fn end_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
     ascii_pattern(&format!("(?:{pattern})[ \\t]*$"))
+}
+
+/// Compiles a failure pattern, searched for in each line of output.
+pub fn failure_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    ascii_pattern(pattern)
 }
 
 /// Prompts are ASCII, so `\w`, `\d` and `\s` mean their ASCII classes (`(?u:\w)` still asks for
@@ -165,6 +206,23 @@ impl PlatformProfile {
         if let Some(privilege) = &self.privilege {
             end_pattern(&privilege.password_prompt)
                 .map_err(|e| invalid("password_prompt", format!("bad regex: {e}")))?;
+        }
+        for pattern in &self.failure_patterns {
+            failure_pattern(pattern)
+                .map_err(|e| invalid("failure_patterns", format!("bad regex: {e}")))?;
+        }
+        if self.pager.iter().any(|p| p.trim().is_empty()) {
+            return Err(invalid("pager", "a pager marker is empty".into()));
+        }
+        if let Some(alias) = self
+            .aliases
+            .iter()
+            .find(|a| a.trim().is_empty() || a.trim() != a.as_str() || **a == self.name)
+        {
+            return Err(invalid(
+                "aliases",
+                format!("{alias:?} is not a usable alias (empty, padded, or the name itself)"),
+            ));
         }
         if self.failure_indicators.iter().any(|f| f.trim().is_empty()) {
             return Err(invalid(

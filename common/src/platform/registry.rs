@@ -34,6 +34,9 @@ pub struct LoadedProfile {
 #[derive(Debug, Clone, Default)]
 pub struct PlatformRegistry {
     profiles: BTreeMap<String, LoadedProfile>,
+    /// Every alias a profile declares, to that profile's name. A later profile's alias
+    /// replaces an earlier one's, as a later profile of the same name replaces it.
+    aliases: BTreeMap<String, String>,
 }
 
 impl PlatformRegistry {
@@ -45,11 +48,13 @@ impl PlatformRegistry {
             // A broken built-in is a bug caught by this crate's tests, never by users.
             let profile = PlatformProfile::from_yaml(yaml, &origin)
                 .unwrap_or_else(|e| panic!("built-in platform profile is broken: {e}"));
-            registry.insert(LoadedProfile {
-                profile,
-                source: ProfileSource::Builtin,
-                yaml: (*yaml).to_string(),
-            });
+            registry
+                .insert(LoadedProfile {
+                    profile,
+                    source: ProfileSource::Builtin,
+                    yaml: (*yaml).to_string(),
+                })
+                .unwrap_or_else(|e| panic!("built-in platform profiles clash: {e}"));
         }
         registry
     }
@@ -91,17 +96,50 @@ impl PlatformRegistry {
                 profile,
                 source: ProfileSource::File(path),
                 yaml: text,
-            });
+            })?;
         }
         Ok(registry)
     }
 
-    fn insert(&mut self, loaded: LoadedProfile) {
-        self.profiles.insert(loaded.profile.name.clone(), loaded);
+    /// Adds `loaded`, replacing a profile of the same name. An alias that names another
+    /// platform would make one name mean two profiles, and is refused; a platform named like
+    /// another's alias is fine, since names are looked up before aliases.
+    fn insert(&mut self, loaded: LoadedProfile) -> Result<(), PlatformError> {
+        let name = loaded.profile.name.clone();
+        let origin = || match &loaded.source {
+            ProfileSource::Builtin => format!("built-in {name}.yaml"),
+            ProfileSource::File(path) => path.display().to_string(),
+        };
+        if let Some(alias) = loaded
+            .profile
+            .aliases
+            .iter()
+            .find(|alias| self.profiles.contains_key(*alias))
+        {
+            return Err(PlatformError::AliasTaken {
+                origin: origin(),
+                alias: alias.clone(),
+            });
+        }
+        // A replaced profile's aliases go with it.
+        self.aliases.retain(|_, owner| *owner != name);
+        for alias in &loaded.profile.aliases {
+            self.aliases.insert(alias.clone(), name.clone());
+        }
+        self.profiles.insert(name, loaded);
+        Ok(())
     }
 
+    /// The profile called `name`, or the one that has `name` among its aliases.
     pub fn get(&self, name: &str) -> Option<&LoadedProfile> {
-        self.profiles.get(name)
+        self.profiles
+            .get(name)
+            .or_else(|| self.profiles.get(self.aliases.get(name)?))
+    }
+
+    /// Every alias and the platform name it stands for.
+    pub fn aliases(&self) -> &BTreeMap<String, String> {
+        &self.aliases
     }
 
     /// Platform names, sorted.
@@ -208,6 +246,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains(":2: invalid `transport`"), "{error}");
+    }
+
+    #[test]
+    fn aliases_resolve_to_their_platform_and_cannot_shadow_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("acme.yaml"),
+            "name: acme_os\naliases: [acme, acme_ssh]\ntransport: exec\n",
+        )
+        .unwrap();
+        let registry = PlatformRegistry::load(Some(dir.path())).unwrap();
+        assert_eq!(registry.get("acme").unwrap().profile.name, "acme_os");
+        assert_eq!(registry.get("acme_ssh").unwrap().profile.name, "acme_os");
+        assert_eq!(registry.aliases().get("acme").unwrap(), "acme_os");
+        // Aliases are not platforms of their own.
+        assert!(!registry.names().contains(&"acme".to_string()));
+
+        std::fs::write(
+            dir.path().join("acme.yaml"),
+            "name: acme_os\naliases: [linux]\ntransport: exec\n",
+        )
+        .unwrap();
+        let error = PlatformRegistry::load(Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("alias \"linux\""), "{error}");
     }
 
     #[test]

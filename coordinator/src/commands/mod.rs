@@ -73,6 +73,7 @@ pub fn select_hosts(selection: &Selection) -> Result<Selected, CommandError> {
         .map_err(|e| CommandError::Input(e.to_string()))?;
     let options = LoadOptions {
         known_platforms: registry.names(),
+        platform_aliases: registry.aliases().clone(),
     };
     let inventory = Inventory::load(&selection.inventory, &options)?;
     let hosts: Vec<Host> = inventory.select(&filters).into_iter().cloned().collect();

@@ -60,6 +60,32 @@ pub enum SessionError {
     #[error("command `{command}` was rejected by the device{detail}")]
     Rejected { command: String, detail: String },
 
+    /// The device echoed something other than the command sent: it is not running that
+    /// command, so its output is not the command's. Or the previous command's output went on
+    /// past what looked like its prompt, and this is more of it.
+    #[error(
+        "the device echoed \"{}\" for `{command}`: it did not receive the command as sent{}",
+        shown.escape_debug(),
+        previous.as_ref().map_or(String::new(), |p| format!(
+            ", or the output of `{p}` went on past what looked like its prompt"
+        ))
+    )]
+    EchoMismatch {
+        command: String,
+        shown: String,
+        /// The command sent before, whose output this may be the rest of.
+        previous: Option<String>,
+    },
+
+    /// After what looked like the prompt ending a command, the device went on printing: the
+    /// output kept for the command may be incomplete.
+    #[error(
+        "after `{command}` the device went on printing (\"{}\") past what looked like its \
+         prompt: the output may be incomplete",
+        shown.escape_debug()
+    )]
+    OutputContinued { command: String, shown: String },
+
     /// A command printed more than the configured cap.
     #[error("output of `{command}` exceeded {limit} bytes")]
     OutputTooLarge { command: String, limit: u64 },
@@ -91,7 +117,8 @@ impl SessionError {
             Self::KnownHosts { .. } | Self::Internal(_) => FailureKind::Internal,
             Self::Auth { .. } | Self::Key { .. } | Self::Agent(_) => FailureKind::AuthFailed,
             Self::Enable(_) => FailureKind::EnableFailed,
-            Self::Rejected { .. } => FailureKind::CommandError,
+            Self::Rejected { .. } | Self::EchoMismatch { .. } => FailureKind::CommandError,
+            Self::OutputContinued { .. } => FailureKind::Protocol,
             Self::OutputTooLarge { .. } => FailureKind::OutputTooLarge,
             Self::Disconnected { .. } => FailureKind::Disconnected,
             Self::Protocol(_) => FailureKind::Protocol,

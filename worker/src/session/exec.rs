@@ -21,13 +21,14 @@ enum Exit {
 }
 
 /// Runs `command` on its own channel. Returns the output, and `Err` only for failures of the
-/// session itself (timeout, disconnect, size): a failed command is an output with `rejected`.
+/// session itself (timeout, disconnect, size): a failed command is an output with a
+/// `rejection`.
 pub async fn run(
     handle: &SshHandle,
     command: &str,
     options: &SessionOptions,
     deadline: &HostDeadline,
-) -> Result<(CommandOutput, Option<String>), SessionError> {
+) -> Result<CommandOutput, SessionError> {
     let started = Instant::now();
     let limit = options.max_output_bytes;
     let (mut output, exit) = deadline
@@ -81,15 +82,15 @@ pub async fn run(
     output.shrink_to_fit();
     let failure = match exit {
         Exit::Status(0) => None,
-        Exit::Status(status) => Some(format!(": exit status {status}")),
-        Exit::Signal(signal) => Some(format!(": killed by signal {signal}")),
+        Exit::Status(status) => Some(format!("exit status {status}")),
+        Exit::Signal(signal) => Some(format!("killed by signal {signal}")),
         Exit::Unknown => {
             if handle.is_closed() {
                 return Err(SessionError::Disconnected {
                     during: format!("running `{command}`"),
                 });
             }
-            Some(": it ended without an exit status".into())
+            Some("it ended without an exit status".into())
         }
     };
     debug!(
@@ -98,13 +99,10 @@ pub async fn run(
         ok = failure.is_none(),
         "command done"
     );
-    Ok((
-        CommandOutput {
-            command: command.to_owned(),
-            output,
-            duration: started.elapsed(),
-            rejected: failure.is_some(),
-        },
-        failure,
-    ))
+    Ok(CommandOutput {
+        command: command.to_owned(),
+        output,
+        duration: started.elapsed(),
+        rejection: failure,
+    })
 }

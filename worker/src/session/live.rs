@@ -58,8 +58,10 @@ impl LiveSession {
             Transport::Exec => None,
             Transport::Shell => {
                 let prepared = async {
+                    // Monitoring keeps no transcripts: a session lives for days.
                     let mut shell =
-                        CliShell::open(&connection.device, profile, &options, deadline).await?;
+                        CliShell::open(&connection.device, profile, &options, deadline, &[])
+                            .await?;
                     let first = shell.first_prompt(&options, deadline).await?;
                     if !first.privileged && !target.secret.is_empty() {
                         shell.enable(&target.secret, &options, deadline).await?;
@@ -92,9 +94,7 @@ impl LiveSession {
         let deadline = HostDeadline::start(self.options.command_timeout);
         let result = match &mut self.shell {
             Some(shell) => shell.run(command, &self.options, &deadline).await,
-            None => exec::run(&self.connection.device, command, &self.options, &deadline)
-                .await
-                .map(|(output, _)| output),
+            None => exec::run(&self.connection.device, command, &self.options, &deadline).await,
         };
         result.map_err(|e| SessionFailure::from(&e))
     }

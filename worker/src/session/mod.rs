@@ -8,12 +8,15 @@
 //! profile drives an interactive shell by its prompt patterns (`shell.rs`).
 
 mod deadline;
+mod echo;
 mod error;
 mod exec;
 mod known_hosts;
 mod live;
 mod prompt;
+mod screen;
 mod shell;
+mod transcript;
 mod transport;
 
 use deadline::HostDeadline;
@@ -195,6 +198,8 @@ pub struct SessionOptions {
     pub known_hosts: PathBuf,
     /// Cap on one command's output; 0 means [`DEFAULT_MAX_OUTPUT_BYTES`].
     pub max_output_bytes: u64,
+    /// Keep a transcript of every byte sent and received (`--session-log`), secrets masked.
+    pub session_log: bool,
 }
 
 /// What one command printed.
@@ -205,8 +210,15 @@ pub struct CommandOutput {
     /// For `linux`, stdout followed by stderr.
     pub output: Vec<u8>,
     pub duration: Duration,
-    /// The device refused the command (a CLI error marker, or a non-zero exit status).
-    pub rejected: bool,
+    /// Why the device refused the command: its error line (`% Invalid input detected at '^'
+    /// marker.`), or a non-zero exit status. `None` when it ran it.
+    pub rejection: Option<String>,
+}
+
+impl CommandOutput {
+    pub fn rejected(&self) -> bool {
+        self.rejection.is_some()
+    }
 }
 
 /// Everything a session produced: the outputs in command order, then why it stopped early, if
@@ -215,6 +227,9 @@ pub struct CommandOutput {
 pub struct HostOutcome {
     pub outputs: Vec<CommandOutput>,
     pub failure: Option<SessionFailure>,
+    /// Every byte sent and received, secrets masked, when the job asked for it (shell
+    /// platforms only).
+    pub transcript: Option<Vec<u8>>,
 }
 
 /// Why a host failed.
@@ -250,8 +265,9 @@ pub async fn collect(
     let mut outcome = HostOutcome {
         outputs: Vec::with_capacity(commands.len()),
         failure: None,
+        transcript: None,
     };
-    if let Err(e) = run_host(target, commands, &options, &deadline, &mut outcome.outputs).await {
+    if let Err(e) = run_host(target, commands, &options, &deadline, &mut outcome).await {
         warn!(kind = %e.kind(), error = %e, "session failed");
         outcome.failure = Some(SessionFailure::from(&e));
     } else {
@@ -265,7 +281,7 @@ async fn run_host(
     commands: &[String],
     options: &SessionOptions,
     deadline: &HostDeadline,
-    outputs: &mut Vec<CommandOutput>,
+    outcome: &mut HostOutcome,
 ) -> Result<(), SessionError> {
     let profile = match &target.profile {
         Some(profile) => profile.clone(),
@@ -280,31 +296,46 @@ async fn run_host(
     let handle = &connection.device;
     let result = match profile.profile.transport {
         Transport::Shell => {
-            run_cli(
-                handle, profile, target, commands, options, deadline, outputs,
+            let mut shell = CliShell::open(
+                handle,
+                profile,
+                options,
+                deadline,
+                &[&target.password, &target.secret],
             )
-            .await
+            .await?;
+            let result = run_in_shell(
+                &mut shell,
+                target,
+                commands,
+                options,
+                deadline,
+                &mut outcome.outputs,
+            )
+            .await;
+            outcome.transcript = shell.take_transcript();
+            match result {
+                // The end-of-session check can still find the last output cut short.
+                Ok(()) => {
+                    let finished = shell.finish(deadline).await;
+                    if let Some(transcript) = &mut outcome.transcript {
+                        transcript.extend_from_slice(b"[session closed]\n");
+                    }
+                    finished
+                }
+                Err(e) => {
+                    shell.close(deadline).await;
+                    Err(e)
+                }
+            }
         }
-        Transport::Exec => run_exec(handle, commands, options, deadline, outputs).await,
+        Transport::Exec => {
+            run_exec(handle, commands, options, deadline, &mut outcome.outputs).await
+        }
     };
     connection
         .disconnect(DISCONNECT_GRACE.min(deadline.remaining()))
         .await;
-    result
-}
-
-async fn run_cli(
-    handle: &SshHandle,
-    profile: Arc<DeviceProfile>,
-    target: &DeviceTarget,
-    commands: &[String],
-    options: &SessionOptions,
-    deadline: &HostDeadline,
-    outputs: &mut Vec<CommandOutput>,
-) -> Result<(), SessionError> {
-    let mut shell = CliShell::open(handle, profile, options, deadline).await?;
-    let result = run_in_shell(&mut shell, target, commands, options, deadline, outputs).await;
-    shell.close(deadline).await;
     result
 }
 
@@ -326,12 +357,12 @@ async fn run_in_shell(
     }
     for command in commands {
         let output = shell.run(command, options, deadline).await?;
-        let rejected = output.rejected;
+        let rejection = output.rejection.clone();
         outputs.push(output);
-        if rejected {
+        if let Some(line) = rejection {
             return Err(SessionError::Rejected {
                 command: command.clone(),
-                detail: String::new(),
+                detail: format!(": \"{}\"", line.escape_debug()),
             });
         }
     }
@@ -346,12 +377,13 @@ async fn run_exec(
     outputs: &mut Vec<CommandOutput>,
 ) -> Result<(), SessionError> {
     for command in commands {
-        let (output, failure) = exec::run(handle, command, options, deadline).await?;
+        let output = exec::run(handle, command, options, deadline).await?;
+        let rejection = output.rejection.clone();
         outputs.push(output);
-        if let Some(detail) = failure {
+        if let Some(why) = rejection {
             return Err(SessionError::Rejected {
                 command: command.clone(),
-                detail,
+                detail: format!(": {why}"),
             });
         }
     }
@@ -417,6 +449,7 @@ mod tests {
             host_key_policy: HostKeyPolicy::Strict,
             known_hosts: PathBuf::from("/nonexistent/known_hosts"),
             max_output_bytes: 0,
+            session_log: false,
         };
         let outcome = collect(&target, &["show version".into()], &options).await;
         let failure = outcome.failure.expect("must fail");

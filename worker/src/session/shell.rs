@@ -1,15 +1,34 @@
 //! The interactive CLI driver for every `transport: shell` platform, driven by its profile: a
 //! PTY shell, the first prompt, the privilege command, the setup commands (paging off, width),
-//! then each command read up to the prompt that follows its echo. Prompts, the password prompt,
-//! the pager marker and failure indicators all come from the profile's patterns.
+//! then each command read up to the prompt that follows its echo.
 //!
-//! One read buffer serves the whole session and is cleared, not reallocated, per command. After
-//! each chunk only the new bytes (for the echo) and the last ~73 bytes (for the prompt and the
-//! pager) are examined.
+//! The device is sent only what was asked for: the commands, the profile's setup and privilege
+//! commands, the enable secret, a space to a pager, and (where the profile says so) one bare
+//! line ending to wake a silent prompt. A command's end is found from what the device sends:
+//!
+//! 1. Its echo must arrive exactly as sent (`echo.rs`); its output starts after the echo's line.
+//!    An echo of anything else means the device is not running the command asked for: the
+//!    host fails with `command_error` instead of reporting another command's output.
+//! 2. The output ends where the last line, as the screen shows it (`screen.rs`), ends with a
+//!    prompt carrying the identity learned from the first prompt (`prompt.rs`), possibly after a
+//!    message on the same line.
+//! 3. The device must then stay quiet for a settle time. A line of output that looks exactly
+//!    like the prompt, cut off by a packet boundary right after it, is followed by more output
+//!    at once; a device at its prompt waits for input. The settle time is twice the round trip
+//!    the command's echo took (the device's own pace), between [`SETTLE_MIN`] and
+//!    [`SETTLE_MAX`]: a few milliseconds on a LAN, not a guessed sleep per command.
+//! 4. Whatever stays unsure is checked afterwards: output that arrives before the next
+//!    command's echo, or before the echo of `exit` at the end of the session, means the device
+//!    was still printing, and the host fails rather than keep a short output.
+//!
+//! One read buffer serves the whole session and is cleared, not reallocated, per command.
 
 use super::deadline::HostDeadline;
+use super::echo::{self, Echo};
 use super::error::SessionError;
-use super::prompt::{self, CliPatterns};
+use super::prompt::{CliPatterns, Prompt};
+use super::screen;
+use super::transcript::Transcript;
 use super::transport::SshHandle;
 use super::{CommandOutput, DeviceProfile, SessionOptions};
 use fanout_common::Secret;
@@ -27,10 +46,22 @@ const TERMINAL_ROWS: u32 = 0;
 /// How long output must pause after a prompt-shaped last line before the first prompt is
 /// believed: a login banner can break between packets right after a `#` or `>`.
 const FIRST_PROMPT_QUIET: Duration = Duration::from_millis(50);
-/// At most this long is spent saying goodbye.
+/// How long a `wake_prompt` profile's device may stay silent after login before it is sent a
+/// bare line ending.
+const WAKE_AFTER: Duration = Duration::from_secs(1);
+/// Bounds of the settle time after a prompt (see the module comment).
+pub const SETTLE_MIN: Duration = Duration::from_millis(10);
+pub const SETTLE_MAX: Duration = Duration::from_millis(500);
+/// At most this long is spent saying goodbye (and checking nothing more was printed).
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// Room in the read buffer beyond the output cap for the echo and the prompt line.
 const BUFFER_SLACK: usize = 1024;
+/// How much of a very long last line is rendered to look for the prompt at its end.
+const MAX_RENDERED_TAIL: usize = 4096;
+/// The bytes `FANOUT_LOG=debug` shows of what was read when a read ends in a failure.
+const DEBUG_TAIL: usize = 200;
+/// The most a transcript keeps per host.
+const TRANSCRIPT_CAP: usize = 64 * 1024 * 1024;
 
 pub struct CliShell {
     channel: russh::Channel<Msg>,
@@ -38,17 +69,20 @@ pub struct CliShell {
     profile: Arc<DeviceProfile>,
     /// Everything read since the current command was sent; reused for the whole session.
     buf: Vec<u8>,
-    /// Where the pager's erasure of its marker is expected, after we answered `--More--`.
+    /// Where the pager's erasure of its marker is expected, after we answered it.
     erase_at: Option<usize>,
-    /// The device name from a prompt we trust (the one after `terminal length 0`); later prompts
-    /// must start with it, so a prompt-shaped line in output cannot end a command early.
-    prompt_base: Option<Vec<u8>>,
-    /// The device has shown its pager this session: paging stayed on, so keystrokes typed to
-    /// confirm a prompt could land at a `--More--`.
-    paged: bool,
+    /// The device's identity from its first prompt; later prompts must carry it, so a
+    /// prompt-shaped line of another device's name in output cannot end a command.
+    identity: Option<Vec<u8>>,
+    /// How long the device must stay quiet after a prompt, from its last echo's round trip.
+    settle: Duration,
+    /// The last command sent (setup commands too), for the checks that follow it.
+    last_command: Option<String>,
     /// Hard cap on `buf`: the output limit plus room for echo and prompt.
     buffer_cap: usize,
     max_output: u64,
+    /// Every byte sent and received, when the job asked for session logs.
+    transcript: Option<Transcript>,
 }
 
 /// What a read waits for besides the prompt.
@@ -56,87 +90,25 @@ pub struct CliShell {
 enum Until {
     /// Only the prompt.
     Prompt,
-    /// The prompt, confirmed by the device's echo of a typed word (see [`Confirmation`]).
-    ConfirmedPrompt,
     /// The prompt, or `Password:` (answering `enable`).
     PromptOrPassword,
 }
 
 /// How a read ended.
 enum Ended {
-    /// At a prompt; the command's output is `buf[output_from..prompt.start]`.
-    Prompt {
-        prompt: prompt::Prompt,
-        output_from: usize,
-    },
+    /// At a prompt; the command's output is `output`, raw (line ends as sent).
+    Prompt { prompt: Prompt, output: Vec<u8> },
     /// At `Password:`.
     Password,
 }
 
-/// A prompt-shaped end of the buffer that may still be output: a line like `r1#` in a banner or
-/// a log, cut off by a packet boundary right after its `#`. Bytes alone cannot tell it from the
-/// prompt, and waiting for quiet would put a guess of the network's timing into every command.
-/// Instead the driver types a random word and rubs it out with backspaces: a device at its
-/// prompt echoes the word right after the prompt, while a device still printing echoes it only
-/// after the rest of the output and the real prompt. Output cannot contain the word by chance,
-/// and nothing is ever executed.
-struct Confirmation {
-    /// The word typed, once per command (its echo also confirms the real prompt later).
-    token: Option<Vec<u8>>,
-    /// The prompt-shaped end awaiting the echo, and where the buffer ended then.
-    candidate: Option<(prompt::Prompt, usize)>,
-    /// Prompts are trusted unconfirmed: not a command, or a pager could take the word as a
-    /// keystroke (it quits `--More--`).
-    off: bool,
-}
-
-/// Letters and digits only: no `?` (help), tab or space (completion), no `q` (quits a pager).
-const TOKEN_ALPHABET: &[u8] = b"abcdefghijklmnoprstuvwxyz0123456789";
-const TOKEN_LEN: usize = 12;
-
-fn confirmation_token() -> Vec<u8> {
-    use rand::Rng as _;
-    let mut rng = rand::rng();
-    (0..TOKEN_LEN)
-        .map(|_| TOKEN_ALPHABET[rng.random_range(0..TOKEN_ALPHABET.len())])
-        .collect()
-}
-
-/// What the bytes after a candidate prompt say about it.
-#[derive(Debug, PartialEq, Eq)]
-enum Answer {
-    /// The typed word's echo: the candidate was the prompt.
-    Confirmed,
-    /// Could still become that echo.
-    Pending,
-    /// Output went on: the candidate was a line of output.
-    Refuted,
-}
-
-/// Echoed letters of the word that confirm a prompt: one chance in 35^4 (1.5 million) that
-/// output goes on with them, and a device that echoes slowly (a byte per 100 ms) is not kept
-/// waiting for all twelve.
-const TOKEN_CONFIRMS: usize = 4;
-
-/// Judges `after`, the bytes that followed a candidate prompt, given the word typed.
-fn echo_of_token(after: &[u8], token: &[u8]) -> Answer {
-    let enough = &token[..TOKEN_CONFIRMS.min(token.len())];
-    if after.starts_with(enough) {
-        Answer::Confirmed
-    } else if enough.starts_with(after) {
-        Answer::Pending
-    } else {
-        Answer::Refuted
-    }
-}
-
-/// Where a command's output starts in the buffer.
-#[derive(Clone, Copy)]
-enum OutputStart<'a> {
-    /// After the echo of `text`, not seen yet; searched up to `search`.
-    AfterEcho { text: &'a [u8], search: usize },
-    /// At this index.
-    At(usize),
+/// The last line in the buffer, as the screen shows it.
+struct LastLine {
+    /// Where the line starts in the buffer.
+    start: usize,
+    /// Where the rendered part starts (later than `start` only for a very long line).
+    rendered_from: usize,
+    shown: Vec<u8>,
 }
 
 impl CliShell {
@@ -146,6 +118,7 @@ impl CliShell {
         profile: Arc<DeviceProfile>,
         options: &SessionOptions,
         deadline: &HostDeadline,
+        secrets: &[&Secret],
     ) -> Result<Self, SessionError> {
         let channel = deadline
             .run(
@@ -167,51 +140,60 @@ impl CliShell {
             profile,
             buf: Vec::with_capacity(16 * 1024),
             erase_at: None,
-            prompt_base: None,
-            paged: false,
+            identity: None,
+            settle: SETTLE_MIN,
+            last_command: None,
             buffer_cap: usize::try_from(max_output)
                 .unwrap_or(usize::MAX)
                 .saturating_add(BUFFER_SLACK),
             max_output,
+            transcript: options
+                .session_log
+                .then(|| Transcript::new(secrets, TRANSCRIPT_CAP)),
         })
     }
 
-    /// Waits for the first prompt after login (past any banner) and returns it.
+    /// Waits for the first prompt after login (past any banner and login pager), learns the
+    /// device's identity from it and returns it.
     pub async fn first_prompt(
         &mut self,
         options: &SessionOptions,
         deadline: &HostDeadline,
-    ) -> Result<prompt::Prompt, SessionError> {
+    ) -> Result<Prompt, SessionError> {
         self.buf.clear();
-        deadline
-            .run(
-                options.command_timeout,
-                || "waiting for the first prompt".into(),
-                async {
-                    loop {
-                        self.receive("waiting for the first prompt", "login")
-                            .await?;
-                        let Some(found) = self.patterns().prompt_at_end(&self.buf, 0) else {
-                            continue;
-                        };
-                        if self.quiet_for(FIRST_PROMPT_QUIET).await? {
-                            return Ok::<_, SessionError>(found);
-                        }
+        let during = "waiting for the first prompt";
+        let mut wake_at = self
+            .profile
+            .profile
+            .wake_prompt
+            .then(|| Instant::now() + WAKE_AFTER);
+        let found = deadline
+            .run(options.command_timeout, || during.into(), async {
+                loop {
+                    if !self.receive_until(wake_at, during, "login").await? {
+                        // Silent since login: the profile says this device wants a key first.
+                        wake_at = None;
+                        let line_ending = self.profile.profile.line_ending.clone();
+                        self.send(line_ending.as_bytes()).await?;
+                        continue;
                     }
-                },
-            )
+                    if self.unpage(0).await? {
+                        continue;
+                    }
+                    let line = self.last_line(0);
+                    let Some(found) = self.patterns().whole_line_prompt(&line.shown) else {
+                        continue;
+                    };
+                    if self.quiet_for(FIRST_PROMPT_QUIET, during, "login").await? {
+                        return Ok::<_, SessionError>(found);
+                    }
+                }
+            })
             .await
-    }
-
-    /// Whether nothing arrives for `quiet`. Anything that does arrive is appended to the buffer.
-    async fn quiet_for(&mut self, quiet: Duration) -> Result<bool, SessionError> {
-        let until = Instant::now() + quiet;
-        match tokio::time::timeout_at(until, self.receive("waiting for the first prompt", "login"))
-            .await
-        {
-            Err(_) => Ok(true),
-            Ok(result) => result.map(|()| false),
-        }
+            .map_err(|e| self.explained(e))?;
+        debug!(identity = %found.identity.escape_ascii(), "first prompt");
+        self.identity = Some(found.identity.clone());
+        Ok(found)
     }
 
     /// Enters privileged mode with `secret`, by the profile's privilege command; a platform
@@ -232,7 +214,8 @@ impl CliShell {
                 during,
                 self.send_and_read(&privilege.command, Until::PromptOrPassword),
             )
-            .await?;
+            .await
+            .map_err(|e| self.explained(e))?;
         match ended {
             Ended::Prompt { prompt, .. } if prompt.privileged => return Ok(()),
             Ended::Prompt { .. } => {
@@ -242,16 +225,17 @@ impl CliShell {
         }
         // The secret is not echoed, so there is no echo to wait for: read to the next prompt.
         self.buf.clear();
+        self.erase_at = None;
         let mut line = Vec::with_capacity(secret.expose().len() + 1);
         line.extend_from_slice(secret.expose().as_bytes());
         line.extend_from_slice(self.profile.profile.line_ending.as_bytes());
         let ended = deadline
             .run(options.command_timeout, during, async {
                 self.send(&line).await?;
-                self.read_until(None, Until::PromptOrPassword, "enable")
-                    .await
+                self.read_output(0, Until::PromptOrPassword, "enable").await
             })
-            .await?;
+            .await
+            .map_err(|e| self.explained(e))?;
         match ended {
             Ended::Password => Err(SessionError::Enable("enable secret refused")),
             Ended::Prompt { .. } if self.patterns().enable_refused(&self.buf) => {
@@ -262,26 +246,22 @@ impl CliShell {
         }
     }
 
-    /// Runs a session-setup command (`terminal length 0`), ignoring what it prints. Trusts the
-    /// prompt that follows its echo as the device's own and remembers its name.
+    /// Runs a session-setup command (`terminal length 0`), ignoring what it prints: a device
+    /// without the command pages, and the pager is answered.
     pub async fn setup(
         &mut self,
         command: &str,
         options: &SessionOptions,
         deadline: &HostDeadline,
     ) -> Result<(), SessionError> {
-        let ended = deadline
+        deadline
             .run(
                 options.command_timeout,
                 || format!("running `{command}`"),
                 self.send_and_read(command, Until::Prompt),
             )
-            .await?;
-        if let Ended::Prompt { prompt, .. } = ended
-            && self.prompt_base.is_none()
-        {
-            self.prompt_base = Some(prompt.base(&self.buf).to_vec());
-        }
+            .await
+            .map_err(|e| self.explained(e))?;
         Ok(())
     }
 
@@ -297,35 +277,89 @@ impl CliShell {
             .run(
                 options.command_timeout,
                 || format!("running `{command}`"),
-                self.send_and_read(command, Until::ConfirmedPrompt),
+                self.send_and_read(command, Until::Prompt),
             )
-            .await?;
-        let Ended::Prompt {
-            prompt,
-            output_from,
-        } = ended
-        else {
+            .await
+            .map_err(|e| self.explained(e))?;
+        let Ended::Prompt { output: raw, .. } = ended else {
             return Err(SessionError::Protocol(format!(
                 "`{command}` ended at a password prompt"
             )));
         };
-        let raw = self.buf.get(output_from..prompt.start).unwrap_or_default();
+        let raw = if self.profile.profile.strip_ansi {
+            screen::strip_escapes(&raw)
+        } else {
+            raw
+        };
         let mut output = Vec::with_capacity(raw.len());
-        prompt::normalize_newlines(raw, &mut output);
+        screen::normalize_newlines(&raw, &mut output);
         if output.len() as u64 > self.max_output {
             return Err(SessionError::OutputTooLarge {
                 command: command.to_owned(),
                 limit: self.max_output,
             });
         }
-        let rejected = self.patterns().is_rejected(&output);
-        debug!(command, bytes = output.len(), rejected, "command done");
+        let rejection = self
+            .patterns()
+            .rejection(&output)
+            .map(|line| String::from_utf8_lossy(line).into_owned());
+        debug!(
+            command,
+            bytes = output.len(),
+            rejected = rejection.is_some(),
+            "command done"
+        );
         Ok(CommandOutput {
             command: command.to_owned(),
             output,
             duration: started.elapsed(),
-            rejected,
+            rejection,
         })
+    }
+
+    /// Ends the session after its last command, making sure the device had nothing more to
+    /// print: it says the profile's exit command and reads the echo. Anything else arriving
+    /// first is the rest of the last command's output, which a prompt-shaped line of it cut
+    /// short; the host then fails instead of keeping the short output.
+    pub async fn finish(mut self, deadline: &HostDeadline) -> Result<(), SessionError> {
+        let grace = CLOSE_GRACE.min(deadline.remaining());
+        let exit = self.profile.profile.exit_command.clone();
+        let mut goodbye = exit.clone().into_bytes();
+        goodbye.extend_from_slice(self.profile.profile.line_ending.as_bytes());
+        self.buf.clear();
+        let check = async {
+            self.send(&goodbye).await.ok()?;
+            loop {
+                // A device that closes the session on `exit` without echoing it is done too.
+                self.receive("saying goodbye", &exit).await.ok()?;
+                let patterns = &self.profile.patterns;
+                match echo::check(
+                    &self.buf,
+                    exit.as_bytes(),
+                    self.identity.as_deref(),
+                    patterns,
+                ) {
+                    Echo::Incomplete => continue,
+                    Echo::Complete { .. } => return None,
+                    Echo::Mismatch { shown } => return Some(shown),
+                }
+            }
+        };
+        let went_on = tokio::time::timeout(grace, check).await.ok().flatten();
+        let rest = deadline.remaining().min(CLOSE_GRACE);
+        tokio::time::timeout(rest, async {
+            self.channel.eof().await.ok();
+            self.channel.close().await.ok();
+        })
+        .await
+        .ok();
+        match (went_on, &self.last_command) {
+            (Some(shown), Some(command)) => Err(SessionError::OutputContinued {
+                command: command.clone(),
+                shown: String::from_utf8_lossy(&shown).into_owned(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Says the profile's exit command and closes the channel without waiting for the device
@@ -342,101 +376,9 @@ impl CliShell {
         tokio::time::timeout(grace, goodbye).await.ok();
     }
 
-    async fn send_and_read(&mut self, command: &str, until: Until) -> Result<Ended, SessionError> {
-        self.buf.clear();
-        self.erase_at = None;
-        let mut line = Vec::with_capacity(command.len() + 1);
-        line.extend_from_slice(command.as_bytes());
-        line.extend_from_slice(self.profile.profile.line_ending.as_bytes());
-        self.send(&line).await?;
-        self.read_until(Some(command.as_bytes()), until, command)
-            .await
-    }
-
-    async fn send(&self, bytes: &[u8]) -> Result<(), SessionError> {
-        self.channel.data(bytes).await.map_err(SessionError::from)
-    }
-
-    /// Reads until the buffer ends with a prompt (or, if asked, `Password:`) that comes after
-    /// the echo of `echo` (when given). Answers `--More--` with a space on the way.
-    async fn read_until(
-        &mut self,
-        echo: Option<&[u8]>,
-        until: Until,
-        command: &str,
-    ) -> Result<Ended, SessionError> {
-        let mut start = match echo {
-            Some(text) => OutputStart::AfterEcho { text, search: 0 },
-            None => OutputStart::At(0),
-        };
-        let mut confirm = Confirmation {
-            token: None,
-            candidate: None,
-            off: until != Until::ConfirmedPrompt || self.paged,
-        };
-        loop {
-            self.receive("running a command", command).await?;
-            if self.unpage().await? {
-                // The word may have gone to the pager; the echo it waits for may never come.
-                confirm.off = true;
-                continue;
-            }
-            let from = match start {
-                OutputStart::At(from) => from,
-                OutputStart::AfterEcho { text, search } => {
-                    match prompt::echo_end(&self.buf, text, search) {
-                        Some(end) => {
-                            start = OutputStart::At(end);
-                            end
-                        }
-                        None => {
-                            let search = prompt::echo_search_resume(self.buf.len(), text.len());
-                            start = OutputStart::AfterEcho { text, search };
-                            continue;
-                        }
-                    }
-                }
-            };
-            if until == Until::PromptOrPassword && self.patterns().password_prompt_at_end(&self.buf)
-            {
-                return Ok(Ended::Password);
-            }
-            if let Some((candidate, end)) = confirm.candidate.take()
-                && let Some(token) = &confirm.token
-            {
-                match echo_of_token(&self.buf[end..], token) {
-                    Answer::Confirmed => {
-                        return Ok(Ended::Prompt {
-                            prompt: candidate,
-                            output_from: from,
-                        });
-                    }
-                    Answer::Pending => {
-                        confirm.candidate = Some((candidate, end));
-                        continue;
-                    }
-                    Answer::Refuted => {}
-                }
-            }
-            if let Some(found) = self.patterns().prompt_at_end(&self.buf, from)
-                && self.is_own_prompt(&found)
-            {
-                if confirm.off {
-                    return Ok(Ended::Prompt {
-                        prompt: found,
-                        output_from: from,
-                    });
-                }
-                if confirm.token.is_none() {
-                    let token = confirmation_token();
-                    let mut keys = token.clone();
-                    keys.extend(std::iter::repeat_n(prompt::BACKSPACE, token.len()));
-                    self.send(&keys).await?;
-                    confirm.token = Some(token);
-                }
-                confirm.candidate = Some((found, self.buf.len()));
-            }
-        }
+    /// The transcript so far, when the job asked for one.
+    pub fn take_transcript(&mut self) -> Option<Vec<u8>> {
+        self.transcript.take().map(Transcript::finish)
     }
 
     /// The profile's session setup commands (paging off, terminal width), in order.
@@ -444,21 +386,108 @@ impl CliShell {
         self.profile.profile.session_setup.clone()
     }
 
+    /// Sends `command`, checks its echo, and reads its output up to the prompt.
+    async fn send_and_read(&mut self, command: &str, until: Until) -> Result<Ended, SessionError> {
+        self.buf.clear();
+        self.erase_at = None;
+        let mut line = Vec::with_capacity(command.len() + 1);
+        line.extend_from_slice(command.as_bytes());
+        line.extend_from_slice(self.profile.profile.line_ending.as_bytes());
+        self.send(&line).await?;
+        let sent = Instant::now();
+        let output_from = loop {
+            self.receive("running a command", command).await?;
+            let patterns = &self.profile.patterns;
+            match echo::check(
+                &self.buf,
+                command.as_bytes(),
+                self.identity.as_deref(),
+                patterns,
+            ) {
+                Echo::Incomplete => continue,
+                Echo::Complete { output_from } => break output_from,
+                Echo::Mismatch { shown } => {
+                    return Err(SessionError::EchoMismatch {
+                        command: command.to_owned(),
+                        shown: String::from_utf8_lossy(&shown).into_owned(),
+                        previous: self.last_command.replace(command.to_owned()),
+                    });
+                }
+            }
+        };
+        self.last_command = Some(command.to_owned());
+        self.settle = (sent.elapsed() * 2).clamp(SETTLE_MIN, SETTLE_MAX);
+        self.read_output(output_from, until, command).await
+    }
+
+    /// Reads from `output_from` until the last line ends with the device's prompt (or, if
+    /// asked, `Password:`) and the device stays quiet for the settle time. Answers pagers on
+    /// the way.
+    async fn read_output(
+        &mut self,
+        output_from: usize,
+        until: Until,
+        command: &str,
+    ) -> Result<Ended, SessionError> {
+        let during = "running a command";
+        loop {
+            if !self.unpage(output_from).await? {
+                let line = self.last_line(output_from);
+                if until == Until::PromptOrPassword && self.patterns().password_prompt(&line.shown)
+                {
+                    return Ok(Ended::Password);
+                }
+                if let Some(prompt) = self.own_prompt(&line.shown) {
+                    if self.quiet_for(self.settle, during, command).await? {
+                        let mut output = self.buf[output_from..line.start].to_vec();
+                        output.extend_from_slice(&self.buf[line.start..line.rendered_from]);
+                        output.extend_from_slice(&line.shown[..prompt.start]);
+                        return Ok(Ended::Prompt { prompt, output });
+                    }
+                    // More arrived: that was a line of output. Look again.
+                    continue;
+                }
+            }
+            self.receive(during, command).await?;
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
+        if let Some(transcript) = &mut self.transcript {
+            transcript.sent(bytes);
+        }
+        self.channel.data(bytes).await.map_err(SessionError::from)
+    }
+
     fn patterns(&self) -> &CliPatterns {
         &self.profile.patterns
     }
 
-    fn is_own_prompt(&self, found: &prompt::Prompt) -> bool {
-        self.prompt_base
-            .as_deref()
-            .is_none_or(|base| found.base(&self.buf) == base)
+    /// The prompt that ends `line`, if it carries the device's identity.
+    fn own_prompt(&self, line: &[u8]) -> Option<Prompt> {
+        match &self.identity {
+            Some(identity) => self.patterns().prompt_ending(line, identity),
+            None => self.patterns().whole_line_prompt(line),
+        }
+    }
+
+    /// The buffer's last line from `from` on, as the screen shows it.
+    fn last_line(&self, from: usize) -> LastLine {
+        let from = from.min(self.buf.len());
+        let start = memchr::memrchr(b'\n', &self.buf[from..]).map_or(from, |at| from + at + 1);
+        let rendered_from = start.max(self.buf.len().saturating_sub(MAX_RENDERED_TAIL));
+        LastLine {
+            start,
+            rendered_from,
+            shown: screen::render_line(&self.buf[rendered_from..]),
+        }
     }
 
     /// Handles the pager: drops its marker and answers it, and drops the erasure that follows.
     /// Returns whether the buffer's end is still pager noise (keep reading).
-    async fn unpage(&mut self) -> Result<bool, SessionError> {
+    async fn unpage(&mut self, from: usize) -> Result<bool, SessionError> {
         if let Some(at) = self.erase_at {
-            match prompt::more_erasure_len(self.buf.get(at..).unwrap_or_default()) {
+            match screen::erasure_len(self.buf.get(at..).unwrap_or_default()) {
                 None => return Ok(true),
                 Some(len) => {
                     self.buf.drain(at..at + len);
@@ -466,14 +495,56 @@ impl CliShell {
                 }
             }
         }
-        if let Some(at) = self.patterns().more_at_end(&self.buf) {
-            self.paged = true;
-            self.buf.truncate(at);
-            self.erase_at = Some(at);
-            self.send(b" ").await?;
-            return Ok(true);
+        let line = self.last_line(from);
+        if !self.patterns().pager_at_end(&line.shown) {
+            return Ok(false);
         }
-        Ok(false)
+        // Cut the marker where its text starts in the raw line (blanks before it included);
+        // a marker painted with escapes in between takes its whole line.
+        let raw = &self.buf[line.start..];
+        let cut = self
+            .patterns()
+            .pagers()
+            .iter()
+            .filter_map(|marker| memchr::memmem::rfind(raw, marker))
+            .max()
+            .map_or(line.start, |at| {
+                let blanks = raw[..at].iter().rev().take_while(|&&b| b == b' ').count();
+                line.start + at - blanks
+            });
+        self.buf.truncate(cut);
+        self.erase_at = Some(cut);
+        self.send(b" ").await?;
+        Ok(true)
+    }
+
+    /// Whether nothing arrives for `quiet`. Anything that does arrive is appended.
+    async fn quiet_for(
+        &mut self,
+        quiet: Duration,
+        during: &str,
+        command: &str,
+    ) -> Result<bool, SessionError> {
+        let until = Instant::now() + quiet;
+        self.receive_until(Some(until), during, command)
+            .await
+            .map(|received| !received)
+    }
+
+    /// [`Self::receive`], giving up at `until` (if given): whether something arrived.
+    async fn receive_until(
+        &mut self,
+        until: Option<Instant>,
+        during: &str,
+        command: &str,
+    ) -> Result<bool, SessionError> {
+        let Some(until) = until else {
+            return self.receive(during, command).await.map(|()| true);
+        };
+        match tokio::time::timeout_at(until, self.receive(during, command)).await {
+            Err(_) => Ok(false),
+            Ok(result) => result.map(|()| true),
+        }
     }
 
     /// Waits for the next chunk from the device and appends it to the buffer. `during` and
@@ -500,6 +571,9 @@ impl CliShell {
                 }
                 _ => continue,
             };
+            if let Some(transcript) = &mut self.transcript {
+                transcript.received(data);
+            }
             if self.buf.len().saturating_add(data.len()) > self.buffer_cap {
                 return Err(SessionError::OutputTooLarge {
                     command: command.to_owned(),
@@ -510,35 +584,40 @@ impl CliShell {
             return Ok(());
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_typed_words_echo_confirms_or_refutes_a_prompt() {
-        use Answer::*;
-        let token = b"k3x9abcd0712";
-        assert_eq!(echo_of_token(b"", token), Pending);
-        assert_eq!(echo_of_token(b"k3x", token), Pending);
-        assert_eq!(echo_of_token(b"k3x9", token), Confirmed);
-        assert_eq!(echo_of_token(b"k3x9abcd0712", token), Confirmed);
-        assert_eq!(echo_of_token(b"k3x9abcd0712\x08 \x08", token), Confirmed);
-        // The output went on: a line break, or more of the line (`r1#foo`).
-        assert_eq!(echo_of_token(b"\r\n", token), Refuted);
-        assert_eq!(echo_of_token(b"foo", token), Refuted);
-        assert_eq!(echo_of_token(b"k3x8", token), Refuted);
+    /// Adds what a person needs to a failed read: a timeout names the last line the device
+    /// sent; `FANOUT_LOG=debug` shows the last bytes read.
+    fn explained(&self, error: SessionError) -> SessionError {
+        let tail = &self.buf[self.buf.len().saturating_sub(DEBUG_TAIL)..];
+        debug!(error = %error, last_bytes = %tail.escape_ascii(), "read ended in a failure");
+        let seen = self.last_line_seen();
+        match error {
+            SessionError::Timeout { during, after } => SessionError::Timeout {
+                during: format!("{during}; {seen}"),
+                after,
+            },
+            SessionError::HostTimeout { during, after } => SessionError::HostTimeout {
+                during: format!("{during}; {seen}"),
+                after,
+            },
+            other => other,
+        }
     }
 
-    #[test]
-    fn tokens_avoid_keys_with_meaning() {
-        for _ in 0..100 {
-            let token = confirmation_token();
-            assert_eq!(token.len(), TOKEN_LEN);
-            assert!(token.iter().all(u8::is_ascii_alphanumeric));
-            assert!(!token.contains(&b'q'));
+    /// The last non-blank line the device sent, as the screen shows it, for messages.
+    fn last_line_seen(&self) -> String {
+        const SHOWN: usize = 120;
+        let tail = &self.buf[self.buf.len().saturating_sub(MAX_RENDERED_TAIL)..];
+        let line = tail
+            .rsplit(|&b| b == b'\n')
+            .map(screen::render_line)
+            .find(|line| line.iter().any(|b| !b.is_ascii_whitespace()));
+        match line {
+            None => "the device sent nothing since".into(),
+            Some(line) => {
+                let cut = &line[line.len().saturating_sub(SHOWN)..];
+                format!("the device's last line was \"{}\"", cut.escape_ascii())
+            }
         }
-        assert_ne!(confirmation_token(), confirmation_token());
     }
 }

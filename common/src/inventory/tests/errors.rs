@@ -21,6 +21,10 @@ fn fail(files: &[(&str, &str)]) -> String {
 fn platforms() -> LoadOptions {
     LoadOptions {
         known_platforms: vec!["cisco_ios".into(), "cisco_xe".into(), "linux".into()],
+        platform_aliases: [("ios", "cisco_ios")]
+            .into_iter()
+            .map(|(a, p)| (a.to_string(), p.to_string()))
+            .collect(),
     }
 }
 

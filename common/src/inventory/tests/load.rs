@@ -544,3 +544,18 @@ ssh_agent: true
     );
     assert!(!described.contains("not a real key") && !described.contains("\"pp\""));
 }
+
+#[test]
+fn a_platform_written_as_an_alias_resolves_to_the_platform() {
+    let dir = dir_with(&[(
+        "hosts.yaml",
+        "r1:\n  platform: ios\nr2:\n  platform: cisco_ios\n",
+    )]);
+    let options = LoadOptions {
+        known_platforms: vec!["cisco_ios".into()],
+        platform_aliases: [("ios".to_string(), "cisco_ios".to_string())].into(),
+    };
+    let inventory = Inventory::load(dir.path(), &options).unwrap();
+    assert_eq!(host(&inventory, "r1").platform, "cisco_ios");
+    assert_eq!(host(&inventory, "r2").platform, "cisco_ios");
+}

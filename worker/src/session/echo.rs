@@ -1,0 +1,179 @@
+//! The device's echo of a command: proof that it received the command exactly as sent. A CLI
+//! echoes what it will run; if the echoed line (as the screen shows it) is not the command —
+//! a word glued in front, a character lost — the device is about to run something else, and
+//! its output must not be reported as the command's.
+
+use super::prompt::CliPatterns;
+use super::screen::render_line;
+
+/// A line longer than this without a line end is not an echo (a command line is a few hundred
+/// bytes at most); stop waiting for its end.
+const MAX_ECHO_LINE: usize = 64 * 1024;
+/// How much of a mismatched line the error quotes.
+const SHOWN_BYTES: usize = 200;
+
+/// What the bytes read so far say about a command's echo.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Echo {
+    /// The echo's line has not ended yet.
+    Incomplete,
+    /// The device echoed the command; its output starts at this index of the buffer.
+    Complete { output_from: usize },
+    /// The device echoed another line: the screen shows `shown`.
+    Mismatch { shown: Vec<u8> },
+}
+
+/// Checks the echo of `command` at the start of `buf` (everything read since it was sent).
+/// Blank lines before the echo are skipped; the echoed line may start with the device's own
+/// prompt (`r1#show version`, devices that repaint the whole line) carrying `identity`. Only
+/// trailing blanks may differ.
+pub fn check(buf: &[u8], command: &[u8], identity: Option<&[u8]>, patterns: &CliPatterns) -> Echo {
+    let want = trim_end(command);
+    let mut start = 0;
+    while let Some(lf) = memchr::memchr(b'\n', &buf[start..]) {
+        let end = start + lf;
+        let shown = render_line(&buf[start..end]);
+        let text = trim_end(&shown);
+        if text.is_empty() {
+            start = end + 1;
+            continue;
+        }
+        if echoes(text, want, identity, patterns) {
+            // Devices that end lines with `\n\r` put the carriage return after the line feed:
+            // it belongs to the echo's line end, not to the output.
+            let lf_cr = end == start || buf[end - 1] != b'\r';
+            return match buf.get(end + 1) {
+                None if lf_cr => Echo::Incomplete,
+                Some(b'\r') if lf_cr => Echo::Complete {
+                    output_from: end + 2,
+                },
+                _ => Echo::Complete {
+                    output_from: end + 1,
+                },
+            };
+        }
+        return Echo::Mismatch {
+            shown: text[..text.len().min(SHOWN_BYTES)].to_vec(),
+        };
+    }
+    if buf.len() - start > MAX_ECHO_LINE {
+        let shown = render_line(&buf[start..start + SHOWN_BYTES]);
+        return Echo::Mismatch { shown };
+    }
+    Echo::Incomplete
+}
+
+/// Whether the shown line is `want`, alone or after the device's prompt.
+fn echoes(text: &[u8], want: &[u8], identity: Option<&[u8]>, patterns: &CliPatterns) -> bool {
+    let Some(before) = text.strip_suffix(want) else {
+        return false;
+    };
+    let before = trim_end(before);
+    if before.is_empty() {
+        return true;
+    }
+    // The prompt's own mark may be followed directly by the command (`r1#show`), so the
+    // prompt is matched on what comes before the command, blanks and all.
+    let lead = &text[..text.len() - want.len()];
+    identity.is_some_and(|identity| {
+        patterns
+            .whole_line_prompt(lead)
+            .is_some_and(|prompt| prompt.identity == identity)
+    })
+}
+
+fn trim_end(text: &[u8]) -> &[u8] {
+    let end = text
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |at| at + 1);
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_common::platform::PlatformRegistry;
+
+    fn ios() -> CliPatterns {
+        let registry = PlatformRegistry::builtin();
+        CliPatterns::compile(&registry.get("cisco_ios").unwrap().profile).unwrap()
+    }
+
+    fn check_ios(buf: &[u8], command: &str) -> Echo {
+        check(buf, command.as_bytes(), Some(b"sw1"), &ios())
+    }
+
+    #[test]
+    fn an_exact_echo_marks_where_output_starts() {
+        let buf = b"show version\r\nCisco IOS\r\nsw1#";
+        assert_eq!(
+            check_ios(buf, "show version"),
+            Echo::Complete { output_from: 14 }
+        );
+        // Blank lines first, `\n\r` line ends, a repainted line, the prompt in front.
+        assert_eq!(
+            check_ios(b"\r\nshow clock\n\r*10:00\n\rsw1#", "show clock"),
+            Echo::Complete { output_from: 14 }
+        );
+        assert_eq!(
+            check_ios(b"show clokc\x08\x08ck\r\n", "show clock"),
+            Echo::Complete { output_from: 16 }
+        );
+        assert_eq!(
+            check_ios(b"sw1#show clock\r\n", "show clock"),
+            Echo::Complete { output_from: 16 }
+        );
+        assert_eq!(
+            check_ios(b"\r\x1b[Ksw1(config)# vlan 42  \r\n", "vlan 42"),
+            Echo::Complete { output_from: 28 }
+        );
+    }
+
+    #[test]
+    fn an_echo_still_arriving_is_incomplete() {
+        assert_eq!(check_ios(b"", "show clock"), Echo::Incomplete);
+        assert_eq!(check_ios(b"show cl", "show clock"), Echo::Incomplete);
+        assert_eq!(check_ios(b"\r\nshow clock", "show clock"), Echo::Incomplete);
+        // A bare line feed: whether a carriage return follows it is not known yet.
+        assert_eq!(check_ios(b"show clock\n", "show clock"), Echo::Incomplete);
+        assert_eq!(
+            check_ios(b"show clock\nsw1#", "show clock"),
+            Echo::Complete { output_from: 11 }
+        );
+    }
+
+    #[test]
+    fn anything_else_on_the_echo_line_is_a_mismatch() {
+        // The glued word a backspace did not erase (0x08 ignored by a DEL-only line editor).
+        assert_eq!(
+            check_ios(b"cfxhtgipkg7wshow vlan brief\r\n", "show vlan brief"),
+            Echo::Mismatch {
+                shown: b"cfxhtgipkg7wshow vlan brief".to_vec()
+            }
+        );
+        // A lost character, a different command, another device's prompt, output first.
+        for (buf, command) in [
+            (&b"show vrsion\r\n"[..], "show version"),
+            (b"reload\r\n", "show version"),
+            (b"core-2#show version\r\n", "show version"),
+            (b"Building configuration...\r\nshow run\r\n", "show run"),
+        ] {
+            assert!(
+                matches!(check_ios(buf, command), Echo::Mismatch { .. }),
+                "{buf:?}"
+            );
+        }
+        // A line without end is not waited for forever.
+        let endless = vec![b'x'; 70 * 1024];
+        assert!(matches!(
+            check_ios(&endless, "show clock"),
+            Echo::Mismatch { .. }
+        ));
+        // Without a known identity no prompt is trusted in front of the echo.
+        assert!(matches!(
+            check(b"sw1#show clock\r\n", b"show clock", None, &ios()),
+            Echo::Mismatch { .. }
+        ));
+    }
+}
