@@ -88,6 +88,12 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
+    /// Write every byte sent to and received from each host into DIR/<host>.log, timed, with
+    /// control bytes visible and the password and enable secret masked: for finding out why
+    /// a new kind of device is misread.
+    #[arg(long, value_name = "DIR")]
+    pub session_log: Option<PathBuf>,
+
     /// How to report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -253,6 +259,12 @@ pub struct ValidateArgs {
     /// Also keep every collected output and results.jsonl here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+
+    /// Write every byte sent to and received from each host into DIR/<host>.log, timed, with
+    /// control bytes visible and the password and enable secret masked: for finding out why
+    /// a new kind of device is misread.
+    #[arg(long, value_name = "DIR")]
+    pub session_log: Option<PathBuf>,
 
     #[command(flatten)]
     pub remote: RemoteArgs,

@@ -34,6 +34,8 @@ pub struct JobSettings {
     /// YAML of the profiles from `--platforms` that the hosts use, by platform name; workers
     /// use their built-in profiles for every other platform.
     pub platform_profiles: HashMap<String, String>,
+    /// Workers keep a transcript of each host's session and send it with the result.
+    pub session_log: bool,
 }
 
 impl JobSettings {
@@ -54,6 +56,7 @@ impl JobSettings {
             validation: self.validation.clone(),
             http: self.http.clone(),
             platform_profiles: self.platform_profiles.clone(),
+            session_log: self.session_log,
             ..JobSpec::default()
         }
     }

@@ -20,6 +20,9 @@ pub struct HostRecord {
     /// Validation jobs: one verdict per rule (empty when the host could not be evaluated).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleRecord>,
+    /// The session transcript (`--session-log`), for its file; never serialised.
+    #[serde(skip)]
+    pub transcript: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +76,7 @@ impl HostRecord {
             worker_pid,
             hostname,
             platform,
+            transcript,
         } = record;
         let result = result.unwrap_or_default();
         let worker = WorkerRef {
@@ -123,6 +127,7 @@ impl HostRecord {
             duration_ms: result.duration_ms,
             commands,
             rules,
+            transcript,
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Recorder {
     format: Format,
     /// `--output` directory and its open `results.jsonl`.
     output: Option<(PathBuf, BufWriter<File>)>,
+    /// `--session-log` directory: one transcript per host.
+    session_log: Option<PathBuf>,
     /// Every record, outputs removed unless `keep_outputs`.
     kept: Vec<HostRecord>,
     /// Whether the final report needs the outputs (the human report without `--output`).
@@ -65,6 +67,7 @@ impl Recorder {
             keep_outputs,
             format,
             output,
+            session_log: None,
             kept: Vec::new(),
             files_written: 0,
             failed: 0,
@@ -72,7 +75,25 @@ impl Recorder {
         })
     }
 
+    /// Also writes each host's session transcript into `dir` (created if missing).
+    pub fn with_session_log(mut self, dir: Option<&Path>) -> Result<Self, RecorderError> {
+        if let Some(dir) = dir {
+            std::fs::create_dir_all(dir).map_err(|source| RecorderError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            self.session_log = Some(dir.to_path_buf());
+        }
+        Ok(self)
+    }
+
     pub fn record(&mut self, mut record: HostRecord) -> Result<(), RecorderError> {
+        if let Some(dir) = &self.session_log
+            && !record.transcript.is_empty()
+        {
+            let transcript = std::mem::take(&mut record.transcript);
+            write_file(&dir.join(transcript_file_name(&record.host)), &transcript)?;
+        }
         if let Some((dir, results)) = &mut self.output {
             for command in &mut record.commands {
                 let relative = output_file_name(&record.host, &command.command);
@@ -165,6 +186,16 @@ fn write_file(path: &Path, data: &[u8]) -> Result<(), RecorderError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// `<host>.log` for a host's session transcript, its name made safe as in
+/// [`output_file_name`].
+pub fn transcript_file_name(host: &str) -> String {
+    let relative = output_file_name(host, "x");
+    let dir = relative
+        .rsplit_once('/')
+        .map_or(relative.as_str(), |(d, _)| d);
+    format!("{dir}.log")
 }
 
 /// `<host>/<command>.txt` with everything but letters, digits, `-` and `.` turned into `_`, so a

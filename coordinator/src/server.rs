@@ -351,6 +351,8 @@ async fn serve_worker(
     // Output chunks of hosts still running on this worker, by (host, epoch), one buffer per
     // command. Epochs are unique across jobs, so the pair names one lease.
     let mut pending: HashMap<(String, u64), Vec<Vec<u8>>> = HashMap::new();
+    // Session transcripts (`--session-log`) by host and lease, kept apart from the outputs.
+    let mut transcripts: HashMap<(String, u64), Vec<u8>> = HashMap::new();
     loop {
         let next = tokio::time::timeout(shared.policy.lease_timeout, inbound.message()).await;
         let Ok(next) = next else {
@@ -378,6 +380,12 @@ async fn serve_worker(
                 let out = shared.lock().scheduler.add_credit(key, credit.hosts);
                 shared.deliver(out).await;
             }
+            worker_message::Body::Chunk(chunk) if chunk.transcript => {
+                transcripts
+                    .entry((chunk.host, chunk.lease_epoch))
+                    .or_default()
+                    .extend_from_slice(&chunk.data);
+            }
             worker_message::Body::Chunk(chunk) => {
                 let buffers = pending.entry((chunk.host, chunk.lease_epoch)).or_default();
                 let index = chunk.command_index as usize;
@@ -391,6 +399,9 @@ async fn serve_worker(
             }
             worker_message::Body::Result(result) => {
                 let outputs = pending
+                    .remove(&(result.host.clone(), result.lease_epoch))
+                    .unwrap_or_default();
+                let transcript = transcripts
                     .remove(&(result.host.clone(), result.lease_epoch))
                     .unwrap_or_default();
                 let accepted = {
@@ -421,6 +432,7 @@ async fn serve_worker(
                     outputs,
                     worker_id: worker.id.clone(),
                     worker_pid: worker.pid,
+                    transcript,
                 };
                 // A job whose sink is gone was finished or cancelled meanwhile: nothing to do.
                 let _ = sink.send(record).await;

@@ -593,7 +593,7 @@ fn session_options(job: &proto::JobSpec) -> SessionOptions {
         host_key_policy: job.host_key_policy(),
         known_hosts,
         max_output_bytes: job.max_output_bytes,
-        session_log: false,
+        session_log: job.session_log,
     }
 }
 
@@ -696,6 +696,7 @@ async fn report(
                 host: host.to_string(),
                 command_index: index as u32,
                 data: piece.to_vec(),
+                transcript: false,
             };
             if !send(outbound, worker_message::Body::Chunk(chunk)).await {
                 return;
@@ -707,6 +708,23 @@ async fn report(
             output_bytes: output.output.len() as u64,
             duration_ms: output.duration.as_millis() as u64,
         });
+    }
+    for piece in outcome
+        .transcript
+        .iter()
+        .flat_map(|t| t.chunks(CHUNK_BYTES))
+    {
+        let chunk = OutputChunk {
+            job_id: job_id.to_string(),
+            lease_epoch,
+            host: host.to_string(),
+            command_index: 0,
+            data: piece.to_vec(),
+            transcript: true,
+        };
+        if !send(outbound, worker_message::Body::Chunk(chunk)).await {
+            return;
+        }
     }
     let failure = outcome.failure.map(|f| Failure {
         kind: f.kind.to_proto() as i32,

@@ -141,6 +141,7 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         validation: None,
         http: None,
         platform_profiles: HashMap::new(),
+        session_log: false,
     }
 }
 

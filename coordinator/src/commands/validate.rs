@@ -65,8 +65,10 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     let mut job = job_settings(&args.execution, rules.commands());
     job.platform_profiles = profiles;
     job.validation = Some(validation);
+    job.session_log = args.session_log.is_some();
     let progress = progress_bar(hosts.len());
-    let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?;
+    let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?
+        .with_session_log(args.session_log.as_deref())?;
     let modes = (&args.execution, &args.remote);
     let Some(outcome) = execute(
         hosts,

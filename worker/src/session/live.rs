@@ -102,7 +102,7 @@ impl LiveSession {
     /// Says goodbye, briefly.
     pub async fn close(self) {
         let deadline = HostDeadline::start(DISCONNECT_GRACE);
-        if let Some(shell) = self.shell {
+        if let Some(mut shell) = self.shell {
             shell.close(&deadline).await;
         }
         self.connection.disconnect(DISCONNECT_GRACE).await;

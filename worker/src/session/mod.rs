@@ -313,21 +313,16 @@ async fn run_host(
                 &mut outcome.outputs,
             )
             .await;
-            outcome.transcript = shell.take_transcript();
-            match result {
+            let result = match result {
                 // The end-of-session check can still find the last output cut short.
-                Ok(()) => {
-                    let finished = shell.finish(deadline).await;
-                    if let Some(transcript) = &mut outcome.transcript {
-                        transcript.extend_from_slice(b"[session closed]\n");
-                    }
-                    finished
-                }
+                Ok(()) => shell.finish(deadline).await,
                 Err(e) => {
                     shell.close(deadline).await;
                     Err(e)
                 }
-            }
+            };
+            outcome.transcript = shell.take_transcript();
+            result
         }
         Transport::Exec => {
             run_exec(handle, commands, options, deadline, &mut outcome.outputs).await

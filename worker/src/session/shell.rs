@@ -321,7 +321,7 @@ impl CliShell {
     /// print: it says the profile's exit command and reads the echo. Anything else arriving
     /// first is the rest of the last command's output, which a prompt-shaped line of it cut
     /// short; the host then fails instead of keeping the short output.
-    pub async fn finish(mut self, deadline: &HostDeadline) -> Result<(), SessionError> {
+    pub async fn finish(&mut self, deadline: &HostDeadline) -> Result<(), SessionError> {
         let grace = CLOSE_GRACE.min(deadline.remaining());
         let exit = self.profile.profile.exit_command.clone();
         let mut goodbye = exit.clone().into_bytes();
@@ -364,12 +364,12 @@ impl CliShell {
 
     /// Says the profile's exit command and closes the channel without waiting for the device
     /// to agree.
-    pub async fn close(self, deadline: &HostDeadline) {
+    pub async fn close(&mut self, deadline: &HostDeadline) {
         let grace = CLOSE_GRACE.min(deadline.remaining());
         let profile = &self.profile.profile;
         let goodbye = format!("{}{}", profile.exit_command, profile.line_ending);
         let goodbye = async {
-            self.channel.data(goodbye.as_bytes()).await.ok();
+            self.send(goodbye.as_bytes()).await.ok();
             self.channel.eof().await.ok();
             self.channel.close().await.ok();
         };
@@ -613,7 +613,7 @@ impl CliShell {
             .map(screen::render_line)
             .find(|line| line.iter().any(|b| !b.is_ascii_whitespace()));
         match line {
-            None => "the device sent nothing since".into(),
+            None => "the device sent nothing back".into(),
             Some(line) => {
                 let cut = &line[line.len().saturating_sub(SHOWN)..];
                 format!("the device's last line was \"{}\"", cut.escape_ascii())
