@@ -2,6 +2,12 @@
 //! echoes what it will run; if the echoed line (as the screen shows it) is not the command —
 //! a word glued in front, a character lost — the device is about to run something else, and
 //! its output must not be reported as the command's.
+//!
+//! One case looks like a wrong echo and is not: the previous command's output went on past a
+//! line that looked exactly like the prompt. The device then finishes that output, prints its
+//! real prompt and echoes the command typed ahead after it (`sw1#show clock`); CLIs hold keys
+//! typed while they print. [`find_late`] finds that echo, so the rest of the previous output
+//! can be given back to its command.
 
 use super::prompt::CliPatterns;
 use super::screen::render_line;
@@ -19,8 +25,12 @@ pub enum Echo {
     Incomplete,
     /// The device echoed the command; its output starts at this index of the buffer.
     Complete { output_from: usize },
-    /// The device echoed another line: the screen shows `shown`.
+    /// The device echoed another line ending in the command (a word glued in front): the
+    /// screen shows `shown`.
     Mismatch { shown: Vec<u8> },
+    /// The first line is something else entirely: another echo, or more of the previous
+    /// command's output (see [`find_late`]).
+    Unexpected { shown: Vec<u8> },
 }
 
 /// Checks the echo of `command` at the start of `buf` (everything read since it was sent).
@@ -39,28 +49,64 @@ pub fn check(buf: &[u8], command: &[u8], identity: Option<&[u8]>, patterns: &Cli
             continue;
         }
         if echoes(text, want, identity, patterns) {
-            // Devices that end lines with `\n\r` put the carriage return after the line feed:
-            // it belongs to the echo's line end, not to the output.
-            let lf_cr = end == start || buf[end - 1] != b'\r';
-            return match buf.get(end + 1) {
-                None if lf_cr => Echo::Incomplete,
-                Some(b'\r') if lf_cr => Echo::Complete {
-                    output_from: end + 2,
-                },
-                _ => Echo::Complete {
-                    output_from: end + 1,
-                },
+            return match output_start(buf, start, end) {
+                Some(output_from) => Echo::Complete { output_from },
+                None => Echo::Incomplete,
             };
         }
-        return Echo::Mismatch {
-            shown: text[..text.len().min(SHOWN_BYTES)].to_vec(),
+        let shown = text[..text.len().min(SHOWN_BYTES)].to_vec();
+        return if text.ends_with(want) {
+            Echo::Mismatch { shown }
+        } else {
+            Echo::Unexpected { shown }
         };
     }
     if buf.len() - start > MAX_ECHO_LINE {
         let shown = render_line(&buf[start..start + SHOWN_BYTES]);
-        return Echo::Mismatch { shown };
+        return Echo::Unexpected { shown };
     }
     Echo::Incomplete
+}
+
+/// Where the output starts after the echo line `buf[start..end]` (`end` is its line feed), or
+/// `None` while that is not known yet. Devices that end lines with `\n\r` put the carriage
+/// return after the line feed: it belongs to the echo's line end, not to the output.
+fn output_start(buf: &[u8], start: usize, end: usize) -> Option<usize> {
+    let lf_cr = end == start || buf[end - 1] != b'\r';
+    match buf.get(end + 1) {
+        None if lf_cr => None,
+        Some(b'\r') if lf_cr => Some(end + 2),
+        _ => Some(end + 1),
+    }
+}
+
+/// The echo of `command` typed ahead after the device's own prompt, later in `buf`: the line
+/// where it starts and where the command's output starts. Only a line that begins with a
+/// prompt carrying `identity` counts: that is the device back at its prompt, reading the
+/// command.
+pub fn find_late(
+    buf: &[u8],
+    command: &[u8],
+    identity: &[u8],
+    patterns: &CliPatterns,
+) -> Option<(usize, usize)> {
+    let want = trim_end(command);
+    let mut start = 0;
+    while let Some(lf) = memchr::memchr(b'\n', &buf[start..]) {
+        let end = start + lf;
+        let shown = render_line(&buf[start..end]);
+        let text = trim_end(&shown);
+        if let Some(lead) = text.strip_suffix(want)
+            && !trim_end(lead).is_empty()
+            && patterns
+                .whole_line_prompt(lead)
+                .is_some_and(|prompt| prompt.identity == identity)
+        {
+            return Some((start, output_start(buf, start, end)?));
+        }
+        start = end + 1;
+    }
+    None
 }
 
 /// Whether the shown line is `want`, alone or after the device's prompt.
@@ -152,15 +198,27 @@ mod tests {
                 shown: b"cfxhtgipkg7wshow vlan brief".to_vec()
             }
         );
-        // A lost character, a different command, another device's prompt, output first.
+        // Another device's prompt in front; without a known identity no prompt is trusted.
+        for (buf, identity) in [
+            (&b"core-2#show version\r\n"[..], Some(&b"sw1"[..])),
+            (b"sw1#show version\r\n", None),
+        ] {
+            assert!(
+                matches!(
+                    check(buf, b"show version", identity, &ios()),
+                    Echo::Mismatch { .. }
+                ),
+                "{buf:?}"
+            );
+        }
+        // A lost character, a different command, output first: not this command's echo.
         for (buf, command) in [
             (&b"show vrsion\r\n"[..], "show version"),
             (b"reload\r\n", "show version"),
-            (b"core-2#show version\r\n", "show version"),
             (b"Building configuration...\r\nshow run\r\n", "show run"),
         ] {
             assert!(
-                matches!(check_ios(buf, command), Echo::Mismatch { .. }),
+                matches!(check_ios(buf, command), Echo::Unexpected { .. }),
                 "{buf:?}"
             );
         }
@@ -168,12 +226,26 @@ mod tests {
         let endless = vec![b'x'; 70 * 1024];
         assert!(matches!(
             check_ios(&endless, "show clock"),
-            Echo::Mismatch { .. }
+            Echo::Unexpected { .. }
         ));
-        // Without a known identity no prompt is trusted in front of the echo.
+    }
+
+    #[test]
+    fn an_echo_typed_ahead_is_found_after_the_rest_of_the_previous_output() {
+        // The previous output went on after a line that looked like the prompt; the device
+        // then printed its prompt and echoed the command held since.
+        let buf = b"\r\nmore of it\r\nend\r\nsw1#show clock\r\n*10:00\r\nsw1#";
         assert!(matches!(
-            check(b"sw1#show clock\r\n", b"show clock", None, &ios()),
-            Echo::Mismatch { .. }
+            check_ios(buf, "show clock"),
+            Echo::Unexpected { .. }
         ));
+        assert_eq!(
+            find_late(buf, b"show clock", b"sw1", &ios()),
+            Some((19, 35))
+        );
+        // Only after the device's own prompt.
+        let buf = b"more\r\ncore-2#show clock\r\nshow clock\r\n";
+        assert_eq!(find_late(buf, b"show clock", b"sw1", &ios()), None);
+        assert_eq!(find_late(b"more\r\n", b"show clock", b"sw1", &ios()), None);
     }
 }

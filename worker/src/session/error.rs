@@ -64,8 +64,8 @@ pub enum SessionError {
     /// command, so its output is not the command's. Or the previous command's output went on
     /// past what looked like its prompt, and this is more of it.
     #[error(
-        "the device echoed \"{}\" for `{command}`: it did not receive the command as sent{}",
-        shown.escape_debug(),
+        "the device echoed {} for `{command}`: it did not receive the command as sent{}",
+        quoted(shown),
         previous.as_ref().map_or(String::new(), |p| format!(
             ", or the output of `{p}` went on past what looked like its prompt"
         ))
@@ -80,9 +80,9 @@ pub enum SessionError {
     /// After what looked like the prompt ending a command, the device went on printing: the
     /// output kept for the command may be incomplete.
     #[error(
-        "after `{command}` the device went on printing (\"{}\") past what looked like its \
-         prompt: the output may be incomplete",
-        shown.escape_debug()
+        "after `{command}` the device went on printing ({}) past what looked like its prompt: \
+         the output may be incomplete",
+        quoted(shown)
     )]
     OutputContinued { command: String, shown: String },
 
@@ -105,6 +105,23 @@ pub enum SessionError {
     /// A bug or resource failure on our side.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Device text inside double quotes, for messages: quotes, backslashes and control characters
+/// escaped, everything else (`'^' marker`) as the device printed it.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 impl SessionError {
@@ -165,6 +182,15 @@ fn ssh_error_kind(e: &russh::Error) -> FailureKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_text_is_quoted_as_printed_with_only_controls_escaped() {
+        assert_eq!(
+            quoted("% Invalid input detected at '^' marker."),
+            "\"% Invalid input detected at '^' marker.\""
+        );
+        assert_eq!(quoted("a\"b\\c\x1b[2J\r"), r#""a\"b\\c\u{1b}[2J\r""#);
+    }
 
     #[test]
     fn connect_errors_sort_into_kinds() {

@@ -314,8 +314,11 @@ async fn run_host(
             )
             .await;
             let result = match result {
-                // The end-of-session check can still find the last output cut short.
-                Ok(()) => shell.finish(deadline).await,
+                // The end-of-session check can still find more of the last output.
+                Ok(()) => match shell.finish(options, deadline).await {
+                    Ok(()) => give_back(&mut shell, &mut outcome.outputs),
+                    Err(e) => Err(e),
+                },
                 Err(e) => {
                     shell.close(deadline).await;
                     Err(e)
@@ -352,16 +355,35 @@ async fn run_in_shell(
     }
     for command in commands {
         let output = shell.run(command, options, deadline).await?;
+        // Reading this command can find more of the previous one's output.
+        give_back(shell, outputs)?;
         let rejection = output.rejection.clone();
         outputs.push(output);
         if let Some(line) = rejection {
-            return Err(SessionError::Rejected {
-                command: command.clone(),
-                detail: format!(": \"{}\"", line.escape_debug()),
-            });
+            return Err(rejected(command, &line));
         }
     }
     Ok(())
+}
+
+/// Appends to the last output what the shell found of it later (see `shell.rs`); a refusal
+/// in that part fails the host like one found at once.
+fn give_back(shell: &mut CliShell, outputs: &mut [CommandOutput]) -> Result<(), SessionError> {
+    let (Some(rest), Some(last)) = (shell.take_continuation(), outputs.last_mut()) else {
+        return Ok(());
+    };
+    shell.append_output(last, &rest)?;
+    match &last.rejection {
+        Some(line) => Err(rejected(&last.command, line)),
+        None => Ok(()),
+    }
+}
+
+fn rejected(command: &str, line: &str) -> SessionError {
+    SessionError::Rejected {
+        command: command.to_owned(),
+        detail: format!(": {}", error::quoted(line)),
+    }
 }
 
 async fn run_exec(

@@ -17,9 +17,13 @@
 //!    at once; a device at its prompt waits for input. The settle time is twice the round trip
 //!    the command's echo took (the device's own pace), between [`SETTLE_MIN`] and
 //!    [`SETTLE_MAX`]: a few milliseconds on a LAN, not a guessed sleep per command.
-//! 4. Whatever stays unsure is checked afterwards: output that arrives before the next
+//! 4. Whatever stays unsure is checked afterwards. Output that arrives before the next
 //!    command's echo, or before the echo of `exit` at the end of the session, means the device
-//!    was still printing, and the host fails rather than keep a short output.
+//!    was still printing (a line exactly like the prompt, then a pause longer than the settle).
+//!    CLIs hold keys typed while they print and echo them after their prompt, so the device
+//!    finishes that output, prints its prompt and echoes the command: the rest is given back to
+//!    the previous command (`take_continuation`) and nothing is lost. A device that does
+//!    anything else fails the host rather than keep a short output.
 //!
 //! One read buffer serves the whole session and is cleared, not reallocated, per command.
 
@@ -52,6 +56,8 @@ const WAKE_AFTER: Duration = Duration::from_secs(1);
 /// Bounds of the settle time after a prompt (see the module comment).
 pub const SETTLE_MIN: Duration = Duration::from_millis(10);
 pub const SETTLE_MAX: Duration = Duration::from_millis(500);
+/// How long a device must stay quiet at its prompt before a missing echo is final.
+const LATE_ECHO_QUIET: Duration = Duration::from_millis(250);
 /// At most this long is spent saying goodbye (and checking nothing more was printed).
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// Room in the read buffer beyond the output cap for the echo and the prompt line.
@@ -78,6 +84,13 @@ pub struct CliShell {
     settle: Duration,
     /// The last command sent (setup commands too), for the checks that follow it.
     last_command: Option<String>,
+    /// The last command was one of [`Self::run`]'s, whose output a caller keeps.
+    last_was_run: bool,
+    /// The text of the prompt that ended the last read, as shown: if it turns out to have been
+    /// a line of output, it belongs back in that output.
+    last_prompt: Vec<u8>,
+    /// More of the last `run` command's output, found after it had been returned.
+    continuation: Option<Vec<u8>>,
     /// Hard cap on `buf`: the output limit plus room for echo and prompt.
     buffer_cap: usize,
     max_output: u64,
@@ -143,6 +156,9 @@ impl CliShell {
             identity: None,
             settle: SETTLE_MIN,
             last_command: None,
+            last_was_run: false,
+            last_prompt: Vec::new(),
+            continuation: None,
             buffer_cap: usize::try_from(max_output)
                 .unwrap_or(usize::MAX)
                 .saturating_add(BUFFER_SLACK),
@@ -208,6 +224,7 @@ impl CliShell {
             return Ok(());
         };
         let during = || "running enable".to_string();
+        self.last_was_run = false;
         let ended = deadline
             .run(
                 options.command_timeout,
@@ -262,6 +279,7 @@ impl CliShell {
             )
             .await
             .map_err(|e| self.explained(e))?;
+        self.last_was_run = false;
         Ok(())
     }
 
@@ -281,71 +299,119 @@ impl CliShell {
             )
             .await
             .map_err(|e| self.explained(e))?;
+        self.last_was_run = true;
         let Ended::Prompt { output: raw, .. } = ended else {
             return Err(SessionError::Protocol(format!(
                 "`{command}` ended at a password prompt"
             )));
         };
+        let mut output = CommandOutput {
+            command: command.to_owned(),
+            output: Vec::new(),
+            duration: started.elapsed(),
+            rejection: None,
+        };
+        self.append_output(&mut output, &raw)?;
+        debug!(
+            command,
+            bytes = output.output.len(),
+            rejected = output.rejected(),
+            "command done"
+        );
+        Ok(output)
+    }
+
+    /// Adds `raw`, as the device sent it, to a command's output: escapes stripped where the
+    /// profile says so, line ends made `\n`, the size checked and the refusal looked for again.
+    pub fn append_output(
+        &self,
+        output: &mut CommandOutput,
+        raw: &[u8],
+    ) -> Result<(), SessionError> {
+        let stripped;
         let raw = if self.profile.profile.strip_ansi {
-            screen::strip_escapes(&raw)
+            stripped = screen::strip_escapes(raw);
+            &stripped
         } else {
             raw
         };
-        let mut output = Vec::with_capacity(raw.len());
-        screen::normalize_newlines(&raw, &mut output);
-        if output.len() as u64 > self.max_output {
+        screen::normalize_newlines(raw, &mut output.output);
+        if output.output.len() as u64 > self.max_output {
             return Err(SessionError::OutputTooLarge {
-                command: command.to_owned(),
+                command: output.command.clone(),
                 limit: self.max_output,
             });
         }
-        let rejection = self
+        output.rejection = self
             .patterns()
-            .rejection(&output)
+            .rejection(&output.output)
             .map(|line| String::from_utf8_lossy(line).into_owned());
-        debug!(
-            command,
-            bytes = output.len(),
-            rejected = rejection.is_some(),
-            "command done"
-        );
-        Ok(CommandOutput {
-            command: command.to_owned(),
-            output,
-            duration: started.elapsed(),
-            rejection,
-        })
+        Ok(())
+    }
+
+    /// More of the previous `run` command's output, found while reading the next command (or
+    /// the end of the session): what looked like its prompt was a line of output. The caller
+    /// appends it to that command's output with [`Self::append_output`].
+    pub fn take_continuation(&mut self) -> Option<Vec<u8>> {
+        self.continuation.take()
     }
 
     /// Ends the session after its last command, making sure the device had nothing more to
     /// print: it says the profile's exit command and reads the echo. Anything else arriving
     /// first is the rest of the last command's output, which a prompt-shaped line of it cut
     /// short; the host then fails instead of keeping the short output.
-    pub async fn finish(&mut self, deadline: &HostDeadline) -> Result<(), SessionError> {
-        let grace = CLOSE_GRACE.min(deadline.remaining());
+    pub async fn finish(
+        &mut self,
+        options: &SessionOptions,
+        deadline: &HostDeadline,
+    ) -> Result<(), SessionError> {
         let exit = self.profile.profile.exit_command.clone();
         let mut goodbye = exit.clone().into_bytes();
         goodbye.extend_from_slice(self.profile.profile.line_ending.as_bytes());
         self.buf.clear();
-        let check = async {
-            self.send(&goodbye).await.ok()?;
+        let mut went_on = None;
+        // A goodbye gets a short grace; a device still printing the last output gets as long
+        // as a command would.
+        let mut until = Instant::now() + CLOSE_GRACE.min(deadline.remaining());
+        if self.send(&goodbye).await.is_ok() {
             loop {
                 // A device that closes the session on `exit` without echoing it is done too.
-                self.receive("saying goodbye", &exit).await.ok()?;
+                let closed = match self
+                    .receive_until(Some(until), "saying goodbye", &exit)
+                    .await
+                {
+                    Ok(true) => false,
+                    Ok(false) => break,
+                    Err(_) => true,
+                };
                 let patterns = &self.profile.patterns;
-                match echo::check(
-                    &self.buf,
-                    exit.as_bytes(),
-                    self.identity.as_deref(),
-                    patterns,
-                ) {
-                    Echo::Incomplete => continue,
-                    Echo::Complete { .. } => return None,
-                    Echo::Mismatch { shown } => return Some(shown),
+                let identity = self.identity.as_deref();
+                match echo::check(&self.buf, exit.as_bytes(), identity, patterns) {
+                    Echo::Incomplete if !closed => continue,
+                    Echo::Incomplete | Echo::Complete { .. } => break,
+                    Echo::Mismatch { shown } | Echo::Unexpected { shown } => {
+                        let late = identity.and_then(|id| {
+                            echo::find_late(&self.buf, exit.as_bytes(), id, patterns)
+                        });
+                        if let Some((rest_ends, _)) = late {
+                            let mut rest = std::mem::take(&mut self.last_prompt);
+                            rest.extend_from_slice(&self.buf[..rest_ends]);
+                            self.continuation = self.last_was_run.then_some(rest);
+                            went_on = None;
+                            break;
+                        }
+                        if went_on.is_none() {
+                            let patience = options.command_timeout.min(deadline.remaining());
+                            until = Instant::now() + patience;
+                        }
+                        went_on = Some(shown);
+                        if closed {
+                            break;
+                        }
+                    }
                 }
             }
-        };
-        let went_on = tokio::time::timeout(grace, check).await.ok().flatten();
+        }
         let rest = deadline.remaining().min(CLOSE_GRACE);
         tokio::time::timeout(rest, async {
             self.channel.eof().await.ok();
@@ -406,18 +472,69 @@ impl CliShell {
             ) {
                 Echo::Incomplete => continue,
                 Echo::Complete { output_from } => break output_from,
-                Echo::Mismatch { shown } => {
-                    return Err(SessionError::EchoMismatch {
-                        command: command.to_owned(),
-                        shown: String::from_utf8_lossy(&shown).into_owned(),
-                        previous: self.last_command.replace(command.to_owned()),
-                    });
+                Echo::Mismatch { shown } => return Err(self.echo_mismatch(command, &shown)),
+                Echo::Unexpected { shown } if self.last_command.is_some() => {
+                    return self.read_after_late_echo(command, until, &shown).await;
                 }
+                Echo::Unexpected { shown } => return Err(self.echo_mismatch(command, &shown)),
             }
         };
         self.last_command = Some(command.to_owned());
         self.settle = (sent.elapsed() * 2).clamp(SETTLE_MIN, SETTLE_MAX);
         self.read_output(output_from, until, command).await
+    }
+
+    /// The first line after sending `command` was not its echo: perhaps the previous command's
+    /// output going on. Reads until the device is quiet at its prompt; if the command's echo
+    /// follows the device's prompt in what came, what came before it is the rest of the
+    /// previous output, and the command's output follows its echo as usual.
+    async fn read_after_late_echo(
+        &mut self,
+        command: &str,
+        until: Until,
+        shown: &[u8],
+    ) -> Result<Ended, SessionError> {
+        let Some(identity) = self.identity.clone() else {
+            return Err(self.echo_mismatch(command, shown));
+        };
+        let previous_prompt = std::mem::take(&mut self.last_prompt);
+        loop {
+            let ended = self.read_output(0, until, command).await?;
+            let late = echo::find_late(&self.buf, command.as_bytes(), &identity, self.patterns());
+            if let (Some((rest_ends, output_from)), Ended::Prompt { prompt, output }) =
+                (late, &ended)
+            {
+                debug!(
+                    command,
+                    previous = ?self.last_command,
+                    "the previous output went on past a prompt-shaped line; given back to it"
+                );
+                let mut rest = previous_prompt;
+                rest.extend_from_slice(&self.buf[..rest_ends]);
+                self.continuation = self.last_was_run.then_some(rest);
+                self.last_command = Some(command.to_owned());
+                return Ok(Ended::Prompt {
+                    prompt: prompt.clone(),
+                    output: output.get(output_from..).unwrap_or_default().to_vec(),
+                });
+            }
+            // A prompt without the echo after it yet: the device may still be printing (more
+            // lines shaped like its prompt), or it echoed something else and is done.
+            if self
+                .quiet_for(LATE_ECHO_QUIET, "running a command", command)
+                .await?
+            {
+                return Err(self.echo_mismatch(command, shown));
+            }
+        }
+    }
+
+    fn echo_mismatch(&mut self, command: &str, shown: &[u8]) -> SessionError {
+        SessionError::EchoMismatch {
+            command: command.to_owned(),
+            shown: String::from_utf8_lossy(shown).into_owned(),
+            previous: self.last_command.replace(command.to_owned()),
+        }
     }
 
     /// Reads from `output_from` until the last line ends with the device's prompt (or, if
@@ -442,6 +559,7 @@ impl CliShell {
                         let mut output = self.buf[output_from..line.start].to_vec();
                         output.extend_from_slice(&self.buf[line.start..line.rendered_from]);
                         output.extend_from_slice(&line.shown[..prompt.start]);
+                        self.last_prompt = line.shown[prompt.start..].to_vec();
                         return Ok(Ended::Prompt { prompt, output });
                     }
                     // More arrived: that was a line of output. Look again.
