@@ -12,7 +12,8 @@
 //!   line netmiko also got), and the session stops there.
 //!
 //! Beside these, the reproduction on `cisco_generic` against the bytes the simulator
-//! printed, and a pager that cannot be turned off (`--More-- or (q)uit`) on `dell_generic`.
+//! printed, configuration mode and a prompt-shaped line of output on `cisco_generic`, and a
+//! pager that cannot be turned off (`--More-- or (q)uit`) on `dell_generic`.
 //!
 //! The one normalisation: netmiko's `send_command` drops the prompt's line and with it the line
 //! end in front of the prompt; fanout keeps everything the device printed before its prompt.
@@ -312,6 +313,53 @@ async fn a_pager_that_stays_on_is_answered() {
     );
     let version = output(&record, 1);
     assert!(version.starts_with("\nImage Descriptions\n"), "{version:?}");
+}
+
+/// Configuration mode (`(config)#`, `(config-if)#` prompts), then output with a line that ends
+/// like the prompt: a description of the device's own `name#`, which a reader that ends a
+/// command at the first prompt-shaped text would stop at. Both runs against netmiko's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_mode_and_prompt_shaped_output() {
+    let Some(python) = python_with_simulators() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hostname = "ams-sw01";
+    let switch = FakeSwitch::start(&python, "cisco_generic", hostname).await;
+    let description = format!("description {hostname}#");
+    let configure = [
+        "configure terminal",
+        "interface FastEthernet0/4",
+        &description,
+        "exit",
+        "exit",
+    ];
+    let run = switch
+        .fanout(dir.path(), "cisco_ios", Some(SECRET), &configure)
+        .await;
+    assert_eq!(run.code, Some(0), "{}", switch.explain(&run));
+
+    let commands = [
+        "show running-config interface FastEthernet0/4",
+        "show running-config",
+        "show version",
+    ];
+    let run = switch
+        .fanout(dir.path(), "cisco_ios", Some(SECRET), &commands)
+        .await;
+    assert_eq!(run.code, Some(0), "{}", switch.explain(&run));
+    let ours = outputs(&record(&run));
+    assert!(
+        ours[0].contains(&format!("\n {description}\nend\n")),
+        "{ours:?}"
+    );
+    let theirs = switch
+        .netmiko(&python, "cisco_ios", &commands)
+        .await
+        .unwrap();
+    for (ours, theirs) in ours.iter().zip(&theirs) {
+        assert_eq!(as_netmiko_returns(ours), theirs);
+    }
 }
 
 /// Every check on one model, against one simulated switch; what went wrong, if anything.
