@@ -8,10 +8,15 @@ use std::path::{Path, PathBuf};
 /// The profiles fanout ships, by file name; each file's `name` is its platform.
 const BUILTIN: &[(&str, &str)] = &[
     ("arista_eos", include_str!("builtin/arista_eos.yaml")),
+    (
+        "brocade_fastiron",
+        include_str!("builtin/brocade_fastiron.yaml"),
+    ),
     ("cisco_ios", include_str!("builtin/cisco_ios.yaml")),
     ("cisco_nxos", include_str!("builtin/cisco_nxos.yaml")),
     ("cisco_xe", include_str!("builtin/cisco_xe.yaml")),
     ("cisco_xr", include_str!("builtin/cisco_xr.yaml")),
+    ("dell_os6", include_str!("builtin/dell_os6.yaml")),
     ("juniper_junos", include_str!("builtin/juniper_junos.yaml")),
     ("linux", include_str!("builtin/linux.yaml")),
 ];
@@ -165,7 +170,7 @@ mod tests {
             let loaded = registry.get(file).expect(file);
             assert_eq!(loaded.profile.name, *file);
         }
-        assert_eq!(registry.names().len(), 7);
+        assert_eq!(registry.names().len(), BUILTIN.len());
         let linux = &registry.get("linux").unwrap().profile;
         assert_eq!(linux.transport, Transport::Exec);
         let junos = &registry.get("juniper_junos").unwrap().profile;
@@ -194,7 +199,7 @@ mod tests {
         let ios = registry.get("cisco_ios").unwrap();
         assert_eq!(ios.profile.transport, Transport::Exec);
         assert!(matches!(ios.source, ProfileSource::File(_)));
-        assert_eq!(registry.names().len(), 8);
+        assert_eq!(registry.names().len(), BUILTIN.len() + 1);
     }
 
     #[test]
