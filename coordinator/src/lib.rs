@@ -8,6 +8,7 @@ pub mod http_job;
 pub mod job;
 pub mod monitoring;
 pub mod output;
+pub mod output_tree;
 pub mod record;
 pub mod recorder;
 pub mod report;
