@@ -84,9 +84,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub execution: ExecutionArgs,
 
-    /// Write one file per host per command, and results.jsonl, into this directory.
+    /// Write one file per host per command, and results.jsonl, into this directory (created
+    /// 0700, files 0600; it must be new or empty unless --overwrite).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+
+    /// Reuse an --output directory that holds an earlier run: its files and results.jsonl are
+    /// removed first (only if it holds nothing fanout does not write). Without it, --output
+    /// must be new or empty.
+    #[arg(long, requires = "output")]
+    pub overwrite: bool,
 
     /// How to report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -255,6 +262,12 @@ pub struct ValidateArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
+    /// Reuse an --output directory that holds an earlier run: its files and results.jsonl are
+    /// removed first (only if it holds nothing fanout does not write). Without it, --output
+    /// must be new or empty.
+    #[arg(long, requires = "output")]
+    pub overwrite: bool,
+
     #[command(flatten)]
     pub remote: RemoteArgs,
 
@@ -347,6 +360,11 @@ pub struct DemoArgs {
     /// Also write every collected config here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Reuse an --output directory that holds an earlier run: its files and results.jsonl are
+    /// removed first (only if it holds nothing fanout does not write). Without it, --output
+    /// must be new or empty.
+    #[arg(long, requires = "output")]
+    pub overwrite: bool,
 }
 
 #[derive(Args)]
@@ -548,6 +566,12 @@ pub struct WatchArgs {
     /// Write one file per host per command, and results.jsonl, into this directory.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+
+    /// Reuse an --output directory that holds an earlier run: its files and results.jsonl are
+    /// removed first (only if it holds nothing fanout does not write). Without it, --output
+    /// must be new or empty.
+    #[arg(long, requires = "output")]
+    pub overwrite: bool,
 
     /// How to report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]

@@ -65,8 +65,12 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     let mut job = job_settings(&args.execution, rules.commands());
     job.platform_profiles = profiles;
     job.validation = Some(validation);
+    if args.output.is_some() {
+        crate::recorder::check_job_file_names(&hosts, &job)?;
+    }
     let progress = progress_bar(hosts.len());
-    let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?;
+    let output = args.output.as_deref();
+    let recorder = Recorder::new(Format::Human, output, args.overwrite, false, progress)?;
     let modes = (&args.execution, &args.remote);
     let Some(outcome) = execute(
         hosts,
@@ -91,6 +95,10 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     crate::out!("{text}");
     if args.format != ReportFormat::Human {
         eprint!("{}", report.one_line_summary());
+    }
+    if let Some(why) = &outcome.results_error {
+        eprintln!("fanout: the run stopped early: {why}; the report above lists every host");
+        return Ok(crate::report::EXIT_BAD_INPUT);
     }
     Ok(report.exit_code())
 }
