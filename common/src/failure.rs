@@ -34,10 +34,13 @@ pub enum FailureKind {
     Cancelled,
     /// No attached worker carries the labels the host is pinned to (e.g. its `site`).
     NoWorker,
+    /// The device answered, but fanout could not store what it said under `--output` (a name
+    /// too long for the file system, a full disk, no permission, a symbolic link in the way).
+    OutputWriteFailed,
 }
 
 impl FailureKind {
-    pub const ALL: [FailureKind; 13] = [
+    pub const ALL: [FailureKind; 14] = [
         Self::Refused,
         Self::Timeout,
         Self::AuthFailed,
@@ -51,6 +54,7 @@ impl FailureKind {
         Self::Internal,
         Self::Cancelled,
         Self::NoWorker,
+        Self::OutputWriteFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl FailureKind {
             Self::Internal => "internal",
             Self::Cancelled => "cancelled",
             Self::NoWorker => "no_worker",
+            Self::OutputWriteFailed => "output_write_failed",
         }
     }
 
@@ -96,6 +101,7 @@ impl FailureKind {
             Self::Internal => P::Internal,
             Self::Cancelled => P::Cancelled,
             Self::NoWorker => P::NoWorker,
+            Self::OutputWriteFailed => P::OutputWriteFailed,
         }
     }
 
@@ -117,6 +123,7 @@ impl FailureKind {
             P::Internal => Self::Internal,
             P::Cancelled => Self::Cancelled,
             P::NoWorker => Self::NoWorker,
+            P::OutputWriteFailed => Self::OutputWriteFailed,
         })
     }
 }
@@ -137,6 +144,30 @@ mod tests {
             assert_eq!(FailureKind::from_proto(kind.to_proto()), Some(kind));
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+    }
+
+    #[test]
+    fn every_kind_on_the_wire_is_listed() {
+        // A value added to the proto enum but not here would reach coordinators as `internal`.
+        let on_wire: Vec<FailureKind> = (1..)
+            .map_while(|n| proto::FailureKind::try_from(n).ok())
+            .map(|p| FailureKind::from_proto(p).expect("only Unspecified has no kind"))
+            .collect();
+        assert_eq!(on_wire, FailureKind::ALL);
+        assert_eq!(
+            FailureKind::OutputWriteFailed.to_proto() as i32,
+            14,
+            "wire values never change"
+        );
+    }
+
+    #[test]
+    fn every_kind_is_documented_for_users() {
+        let readme = include_str!("../../README.md");
+        for kind in FailureKind::ALL {
+            let named = format!("`{}`", kind.as_str());
+            assert!(readme.contains(&named), "README.md never mentions {named}");
         }
     }
 }

@@ -84,7 +84,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub execution: ExecutionArgs,
 
-    /// Write one file per host per command, and results.jsonl, into this directory.
+    /// Write one file per host per command, and results.jsonl, into this directory (created
+    /// 0700, files 0600; it must be new or empty unless --overwrite).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
@@ -93,6 +94,12 @@ pub struct RunArgs {
     /// a new kind of device is misread.
     #[arg(long, value_name = "DIR")]
     pub session_log: Option<PathBuf>,
+
+    /// Reuse an --output or --session-log directory that holds an earlier run: its files are
+    /// removed first (only if it holds nothing fanout does not write). Without it, both must
+    /// be new or empty.
+    #[arg(long)]
+    pub overwrite: bool,
 
     /// How to report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -194,8 +201,9 @@ pub struct ExecutionArgs {
     #[arg(long)]
     pub known_hosts: Option<PathBuf>,
 
-    /// Largest output of one command (e.g. 256MiB); beyond it the host fails with output_too_large.
-    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    /// Largest output of one command (e.g. 256MiB, at most 1GiB); beyond it the host fails
+    /// with output_too_large. Outputs are never cut short.
+    #[arg(long, default_value = "256MiB", value_parser = parse_output_limit)]
     pub max_output: u64,
 
     /// After Ctrl-C, how long hosts in flight may take to finish.
@@ -265,6 +273,12 @@ pub struct ValidateArgs {
     /// a new kind of device is misread.
     #[arg(long, value_name = "DIR")]
     pub session_log: Option<PathBuf>,
+
+    /// Reuse an --output or --session-log directory that holds an earlier run: its files are
+    /// removed first (only if it holds nothing fanout does not write). Without it, both must
+    /// be new or empty.
+    #[arg(long)]
+    pub overwrite: bool,
 
     #[command(flatten)]
     pub remote: RemoteArgs,
@@ -358,6 +372,11 @@ pub struct DemoArgs {
     /// Also write every collected config here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Reuse an --output or --session-log directory that holds an earlier run: its files are
+    /// removed first (only if it holds nothing fanout does not write). Without it, both must
+    /// be new or empty.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Args)]
@@ -406,6 +425,23 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 10s, 500ms, 5m)"))
 }
 
+/// The largest `--max-output`: a command's output is held whole in memory by the worker and
+/// the coordinator, so anything above this is a typo rather than a plan.
+pub const MAX_OUTPUT_CEILING: u64 = 1 << 30;
+
+/// `--max-output`: a size above 0 and at most [`MAX_OUTPUT_CEILING`]. 0 used to mean "no
+/// output at all" to one side and "the default" to the other; now it is refused.
+pub fn parse_output_limit(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err("must be more than 0: every output would be too large".into()),
+        n if n > MAX_OUTPUT_CEILING => Err(format!(
+            "{} is more than the 1GiB one command's output may be (outputs are held in memory)",
+            text.trim()
+        )),
+        n => Ok(n),
+    }
+}
+
 /// `1048576`, `64KiB`, `256MiB`, `1GiB` (and KB/MB/GB as powers of ten).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -445,6 +481,21 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn output_limits_are_one_number_both_ends_agree_on() {
+        assert!(parse_output_limit("0").is_err());
+        assert!(parse_output_limit("0MiB").is_err());
+        assert!(parse_output_limit("2GiB").is_err());
+        assert!(parse_output_limit("18446744073709551615").is_err());
+        assert_eq!(parse_output_limit("4KiB"), Ok(4096));
+        assert_eq!(parse_output_limit("1GiB"), Ok(MAX_OUTPUT_CEILING));
+        // The default the flags document is the one a worker applies to a job that names none.
+        assert_eq!(
+            parse_output_limit("256MiB"),
+            Ok(fanout_worker::session::DEFAULT_MAX_OUTPUT_BYTES)
+        );
     }
 
     #[test]
@@ -528,6 +579,12 @@ pub struct WatchArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
+    /// Reuse an --output or --session-log directory that holds an earlier run: its files are
+    /// removed first (only if it holds nothing fanout does not write). Without it, both must
+    /// be new or empty.
+    #[arg(long)]
+    pub overwrite: bool,
+
     /// How to report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -593,7 +650,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub placement_wait: Duration,
 
-    /// Largest output of one command a worker may send.
-    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    /// Largest output of one command any job may have (at most 1GiB): a job asking for more
+    /// runs with this limit, and an output beyond it fails its host with output_too_large.
+    #[arg(long, default_value = "256MiB", value_parser = parse_output_limit)]
     pub max_output: u64,
 }

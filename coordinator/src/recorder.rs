@@ -1,10 +1,17 @@
-//! Records every host's result the moment it arrives: a flushed line in `results.jsonl` and one
-//! file per command under `--output`, a JSON line on stdout with `--format json`. Runs on its own
-//! thread so file writes never stall the async runtime.
+//! Records every host's result the moment it arrives: a line in `results.jsonl` and one file per
+//! command under `--output` (through [`OutputTree`]: injective names, no links followed, 0600),
+//! a JSON line on stdout with `--format json`. Runs on its own thread so file writes never stall
+//! the async runtime.
+//!
+//! Storage failing is data like a device failing: a host whose files cannot be written fails as
+//! `output_write_failed` and the run goes on. Only `results.jsonl` failing stops the run, and
+//! even then every record is kept in memory for the report.
 
-use crate::record::HostRecord;
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use crate::output_tree::{Collisions, OutputTree, Reuse, TreeError, command_file, host_dir};
+use crate::record::{FailureRecord, HostRecord};
+use fanout_common::FailureKind;
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -17,16 +24,34 @@ pub enum Format {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecorderError {
+    #[error(transparent)]
+    Output(#[from] TreeError),
+    /// Two hosts, or two commands of a host, would be stored in one file.
+    #[error("{0}; nothing was run")]
+    Collision(String),
+    /// `results.jsonl` could not take a host's line: the run stops, the report still lists
+    /// every host.
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
+    Results { path: PathBuf, source: io::Error },
+}
+
+/// Where `--output` goes: the tree and its `results.jsonl`.
+struct Saved {
+    tree: OutputTree,
+    results: File,
+    /// Bytes of complete lines in `results.jsonl`: a line that fails halfway is cut back to it.
+    results_len: u64,
 }
 
 pub struct Recorder {
     format: Format,
-    /// `--output` directory and its open `results.jsonl`.
-    output: Option<(PathBuf, BufWriter<File>)>,
-    /// `--session-log` directory: one transcript per host.
-    session_log: Option<PathBuf>,
+    /// `--output`, while it can still be written.
+    output: Option<Saved>,
+    /// `--session-log`: one transcript per host.
+    session_log: Option<OutputTree>,
+    /// Why `results.jsonl` stopped taking lines, once it did. Later hosts are kept in memory
+    /// only (and fail as `output_write_failed`), so the report still accounts for them.
+    stopped: Option<String>,
     /// Every record, outputs removed unless `keep_outputs`.
     kept: Vec<HostRecord>,
     /// Whether the final report needs the outputs (the human report without `--output`).
@@ -37,29 +62,35 @@ pub struct Recorder {
     progress: indicatif::ProgressBar,
 }
 
+/// The file `results.jsonl` is, in the output directory.
+const RESULTS: &str = "results.jsonl";
+/// The file that marks a `--session-log` directory as fanout's (for `--overwrite`).
+const SESSION_LOG_MARKER: &str = "fanout-session-logs.txt";
+
 impl Recorder {
+    /// Opens `--output` (see [`OutputTree::open`]: a new or empty directory, or with
+    /// `overwrite` an earlier run's, which is removed first) and creates `results.jsonl`.
     pub fn new(
         format: Format,
         output_dir: Option<&Path>,
+        overwrite: bool,
         keep_outputs: bool,
         progress: indicatif::ProgressBar,
     ) -> Result<Self, RecorderError> {
         let output = match output_dir {
             Some(dir) => {
-                let path = dir.join("results.jsonl");
-                let file = std::fs::create_dir_all(dir)
-                    .and_then(|()| {
-                        OpenOptions::new()
-                            .create(true)
-                            .write(true)
-                            .truncate(true)
-                            .open(&path)
-                    })
-                    .map_err(|source| RecorderError::Write {
-                        path: path.clone(),
-                        source,
-                    })?;
-                Some((dir.to_path_buf(), BufWriter::new(file)))
+                let reuse = if overwrite {
+                    Reuse::Overwrite { marker: RESULTS }
+                } else {
+                    Reuse::Refuse
+                };
+                let tree = OutputTree::open(dir, reuse)?;
+                let results = tree.create(&[RESULTS])?;
+                Some(Saved {
+                    tree,
+                    results,
+                    results_len: 0,
+                })
             }
             None => None,
         };
@@ -68,6 +99,7 @@ impl Recorder {
             format,
             output,
             session_log: None,
+            stopped: None,
             kept: Vec::new(),
             files_written: 0,
             failed: 0,
@@ -75,42 +107,70 @@ impl Recorder {
         })
     }
 
-    /// Also writes each host's session transcript into `dir` (created if missing).
-    pub fn with_session_log(mut self, dir: Option<&Path>) -> Result<Self, RecorderError> {
+    /// Also writes each host's session transcript (`--session-log`) into `dir`, as
+    /// `<host>.log` (names escaped as for `--output`), under the same rules as `--output`: a new
+    /// or empty directory, or with `overwrite` an earlier run's transcripts, removed first.
+    pub fn with_session_log(
+        mut self,
+        dir: Option<&Path>,
+        overwrite: bool,
+    ) -> Result<Self, RecorderError> {
         if let Some(dir) = dir {
-            std::fs::create_dir_all(dir).map_err(|source| RecorderError::Write {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-            self.session_log = Some(dir.to_path_buf());
+            let reuse = if overwrite {
+                Reuse::Overwrite {
+                    marker: SESSION_LOG_MARKER,
+                }
+            } else {
+                Reuse::Refuse
+            };
+            let tree = OutputTree::open(dir, reuse)?;
+            tree.write(
+                &[SESSION_LOG_MARKER],
+                b"fanout --session-log: one transcript per host, <host>.log\n",
+            )?;
+            self.session_log = Some(tree);
         }
         Ok(self)
     }
 
+    /// Keeps `record`, writing its outputs and its line in `results.jsonl` first. A host whose
+    /// outputs cannot be stored fails as `output_write_failed` and the run goes on; `Err` means
+    /// `results.jsonl` itself can no longer be written, and the caller should stop the run
+    /// (this and every later record are still kept for the report).
     pub fn record(&mut self, mut record: HostRecord) -> Result<(), RecorderError> {
-        if let Some(dir) = &self.session_log
-            && !record.transcript.is_empty()
+        let mut outcome = Ok(());
+        let transcript = std::mem::take(&mut record.transcript);
+        if let Some(tree) = &self.session_log
+            && !transcript.is_empty()
         {
-            let transcript = std::mem::take(&mut record.transcript);
-            write_file(&dir.join(transcript_file_name(&record.host)), &transcript)?;
-        }
-        if let Some((dir, results)) = &mut self.output {
-            for command in &mut record.commands {
-                let relative = output_file_name(&record.host, &command.command);
-                let path = dir.join(&relative);
-                write_file(&path, &command.raw)?;
-                command.file = Some(relative);
-                self.files_written += 1;
+            let file = format!("{}.log", host_dir(&record.host));
+            if let Err(e) = tree.write(&[&file], &transcript) {
+                // A diagnostic that could not be kept does not fail the host.
+                let why = e.to_string();
+                self.progress
+                    .suspend(|| eprintln!("fanout: session log of {}: {why}", record.host));
             }
-            let line = serde_json::to_string(&without_outputs(&record)).expect("records serialise");
-            let path = || dir.join("results.jsonl");
-            // Flushed per host: after a crash every line present is complete.
-            writeln!(results, "{line}")
-                .and_then(|()| results.flush())
-                .map_err(|source| RecorderError::Write {
-                    path: path(),
-                    source,
-                })?;
+        }
+        if let Some(saved) = &mut self.output {
+            if let Some(why) = &self.stopped {
+                not_saved(&mut record, format!("not saved: {why}"));
+            } else {
+                self.files_written += saved.save_outputs(&mut record);
+                if let Err(e) = saved.append(&record) {
+                    not_saved(
+                        &mut record,
+                        format!("its line in {RESULTS} was not written"),
+                    );
+                    let why = e.to_string();
+                    self.progress.suspend(|| {
+                        eprintln!(
+                            "fanout: {why}: stopping the run (no new host starts); the report lists every host"
+                        );
+                    });
+                    self.stopped = Some(why);
+                    outcome = Err(e);
+                }
+            }
         }
         if self.format == Format::Json {
             let line = serde_json::to_string(&record).expect("records serialise");
@@ -131,7 +191,12 @@ impl Recorder {
         } else {
             without_outputs(&record)
         });
-        Ok(())
+        outcome
+    }
+
+    /// Why `results.jsonl` stopped taking lines, if it did.
+    pub fn stopped(&self) -> Option<&str> {
+        self.stopped.as_deref()
     }
 
     /// The live progress bar, for whoever knows how many hosts are in flight.
@@ -144,7 +209,7 @@ impl Recorder {
     }
 
     pub fn output_dir(&self) -> Option<&Path> {
-        self.output.as_ref().map(|(dir, _)| dir.as_path())
+        self.output.as_ref().map(|saved| saved.tree.path())
     }
 
     pub fn format(&self) -> Format {
@@ -177,63 +242,284 @@ fn strip_raw(mut record: HostRecord) -> HostRecord {
     record
 }
 
-fn write_file(path: &Path, data: &[u8]) -> Result<(), RecorderError> {
-    let result = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| std::fs::write(path, data));
-    result.map_err(|source| RecorderError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// `<host>.log` for a host's session transcript, its name made safe as in
-/// [`output_file_name`].
-pub fn transcript_file_name(host: &str) -> String {
-    let relative = output_file_name(host, "x");
-    let dir = relative
-        .rsplit_once('/')
-        .map_or(relative.as_str(), |(d, _)| d);
-    format!("{dir}.log")
-}
-
-/// `<host>/<command>.txt` with everything but letters, digits, `-` and `.` turned into `_`, so a
-/// command like `show ip route | include 0.0.0.0` makes a safe, readable file name.
-pub fn output_file_name(host: &str, command: &str) -> String {
-    fn safe(s: &str) -> String {
-        let mut out: String = s
-            .trim()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                    c
-                } else {
-                    '_'
+impl Saved {
+    /// Writes each command's output to its file; returns how many were written. The first
+    /// that cannot be written fails the host (its other files stay: each is complete).
+    fn save_outputs(&mut self, record: &mut HostRecord) -> usize {
+        let dir = host_dir(&record.host);
+        let mut written = 0;
+        let mut failure = None;
+        for command in &mut record.commands {
+            let file = command_file(&command.command);
+            match self.tree.write(&[&dir, &file], &command.raw) {
+                Ok(()) => {
+                    command.file = Some(format!("{dir}/{file}"));
+                    written += 1;
                 }
-            })
-            .collect();
-        if out.is_empty() || out.starts_with('.') {
-            out.insert(0, '_');
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
         }
-        out
+        if let Some(why) = failure {
+            not_saved(record, why);
+        }
+        written
     }
-    format!("{}/{}.txt", safe(host), safe(command))
+
+    /// Appends the record's line, without outputs, to `results.jsonl`; a line that does not
+    /// fit whole is cut off again, so every line there is complete.
+    fn append(&mut self, record: &HostRecord) -> Result<(), RecorderError> {
+        let mut line = serde_json::to_string(&without_outputs(record)).expect("records serialise");
+        line.push('\n');
+        // One write per line, no buffer: after a crash (or a full disk) every line present is
+        // complete and nothing is left to be flushed later.
+        if let Err(source) = self.results.write_all(line.as_bytes()) {
+            let _ = self.results.set_len(self.results_len);
+            let _ = self.results.seek(SeekFrom::Start(self.results_len));
+            return Err(RecorderError::Results {
+                path: self.tree.display(&[RESULTS]),
+                source,
+            });
+        }
+        self.results_len += line.len() as u64;
+        Ok(())
+    }
+}
+
+/// Marks a host whose output could not be stored: `output_write_failed` if it was ok, and the
+/// reason added to its failure if it had already failed (on the device, or another write).
+fn not_saved(record: &mut HostRecord, why: String) {
+    match &mut record.failure {
+        Some(failure) => {
+            failure.message = format!("{}; {why}", failure.message);
+        }
+        None => {
+            record.failure = Some(FailureRecord {
+                kind: FailureKind::OutputWriteFailed,
+                retryable: false,
+                message: why,
+            });
+        }
+    }
+    record.ok = false;
+}
+
+/// [`check_file_names`] for a job's hosts, its commands and its HTTP steps (stored under their
+/// labels, `GET /log`).
+pub fn check_job_file_names(
+    hosts: &[fanout_common::inventory::Host],
+    job: &crate::job::JobSettings,
+) -> Result<(), RecorderError> {
+    let steps = job.http.iter().flat_map(|http| &http.steps);
+    let labels: Vec<String> = steps.map(fanout_common::http::step_label).collect();
+    check_file_names(
+        hosts.iter().map(|h| h.name.as_str()),
+        job.commands.iter().chain(&labels).map(String::as_str),
+    )
+}
+
+/// Refuses, before anything runs, a job whose hosts or commands would share an output file:
+/// names are escaped injectively, so only commands equal after trimming can.
+pub fn check_file_names<'a>(
+    hosts: impl IntoIterator<Item = &'a str>,
+    commands: impl IntoIterator<Item = &'a str>,
+) -> Result<(), RecorderError> {
+    let mut names = Collisions::default();
+    for host in hosts {
+        names.host(host).map_err(RecorderError::Collision)?;
+    }
+    for command in commands {
+        names.command(command).map_err(RecorderError::Collision)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{CommandRecord, WorkerRef};
+
+    fn record(host: &str, outputs: &[(&str, &str)]) -> HostRecord {
+        HostRecord {
+            host: host.into(),
+            hostname: "127.0.0.1".into(),
+            platform: "cisco_ios".into(),
+            ok: true,
+            failure: None,
+            worker: WorkerRef {
+                id: "w".into(),
+                pid: 1,
+            },
+            attempts: 1,
+            started_unix_ms: 0,
+            duration_ms: 1,
+            commands: outputs
+                .iter()
+                .map(|(command, output)| CommandRecord {
+                    command: (*command).into(),
+                    output: Some((*output).into()),
+                    output_bytes: output.len() as u64,
+                    duration_ms: 1,
+                    rejected: false,
+                    file: None,
+                    raw: output.as_bytes().to_vec(),
+                })
+                .collect(),
+            rules: Vec::new(),
+        }
+    }
+
+    fn recorder(out: &Path) -> Recorder {
+        let hidden = indicatif::ProgressBar::hidden();
+        Recorder::new(Format::Human, Some(out), false, false, hidden).unwrap()
+    }
+
+    fn lines(out: &Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(out.join(RESULTS))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
 
     #[test]
-    fn output_file_names_are_safe_and_readable() {
+    fn hosts_and_commands_that_used_to_share_a_file_each_get_their_own() {
+        let scratch = tempfile::tempdir().unwrap();
+        let out = scratch.path().join("out");
+        let mut recorder = recorder(&out);
+        for host in ["a/b", "a_b", "a:b"] {
+            let outputs = [("show version", host), ("show_version", "other")];
+            recorder.record(record(host, &outputs)).unwrap();
+        }
+        for (dir, host) in [("a%2Fb", "a/b"), ("a_b", "a_b"), ("a%3Ab", "a:b")] {
+            let saved = std::fs::read_to_string(out.join(dir).join("show_version.txt"));
+            assert_eq!(saved.unwrap(), host);
+            let other = std::fs::read_to_string(out.join(dir).join("show%5Fversion.txt"));
+            assert_eq!(other.unwrap(), "other");
+        }
+        let files: Vec<String> = lines(&out)
+            .iter()
+            .flat_map(|l| l["commands"].as_array().unwrap().clone())
+            .map(|c| c["file"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(files.len(), 6);
+        assert_eq!(files[0], "a%2Fb/show_version.txt");
+    }
+
+    #[test]
+    fn a_host_whose_output_cannot_be_stored_fails_alone_and_the_run_goes_on() {
+        let scratch = tempfile::tempdir().unwrap();
+        let out = scratch.path().join("out");
+        let elsewhere = scratch.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let mut recorder = recorder(&out);
+        std::os::unix::fs::symlink(&elsewhere, out.join("r2")).unwrap();
+        let long = "r".repeat(300);
+        for host in ["r1", "r2", long.as_str(), "r4"] {
+            let result = recorder.record(record(host, &[("show version", "12.2")]));
+            assert!(result.is_ok(), "{host}: {result:?}");
+        }
+        assert!(recorder.stopped().is_none());
+        let recorded = lines(&out);
+        let kinds: Vec<&str> = recorded
+            .iter()
+            .map(|l| l["failure"]["kind"].as_str().unwrap_or("ok"))
+            .collect();
         assert_eq!(
-            output_file_name("r00001", "show running-config"),
-            "r00001/show_running-config.txt"
+            kinds,
+            ["ok", "output_write_failed", "output_write_failed", "ok"]
         );
+        let why = recorded[1]["failure"]["message"].as_str().unwrap();
+        assert!(why.contains("symbolic link"), "{why}");
+        let why = recorded[2]["failure"]["message"].as_str().unwrap();
+        assert!(why.contains("too long"), "{why}");
+        assert_eq!(recorded[2]["commands"][0]["file"], serde_json::Value::Null);
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+        assert_eq!(recorder.files_written(), 2);
+        assert_eq!(recorder.into_records().len(), 4);
+    }
+
+    #[test]
+    fn a_device_failure_keeps_its_kind_when_its_output_cannot_be_stored_either() {
+        let mut failed = record("r1", &[("show version", "12.2")]);
+        failed.ok = false;
+        failed.failure = Some(FailureRecord {
+            kind: FailureKind::Timeout,
+            retryable: true,
+            message: "no prompt".into(),
+        });
+        not_saved(&mut failed, "disk full".into());
+        let failure = failed.failure.unwrap();
+        assert_eq!(failure.kind, FailureKind::Timeout);
+        assert!(failure.message.contains("disk full"), "{}", failure.message);
+    }
+
+    #[test]
+    fn when_results_jsonl_fails_the_caller_is_told_and_every_host_is_still_kept() {
+        let scratch = tempfile::tempdir().unwrap();
+        let out = scratch.path().join("out");
+        let mut recorder = recorder(&out);
+        recorder
+            .record(record("r1", &[("show version", "12.2")]))
+            .unwrap();
+        // A device that is always full: every further write fails with ENOSPC.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        recorder.output.as_mut().unwrap().results = full;
+        let err = recorder
+            .record(record("r2", &[("show version", "12.2")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("results.jsonl"), "{err}");
+        assert!(recorder.stopped().is_some());
+        recorder
+            .record(record("r3", &[("show version", "12.2")]))
+            .unwrap();
+        // r3 came after the stop: nothing of it is written.
+        assert!(!out.join("r3").exists());
+        let records = recorder.into_records();
+        let kinds: Vec<Option<FailureKind>> = records
+            .iter()
+            .map(|r| r.failure.as_ref().map(|f| f.kind))
+            .collect();
         assert_eq!(
-            output_file_name("../etc", "show ip route | include 0.0.0.0/0"),
-            "_.._etc/show_ip_route___include_0.0.0.0_0.txt"
+            kinds,
+            [
+                None,
+                Some(FailureKind::OutputWriteFailed),
+                Some(FailureKind::OutputWriteFailed)
+            ]
         );
+        assert_eq!(lines(&out).len(), 1);
+    }
+
+    #[test]
+    fn names_equal_after_trimming_are_refused_before_a_run() {
+        let hosts = ["r1", "r2"];
+        assert!(check_file_names(hosts, ["show version", "show_version"]).is_ok());
+        let err = check_file_names(hosts, ["show version", "show version "]).unwrap_err();
+        assert!(err.to_string().contains("show_version.txt"), "{err}");
+        assert!(check_file_names(hosts, ["show clock", "show clock"]).is_err());
+    }
+
+    #[test]
+    fn outputs_and_results_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let scratch = tempfile::tempdir().unwrap();
+        let out = scratch.path().join("out");
+        let mut recorder = recorder(&out);
+        recorder
+            .record(record(
+                "r1",
+                &[("show running-config", "enable secret 5 x")],
+            ))
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&out.join(RESULTS)), 0o600);
+        assert_eq!(mode(&out.join("r1/show_running-config.txt")), 0o600);
+        assert_eq!(mode(&out.join("r1")), 0o700);
     }
 }

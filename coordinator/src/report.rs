@@ -18,9 +18,12 @@ impl RunOutcome {
         self.records.iter().filter(|r| !r.ok).count()
     }
 
-    /// 0 when every selected host succeeded, 1 when any failed or never ran.
+    /// 0 when every selected host succeeded, 1 when any failed or never ran, 2 when the run
+    /// had to stop because its results could not be recorded.
     pub fn exit_code(&self) -> u8 {
-        if self.failed() > 0 || !self.unfinished.is_empty() {
+        if self.results_error.is_some() {
+            EXIT_BAD_INPUT
+        } else if self.failed() > 0 || !self.unfinished.is_empty() {
             EXIT_HOST_FAILED
         } else {
             EXIT_OK
@@ -83,8 +86,9 @@ pub fn failure_table(records: &[HostRecord], unfinished: &[String]) -> String {
         .max()
         .unwrap_or(4)
         .max(4);
+    // KIND is 19 wide: the longest kind, `output_write_failed`.
     let mut out = format!(
-        "{:width$}  {:16}  {:>8}  {}\n",
+        "{:width$}  {:19}  {:>8}  {}\n",
         "HOST", "KIND", "ATTEMPTS", "DETAIL"
     );
     for record in failed {
@@ -94,12 +98,12 @@ pub fn failure_table(records: &[HostRecord], unfinished: &[String]) -> String {
             .map_or(("?", ""), |f| (f.kind.as_str(), f.message.as_str()));
         let _ = writeln!(
             out,
-            "{:width$}  {:16}  {:>8}  {}",
+            "{:width$}  {:19}  {:>8}  {}",
             record.host, kind, record.attempts, message
         );
     }
     for host in unfinished {
-        let _ = writeln!(out, "{host:width$}  {:16}  {:>8}  never ran", "not_run", 0);
+        let _ = writeln!(out, "{host:width$}  {:19}  {:>8}  never ran", "not_run", 0);
     }
     out
 }
@@ -173,7 +177,13 @@ pub fn summary(outcome: &RunOutcome, output_dir: Option<&Path>) -> String {
             outcome.files_written
         );
     }
-    if outcome.interrupted {
+    if let Some(why) = &outcome.results_error {
+        let _ = writeln!(
+            out,
+            "stopped: {why}; this report is the only complete record of the run, and the hosts \
+             listed as never ran were not attempted"
+        );
+    } else if outcome.interrupted {
         out.push_str("interrupted: the hosts listed as never ran were not attempted\n");
     }
     out

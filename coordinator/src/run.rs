@@ -66,6 +66,9 @@ pub struct RunOutcome {
     pub workers_lost: usize,
     pub interrupted: bool,
     pub files_written: usize,
+    /// Why `results.jsonl` stopped taking lines, if it did: the run then stopped early, and
+    /// its report is the only full account of the hosts.
+    pub results_error: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +143,9 @@ pub async fn run_local(
     info!(job = %job_id, hosts = total, workers = ?worker_pids, "job starting");
 
     let progress = recorder.progress();
-    let (recorder_tx, recorder_thread) = spawn_recorder(recorder);
+    // Drained by the first interrupt, or by the recorder when results.jsonl cannot be written.
+    let drain = interrupts.drain.child_token();
+    let (recorder_tx, recorder_thread) = spawn_recorder(recorder, drain.clone());
     let attached = wait_for_workers(&shared, &mut workers, run.workers, &interrupts).await;
     let mut received = 0usize;
     let mut interrupted = false;
@@ -166,9 +171,13 @@ pub async fn run_local(
                     break;
                 }
             }
-            _ = interrupts.drain.cancelled(), if drain_deadline.is_none() => {
-                warn!("interrupted: finishing hosts in flight, starting no new ones");
-                interrupted = true;
+            _ = drain.cancelled(), if drain_deadline.is_none() => {
+                if interrupts.drain.is_cancelled() {
+                    warn!("interrupted: finishing hosts in flight, starting no new ones");
+                    interrupted = true;
+                } else {
+                    warn!("results cannot be recorded: finishing hosts in flight, starting no new ones");
+                }
                 shared.stop_dispatching(&job_id);
                 drain_deadline = Some(tokio::time::Instant::now() + run.drain_grace);
             }
@@ -218,11 +227,12 @@ pub async fn run_local(
     server_stop.cancel();
     let _ = server.await;
     drop(recorder_tx);
-    let recorder = recorder_thread.join().map_err(|_| RecorderError::Write {
+    let recorder = recorder_thread.join().map_err(|_| RecorderError::Results {
         path: "results".into(),
         source: std::io::Error::other("the recorder thread panicked"),
-    })??;
+    })?;
     let files_written = recorder.files_written();
+    let results_error = recorder.stopped().map(str::to_string);
     let mut unfinished = unfinished;
     unfinished.sort();
     Ok(RunOutcome {
@@ -237,6 +247,7 @@ pub async fn run_local(
         workers_lost,
         interrupted,
         files_written,
+        results_error,
     })
 }
 
@@ -283,15 +294,22 @@ pub(crate) async fn wait_for_workers(
     }
 }
 
-type RecorderThread = std::thread::JoinHandle<Result<Recorder, RecorderError>>;
+type RecorderThread = std::thread::JoinHandle<Recorder>;
 
-fn spawn_recorder(mut recorder: Recorder) -> (std::sync::mpsc::Sender<HostRecord>, RecorderThread) {
+/// Records on a thread of its own. When results.jsonl can no longer be written it drains the
+/// run (`stop`) and keeps taking records, so every host still reaches the report.
+fn spawn_recorder(
+    mut recorder: Recorder,
+    stop: CancellationToken,
+) -> (std::sync::mpsc::Sender<HostRecord>, RecorderThread) {
     let (tx, rx) = std::sync::mpsc::channel::<HostRecord>();
     let thread = std::thread::spawn(move || {
         for record in rx {
-            recorder.record(record)?;
+            if recorder.record(record).is_err() {
+                stop.cancel();
+            }
         }
-        Ok(recorder)
+        recorder
     });
     (tx, thread)
 }

@@ -2,6 +2,7 @@
 //! the scheduler, sends out the assignments it hands back, and passes every accepted host
 //! result on to its job's sink.
 
+use crate::chunks::{Assembly, OutputBounds};
 use crate::record::WorkerRef;
 use crate::scheduler::{Labels, PlacedHost, Removed, Scheduler, Verdict, WorkerKey};
 use fanout_common::Secret;
@@ -26,6 +27,8 @@ use tracing::{debug, info, warn};
 const TO_WORKER_QUEUE: usize = 256;
 /// A worker that attaches but does not say hello in this time is dropped.
 const HELLO_DEADLINE: Duration = Duration::from_secs(10);
+/// The most of one host's session transcript kept (workers keep 64 MiB at most).
+const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024 * 1024 + 1024;
 /// Largest message accepted from a worker (outputs arrive in 256 KiB chunks).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -36,7 +39,9 @@ type ToWorker = mpsc::Sender<Result<CoordinatorMessage, Status>>;
 pub struct ServerPolicy {
     /// `Bearer` token workers must present; `None` accepts anyone (only behind mTLS).
     pub token: Option<Secret>,
-    /// Bound on what one command's chunks may add up to, so a broken worker cannot exhaust memory.
+    /// The largest output of one command any job may have. A job is sent to workers with its own
+    /// limit lowered to this (or set to it, when the job names none), so worker and coordinator
+    /// hold it to one number; chunks beyond it fail the host instead of being dropped.
     pub max_output_bytes: u64,
     /// A worker silent this long (workers heartbeat every 2 s) is presumed dead: its leases are
     /// fenced and its hosts go to others.
@@ -84,6 +89,8 @@ struct State {
     workers: HashMap<WorkerKey, Attached>,
     /// Where each job's accepted results go, by job id.
     sinks: HashMap<String, mpsc::Sender<JobRecord>>,
+    /// What each job's outputs must fit, by job id, for checking the chunks workers send.
+    bounds: HashMap<String, OutputBounds>,
 }
 
 impl Shared {
@@ -97,6 +104,7 @@ impl Shared {
                 scheduler,
                 workers: HashMap::new(),
                 sinks: HashMap::new(),
+                bounds: HashMap::new(),
             }),
             policy,
             live_workers: watch::channel(0).0,
@@ -115,11 +123,30 @@ impl Shared {
     }
 
     /// Adds a job whose accepted results go to `results`; its hosts wait for [`Shared::start`].
-    pub fn add_job(&self, spec: JobSpec, hosts: Vec<PlacedHost>, results: mpsc::Sender<JobRecord>) {
+    /// The job's output limit becomes the one both ends hold to: what it asked for, at most
+    /// the policy's, and the policy's when it asked for none.
+    pub fn add_job(
+        &self,
+        mut spec: JobSpec,
+        hosts: Vec<PlacedHost>,
+        results: mpsc::Sender<JobRecord>,
+    ) {
+        let ceiling = self.policy.max_output_bytes;
+        let asked = spec.max_output_bytes;
+        spec.max_output_bytes = if asked == 0 {
+            ceiling
+        } else {
+            asked.min(ceiling)
+        };
+        if asked > ceiling {
+            info!(job = %spec.job_id, asked, limit = ceiling, "job's output limit lowered to the coordinator's");
+        }
+        let bounds = OutputBounds::of(&spec);
         let job_id = spec.job_id.clone();
         let mut state = self.lock();
         state.scheduler.add_job(spec, hosts);
-        state.sinks.insert(job_id, results);
+        state.sinks.insert(job_id.clone(), results);
+        state.bounds.insert(job_id, bounds);
     }
 
     /// Sends every poll report from a current lease to `sink` (monitor jobs). Set once, before
@@ -183,6 +210,7 @@ impl Shared {
         let (removed, senders) = {
             let mut state = self.lock();
             state.sinks.remove(job);
+            state.bounds.remove(job);
             let removed = state.scheduler.remove_job(job);
             let senders: Vec<ToWorker> = removed
                 .holders
@@ -348,9 +376,9 @@ async fn serve_worker(
     worker: WorkerRef,
     mut inbound: Streaming<WorkerMessage>,
 ) {
-    // Output chunks of hosts still running on this worker, by (host, epoch), one buffer per
-    // command. Epochs are unique across jobs, so the pair names one lease.
-    let mut pending: HashMap<(String, u64), Vec<Vec<u8>>> = HashMap::new();
+    // Output chunks of hosts still running on this worker, by (host, epoch). Epochs are unique
+    // across jobs, so the pair names one lease.
+    let mut pending: HashMap<(String, u64), Assembly> = HashMap::new();
     // Session transcripts (`--session-log`) by host and lease, kept apart from the outputs.
     let mut transcripts: HashMap<(String, u64), Vec<u8>> = HashMap::new();
     loop {
@@ -381,29 +409,31 @@ async fn serve_worker(
                 shared.deliver(out).await;
             }
             worker_message::Body::Chunk(chunk) if chunk.transcript => {
-                transcripts
+                let transcript = transcripts
                     .entry((chunk.host, chunk.lease_epoch))
-                    .or_default()
-                    .extend_from_slice(&chunk.data);
+                    .or_default();
+                // A diagnostic, bounded like the worker's own: a misbehaving worker cannot
+                // make the coordinator hold more.
+                if transcript.len() + chunk.data.len() <= MAX_TRANSCRIPT_BYTES {
+                    transcript.extend_from_slice(&chunk.data);
+                }
             }
             worker_message::Body::Chunk(chunk) => {
-                let buffers = pending.entry((chunk.host, chunk.lease_epoch)).or_default();
-                let index = chunk.command_index as usize;
-                if index >= buffers.len() {
-                    buffers.resize_with(index + 1, Vec::new);
-                }
-                let buffer = &mut buffers[index];
-                if (buffer.len() + chunk.data.len()) as u64 <= shared.policy.max_output_bytes {
-                    buffer.extend_from_slice(&chunk.data);
-                }
+                // A job that is gone will not take the result either: nothing to keep.
+                let Some(bounds) = shared.lock().bounds.get(&chunk.job_id).copied() else {
+                    continue;
+                };
+                let lease = (chunk.host.clone(), chunk.lease_epoch);
+                pending.entry(lease).or_default().add(chunk, bounds);
             }
-            worker_message::Body::Result(result) => {
-                let outputs = pending
+            worker_message::Body::Result(mut result) => {
+                let assembly = pending
                     .remove(&(result.host.clone(), result.lease_epoch))
                     .unwrap_or_default();
                 let transcript = transcripts
                     .remove(&(result.host.clone(), result.lease_epoch))
                     .unwrap_or_default();
+                let outputs = assembly.finish(&mut result);
                 let accepted = {
                     let mut state = shared.lock();
                     let verdict = state.scheduler.complete(
@@ -468,4 +498,51 @@ async fn serve_worker(
     };
     info!(worker = %worker.id, pid = worker.pid, "worker detached");
     shared.deliver(out).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_common::proto::HostTarget;
+
+    /// The limit the job's workers are sent, for a job that asked for `asked` on a coordinator
+    /// that allows `ceiling`.
+    fn limit_sent(asked: u64, ceiling: u64) -> u64 {
+        let shared = Shared::new(ServerPolicy {
+            token: None,
+            max_output_bytes: ceiling,
+            lease_timeout: Duration::from_secs(10),
+        });
+        let spec = JobSpec {
+            job_id: "j".into(),
+            commands: vec!["show version".into()],
+            max_output_bytes: asked,
+            ..JobSpec::default()
+        };
+        let host = PlacedHost::anywhere(HostTarget {
+            name: "r1".into(),
+            ..HostTarget::default()
+        });
+        shared.add_job(spec, vec![host], mpsc::channel(1).0);
+        let mut state = shared.lock();
+        state.scheduler.attach(1, Labels::new());
+        state.scheduler.add_credit(1, 1);
+        let sent = state.scheduler.start("j");
+        let spec = sent[0]
+            .1
+            .job
+            .as_ref()
+            .expect("an assignment carries its job");
+        assert_eq!(state.bounds["j"].max_output_bytes, spec.max_output_bytes);
+        spec.max_output_bytes
+    }
+
+    #[test]
+    fn workers_are_sent_the_limit_the_coordinator_holds_them_to() {
+        assert_eq!(limit_sent(4096, 256 << 20), 4096);
+        // `serve --max-output 280KiB` with a client asking for the default 256 MiB.
+        assert_eq!(limit_sent(256 << 20, 280 << 10), 280 << 10);
+        // A job that names no limit gets the coordinator's, not the worker's own default.
+        assert_eq!(limit_sent(0, 4096), 4096);
+    }
 }

@@ -70,7 +70,7 @@ async fn five_hundred_devices_through_two_workers_return_every_log_byte_exact() 
 
     for device in lab.fleet.devices() {
         let dir = out.join(&device.name);
-        let log = std::fs::read(dir.join("GET__log.txt")).unwrap();
+        let log = std::fs::read(dir.join("GET_%2Flog.txt")).unwrap();
         assert_eq!(
             log,
             device_log(&device.name, SEED).as_bytes(),
@@ -78,7 +78,7 @@ async fn five_hundred_devices_through_two_workers_return_every_log_byte_exact() 
             device.name
         );
         let stored =
-            std::fs::read_to_string(dir.join("GET__restconf_data_interfaces.txt")).unwrap();
+            std::fs::read_to_string(dir.join("GET_%2Frestconf%2Fdata%2Finterfaces.txt")).unwrap();
         let served: serde_json::Value =
             serde_json::from_str(&device_interfaces_json(&device.name, SEED)).unwrap();
         let mut pretty = serde_json::to_string_pretty(&served).unwrap();
@@ -219,7 +219,7 @@ async fn http_mixes_with_commands_and_bad_requests_are_bad_input() {
     let dir = Path::new(&out).join("r00002");
     assert!(dir.join("show_version.txt").is_file());
     assert_eq!(
-        std::fs::read_to_string(dir.join("GET__log.txt")).unwrap(),
+        std::fs::read_to_string(dir.join("GET_%2Flog.txt")).unwrap(),
         device_log("r00002", SEED)
     );
 

@@ -157,7 +157,7 @@ async fn a_job_spans_two_remote_workers_and_survives_a_cut_link() {
             "-c",
             "show version",
             "-c",
-            "show version",
+            "show ip route",
         ])
         .args([
             "-c",

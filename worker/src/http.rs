@@ -200,7 +200,11 @@ impl HttpRunner {
             failure.body = Some(body);
             return Err(failure);
         }
-        Ok(if is_json { pretty_json(body) } else { body })
+        Ok(if is_json {
+            pretty_json(body, self.max_output_bytes)
+        } else {
+            body
+        })
     }
 }
 
@@ -220,15 +224,17 @@ impl StepFailure {
 }
 
 /// JSON re-indented for people and diffs, ending in a newline; a body that does not parse is
-/// kept as it came.
-fn pretty_json(body: Vec<u8>) -> Vec<u8> {
+/// kept as it came. So is one whose indented form would pass `limit`: the body itself fit, and
+/// the limit is what the coordinator holds the worker to.
+fn pretty_json(body: Vec<u8>, limit: u64) -> Vec<u8> {
     match serde_json::from_slice::<Value>(&body) {
         Ok(value) => match serde_json::to_vec_pretty(&value) {
-            Ok(mut pretty) => {
+            // The newline added below counts too.
+            Ok(mut pretty) if (pretty.len() as u64) < limit => {
                 pretty.push(b'\n');
                 pretty
             }
-            Err(_) => body,
+            _ => body,
         },
         Err(_) => body,
     }
@@ -297,10 +303,23 @@ mod tests {
     #[test]
     fn json_is_pretty_printed_and_other_bodies_kept() {
         assert_eq!(
-            pretty_json(br#"{"a":[1,2]}"#.to_vec()),
+            pretty_json(br#"{"a":[1,2]}"#.to_vec(), 1024),
             b"{\n  \"a\": [\n    1,\n    2\n  ]\n}\n".to_vec()
         );
-        assert_eq!(pretty_json(b"not json".to_vec()), b"not json".to_vec());
+        assert_eq!(
+            pretty_json(b"not json".to_vec(), 1024),
+            b"not json".to_vec()
+        );
+    }
+
+    #[test]
+    fn indenting_never_takes_a_body_past_the_output_limit() {
+        let body = br#"{"a":[1,2]}"#.to_vec();
+        let indented = pretty_json(body.clone(), u64::MAX).len() as u64;
+        assert!(indented > body.len() as u64);
+        assert_eq!(pretty_json(body.clone(), indented).len() as u64, indented);
+        // One byte less and the body is kept as it came, which fits.
+        assert_eq!(pretty_json(body.clone(), indented - 1), body);
     }
 
     #[test]

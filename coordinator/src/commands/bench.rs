@@ -221,7 +221,7 @@ async fn run_once(
     };
     let progress = progress_bar(hosts.len());
     progress.set_message(style.name.clone());
-    let recorder = Recorder::new(Format::Human, None, false, progress)?;
+    let recorder = Recorder::new(Format::Human, None, false, false, progress)?;
     let program = WorkerProgram::locate().map_err(|e| CommandError::Internal(e.to_string()))?;
     let run = LocalRun {
         job: job_settings(&execution, vec![BENCH_COMMAND.to_string()]),

@@ -73,7 +73,8 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
         respawn: 2,
     };
     let progress = progress_bar(hosts.len());
-    let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?;
+    let output = args.output.as_deref();
+    let recorder = Recorder::new(Format::Human, output, args.overwrite, false, progress)?;
     let job = job_settings(&execution, vec![DEMO_COMMAND.to_string()]);
     let run = local_run(hosts, job, &execution)?;
     let outcome = run_local(run, recorder, interrupts).await?;

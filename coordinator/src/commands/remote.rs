@@ -194,7 +194,14 @@ pub async fn follow(
                 Ok(Some(JobEvent { body: Some(body) })) => match body {
                     job_event::Body::Record(record) => {
                         seen += 1;
-                        recorder.record(HostRecord::from_job_record(record))?;
+                        if recorder
+                            .record(HostRecord::from_job_record(record))
+                            .is_err()
+                        {
+                            // results.jsonl cannot be written: cancel the job as a first
+                            // Ctrl-C would; the report still accounts for every host.
+                            interrupts.drain.cancel();
+                        }
                     }
                     job_event::Body::Status(status) => {
                         progress.set_message(format!("{} in flight", status.in_flight));
@@ -258,6 +265,7 @@ fn finish(
     interrupted: bool,
 ) -> Result<RunOutcome, CommandError> {
     let files_written = recorder.files_written();
+    let results_error = recorder.stopped().map(str::to_string);
     let records = recorder.into_records();
     let mut worker_pids: Vec<u32> = records.iter().map(|r| r.worker.pid).collect();
     worker_pids.sort_unstable();
@@ -277,6 +285,7 @@ fn finish(
         workers_lost: 0,
         interrupted,
         files_written,
+        results_error,
     })
 }
 
@@ -331,7 +340,8 @@ pub async fn watch(args: WatchArgs, interrupts: Interrupts) -> Result<u8, Comman
         .into_inner();
     let progress = progress_bar(status.hosts as usize);
     let keep_outputs = args.format == crate::recorder::Format::Human && args.output.is_none();
-    let recorder = Recorder::new(args.format, args.output.as_deref(), keep_outputs, progress)?;
+    let output = args.output.as_deref();
+    let recorder = Recorder::new(args.format, output, args.overwrite, keep_outputs, progress)?;
     let outcome = follow(&args.remote, client, &args.job, recorder, interrupts).await?;
     report::print(&outcome, args.format, args.output.as_deref());
     Ok(outcome.exit_code())

@@ -12,11 +12,15 @@ pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandErr
     let mut job = job_settings(&args.execution, args.commands);
     job.platform_profiles = profiles;
     job.http = crate::http_job::build(&args.http, &hosts)?;
-    job.session_log = args.session_log.is_some();
+    if args.output.is_some() {
+        crate::recorder::check_job_file_names(&hosts, &job)?;
+    }
     let progress = progress_bar(hosts.len());
     let keep_outputs = args.format == Format::Human && args.output.is_none();
-    let recorder = Recorder::new(args.format, args.output.as_deref(), keep_outputs, progress)?
-        .with_session_log(args.session_log.as_deref())?;
+    let output = args.output.as_deref();
+    job.session_log = args.session_log.is_some();
+    let recorder = Recorder::new(args.format, output, args.overwrite, keep_outputs, progress)?
+        .with_session_log(args.session_log.as_deref(), args.overwrite)?;
     let modes = (&args.execution, &args.remote);
     let Some(outcome) = execute(
         hosts,

@@ -65,10 +65,14 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     let mut job = job_settings(&args.execution, rules.commands());
     job.platform_profiles = profiles;
     job.validation = Some(validation);
-    job.session_log = args.session_log.is_some();
+    if args.output.is_some() {
+        crate::recorder::check_job_file_names(&hosts, &job)?;
+    }
     let progress = progress_bar(hosts.len());
-    let recorder = Recorder::new(Format::Human, args.output.as_deref(), false, progress)?
-        .with_session_log(args.session_log.as_deref())?;
+    let output = args.output.as_deref();
+    job.session_log = args.session_log.is_some();
+    let recorder = Recorder::new(Format::Human, output, args.overwrite, false, progress)?
+        .with_session_log(args.session_log.as_deref(), args.overwrite)?;
     let modes = (&args.execution, &args.remote);
     let Some(outcome) = execute(
         hosts,
@@ -93,6 +97,10 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     crate::out!("{text}");
     if args.format != ReportFormat::Human {
         eprint!("{}", report.one_line_summary());
+    }
+    if let Some(why) = &outcome.results_error {
+        eprintln!("fanout: the run stopped early: {why}; the report above lists every host");
+        return Ok(crate::report::EXIT_BAD_INPUT);
     }
     Ok(report.exit_code())
 }

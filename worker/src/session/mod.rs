@@ -41,8 +41,10 @@ pub fn check_private_key(key: &Secret, passphrase: &Secret) -> Result<(), String
     transport::decode_private_key(key, passphrase).map(drop)
 }
 
-/// The output cap used when a job asks for none (`max_output_bytes == 0`).
-pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 64 * 1024 * 1024;
+/// The output cap used when a job asks for none (`max_output_bytes == 0`): the same as the
+/// coordinator's documented `--max-output` default, so a job means one limit wherever it runs.
+/// (The coordinator always sends its limit; 0 only comes from callers of this library.)
+pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How long the SSH disconnect may take before the connection is simply dropped.
 const DISCONNECT_GRACE: Duration = Duration::from_millis(200);
