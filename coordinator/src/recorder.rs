@@ -368,6 +368,7 @@ mod tests {
                 })
                 .collect(),
             rules: Vec::new(),
+            transcript: Vec::new(),
         }
     }
 
@@ -382,6 +383,37 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn session_logs_go_to_their_own_tree_one_file_per_host() {
+        let scratch = tempfile::tempdir().unwrap();
+        let logs = scratch.path().join("logs");
+        let hidden = indicatif::ProgressBar::hidden();
+        let mut recorder = Recorder::new(Format::Json, None, false, false, hidden)
+            .unwrap()
+            .with_session_log(Some(&logs), false)
+            .unwrap();
+        for host in ["r1", "a/b"] {
+            let mut r = record(host, &[]);
+            r.transcript = format!("transcript of {host}\n").into_bytes();
+            recorder.record(r).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(logs.join("r1.log")).unwrap(),
+            "transcript of r1\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(logs.join("a%2Fb.log")).unwrap(),
+            "transcript of a/b\n"
+        );
+        // Reusing it needs --overwrite, which replaces the earlier run's logs.
+        let hidden = indicatif::ProgressBar::hidden();
+        let again = Recorder::new(Format::Json, None, false, false, hidden.clone()).unwrap();
+        assert!(again.with_session_log(Some(&logs), false).is_err());
+        let again = Recorder::new(Format::Json, None, false, false, hidden).unwrap();
+        again.with_session_log(Some(&logs), true).unwrap();
+        assert!(!logs.join("r1.log").exists());
     }
 
     #[test]
