@@ -20,7 +20,7 @@ impl RunOutcome {
 
     /// 0 when every selected host succeeded, 1 when any failed or never ran.
     pub fn exit_code(&self) -> u8 {
-        if self.failed() > 0 || !self.unfinished.is_empty() {
+        if self.failed() > 0 || !self.unfinished.is_empty() || self.unlisted > 0 {
             EXIT_HOST_FAILED
         } else {
             EXIT_OK
@@ -122,7 +122,7 @@ pub fn summary(outcome: &RunOutcome, output_dir: Option<&Path>) -> String {
             .map_or("unknown", |f| f.kind.as_str());
         *kinds.entry(kind).or_default() += 1;
     }
-    let total = outcome.records.len() + outcome.unfinished.len();
+    let total = outcome.records.len() + outcome.unfinished.len() + outcome.unlisted;
     let mut line = format!(
         "hosts      {total} total, {} ok, {} failed",
         outcome.records.len() - outcome.failed(),
@@ -134,6 +134,13 @@ pub fn summary(outcome: &RunOutcome, output_dir: Option<&Path>) -> String {
     }
     if !outcome.unfinished.is_empty() {
         let _ = write!(line, ", {} never ran", outcome.unfinished.len());
+    }
+    if outcome.unlisted > 0 {
+        let _ = write!(
+            line,
+            ", {} without a result (not yet named by the coordinator)",
+            outcome.unlisted
+        );
     }
     let mut out = format!("{line}\n");
     let _ = writeln!(

@@ -16,6 +16,7 @@ use fanout_common::proto::jobs_client::JobsClient;
 use fanout_common::proto::{
     JobEvent, JobRef, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob, WatchJob, job_event,
 };
+use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -27,6 +28,9 @@ use tracing::warn;
 /// restarting; the job resumes from its state directory).
 const RECONNECT_FOR: Duration = Duration::from_secs(120);
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+/// After a second interrupt: how long the coordinator gets to confirm the job's cancellation
+/// (and name its unfinished hosts) before the client leaves without it.
+const CANCEL_WAIT: Duration = Duration::from_secs(2);
 
 /// Adds the token to every call.
 #[derive(Clone)]
@@ -85,7 +89,9 @@ pub enum Submitted {
     Detached(String),
 }
 
-/// Submits the checked hosts and job, then (unless --detach) follows it to its end.
+/// Submits the checked hosts and job, then (unless --detach) follows it to its end. An
+/// interrupt before the job reached the coordinator ends the run there, every host listed as
+/// never ran.
 pub async fn submit(
     args: &RemoteArgs,
     hosts: &[Host],
@@ -94,7 +100,15 @@ pub async fn submit(
     recorder: Recorder,
     interrupts: Interrupts,
 ) -> Result<Submitted, CommandError> {
-    let mut client = connect(args).await?;
+    let names = JobHosts::Named(hosts.iter().map(|h| h.name.clone()).collect());
+    let not_submitted = |recorder: Recorder, names: &JobHosts| {
+        eprintln!("fanout: interrupted before the job was submitted; no host was contacted");
+        let outcome = finish("", recorder, names, None, Duration::ZERO, true);
+        Ok(Submitted::Followed(outcome))
+    };
+    if interrupts.drain.is_cancelled() {
+        return not_submitted(recorder, &names);
+    }
     let mut spec = settings.to_proto("", 1);
     if execution.known_hosts.is_none() {
         // Our default path means nothing on the workers' machines: each uses its own default.
@@ -106,7 +120,17 @@ pub async fn submit(
         kind: kind.to_string(),
         submitted_by: submitter(),
     };
-    let status = client.submit(request).await.map_err(refused)?.into_inner();
+    let submitted = async {
+        let mut client = connect(args).await?;
+        let status = client.submit(request).await.map_err(refused)?.into_inner();
+        Ok::<_, CommandError>((client, status))
+    };
+    // A first interrupt lets the submission finish (the follow then cancels the job), so the
+    // coordinator never runs a job nobody is told about; a second one stops at once.
+    let (mut client, status) = tokio::select! {
+        submitted = submitted => submitted?,
+        _ = interrupts.abort.cancelled() => return not_submitted(recorder, &names),
+    };
     eprintln!(
         "fanout: job {} submitted to {} ({} hosts)",
         status.job_id,
@@ -124,7 +148,7 @@ pub async fn submit(
         crate::outln!("{}", status.job_id);
         return Ok(Submitted::Detached(status.job_id));
     }
-    let outcome = follow(args, client, &status.job_id, recorder, interrupts).await?;
+    let outcome = follow(args, client, &status.job_id, names, recorder, interrupts).await?;
     Ok(Submitted::Followed(outcome))
 }
 
@@ -137,112 +161,271 @@ fn submitter() -> String {
     format!("{user}@{host}")
 }
 
+/// The hosts of a followed job, as far as this client knows them.
+pub enum JobHosts {
+    /// Submitted from here: every name, so whatever ends the run each host can be listed.
+    Named(Vec<String>),
+    /// Followed with `fanout watch`: only how many; the names of the hosts without a result
+    /// come with the job's final status.
+    Counted(usize),
+}
+
+impl JobHosts {
+    fn total(&self) -> usize {
+        match self {
+            JobHosts::Named(names) => names.len(),
+            JobHosts::Counted(n) => *n,
+        }
+    }
+}
+
+/// Why following a job stopped.
+enum Ending {
+    /// The coordinator said the job is over.
+    Over,
+    /// A second interrupt: stop waiting at once.
+    Aborted,
+    /// The coordinator could not be reached (or forgot the job); why, for the user.
+    Lost(String),
+}
+
 /// Records every result of the job as it arrives until the job is over. The first interrupt
 /// cancels the job (hosts in flight are dropped; they are listed as unfinished), the second
 /// stops following at once. A lost connection is retried: the coordinator may be restarting.
+/// However it ends, every host of the job is in the outcome: with a result, or unfinished.
 pub async fn follow(
     args: &RemoteArgs,
-    mut client: Client,
+    client: Client,
     job_id: &str,
+    hosts: JobHosts,
     mut recorder: Recorder,
     interrupts: Interrupts,
 ) -> Result<RunOutcome, CommandError> {
     let started = Instant::now();
-    let progress = recorder.progress();
-    let mut seen: u64 = 0;
-    let mut last: Option<JobStatus> = None;
-    let mut cancel_sent = false;
-    let mut lost_since: Option<Instant> = None;
-    'watch: loop {
-        let stream = client
-            .watch(WatchJob {
-                job_id: job_id.to_string(),
-                from_record: seen,
-            })
-            .await;
-        let mut stream = match stream {
-            Ok(stream) => stream.into_inner(),
-            Err(status) if status.code() == tonic::Code::NotFound => return Err(refused(status)),
-            Err(status) if status.code() == tonic::Code::Unauthenticated => {
-                return Err(refused(status));
-            }
-            Err(status) => {
-                wait_to_reconnect(&mut lost_since, &status, &interrupts).await?;
-                client = reconnect(args, client).await;
-                continue;
-            }
-        };
-        lost_since = None;
+    let mut follower = Follower {
+        args,
+        client,
+        job_id,
+        seen: 0,
+        last: None,
+        cancel_sent: false,
+        attached: matches!(hosts, JobHosts::Named(_)),
+    };
+    let ending = follower.follow(&mut recorder, &interrupts).await?;
+    let wall = started.elapsed();
+    match &ending {
+        Ending::Over => {}
+        Ending::Aborted => {
+            // The job must not go on running for a client that left: make sure the cancel
+            // was asked for, and take the coordinator's list of unfinished hosts if it answers
+            // at once.
+            follower.cancel_briefly().await;
+            eprintln!(
+                "fanout: stopped waiting for job {job_id}; hosts without a result here are \
+                 listed as never ran"
+            );
+        }
+        Ending::Lost(why) => {
+            eprintln!(
+                "fanout: {why}; hosts without a result here are listed as never ran (the job \
+                 may still finish on the coordinator: `fanout watch {job_id}`)"
+            );
+        }
+    }
+    let interrupted = follower.cancel_sent || interrupts.drain.is_cancelled();
+    Ok(finish(
+        job_id,
+        recorder,
+        &hosts,
+        follower.last,
+        wall,
+        interrupted,
+    ))
+}
+
+/// The state of one client following one job across reconnections.
+struct Follower<'a> {
+    args: &'a RemoteArgs,
+    client: Client,
+    job_id: &'a str,
+    /// Records received, so a new watch resumes after them.
+    seen: u64,
+    /// The latest status; the final one lists the hosts that never got a result.
+    last: Option<JobStatus>,
+    cancel_sent: bool,
+    /// Whether the coordinator is known to have the job (submitted from here, or watched
+    /// once): from then on a refusal ends the follow with a report instead of an error.
+    attached: bool,
+}
+
+impl Follower<'_> {
+    async fn follow(
+        &mut self,
+        recorder: &mut Recorder,
+        interrupts: &Interrupts,
+    ) -> Result<Ending, CommandError> {
+        let progress = recorder.progress();
+        let mut lost_since: Option<Instant> = None;
         loop {
-            let event = tokio::select! {
-                event = stream.message() => event,
-                _ = interrupts.drain.cancelled(), if !cancel_sent => {
-                    cancel_sent = true;
-                    eprintln!("fanout: cancelling job {job_id} (interrupt again to stop waiting)");
-                    let mut canceller = client.clone();
-                    let id = job_id.to_string();
-                    tokio::spawn(async move {
-                        if let Err(e) = canceller.cancel(JobRef { job_id: id }).await {
-                            warn!(error = %e.message(), "cancel failed");
-                        }
-                    });
-                    continue;
-                }
-                _ = interrupts.abort.cancelled() => break 'watch,
+            let request = WatchJob {
+                job_id: self.job_id.to_string(),
+                from_record: self.seen,
             };
-            match event {
-                Ok(Some(JobEvent { body: Some(body) })) => match body {
-                    job_event::Body::Record(record) => {
-                        seen += 1;
-                        recorder.record(HostRecord::from_job_record(record))?;
+            let stream = tokio::select! {
+                stream = self.client.watch(request) => stream,
+                _ = interrupts.abort.cancelled() => return Ok(Ending::Aborted),
+            };
+            let mut stream = match stream {
+                Ok(stream) => stream.into_inner(),
+                Err(status) if is_refusal(&status) => {
+                    if !self.attached {
+                        return Err(refused(status));
                     }
-                    job_event::Body::Status(status) => {
-                        progress.set_message(format!("{} in flight", status.in_flight));
-                        let over = status.state() != JobState::Running;
-                        last = Some(status);
-                        if over {
-                            break 'watch;
-                        }
-                    }
-                },
-                Ok(Some(JobEvent { body: None })) => {}
-                Ok(None) => {
-                    // The coordinator is stopping: it will be back with the job.
-                    let closed = tonic::Status::unavailable("the coordinator closed the watch");
-                    wait_to_reconnect(&mut lost_since, &closed, &interrupts).await?;
-                    continue 'watch;
+                    return Ok(Ending::Lost(format!(
+                        "the coordinator refused to go on: {}",
+                        status.message()
+                    )));
                 }
                 Err(status) => {
-                    wait_to_reconnect(&mut lost_since, &status, &interrupts).await?;
-                    client = reconnect(args, client).await;
-                    continue 'watch;
+                    if let Some(ending) = self.pause(&mut lost_since, &status, interrupts).await {
+                        return Ok(ending);
+                    }
+                    self.client = reconnect(self.args, self.client.clone()).await;
+                    continue;
+                }
+            };
+            self.attached = true;
+            lost_since = None;
+            loop {
+                let event = tokio::select! {
+                    event = stream.message() => event,
+                    _ = interrupts.drain.cancelled(), if !self.cancel_sent => {
+                        self.send_cancel();
+                        continue;
+                    }
+                    _ = interrupts.abort.cancelled() => return Ok(Ending::Aborted),
+                };
+                match event {
+                    Ok(Some(JobEvent { body: Some(body) })) => match body {
+                        job_event::Body::Record(record) => {
+                            self.seen += 1;
+                            recorder.record(HostRecord::from_job_record(record))?;
+                        }
+                        job_event::Body::Status(status) => {
+                            progress.set_message(format!("{} in flight", status.in_flight));
+                            let over = status.state() != JobState::Running;
+                            self.last = Some(status);
+                            if over {
+                                return Ok(Ending::Over);
+                            }
+                        }
+                    },
+                    Ok(Some(JobEvent { body: None })) => {}
+                    Ok(None) => {
+                        // The coordinator is stopping: it will be back with the job.
+                        let closed = tonic::Status::unavailable("the coordinator closed the watch");
+                        if let Some(ending) = self.pause(&mut lost_since, &closed, interrupts).await
+                        {
+                            return Ok(ending);
+                        }
+                        break;
+                    }
+                    Err(status) => {
+                        if let Some(ending) = self.pause(&mut lost_since, &status, interrupts).await
+                        {
+                            return Ok(ending);
+                        }
+                        self.client = reconnect(self.args, self.client.clone()).await;
+                        break;
+                    }
                 }
             }
         }
     }
-    let wall = started.elapsed();
-    let interrupted = cancel_sent || interrupts.abort.is_cancelled();
-    finish(job_id, recorder, last, wall, interrupted)
+
+    /// Asks the coordinator to cancel the job, in the background: the watch stream brings
+    /// the final status.
+    fn send_cancel(&mut self) {
+        self.cancel_sent = true;
+        eprintln!(
+            "fanout: cancelling job {} (interrupt again to stop waiting)",
+            self.job_id
+        );
+        let mut canceller = self.client.clone();
+        let id = self.job_id.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = canceller.cancel(JobRef { job_id: id }).await {
+                warn!(error = %e.message(), "cancel failed");
+            }
+        });
+    }
+
+    /// After a second interrupt: cancel the job and wait a moment for the coordinator's final
+    /// status (its list of unfinished hosts), never longer than [`CANCEL_WAIT`].
+    async fn cancel_briefly(&mut self) {
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|s| s.state() != JobState::Running)
+        {
+            return;
+        }
+        self.cancel_sent = true;
+        let request = JobRef {
+            job_id: self.job_id.to_string(),
+        };
+        match tokio::time::timeout(CANCEL_WAIT, self.client.cancel(request)).await {
+            Ok(Ok(status)) => {
+                let status = status.into_inner();
+                if status.state() != JobState::Running {
+                    self.last = Some(status);
+                }
+            }
+            Ok(Err(e)) => warn!(error = %e.message(), "cancel failed"),
+            Err(_) => warn!("the coordinator did not confirm the cancel in time"),
+        }
+    }
+
+    /// Waits before the next attempt to reach the coordinator; `Some` when following must
+    /// end instead: interrupted, or the coordinator has been gone for [`RECONNECT_FOR`].
+    async fn pause(
+        &mut self,
+        lost_since: &mut Option<Instant>,
+        status: &tonic::Status,
+        interrupts: &Interrupts,
+    ) -> Option<Ending> {
+        let since = *lost_since.get_or_insert_with(Instant::now);
+        if since.elapsed() > RECONNECT_FOR {
+            return Some(Ending::Lost(format!(
+                "lost the coordinator for {}s: {}",
+                RECONNECT_FOR.as_secs(),
+                status.message()
+            )));
+        }
+        warn!(error = %status.message(), "lost the coordinator; trying again");
+        tokio::select! {
+            _ = tokio::time::sleep(RECONNECT_PAUSE) => None,
+            // Nobody can be asked to cancel the job: stop waiting for it.
+            _ = interrupts.drain.cancelled(), if !self.cancel_sent => {
+                self.cancel_sent = true;
+                Some(Ending::Lost(format!(
+                    "interrupted while the coordinator is unreachable ({}), so job {} could \
+                     not be cancelled",
+                    status.message(),
+                    self.job_id
+                )))
+            }
+            _ = interrupts.abort.cancelled() => Some(Ending::Aborted),
+        }
+    }
 }
 
-async fn wait_to_reconnect(
-    lost_since: &mut Option<Instant>,
-    status: &tonic::Status,
-    interrupts: &Interrupts,
-) -> Result<(), CommandError> {
-    let since = *lost_since.get_or_insert_with(Instant::now);
-    if since.elapsed() > RECONNECT_FOR {
-        return Err(CommandError::Internal(format!(
-            "lost the coordinator for {}s: {}",
-            RECONNECT_FOR.as_secs(),
-            status.message()
-        )));
-    }
-    warn!(error = %status.message(), "lost the coordinator; trying again");
-    tokio::select! {
-        _ = tokio::time::sleep(RECONNECT_PAUSE) => Ok(()),
-        _ = interrupts.abort.cancelled() => Err(CommandError::Internal("interrupted".into())),
-    }
+/// A refusal that another attempt would not change.
+fn is_refusal(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::NotFound | tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+    )
 }
 
 /// A fresh channel, or the old one (tonic reconnects channels lazily) if dialling fails now.
@@ -250,34 +433,55 @@ async fn reconnect(args: &RemoteArgs, old: Client) -> Client {
     connect(args).await.unwrap_or(old)
 }
 
+/// The outcome of a followed job: every host has a result or is listed as unfinished. The
+/// coordinator's final status names its unfinished hosts; a job submitted from here is also
+/// checked against its own host list, so an ending without that status (a second interrupt,
+/// a lost coordinator) still accounts for every host.
 fn finish(
     job_id: &str,
     recorder: Recorder,
+    hosts: &JobHosts,
     last: Option<JobStatus>,
     wall: Duration,
     interrupted: bool,
-) -> Result<RunOutcome, CommandError> {
+) -> RunOutcome {
     let files_written = recorder.files_written();
     let records = recorder.into_records();
     let mut worker_pids: Vec<u32> = records.iter().map(|r| r.worker.pid).collect();
     worker_pids.sort_unstable();
     worker_pids.dedup();
+    let recorded: HashSet<&str> = records.iter().map(|r| r.host.as_str()).collect();
     let last = last.unwrap_or_default();
-    let mut unfinished = last.unfinished;
-    unfinished.sort();
-    Ok(RunOutcome {
+    let mut unfinished: BTreeSet<String> = last
+        .unfinished
+        .into_iter()
+        .filter(|h| !recorded.contains(h.as_str()))
+        .collect();
+    if let JobHosts::Named(names) = hosts {
+        unfinished.extend(
+            names
+                .iter()
+                .filter(|h| !recorded.contains(h.as_str()))
+                .cloned(),
+        );
+    }
+    let unlisted = hosts
+        .total()
+        .saturating_sub(recorded.len() + unfinished.len());
+    RunOutcome {
         job_id: job_id.to_string(),
         records,
         wall,
         setup: Duration::ZERO,
         worker_usage: Vec::new(),
-        unfinished,
+        unfinished: unfinished.into_iter().collect(),
+        unlisted,
         reassigned: last.reassigned,
         worker_pids,
         workers_lost: 0,
         interrupted,
         files_written,
-    })
+    }
 }
 
 pub async fn jobs(args: RemoteOnlyArgs) -> Result<u8, CommandError> {
@@ -332,7 +536,8 @@ pub async fn watch(args: WatchArgs, interrupts: Interrupts) -> Result<u8, Comman
     let progress = progress_bar(status.hosts as usize);
     let keep_outputs = args.format == crate::recorder::Format::Human && args.output.is_none();
     let recorder = Recorder::new(args.format, args.output.as_deref(), keep_outputs, progress)?;
-    let outcome = follow(&args.remote, client, &args.job, recorder, interrupts).await?;
+    let hosts = JobHosts::Counted(status.hosts as usize);
+    let outcome = follow(&args.remote, client, &args.job, hosts, recorder, interrupts).await?;
     report::print(&outcome, args.format, args.output.as_deref());
     Ok(outcome.exit_code())
 }
