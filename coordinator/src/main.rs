@@ -5,6 +5,7 @@ use fanout_coordinator::cli::{Cli, Command};
 use fanout_coordinator::commands;
 use fanout_coordinator::report::EXIT_BAD_INPUT;
 use fanout_coordinator::run::Interrupts;
+use fanout_coordinator::terminal_text;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -48,7 +49,9 @@ fn main() -> ExitCode {
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {
-            eprintln!("fanout: {e}");
+            // Errors may quote what a device, a worker or a coordinator said.
+            let message = e.to_string();
+            eprintln!("fanout: {}", terminal_text::block(&message));
             EXIT_BAD_INPUT
         })
     });

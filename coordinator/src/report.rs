@@ -4,6 +4,7 @@
 use crate::record::HostRecord;
 use crate::recorder::Format;
 use crate::run::RunOutcome;
+use crate::terminal_text;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -42,26 +43,27 @@ impl RunOutcome {
 }
 
 /// Per-host sections: `--- host` then each command's output, as Nornir's print_result does.
+/// Device text is printed with its control characters escaped (see [`terminal_text`]).
 pub fn host_outputs(records: &[HostRecord]) -> String {
     let mut out = String::new();
     for record in sorted(records) {
         let status = match &record.failure {
             None => "ok".to_string(),
-            Some(f) => format!("FAILED {}: {}", f.kind, f.message),
+            Some(f) => format!("FAILED {}: {}", f.kind, terminal_text::line(&f.message)),
         };
         let _ = writeln!(
             out,
             "--- {} ({}) {} in {:.2}s{}",
-            record.host,
-            record.hostname,
+            terminal_text::line(&record.host),
+            terminal_text::line(&record.hostname),
             status,
             record.duration_ms as f64 / 1000.0,
             attempts_note(record.attempts)
         );
         for command in &record.commands {
-            let _ = writeln!(out, "# {}", command.command);
-            let text = command.output.as_deref().unwrap_or("");
-            out.push_str(text);
+            let _ = writeln!(out, "# {}", terminal_text::line(&command.command));
+            let text = terminal_text::block(command.output.as_deref().unwrap_or(""));
+            out.push_str(&text);
             if !text.is_empty() && !text.ends_with('\n') {
                 out.push('\n');
             }
@@ -70,16 +72,34 @@ pub fn host_outputs(records: &[HostRecord]) -> String {
     out
 }
 
-/// A table of the hosts that failed, or nothing when none did.
+/// A table of the hosts that failed, or nothing when none did. Every field is one line with
+/// its control characters escaped, so no host name or device message can break the table.
 pub fn failure_table(records: &[HostRecord], unfinished: &[String]) -> String {
     let failed: Vec<&HostRecord> = sorted(records).into_iter().filter(|r| !r.ok).collect();
     if failed.is_empty() && unfinished.is_empty() {
         return String::new();
     }
+    let failed: Vec<(String, String, u32, String)> = failed
+        .into_iter()
+        .map(|record| {
+            let (kind, message) = record
+                .failure
+                .as_ref()
+                .map_or(("?", ""), |f| (f.kind.as_str(), f.message.as_str()));
+            (
+                terminal_text::line(&record.host).into_owned(),
+                kind.to_string(),
+                record.attempts,
+                terminal_text::line(message).into_owned(),
+            )
+        })
+        .collect();
+    let unfinished: Vec<std::borrow::Cow<'_, str>> =
+        unfinished.iter().map(|h| terminal_text::line(h)).collect();
     let width = failed
         .iter()
-        .map(|r| r.host.len())
-        .chain(unfinished.iter().map(String::len))
+        .map(|(host, ..)| host.chars().count())
+        .chain(unfinished.iter().map(|h| h.chars().count()))
         .max()
         .unwrap_or(4)
         .max(4);
@@ -87,16 +107,8 @@ pub fn failure_table(records: &[HostRecord], unfinished: &[String]) -> String {
         "{:width$}  {:16}  {:>8}  {}\n",
         "HOST", "KIND", "ATTEMPTS", "DETAIL"
     );
-    for record in failed {
-        let (kind, message) = record
-            .failure
-            .as_ref()
-            .map_or(("?", ""), |f| (f.kind.as_str(), f.message.as_str()));
-        let _ = writeln!(
-            out,
-            "{:width$}  {:16}  {:>8}  {}",
-            record.host, kind, record.attempts, message
-        );
+    for (host, kind, attempts, message) in failed {
+        let _ = writeln!(out, "{host:width$}  {kind:16}  {attempts:>8}  {message}");
     }
     for host in unfinished {
         let _ = writeln!(out, "{host:width$}  {:16}  {:>8}  never ran", "not_run", 0);

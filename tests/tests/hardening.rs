@@ -182,3 +182,106 @@ async fn wait_for_results(out: &str, at_least: usize) {
         path.display()
     );
 }
+
+/// What a hostile device answers: clear the screen, write the clipboard (OSC 52), make the
+/// terminal type its cursor position into our input, and overwrite a line with a lone `\r`.
+const HOSTILE_BODY: &str =
+    "Interfaces\x1b[2J\x1b]52;c;cmVsb2FkIGlu\x07\x1b[6n\nall good\rFAILED nothing\n\u{9b}31mred\n";
+
+/// A one-route HTTP server on loopback that answers every request with [`HOSTILE_BODY`].
+async fn hostile_device() -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{HOSTILE_BODY}",
+                    HOSTILE_BODY.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+/// Bytes a terminal would act on: C0 controls but line breaks and tabs, DEL, C1 controls.
+fn terminal_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_text_and_host_names_reach_the_terminal_escaped() {
+    let device = hostile_device().await;
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("hosts.yaml");
+    // A host whose name is an escape sequence too, on a port where nothing answers.
+    let closed = fanout_tests::closed_port();
+    std::fs::write(
+        &inventory,
+        format!(
+            "hosts:\n  hostile:\n    hostname: 127.0.0.1\n    platform: linux\n    \
+             data: {{ http_port: {device}, http_scheme: http }}\n  \
+             \"evil\\e]0;pwned\\a\\r\":\n    hostname: 127.0.0.1\n    platform: linux\n    \
+             data: {{ http_port: {closed}, http_scheme: http }}\n"
+        ),
+    )
+    .unwrap();
+    let run = fanout_tests::fanout(
+        &[
+            "run",
+            "-i",
+            inventory.to_str().unwrap(),
+            "--http",
+            "GET:/status",
+            "--http-auth",
+            "none",
+            "--workers",
+            "1",
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        terminal_controls(&run.all_output()),
+        Vec::<char>::new(),
+        "raw control characters reached the terminal:\n{:?}",
+        run.all_output()
+    );
+    // Shown, escaped, where a person can read them.
+    for shown in [
+        "Interfaces\\x1b[2J\\x1b]52;c;cmVsb2FkIGlu\\x07\\x1b[6n\n",
+        "all good\\rFAILED nothing\n",
+        "\\u{9b}31mred",
+        "evil\\x1b]0;pwned\\x07\\r",
+    ] {
+        assert!(run.stdout.contains(shown), "{shown:?} in:\n{}", run.stdout);
+    }
+
+    let listed = fanout_tests::fanout(
+        &["inventory", "-i", inventory.to_str().unwrap()],
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert_eq!(terminal_controls(&listed.all_output()), Vec::<char>::new());
+    assert!(
+        listed.stdout.contains("evil\\x1b]0;pwned\\x07\\r"),
+        "{}",
+        listed.stdout
+    );
+}

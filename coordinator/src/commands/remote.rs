@@ -9,6 +9,7 @@ use crate::record::HostRecord;
 use crate::recorder::Recorder;
 use crate::report;
 use crate::run::{Interrupts, RunOutcome};
+use crate::terminal_text::line;
 use fanout_common::Secret;
 use fanout_common::channel::Remote;
 use fanout_common::inventory::Host;
@@ -133,7 +134,7 @@ pub async fn submit(
     };
     eprintln!(
         "fanout: job {} submitted to {} ({} hosts)",
-        status.job_id,
+        line(&status.job_id),
         args.coordinator.as_deref().unwrap_or_default(),
         status.hosts
     );
@@ -145,7 +146,7 @@ pub async fn submit(
         eprintln!("fanout: no worker is attached to the coordinator yet; the job waits for one");
     }
     if detach {
-        crate::outln!("{}", status.job_id);
+        crate::outln!("{}", line(&status.job_id));
         return Ok(Submitted::Detached(status.job_id));
     }
     let outcome = follow(args, client, &status.job_id, names, recorder, interrupts).await?;
@@ -226,6 +227,7 @@ pub async fn follow(
             );
         }
         Ending::Lost(why) => {
+            let why = line(why);
             eprintln!(
                 "fanout: {why}; hosts without a result here are listed as never ran (the job \
                  may still finish on the coordinator: `fanout watch {job_id}`)"
@@ -508,17 +510,18 @@ pub async fn jobs(args: RemoteOnlyArgs) -> Result<u8, CommandError> {
         "SUBMITTED",
         "BY"
     );
+    // Ids, kinds and submitters are whatever clients sent the coordinator: shown, not obeyed.
     for job in &jobs {
         crate::outln!(
             "{:<36}  {:<9}  {:<8}  {:>6}  {:>6}  {:>6}  {:<19}  {}",
-            job.job_id,
+            line(&job.job_id),
             state_name(job.state()),
-            job.kind,
+            line(&job.kind),
             job.hosts,
             job.done,
             job.failed,
             when(job.submitted_unix_ms),
-            job.submitted_by
+            line(&job.submitted_by)
         );
     }
     Ok(0)
@@ -551,7 +554,7 @@ pub async fn cancel(args: JobIdArgs) -> Result<u8, CommandError> {
         .into_inner();
     crate::outln!(
         "job {} {}: {} of {} hosts done, {} unfinished",
-        status.job_id,
+        line(&status.job_id),
         state_name(status.state()),
         status.done,
         status.hosts,
@@ -591,17 +594,18 @@ pub async fn workers(args: RemoteOnlyArgs) -> Result<u8, CommandError> {
         "IN FLIGHT",
         "LABELS"
     );
+    // Worker ids, peers and labels are whatever the workers said: shown, not obeyed.
     for w in &workers {
         let mut labels: Vec<String> = w.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         labels.sort();
         crate::outln!(
             "{:<20}  {:<22}  {:>7}  {:>11}  {:>9}  {}",
-            w.worker_id,
-            w.peer,
+            line(&w.worker_id),
+            line(&w.peer),
             w.pid,
             w.concurrency,
             w.in_flight,
-            labels.join(",")
+            line(&labels.join(","))
         );
     }
     Ok(0)
