@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::run(args, interrupts).await,
             Command::Validate(args) => commands::validate::run(args, interrupts).await,
-            Command::Inventory(args) => commands::inventory::run(args),
+            Command::Inventory(args) => commands::inventory::run(args, interrupts).await,
             Command::Platforms(args) => commands::platforms::run(args),
             Command::Demo(args) => commands::demo::run(args, interrupts).await,
             Command::Bench(args) => commands::bench::run(args, interrupts).await,
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             // Errors may quote what a device, a worker or a coordinator said.
             let message = e.to_string();
             eprintln!("fanout: {}", terminal_text::block(&message));
-            EXIT_BAD_INPUT
+            e.exit_code()
         })
     });
     ExitCode::from(code)
