@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod certs;
 pub mod demo;
+pub mod follow;
 pub mod inventory;
 pub mod monitor;
 pub mod platforms;
