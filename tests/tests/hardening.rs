@@ -24,6 +24,11 @@ struct Cluster {
 
 impl Cluster {
     async fn start(lab: &Lab) -> Self {
+        Self::start_with_worker(lab, &["--worker-id", "w-1"]).await
+    }
+
+    /// Like [`Self::start`], the worker started with `worker_args` (its id, labels).
+    async fn start_with_worker(lab: &Lab, worker_args: &[&str]) -> Self {
         let token = lab.path("token");
         std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
         let listen = format!("127.0.0.1:{}", fanout_tests::closed_port());
@@ -42,7 +47,8 @@ impl Cluster {
         let mut command = tokio::process::Command::new(binary("fanout-worker"));
         command
             .args(&client)
-            .args(["--worker-id", "w-1", "--concurrency", "4"])
+            .args(worker_args)
+            .args(["--concurrency", "4"])
             .env("FANOUT_LOG", "info");
         let worker = Daemon::spawn("fanout-worker", command);
         serve.wait_for_line("worker attached", BOOT).await;
@@ -281,6 +287,65 @@ async fn device_text_and_host_names_reach_the_terminal_escaped() {
     assert_eq!(terminal_controls(&listed.all_output()), Vec::<char>::new());
     assert!(
         listed.stdout.contains("evil\\x1b]0;pwned\\x07\\r"),
+        "{}",
+        listed.stdout
+    );
+}
+
+/// What remote workers and clients tell the coordinator about themselves (a worker's id and
+/// labels, a submitter's name) is listed by `fanout workers` and `fanout jobs` escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_and_jobs_are_listed_escaped() {
+    let lab = Lab::start(FleetConfig {
+        count: 2,
+        ..FleetConfig::default()
+    })
+    .await;
+    let cluster = Cluster::start_with_worker(
+        &lab,
+        &[
+            "--worker-id",
+            "w\x1b[2J",
+            "--labels",
+            "site=ams\x1b]52;c;eA==\x07",
+        ],
+    )
+    .await;
+    let client: Vec<&str> = cluster.client.iter().map(String::as_str).collect();
+    let mut submit = vec![
+        "run",
+        "-i",
+        lab.inventory.to_str().unwrap(),
+        "-c",
+        "show version",
+        "--detach",
+    ];
+    submit.extend_from_slice(&client);
+    let submitted =
+        fanout_tests::RunningFanout::start_with_env(&submit, &[("USER", "eve\r\x1b[6n")])
+            .finish(Duration::from_secs(30))
+            .await;
+    assert_eq!(submitted.code, Some(0), "{}", submitted.stderr);
+
+    let mut workers = vec!["workers"];
+    workers.extend_from_slice(&client);
+    let listed = fanout_tests::fanout(&workers, Duration::from_secs(30)).await;
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert_eq!(terminal_controls(&listed.all_output()), Vec::<char>::new());
+    assert!(listed.stdout.contains("w\\x1b[2J"), "{}", listed.stdout);
+    assert!(
+        listed.stdout.contains("site=ams\\x1b]52;c;eA==\\x07"),
+        "{}",
+        listed.stdout
+    );
+
+    let mut jobs = vec!["jobs"];
+    jobs.extend_from_slice(&client);
+    let listed = fanout_tests::fanout(&jobs, Duration::from_secs(30)).await;
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert_eq!(terminal_controls(&listed.all_output()), Vec::<char>::new());
+    assert!(
+        listed.stdout.contains("eve\\r\\x1b[6n@"),
         "{}",
         listed.stdout
     );
