@@ -2,8 +2,10 @@
 //! what a job asks for and what a host's result looks like.
 
 pub mod channel;
+pub mod command_text;
 pub mod failure;
 pub mod http;
+pub mod input;
 pub mod inventory;
 pub mod limits;
 pub mod paths;

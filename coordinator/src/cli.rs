@@ -157,6 +157,11 @@ pub struct HttpArgs {
     /// Accept any HTTPS certificate, unverified (lab use only).
     #[arg(long, conflicts_with = "http_ca")]
     pub http_insecure: bool,
+
+    /// Send --http-auth basic or bearer credentials over plain http:// to hosts that are not
+    /// on loopback, where anyone on the path can read them. Without it such a run is refused.
+    #[arg(long)]
+    pub http_allow_plaintext_credentials: bool,
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
@@ -173,24 +178,24 @@ pub enum HttpAuthArg {
 /// How hosts are run: shared by `run` and `demo`.
 #[derive(Args, Clone)]
 pub struct ExecutionArgs {
-    /// Worker processes to start [default: number of CPU cores].
-    #[arg(long)]
+    /// Worker processes to start [default: number of CPU cores; at most four per core].
+    #[arg(long, value_parser = parse_workers)]
     pub workers: Option<usize>,
 
     /// Device sessions per worker at once.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: u32,
 
     /// Deadline for TCP connect plus SSH handshake.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
     pub connect_timeout: Duration,
 
     /// Deadline for one command's output.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = parse_positive_duration)]
     pub command_timeout: Duration,
 
     /// Deadline for everything on one host.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, default_value = "5m", value_parser = parse_positive_duration)]
     pub host_timeout: Duration,
 
     /// How SSH host keys are checked against known_hosts.
@@ -219,13 +224,14 @@ pub struct ExecutionArgs {
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub retry_backoff: Duration,
 
-    /// A worker silent this long is presumed dead and its hosts run elsewhere.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    /// A worker silent this long is presumed dead and its hosts run elsewhere (at least 2s:
+    /// workers heartbeat every 2s).
+    #[arg(long, default_value = "10s", value_parser = parse_lease_timeout)]
     pub lease_timeout: Duration,
 
     /// New SSH connections per second across all workers, so the network's AAA servers are
     /// not flooded at the start of a large run; 0 = no limit.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 100.0, value_parser = parse_connect_rate)]
     pub connect_rate: f64,
 
     /// Replace local workers that die during the run, at most this many times.
@@ -328,6 +334,11 @@ pub struct MonitorArgs {
     /// port 0 lets the OS choose and the startup line says which.
     #[arg(long, value_name = "ADDR")]
     pub dashboard: Option<std::net::SocketAddr>,
+
+    /// Serve the dashboard on a non-loopback --dashboard address although it has no
+    /// authentication or TLS (put a reverse proxy that authenticates in front of it).
+    #[arg(long, requires = "dashboard")]
+    pub dashboard_allow_remote: bool,
 
     /// Append every alert and recovery to this JSON-lines file.
     #[arg(long, default_value = "alerts.jsonl", value_name = "FILE")]
@@ -442,6 +453,53 @@ pub fn parse_output_limit(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A deadline: zero would fail every host at once, so it is refused.
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be more than 0 (write e.g. 10s, 500ms)".into());
+    }
+    Ok(duration)
+}
+
+/// Workers heartbeat every 2 s (when idle; results count too); a lease shorter than one
+/// heartbeat would take hosts away from healthy workers (every host would end up "never
+/// ran"). A few heartbeats' worth is what a busy machine needs; the default is 10 s.
+pub const MIN_LEASE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `--lease-timeout`: at least [`MIN_LEASE_TIMEOUT`].
+pub fn parse_lease_timeout(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < MIN_LEASE_TIMEOUT {
+        return Err(format!(
+            "must be at least {}s: workers heartbeat every 2s, so a shorter lease takes hosts \
+             away from healthy workers",
+            MIN_LEASE_TIMEOUT.as_secs()
+        ));
+    }
+    Ok(duration)
+}
+
+/// `--workers`: at least one (the upper bound depends on the machine and is applied, with a
+/// message, when the run starts).
+pub fn parse_workers(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a number of processes")),
+    }
+}
+
+/// `--connect-rate`: logins per second, 0 for no limit; never negative.
+pub fn parse_connect_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a rate (logins per second, 0 for no limit)"
+        )),
+    }
+}
+
 /// `1048576`, `64KiB`, `256MiB`, `1GiB` (and KB/MB/GB as powers of ten).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -496,6 +554,38 @@ mod tests {
             parse_output_limit("256MiB"),
             Ok(fanout_worker::session::DEFAULT_MAX_OUTPUT_BYTES)
         );
+    }
+
+    #[test]
+    fn absurd_values_are_refused() {
+        assert!(parse_positive_duration("0s").is_err());
+        assert!(parse_positive_duration("0").is_err());
+        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
+        assert!(parse_lease_timeout("0s").is_err());
+        assert!(parse_lease_timeout("1500ms").is_err());
+        assert_eq!(parse_lease_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_workers("0").is_err());
+        assert!(parse_workers("-1").is_err());
+        assert_eq!(parse_workers("10000"), Ok(10000));
+        for rate in ["-1", "NaN", "inf", "fast"] {
+            assert!(parse_connect_rate(rate).is_err(), "{rate}");
+        }
+        assert_eq!(parse_connect_rate("0"), Ok(0.0));
+        use clap::Parser as _;
+        let run = |extra: &[&str]| {
+            let mut args = vec!["fanout", "run", "-i", "x", "-c", "show version"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(run(&["--concurrency", "0"]).is_err());
+        assert!(run(&["--command-timeout", "0s"]).is_err());
+        assert!(run(&["--host-timeout", "0s"]).is_err());
+        assert!(run(&["--connect-timeout", "0s"]).is_err());
+        assert!(run(&["--lease-timeout", "0s"]).is_err());
+        assert!(run(&["--workers", "0"]).is_err());
+        assert_eq!(run(&["--workers", "3", "--concurrency", "1"]), Ok(()));
     }
 
     #[test]
@@ -636,7 +726,7 @@ pub struct ServeArgs {
     pub metrics_listen: Option<std::net::SocketAddr>,
 
     /// A worker silent this long is presumed dead and its hosts run elsewhere.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, default_value = "15s", value_parser = parse_lease_timeout)]
     pub lease_timeout: Duration,
 
     /// Label key to honour even while no worker carrying it is attached. Labels pin hosts by

@@ -5,6 +5,7 @@
 use crate::cli::{HttpArgs, HttpAuthArg};
 use crate::commands::CommandError;
 use fanout_common::http::{render, request_url, step_label};
+use fanout_common::input::{MAX_CONFIG_BYTES, read_text};
 use fanout_common::inventory::Host;
 use fanout_common::proto::{HttpAuth, HttpHeader, HttpJob};
 use std::path::Path;
@@ -17,7 +18,8 @@ pub fn build(args: &HttpArgs, hosts: &[Host]) -> Result<Option<HttpJob>, Command
             || args.http_body.is_some()
             || args.http_expect.is_some()
             || args.http_ca.is_some()
-            || args.http_insecure;
+            || args.http_insecure
+            || args.http_allow_plaintext_credentials;
         if stray {
             return Err(CommandError::Input(
                 "--http-* options need at least one --http METHOD:PATH request".into(),
@@ -57,7 +59,7 @@ pub fn build(args: &HttpArgs, hosts: &[Host]) -> Result<Option<HttpJob>, Command
             .unwrap_or_default(),
         insecure: args.http_insecure,
     };
-    check_templates(&job, hosts)?;
+    check_templates(&job, hosts, args.http_allow_plaintext_credentials)?;
     Ok(Some(job))
 }
 
@@ -83,11 +85,34 @@ fn parse_header(text: &str) -> Result<HttpHeader, CommandError> {
     })
 }
 
+/// Whether a request to `url` would send credentials where others can read them: plain
+/// `http://` to anything but a loopback address (`localhost`, 127.0.0.0/8, `::1`).
+fn exposes_credentials(url: &str) -> bool {
+    let Some(rest) = url
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &url[7..])
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
 /// The body as given or read from `@FILE`; it must be JSON.
 fn read_body(text: &str) -> Result<String, CommandError> {
     let (body, origin) = match text.strip_prefix('@') {
         Some(path) => (
-            std::fs::read_to_string(path).map_err(|e| {
+            read_text(Path::new(path), MAX_CONFIG_BYTES).map_err(|e| {
                 CommandError::Input(format!("--http-body: cannot read {path}: {e}"))
             })?,
             path.to_string(),
@@ -106,7 +131,7 @@ fn read_body(text: &str) -> Result<String, CommandError> {
 
 /// The CA file's text; it must hold at least one PEM certificate.
 fn read_ca(path: &Path) -> Result<String, CommandError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read_text(path, MAX_CONFIG_BYTES).map_err(|e| {
         CommandError::Input(format!("--http-ca: cannot read {}: {e}", path.display()))
     })?;
     if !text.contains("-----BEGIN CERTIFICATE-----") {
@@ -118,8 +143,15 @@ fn read_ca(path: &Path) -> Result<String, CommandError> {
     Ok(text)
 }
 
-/// Renders every step's URL and headers for every host; the first failure names the host.
-fn check_templates(job: &HttpJob, hosts: &[Host]) -> Result<(), CommandError> {
+/// Renders every step's URL and headers for every host; the first failure names the host. A
+/// request that would carry the host's credentials in clear text over the network is refused
+/// unless `plaintext_credentials` allows it.
+fn check_templates(
+    job: &HttpJob,
+    hosts: &[Host],
+    plaintext_credentials: bool,
+) -> Result<(), CommandError> {
+    let sends_credentials = job.auth() != HttpAuth::None;
     for host in hosts {
         let facts = host.describe();
         for step in &job.steps {
@@ -130,7 +162,17 @@ fn check_templates(job: &HttpJob, hosts: &[Host]) -> Result<(), CommandError> {
                     host.name
                 ))
             };
-            request_url(job, step, &facts).map_err(problem)?;
+            let url = request_url(job, step, &facts).map_err(problem)?;
+            if sends_credentials && !plaintext_credentials && exposes_credentials(&url) {
+                return Err(CommandError::Input(format!(
+                    "--http {}: host {}: {url} is plain http to a host off loopback: the \
+                     {} credentials would cross the network in clear text; use https, \
+                     --http-auth none, or --http-allow-plaintext-credentials",
+                    step_label(step),
+                    host.name,
+                    job.auth().as_str_name().to_ascii_lowercase(),
+                )));
+            }
             for header in &step.headers {
                 render(&header.value, &facts).map_err(problem)?;
             }
@@ -164,6 +206,66 @@ mod tests {
         };
         assert!(build(&stray, &[]).is_err());
         assert!(build(&HttpArgs::default(), &[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn credentials_never_cross_the_network_in_clear_text_unless_allowed() {
+        for url in [
+            "http://10.1.0.1:8080/log",
+            "HTTP://r1.example.net/log",
+            "http://user@10.1.0.1/x",
+            "http://[2001:db8::1]:80/x",
+            "http://127.0.0.1.example.net/x",
+        ] {
+            assert!(exposes_credentials(url), "{url}");
+        }
+        for url in [
+            "https://10.1.0.1/log",
+            "http://127.1.0.7:8180/log",
+            "http://localhost/x",
+            "http://[::1]:8080/x",
+        ] {
+            assert!(!exposes_credentials(url), "{url}");
+        }
+        let host = |name: &str, hostname: &str| {
+            let yaml = format!(
+                "hosts:\n  {name}:\n    hostname: {hostname}\n    platform: cisco_ios\n    \
+                 data: {{ http_port: 8080, http_scheme: http }}\n"
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("hosts.yaml");
+            std::fs::write(&path, yaml).unwrap();
+            let options = fanout_common::inventory::LoadOptions {
+                known_platforms: vec!["cisco_ios".into()],
+                ..Default::default()
+            };
+            fanout_common::inventory::Inventory::load(&path, &options)
+                .unwrap()
+                .select(&[])
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let args = |auth, allow| HttpArgs {
+            steps: vec![parse_step("GET:/log").unwrap()],
+            http_auth: auth,
+            http_allow_plaintext_credentials: allow,
+            ..HttpArgs::default()
+        };
+        let remote = host("r1", "10.1.0.1");
+        let refused = build(&args(HttpAuthArg::Basic, false), &remote)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("host r1: http://10.1.0.1:8080/log is plain http")
+                && refused.contains("--http-allow-plaintext-credentials"),
+            "{refused}"
+        );
+        assert!(build(&args(HttpAuthArg::Bearer, false), &remote).is_err());
+        assert!(build(&args(HttpAuthArg::Basic, true), &remote).is_ok());
+        assert!(build(&args(HttpAuthArg::None, false), &remote).is_ok());
+        let lab = host("r1", "127.1.0.1");
+        assert!(build(&args(HttpAuthArg::Basic, false), &lab).is_ok());
     }
 
     #[test]

@@ -17,5 +17,6 @@ pub mod scheduler;
 pub mod serve;
 pub mod server;
 pub mod supervisor;
+pub mod terminal_text;
 pub mod usage;
 pub mod validate_report;

@@ -5,6 +5,7 @@ use fanout_coordinator::cli::{Cli, Command};
 use fanout_coordinator::commands;
 use fanout_coordinator::report::EXIT_BAD_INPUT;
 use fanout_coordinator::run::Interrupts;
+use fanout_coordinator::terminal_text;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::run(args, interrupts).await,
             Command::Validate(args) => commands::validate::run(args, interrupts).await,
-            Command::Inventory(args) => commands::inventory::run(args),
+            Command::Inventory(args) => commands::inventory::run(args, interrupts).await,
             Command::Platforms(args) => commands::platforms::run(args),
             Command::Demo(args) => commands::demo::run(args, interrupts).await,
             Command::Bench(args) => commands::bench::run(args, interrupts).await,
@@ -48,8 +49,10 @@ fn main() -> ExitCode {
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {
-            eprintln!("fanout: {e}");
-            EXIT_BAD_INPUT
+            // Errors may quote what a device, a worker or a coordinator said.
+            let message = e.to_string();
+            eprintln!("fanout: {}", terminal_text::block(&message));
+            e.exit_code()
         })
     });
     ExitCode::from(code)

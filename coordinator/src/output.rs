@@ -40,16 +40,25 @@ macro_rules! out {
 }
 
 /// Rows as left-aligned columns under a header, two spaces apart, without trailing blanks.
+/// Cells are one line each with their control characters escaped: they hold names and values
+/// from inventories and other processes (see [`crate::terminal_text`]).
 pub fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(str::len);
-    for row in rows {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| {
+            row.clone()
+                .map(|cell| crate::terminal_text::line(&cell).into_owned())
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
+            *width = (*width).max(cell.chars().count());
         }
     }
     let header = header.map(String::from);
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(rows) {
+    for row in std::iter::once(&header).chain(&rows) {
         let cells: Vec<String> = row
             .iter()
             .zip(widths)

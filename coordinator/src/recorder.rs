@@ -182,7 +182,7 @@ impl Recorder {
             self.progress.set_prefix(format!(
                 "{} failed, last {} ({})",
                 self.failed,
-                record.host,
+                crate::terminal_text::line(&record.host),
                 failure_kind(&record)
             ));
         }

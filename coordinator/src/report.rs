@@ -4,6 +4,7 @@
 use crate::record::HostRecord;
 use crate::recorder::Format;
 use crate::run::RunOutcome;
+use crate::terminal_text;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -23,7 +24,7 @@ impl RunOutcome {
     pub fn exit_code(&self) -> u8 {
         if self.results_error.is_some() {
             EXIT_BAD_INPUT
-        } else if self.failed() > 0 || !self.unfinished.is_empty() {
+        } else if self.failed() > 0 || !self.unfinished.is_empty() || self.unlisted > 0 {
             EXIT_HOST_FAILED
         } else {
             EXIT_OK
@@ -45,26 +46,27 @@ impl RunOutcome {
 }
 
 /// Per-host sections: `--- host` then each command's output, as Nornir's print_result does.
+/// Device text is printed with its control characters escaped (see [`terminal_text`]).
 pub fn host_outputs(records: &[HostRecord]) -> String {
     let mut out = String::new();
     for record in sorted(records) {
         let status = match &record.failure {
             None => "ok".to_string(),
-            Some(f) => format!("FAILED {}: {}", f.kind, f.message),
+            Some(f) => format!("FAILED {}: {}", f.kind, terminal_text::line(&f.message)),
         };
         let _ = writeln!(
             out,
             "--- {} ({}) {} in {:.2}s{}",
-            record.host,
-            record.hostname,
+            terminal_text::line(&record.host),
+            terminal_text::line(&record.hostname),
             status,
             record.duration_ms as f64 / 1000.0,
             attempts_note(record.attempts)
         );
         for command in &record.commands {
-            let _ = writeln!(out, "# {}", command.command);
-            let text = command.output.as_deref().unwrap_or("");
-            out.push_str(text);
+            let _ = writeln!(out, "# {}", terminal_text::line(&command.command));
+            let text = terminal_text::block(command.output.as_deref().unwrap_or(""));
+            out.push_str(&text);
             if !text.is_empty() && !text.ends_with('\n') {
                 out.push('\n');
             }
@@ -73,16 +75,34 @@ pub fn host_outputs(records: &[HostRecord]) -> String {
     out
 }
 
-/// A table of the hosts that failed, or nothing when none did.
+/// A table of the hosts that failed, or nothing when none did. Every field is one line with
+/// its control characters escaped, so no host name or device message can break the table.
 pub fn failure_table(records: &[HostRecord], unfinished: &[String]) -> String {
     let failed: Vec<&HostRecord> = sorted(records).into_iter().filter(|r| !r.ok).collect();
     if failed.is_empty() && unfinished.is_empty() {
         return String::new();
     }
+    let failed: Vec<(String, String, u32, String)> = failed
+        .into_iter()
+        .map(|record| {
+            let (kind, message) = record
+                .failure
+                .as_ref()
+                .map_or(("?", ""), |f| (f.kind.as_str(), f.message.as_str()));
+            (
+                terminal_text::line(&record.host).into_owned(),
+                kind.to_string(),
+                record.attempts,
+                terminal_text::line(message).into_owned(),
+            )
+        })
+        .collect();
+    let unfinished: Vec<std::borrow::Cow<'_, str>> =
+        unfinished.iter().map(|h| terminal_text::line(h)).collect();
     let width = failed
         .iter()
-        .map(|r| r.host.len())
-        .chain(unfinished.iter().map(String::len))
+        .map(|(host, ..)| host.chars().count())
+        .chain(unfinished.iter().map(|h| h.chars().count()))
         .max()
         .unwrap_or(4)
         .max(4);
@@ -91,16 +111,8 @@ pub fn failure_table(records: &[HostRecord], unfinished: &[String]) -> String {
         "{:width$}  {:19}  {:>8}  {}\n",
         "HOST", "KIND", "ATTEMPTS", "DETAIL"
     );
-    for record in failed {
-        let (kind, message) = record
-            .failure
-            .as_ref()
-            .map_or(("?", ""), |f| (f.kind.as_str(), f.message.as_str()));
-        let _ = writeln!(
-            out,
-            "{:width$}  {:19}  {:>8}  {}",
-            record.host, kind, record.attempts, message
-        );
+    for (host, kind, attempts, message) in failed {
+        let _ = writeln!(out, "{host:width$}  {kind:19}  {attempts:>8}  {message}");
     }
     for host in unfinished {
         let _ = writeln!(out, "{host:width$}  {:19}  {:>8}  never ran", "not_run", 0);
@@ -126,7 +138,7 @@ pub fn summary(outcome: &RunOutcome, output_dir: Option<&Path>) -> String {
             .map_or("unknown", |f| f.kind.as_str());
         *kinds.entry(kind).or_default() += 1;
     }
-    let total = outcome.records.len() + outcome.unfinished.len();
+    let total = outcome.records.len() + outcome.unfinished.len() + outcome.unlisted;
     let mut line = format!(
         "hosts      {total} total, {} ok, {} failed",
         outcome.records.len() - outcome.failed(),
@@ -138,6 +150,13 @@ pub fn summary(outcome: &RunOutcome, output_dir: Option<&Path>) -> String {
     }
     if !outcome.unfinished.is_empty() {
         let _ = write!(line, ", {} never ran", outcome.unfinished.len());
+    }
+    if outcome.unlisted > 0 {
+        let _ = write!(
+            line,
+            ", {} without a result (not yet named by the coordinator)",
+            outcome.unlisted
+        );
     }
     let mut out = format!("{line}\n");
     let _ = writeln!(

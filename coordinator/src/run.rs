@@ -59,6 +59,9 @@ pub struct RunOutcome {
     pub worker_usage: Vec<ProcessUsage>,
     /// Hosts that never got a result (interrupted, or no worker left to run them).
     pub unfinished: Vec<String>,
+    /// Hosts without a result whose names this process cannot know: a job followed with
+    /// `fanout watch` that stopped before the coordinator listed its unfinished hosts.
+    pub unlisted: usize,
     pub reassigned: u64,
     /// Every local worker process of the run, replacements included.
     pub worker_pids: Vec<u32>,
@@ -242,6 +245,7 @@ pub async fn run_local(
         setup,
         worker_usage,
         unfinished,
+        unlisted: 0,
         reassigned,
         worker_pids,
         workers_lost,

@@ -5,6 +5,7 @@
 
 use crate::record::HostRecord;
 use crate::run::RunOutcome;
+use crate::terminal_text::line as one_line;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -160,11 +161,13 @@ impl<'a> ValidationReport<'a> {
         out
     }
 
+    /// The report for a terminal: every name, reason and device line has its control
+    /// characters escaped.
     pub fn human(&self) -> String {
         let width = self
             .rules
             .iter()
-            .map(|r| r.rule.len())
+            .map(|r| one_line(&r.rule).chars().count())
             .max()
             .unwrap_or(4)
             .max(4);
@@ -176,7 +179,10 @@ impl<'a> ValidationReport<'a> {
             let _ = writeln!(
                 out,
                 "{:width$}  {:>6}  {:>6}  {:>6}",
-                r.rule, r.passed, r.failed, r.errors
+                one_line(&r.rule),
+                r.passed,
+                r.failed,
+                r.errors
             );
         }
         let failures: Vec<_> = self.failures().collect();
@@ -185,12 +191,13 @@ impl<'a> ValidationReport<'a> {
             for (host, v) in failures {
                 let _ = writeln!(
                     out,
-                    "  {host}  {}: {}",
-                    v.rule,
-                    v.reason.as_deref().unwrap_or("failed")
+                    "  {}  {}: {}",
+                    one_line(host),
+                    one_line(&v.rule),
+                    one_line(v.reason.as_deref().unwrap_or("failed"))
                 );
                 if let Some(line) = &v.offending_line {
-                    let _ = writeln!(out, "      offending line: {line}");
+                    let _ = writeln!(out, "      offending line: {}", one_line(line));
                 }
             }
         }
@@ -198,7 +205,7 @@ impl<'a> ValidationReport<'a> {
         if !unevaluated.is_empty() {
             out.push_str("\nNot evaluated (unreachable or failed before the checks):\n");
             for (host, why) in unevaluated {
-                let _ = writeln!(out, "  {host}  {why}");
+                let _ = writeln!(out, "  {}  {}", one_line(&host), one_line(&why));
             }
         }
         out.push('\n');
@@ -369,9 +376,10 @@ fn xml(text: &str) -> String {
     out
 }
 
-/// Text safe inside a Markdown table cell.
+/// Text safe inside a Markdown table cell, and on a terminal: other control characters are
+/// escaped.
 fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    one_line(&text.replace('\n', " ")).replace('|', "\\|")
 }
 
 #[cfg(test)]
@@ -383,11 +391,74 @@ mod tests {
         assert_eq!(xml("a<b>&\"c'\u{1}\n"), "a&lt;b&gt;&amp;&quot;c&apos;&#10;");
     }
 
+    /// One host that failed one rule on a line a hostile device printed.
+    fn hostile_outcome() -> RunOutcome {
+        let record = HostRecord {
+            host: "r1\x1b[2J".into(),
+            hostname: "127.0.0.1".into(),
+            platform: "cisco_ios".into(),
+            ok: true,
+            failure: None,
+            worker: crate::record::WorkerRef {
+                id: "w".into(),
+                pid: 1,
+            },
+            attempts: 1,
+            started_unix_ms: 0,
+            duration_ms: 0,
+            commands: Vec::new(),
+            rules: vec![crate::record::RuleRecord {
+                rule: "no telnet".into(),
+                passed: false,
+                reason: Some("line `x\x1b]52;c;eA==\x07` matches forbidden `x`".into()),
+                offending_line: Some("transport input telnet\rALL FINE\x1b[6n".into()),
+            }],
+            transcript: Vec::new(),
+        };
+        RunOutcome {
+            job_id: String::new(),
+            records: vec![record],
+            wall: std::time::Duration::ZERO,
+            setup: std::time::Duration::ZERO,
+            worker_usage: Vec::new(),
+            unfinished: vec!["r2\u{9b}".into()],
+            unlisted: 0,
+            reassigned: 0,
+            worker_pids: Vec::new(),
+            workers_lost: 0,
+            interrupted: false,
+            files_written: 0,
+            results_error: None,
+        }
+    }
+
+    #[test]
+    fn reports_for_people_show_device_lines_escaped() {
+        let outcome = hostile_outcome();
+        let report = ValidationReport::new(&["no telnet".to_string()], &outcome);
+        for text in [report.human(), report.markdown()] {
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                "{text:?}"
+            );
+            assert!(
+                text.contains("transport input telnet\\rALL FINE\\x1b[6n"),
+                "{text}"
+            );
+            assert!(text.contains("r1\\x1b[2J"), "{text}");
+            assert!(text.contains("\\x1b]52;c;eA==\\x07"), "{text}");
+            assert!(text.contains("r2\\u{9b}"), "{text}");
+        }
+    }
+
     #[test]
     fn markdown_cells_keep_their_pipes() {
         assert_eq!(
             md("show ip route | include S*\nx"),
             "show ip route \\| include S* x"
         );
+        assert_eq!(md("a\x1b[2J|b\r"), "a\\x1b[2J\\|b\\r");
     }
 }

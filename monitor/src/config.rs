@@ -7,6 +7,10 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use fanout_common::command_text::check_command;
+use fanout_common::input::{
+    InputFileError, MAX_CONFIG_BYTES, MAX_YAML_DEPTH, check_yaml_nesting, read_text,
+};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -275,13 +279,29 @@ struct RawEmail {
 
 impl MonitorConfig {
     /// Read and validate a checks file; environment variables named by `password_env` must be
-    /// set.
+    /// set, and every `exec` notifier's program must exist and be executable, so nothing that
+    /// can be known now fails at the first incident instead.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = read_text(path, MAX_CONFIG_BYTES).map_err(|e| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            source: match e {
+                InputFileError::Io(source) => source,
+                other => std::io::Error::other(other),
+            },
         })?;
-        Self::parse(&text, path, |name| std::env::var(name).ok())
+        let config = Self::parse(&text, path, |name| std::env::var(name).ok())?;
+        for notifier in &config.alerts {
+            if let NotifierConfig::Exec(argv) = notifier
+                && let Err(why) = runnable(&argv[0])
+            {
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    line: line_of(&text, &argv[0]),
+                    message: format!("exec program {:?} {why}", argv[0]),
+                });
+            }
+        }
+        Ok(config)
     }
 
     /// Validate `text` as if read from `path`, looking secrets up with `env` (tests pass a map).
@@ -290,6 +310,12 @@ impl MonitorConfig {
         path: &Path,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        // Before serde_yaml_ng, whose parser takes quadratic time on a deep nest.
+        check_yaml_nesting(text, MAX_YAML_DEPTH).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            line: e.line,
+            message: e.to_string(),
+        })?;
         let raw: RawFile = serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_owned(),
             line: e.location().map_or(1, |l| l.line()),
@@ -350,7 +376,20 @@ fn check_from_raw(
 ) -> Result<Check, ConfigError> {
     let name = c.name;
     let source = match (c.command, c.http) {
-        (Some(cmd), None) if !cmd.trim().is_empty() => Source::Command(cmd),
+        (Some(cmd), None) if !cmd.trim().is_empty() => {
+            // A block scalar's closing line break is layout; any other control character
+            // would reach the device as a keystroke.
+            let command = cmd.trim_end_matches('\n').trim_matches(' ');
+            if let Err(e) = check_command(command) {
+                return Err(invalid(
+                    &name,
+                    format!(
+                        "check `{name}`: command {command:?} {e}; give each command its own check"
+                    ),
+                ));
+            }
+            Source::Command(command.to_string())
+        }
         (None, Some(h)) if h.path.starts_with('/') => Source::Http { path: h.path },
         (None, Some(_)) => {
             return Err(invalid(
@@ -514,9 +553,103 @@ fn notifier_from_raw(
     })
 }
 
+/// Why `program` cannot be run as the exec notifier would run it (a name without a `/` is
+/// looked up in `PATH`, as the notifier's `Command` does), or `Ok`.
+fn runnable(program: &str) -> Result<(), &'static str> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = Path::new(program);
+        return match std::fs::metadata(path) {
+            Err(_) => Err("does not exist"),
+            Ok(_) if !executable(path) => Err("is not an executable file"),
+            Ok(_) => Ok(()),
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| executable(&dir.join(program))) {
+        Ok(())
+    } else {
+        Err("is not found in PATH")
+    }
+}
+
 /// The 1-based line of the first occurrence of `needle`, or 1: semantic errors have no parser
 /// position, and pointing at the offending text is what a user needs.
 fn line_of(text: &str, needle: &str) -> usize {
     text.find(needle)
         .map_or(1, |at| text[..at].matches('\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(command: &str) -> String {
+        format!("checks:\n  - name: cpu\n    command: {command}\n    extract: '(\\d+)%'\n")
+    }
+
+    fn parse(text: &str) -> Result<MonitorConfig, ConfigError> {
+        MonitorConfig::parse(text, Path::new("m.yaml"), |_| None)
+    }
+
+    #[test]
+    fn a_command_is_one_line_of_text() {
+        let ok = parse(&check("|\n      show processes cpu\n")).unwrap();
+        assert_eq!(
+            ok.checks[0].source,
+            Source::Command("show processes cpu".into())
+        );
+        for (command, what) in [
+            ("\"show cpu\\nreload\"", "a line break (\\n) at character 9"),
+            ("\"show cpu\\r\"", "a carriage return"),
+            ("\"show cpu\\x03\"", "Ctrl-C"),
+            ("\"show cpu\\x1a\"", "Ctrl-Z"),
+        ] {
+            let err = parse(&check(command)).unwrap_err().to_string();
+            assert!(err.starts_with("m.yaml:2: check `cpu`: command "), "{err}");
+            assert!(err.contains(what), "{command}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_deep_nest_is_refused_before_parsing() {
+        let text = format!("checks: {}", "[".repeat(1 << 20));
+        let started = std::time::Instant::now();
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("nested more than 64 levels"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn exec_programs_must_exist_when_the_file_is_loaded() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("notify.sh");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        let config = dir.path().join("m.yaml");
+        let with_exec = |program: &str| {
+            let text = format!("{}alerts:\n  - exec: [{program:?}]\n", check("show cpu"));
+            std::fs::write(&config, text).unwrap();
+            MonitorConfig::load(&config)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let not_executable = with_exec(script.to_str().unwrap()).unwrap_err();
+        assert!(
+            not_executable.ends_with("is not an executable file"),
+            "{not_executable}"
+        );
+        assert!(not_executable.contains("m.yaml:6:"), "{not_executable}");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(with_exec(script.to_str().unwrap()), Ok(()));
+        let missing = dir.path().join("nope.sh");
+        let err = with_exec(missing.to_str().unwrap()).unwrap_err();
+        assert!(err.ends_with("does not exist"), "{err}");
+        assert_eq!(with_exec("sh"), Ok(()));
+        let err = with_exec("fanout-no-such-notifier").unwrap_err();
+        assert!(err.ends_with("is not found in PATH"), "{err}");
+    }
 }

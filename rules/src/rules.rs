@@ -202,10 +202,11 @@ impl Rules {
     /// Reads and validates a rules file.
     pub fn load(path: &Path) -> Result<Rules, RuleError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| RuleError::Io {
-            file: file.clone(),
-            reason: e.to_string(),
-        })?;
+        let text = fanout_common::input::read_text(path, fanout_common::input::MAX_CONFIG_BYTES)
+            .map_err(|e| RuleError::Io {
+                file: file.clone(),
+                reason: e.to_string(),
+            })?;
         Self::parse(&file, &text)
     }
 
@@ -216,10 +217,21 @@ impl Rules {
             line,
             message,
         };
+        use fanout_common::input::{MAX_YAML_DEPTH, check_yaml_nesting};
+        // Before serde_yaml_ng, whose parser takes quadratic time on a deep nest.
+        check_yaml_nesting(text, MAX_YAML_DEPTH).map_err(|e| invalid(e.line, e.to_string()))?;
         let raw: RawFile = serde_yaml_ng::from_str(text).map_err(|e| {
             let line = e.location().map_or(1, |l| l.line());
             invalid(line, e.to_string())
         })?;
+        if raw.rules.is_empty() {
+            // Validating nothing would contact every host and report success.
+            let at = text.lines().position(|l| l.starts_with("rules:"));
+            return Err(invalid(
+                at.map_or(1, |n| n + 1),
+                "no rules: a rules file needs at least one rule".into(),
+            ));
+        }
         let lines = rule_lines(text);
         let mut rules = Vec::with_capacity(raw.rules.len());
         for (i, r) in raw.rules.into_iter().enumerate() {
@@ -235,12 +247,25 @@ impl Rules {
                     "a rule needs a non-empty name and command".into(),
                 ));
             }
+            // The line break that ends a YAML block scalar (`command: |`) is layout, not part
+            // of the command; any other control character would reach the device as a
+            // keystroke.
+            let command = r.command.trim_end_matches('\n').trim_matches(' ');
+            if let Err(e) = fanout_common::command_text::check_command(command) {
+                return Err(invalid(
+                    line_quoted(text, line..end, "`command`").unwrap_or(line),
+                    format!(
+                        "rule `{}`: command {command:?} {e}; give each command its own rule",
+                        r.name
+                    ),
+                ));
+            }
             if rules.iter().any(|x: &Rule| x.name == r.name) {
                 return Err(invalid(line, format!("duplicate rule name `{}`", r.name)));
             }
             rules.push(Rule {
                 name: r.name,
-                command: r.command.split_whitespace().collect::<Vec<_>>().join(" "),
+                command: command.split_whitespace().collect::<Vec<_>>().join(" "),
                 parse: r.parse,
                 expect,
                 line,
@@ -365,6 +390,45 @@ mod tests {
         let text = "# header\nversion: 1\nrules:\n  # first\n  - name: a\n    expect:\n      lines:\n        - x\n\n  - name: b\nother: 1\n  - not: a rule\n";
         assert_eq!(rule_lines(text), [5, 10]);
         assert_eq!(rule_lines("rules:\n- name: a\n- name: b\n"), [2, 3]);
+    }
+
+    #[test]
+    fn a_file_without_rules_is_refused() {
+        let err = Rules::parse("r.yaml", "# none yet\nrules: []\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "r.yaml:2: no rules: a rules file needs at least one rule"
+        );
+    }
+
+    #[test]
+    fn a_command_is_one_line_of_text() {
+        let rule = |command: &str| {
+            format!("rules:\n  - name: a\n    command: {command}\n    expect: {{ contains: x }}\n")
+        };
+        // A block scalar's closing line break is layout; inner blanks fold as before.
+        let rules = Rules::parse("r.yaml", &rule("|\n      show   version\n")).unwrap();
+        assert_eq!(rules.rules[0].command, "show version");
+        for (command, what) in [
+            (
+                "\"echo first\\nreload\"",
+                "a line break (\\n) at character 11",
+            ),
+            (
+                "|\n      show clock\n      reload\n",
+                "a line break (\\n) at character 11",
+            ),
+            ("\"show version\\r\"", "a carriage return (\\r)"),
+            ("\"show run\\x03\"", "Ctrl-C"),
+            ("\"conf t\\x1a\"", "Ctrl-Z"),
+            ("\"show\\tversion\"", "a tab"),
+        ] {
+            let err = Rules::parse("r.yaml", &rule(command))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("r.yaml:3: rule `a`: command "), "{err}");
+            assert!(err.contains(what), "{command}: {err}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::locate::{Step, locate};
 use super::raw::{EntryExpect, Level, RawEntry};
 use super::sections::{Named, Section, SingleFile};
 use super::yaml::parse;
+use crate::input::{InputFileError, MAX_INVENTORY_BYTES, read_text as read_input};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -195,11 +196,13 @@ impl Document {
     }
 }
 
-/// `dir/STEM.yaml` or `dir/STEM.yml`, whichever exists; both is an error.
+/// `dir/STEM.yaml` or `dir/STEM.yml`, whichever exists; both is an error. Whatever exists
+/// under the name counts: a FIFO or a directory called `hosts.yaml` is refused when read, not
+/// mistaken for a missing file.
 fn find(dir: &Path, stem: &str) -> Result<Option<PathBuf>, InventoryError> {
     let yaml = dir.join(format!("{stem}.yaml"));
     let yml = dir.join(format!("{stem}.yml"));
-    match (yaml.is_file(), yml.is_file()) {
+    match (yaml.exists(), yml.exists()) {
         (true, true) => Err(InventoryError::new(InventoryErrorKind::AmbiguousFile {
             first: format!("{stem}.yaml"),
             second: format!("{stem}.yml"),
@@ -211,8 +214,14 @@ fn find(dir: &Path, stem: &str) -> Result<Option<PathBuf>, InventoryError> {
     }
 }
 
+/// The file's text: a regular file (a FIFO or a device is refused rather than read) of at most
+/// [`MAX_INVENTORY_BYTES`].
 fn read_text(path: &Path) -> Result<String, InventoryError> {
-    fs::read_to_string(path).map_err(|error| {
+    read_input(path, MAX_INVENTORY_BYTES).map_err(|e| {
+        let error = match e {
+            InputFileError::Io(error) => error,
+            other => std::io::Error::other(other),
+        };
         InventoryError::new(InventoryErrorKind::Read { error }).at(SourceLocation::file(path))
     })
 }

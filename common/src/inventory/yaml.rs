@@ -7,6 +7,7 @@
 //! of the node it is about, which is what makes the line number point at that node.
 
 use super::error::{InventoryError, InventoryErrorKind, SourceLocation};
+use crate::input::{MAX_YAML_DEPTH, check_yaml_nesting};
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::fmt;
@@ -74,6 +75,15 @@ pub(super) fn parse<X, T>(
 where
     X: for<'de> Expect<'de, Out = T>,
 {
+    // Measured before serde_yaml_ng sees the text: its parser does work proportional to the
+    // open nesting for every token, so a deep nest would take minutes to be refused.
+    if let Err(e) = check_yaml_nesting(text, MAX_YAML_DEPTH) {
+        let mut location = SourceLocation::file(file);
+        location.line = Some(e.line);
+        location.column = Some(e.column);
+        let message = e.to_string();
+        return Err(InventoryError::new(InventoryErrorKind::Yaml { message }).at(location));
+    }
     let state = ParseState::new(subject);
     let deserializer = serde_yaml_ng::Deserializer::from_str(text);
     let result = Seed {

@@ -1,12 +1,16 @@
 //! `fanout inventory`: what a selection resolves to, before anything connects.
 
-use super::{CommandError, select_hosts};
+use super::{CommandError, load_interruptibly, select_hosts};
 use crate::cli::InventoryArgs;
 use crate::recorder::Format;
+use crate::run::Interrupts;
 use fanout_common::inventory::Host;
 
-pub fn run(args: InventoryArgs) -> Result<u8, CommandError> {
-    let hosts = select_hosts(&args.selection)?.hosts;
+pub async fn run(args: InventoryArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
+    let selection = args.selection.clone();
+    let hosts = load_interruptibly(&interrupts, move || select_hosts(&selection))
+        .await?
+        .hosts;
     match args.format {
         Format::Json => {
             for host in &hosts {

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod certs;
 pub mod demo;
+pub mod follow;
 pub mod inventory;
 pub mod monitor;
 pub mod platforms;
@@ -36,6 +37,46 @@ pub enum CommandError {
     Recorder(#[from] RecorderError),
     #[error("{0}")]
     Internal(String),
+    /// Ctrl-C or SIGTERM before the input was loaded and checked: nothing was contacted.
+    #[error("interrupted while loading the input; no host was contacted")]
+    Interrupted,
+}
+
+impl CommandError {
+    /// The process exit code for this error: 130 (as a shell reports Ctrl-C) when interrupted
+    /// before anything ran, 2 (bad input or an internal error) otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Interrupted => 130,
+            _ => crate::report::EXIT_BAD_INPUT,
+        }
+    }
+}
+
+/// Loads and checks the input on a thread of its own, so that an interrupt is obeyed at once
+/// even while a large or hostile file is being read. The thread is left to finish by itself
+/// (the process exits soon after); an interrupt that came during loading also counts when the
+/// loading won the race, since the user asked to stop before anything ran.
+pub async fn load_interruptibly<T: Send + 'static>(
+    interrupts: &Interrupts,
+    load: impl FnOnce() -> Result<T, CommandError> + Send + 'static,
+) -> Result<T, CommandError> {
+    let (done, loaded) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("fanout-load".into())
+        .spawn(move || {
+            let _ = done.send(load());
+        })
+        .map_err(|e| CommandError::Internal(format!("cannot start the loader thread: {e}")))?;
+    let loaded = tokio::select! {
+        loaded = loaded => loaded
+            .map_err(|_| CommandError::Internal("the loader thread panicked".into()))??,
+        _ = interrupts.drain.cancelled() => return Err(CommandError::Interrupted),
+    };
+    if interrupts.drain.is_cancelled() {
+        return Err(CommandError::Interrupted);
+    }
+    Ok(loaded)
 }
 
 /// Reads a token file; surrounding whitespace (a trailing newline) is not part of the token.
@@ -182,10 +223,7 @@ pub fn local_run(
 ) -> Result<crate::run::LocalRun, CommandError> {
     let program = crate::supervisor::WorkerProgram::locate()
         .map_err(|e| CommandError::Internal(e.to_string()))?;
-    let workers = execution
-        .workers
-        .unwrap_or_else(default_workers)
-        .clamp(1, hosts.len().max(1));
+    let workers = worker_count(execution.workers, hosts.len());
     Ok(crate::run::LocalRun {
         concurrency: fit_fd_limit(execution.concurrency, hosts.len(), workers),
         workers,
@@ -221,7 +259,30 @@ fn fit_fd_limit(asked: u32, hosts: usize, workers: usize) -> u32 {
 
 /// Default worker count: one per core.
 pub fn default_workers() -> usize {
+    cores()
+}
+
+fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Local worker processes beyond this many per core only add memory and context switches:
+/// each one already runs thousands of sessions.
+const MAX_WORKERS_PER_CORE: usize = 4;
+
+/// How many local workers to start: what was asked (by default one per core), no more than
+/// there are hosts, and no more than [`MAX_WORKERS_PER_CORE`] per core, said when it clamps.
+pub fn worker_count(asked: Option<usize>, hosts: usize) -> usize {
+    let most = cores() * MAX_WORKERS_PER_CORE;
+    let wanted = asked.unwrap_or_else(default_workers);
+    if wanted > most {
+        eprintln!(
+            "fanout: --workers {wanted} is more than {} cores can use; starting {most} \
+             (each worker runs up to --concurrency sessions at once)",
+            cores()
+        );
+    }
+    wanted.clamp(1, most).min(hosts.max(1))
 }
 
 /// A live bar on stderr; invisible when stderr is not a terminal.

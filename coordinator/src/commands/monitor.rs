@@ -1,7 +1,7 @@
 //! `fanout monitor`: poll every selected host continuously through local workers, alert on
 //! changes and thresholds, and serve the live dashboard, until Ctrl-C.
 
-use super::{CommandError, Selected, default_workers, job_settings, select_hosts};
+use super::{CommandError, Selected, job_settings, load_interruptibly, select_hosts, worker_count};
 use crate::cli::MonitorArgs;
 use crate::job::JobSettings;
 use crate::monitoring::parse::PollParser;
@@ -17,19 +17,29 @@ use tokio_util::sync::CancellationToken;
 const FD_RESERVE_PER_WORKER: u64 = 64;
 
 pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
-    let config =
-        MonitorConfig::load(&args.checks).map_err(|e| CommandError::Input(e.to_string()))?;
-    let spec = monitor_spec(&config, args.every)
-        .map_err(|e| CommandError::Input(format!("{}: {e}", args.checks.display())))?;
     if args.every.is_zero() {
         return Err(CommandError::Input("--every must be more than 0".into()));
     }
-    let Selected { hosts, profiles } = select_hosts(&args.selection)?;
+    if let Some(address) = args.dashboard {
+        check_dashboard_address(address, args.dashboard_allow_remote)?;
+    }
+    let (checks, selection) = (args.checks.clone(), args.selection.clone());
+    let (config, Selected { hosts, profiles }) = load_interruptibly(&interrupts, move || {
+        let config =
+            MonitorConfig::load(&checks).map_err(|e| CommandError::Input(e.to_string()))?;
+        Ok((config, select_hosts(&selection)?))
+    })
+    .await?;
+    let spec = monitor_spec(&config, args.every)
+        .map_err(|e| CommandError::Input(format!("{}: {e}", args.checks.display())))?;
     let platforms = hosts
         .iter()
         .map(|h| (h.name.clone(), h.platform.clone()))
         .collect();
     let parser = PollParser::new(&config.checks, platforms, TemplateIndex::bundled());
+    parser
+        .check_tracked_columns()
+        .map_err(|e| CommandError::Input(format!("{}: {e}", args.checks.display())))?;
 
     let stop = CancellationToken::new();
     let monitor = Monitor::start(
@@ -59,11 +69,7 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
 
     let program = crate::supervisor::WorkerProgram::locate()
         .map_err(|e| CommandError::Internal(e.to_string()))?;
-    let workers = args
-        .execution
-        .workers
-        .unwrap_or_else(default_workers)
-        .clamp(1, hosts.len().max(1));
+    let workers = worker_count(args.execution.workers, hosts.len());
     let host_count = hosts.len();
     let run = MonitorRun {
         // Each worker may hold every host, so the survivors can take over a lost worker's.
@@ -111,6 +117,32 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
     Ok(0)
 }
 
+/// The dashboard has no authentication and no TLS: it shows the fleet's state to whoever
+/// reaches it. Like `fanout serve` without TLS, it is served on loopback only, unless the
+/// person starting it says by name that it may be reached from elsewhere (behind a reverse
+/// proxy that authenticates, say); then it says so loudly.
+fn check_dashboard_address(
+    address: std::net::SocketAddr,
+    allow_remote: bool,
+) -> Result<(), CommandError> {
+    if address.ip().is_loopback() {
+        return Ok(());
+    }
+    if !allow_remote {
+        return Err(CommandError::Input(format!(
+            "--dashboard {address} is not a loopback address, and the dashboard has no \
+             authentication or TLS; serve it on 127.0.0.1 (behind a reverse proxy that \
+             authenticates, or an SSH tunnel), or give --dashboard-allow-remote to serve it \
+             to anyone who can reach {address}"
+        )));
+    }
+    eprintln!(
+        "fanout: warning: the dashboard on {address} has no authentication: anyone who can \
+         reach it sees every host's state and alerts"
+    );
+    Ok(())
+}
+
 /// Hosts each worker may hold: what was asked, at most every host, and no more than the
 /// open-file limit allows (one socket per session).
 fn fit_fd_limit(asked: u32, hosts: usize) -> u32 {
@@ -118,4 +150,24 @@ fn fit_fd_limit(asked: u32, hosts: usize) -> u32 {
     let limit = fanout_common::limits::raise_fd_limit().unwrap_or(1024);
     let room = limit.saturating_sub(FD_RESERVE_PER_WORKER).max(1);
     wanted.min(room) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_stays_on_loopback_unless_told_otherwise() {
+        let loopback = "127.0.0.1:8080".parse().unwrap();
+        let v6_loopback = "[::1]:8080".parse().unwrap();
+        let any = "0.0.0.0:8080".parse().unwrap();
+        let lan = "192.0.2.10:8080".parse().unwrap();
+        assert!(check_dashboard_address(loopback, false).is_ok());
+        assert!(check_dashboard_address(v6_loopback, false).is_ok());
+        for address in [any, lan] {
+            let refused = check_dashboard_address(address, false).unwrap_err();
+            assert!(refused.to_string().contains("--dashboard-allow-remote"));
+            assert!(check_dashboard_address(address, true).is_ok());
+        }
+    }
 }

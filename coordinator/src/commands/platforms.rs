@@ -17,7 +17,7 @@ pub fn run(args: PlatformsArgs) -> Result<u8, CommandError> {
                 "unknown platform {name:?}; known platforms: {known}"
             )));
         };
-        crate::out!("{}", loaded.yaml);
+        crate::out!("{}", crate::terminal_text::block(&loaded.yaml));
         return Ok(0);
     }
     match args.format {

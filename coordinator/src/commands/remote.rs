@@ -2,31 +2,24 @@
 //! they checked locally and follow it to the same report and exit code as a local run;
 //! `jobs`, `watch`, `cancel` and `workers` look at and steer what the coordinator does.
 
+use super::follow::{JobHosts, finish, follow};
 use super::{CommandError, progress_bar};
 use crate::cli::{ExecutionArgs, JobIdArgs, RemoteArgs, RemoteOnlyArgs, WatchArgs};
 use crate::job::{self, JobSettings};
-use crate::record::HostRecord;
 use crate::recorder::Recorder;
 use crate::report;
 use crate::run::{Interrupts, RunOutcome};
+use crate::terminal_text::line;
 use fanout_common::Secret;
 use fanout_common::channel::Remote;
 use fanout_common::inventory::Host;
 use fanout_common::proto::jobs_client::JobsClient;
-use fanout_common::proto::{
-    JobEvent, JobRef, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob, WatchJob, job_event,
-};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use fanout_common::proto::{JobRef, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob};
+use std::time::{Duration, UNIX_EPOCH};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tracing::warn;
-
-/// How long a client keeps trying to reach a coordinator that went away mid-job (it may be
-/// restarting; the job resumes from its state directory).
-const RECONNECT_FOR: Duration = Duration::from_secs(120);
-const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Adds the token to every call.
 #[derive(Clone)]
@@ -75,7 +68,7 @@ pub async fn connect(args: &RemoteArgs) -> Result<Client, CommandError> {
         .max_encoding_message_size(crate::server::MAX_MESSAGE_BYTES))
 }
 
-fn refused(status: tonic::Status) -> CommandError {
+pub(super) fn refused(status: tonic::Status) -> CommandError {
     CommandError::Input(format!("the coordinator refused: {}", status.message()))
 }
 
@@ -85,7 +78,9 @@ pub enum Submitted {
     Detached(String),
 }
 
-/// Submits the checked hosts and job, then (unless --detach) follows it to its end.
+/// Submits the checked hosts and job, then (unless --detach) follows it to its end. An
+/// interrupt before the job reached the coordinator ends the run there, every host listed as
+/// never ran.
 pub async fn submit(
     args: &RemoteArgs,
     hosts: &[Host],
@@ -94,7 +89,15 @@ pub async fn submit(
     recorder: Recorder,
     interrupts: Interrupts,
 ) -> Result<Submitted, CommandError> {
-    let mut client = connect(args).await?;
+    let names = JobHosts::Named(hosts.iter().map(|h| h.name.clone()).collect());
+    let not_submitted = |recorder: Recorder, names: &JobHosts| {
+        eprintln!("fanout: interrupted before the job was submitted; no host was contacted");
+        let outcome = finish("", recorder, names, None, Duration::ZERO, true);
+        Ok(Submitted::Followed(outcome))
+    };
+    if interrupts.drain.is_cancelled() {
+        return not_submitted(recorder, &names);
+    }
     let mut spec = settings.to_proto("", 1);
     if execution.known_hosts.is_none() {
         // Our default path means nothing on the workers' machines: each uses its own default.
@@ -106,10 +109,20 @@ pub async fn submit(
         kind: kind.to_string(),
         submitted_by: submitter(),
     };
-    let status = client.submit(request).await.map_err(refused)?.into_inner();
+    let submitted = async {
+        let mut client = connect(args).await?;
+        let status = client.submit(request).await.map_err(refused)?.into_inner();
+        Ok::<_, CommandError>((client, status))
+    };
+    // A first interrupt lets the submission finish (the follow then cancels the job), so the
+    // coordinator never runs a job nobody is told about; a second one stops at once.
+    let (mut client, status) = tokio::select! {
+        submitted = submitted => submitted?,
+        _ = interrupts.abort.cancelled() => return not_submitted(recorder, &names),
+    };
     eprintln!(
         "fanout: job {} submitted to {} ({} hosts)",
-        status.job_id,
+        line(&status.job_id),
         args.coordinator.as_deref().unwrap_or_default(),
         status.hosts
     );
@@ -121,10 +134,10 @@ pub async fn submit(
         eprintln!("fanout: no worker is attached to the coordinator yet; the job waits for one");
     }
     if detach {
-        crate::outln!("{}", status.job_id);
+        crate::outln!("{}", line(&status.job_id));
         return Ok(Submitted::Detached(status.job_id));
     }
-    let outcome = follow(args, client, &status.job_id, recorder, interrupts).await?;
+    let outcome = follow(args, client, &status.job_id, names, recorder, interrupts).await?;
     Ok(Submitted::Followed(outcome))
 }
 
@@ -135,158 +148,6 @@ fn submitter() -> String {
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
     format!("{user}@{host}")
-}
-
-/// Records every result of the job as it arrives until the job is over. The first interrupt
-/// cancels the job (hosts in flight are dropped; they are listed as unfinished), the second
-/// stops following at once. A lost connection is retried: the coordinator may be restarting.
-pub async fn follow(
-    args: &RemoteArgs,
-    mut client: Client,
-    job_id: &str,
-    mut recorder: Recorder,
-    interrupts: Interrupts,
-) -> Result<RunOutcome, CommandError> {
-    let started = Instant::now();
-    let progress = recorder.progress();
-    let mut seen: u64 = 0;
-    let mut last: Option<JobStatus> = None;
-    let mut cancel_sent = false;
-    let mut lost_since: Option<Instant> = None;
-    'watch: loop {
-        let stream = client
-            .watch(WatchJob {
-                job_id: job_id.to_string(),
-                from_record: seen,
-            })
-            .await;
-        let mut stream = match stream {
-            Ok(stream) => stream.into_inner(),
-            Err(status) if status.code() == tonic::Code::NotFound => return Err(refused(status)),
-            Err(status) if status.code() == tonic::Code::Unauthenticated => {
-                return Err(refused(status));
-            }
-            Err(status) => {
-                wait_to_reconnect(&mut lost_since, &status, &interrupts).await?;
-                client = reconnect(args, client).await;
-                continue;
-            }
-        };
-        lost_since = None;
-        loop {
-            let event = tokio::select! {
-                event = stream.message() => event,
-                _ = interrupts.drain.cancelled(), if !cancel_sent => {
-                    cancel_sent = true;
-                    eprintln!("fanout: cancelling job {job_id} (interrupt again to stop waiting)");
-                    let mut canceller = client.clone();
-                    let id = job_id.to_string();
-                    tokio::spawn(async move {
-                        if let Err(e) = canceller.cancel(JobRef { job_id: id }).await {
-                            warn!(error = %e.message(), "cancel failed");
-                        }
-                    });
-                    continue;
-                }
-                _ = interrupts.abort.cancelled() => break 'watch,
-            };
-            match event {
-                Ok(Some(JobEvent { body: Some(body) })) => match body {
-                    job_event::Body::Record(record) => {
-                        seen += 1;
-                        if recorder
-                            .record(HostRecord::from_job_record(record))
-                            .is_err()
-                        {
-                            // results.jsonl cannot be written: cancel the job as a first
-                            // Ctrl-C would; the report still accounts for every host.
-                            interrupts.drain.cancel();
-                        }
-                    }
-                    job_event::Body::Status(status) => {
-                        progress.set_message(format!("{} in flight", status.in_flight));
-                        let over = status.state() != JobState::Running;
-                        last = Some(status);
-                        if over {
-                            break 'watch;
-                        }
-                    }
-                },
-                Ok(Some(JobEvent { body: None })) => {}
-                Ok(None) => {
-                    // The coordinator is stopping: it will be back with the job.
-                    let closed = tonic::Status::unavailable("the coordinator closed the watch");
-                    wait_to_reconnect(&mut lost_since, &closed, &interrupts).await?;
-                    continue 'watch;
-                }
-                Err(status) => {
-                    wait_to_reconnect(&mut lost_since, &status, &interrupts).await?;
-                    client = reconnect(args, client).await;
-                    continue 'watch;
-                }
-            }
-        }
-    }
-    let wall = started.elapsed();
-    let interrupted = cancel_sent || interrupts.abort.is_cancelled();
-    finish(job_id, recorder, last, wall, interrupted)
-}
-
-async fn wait_to_reconnect(
-    lost_since: &mut Option<Instant>,
-    status: &tonic::Status,
-    interrupts: &Interrupts,
-) -> Result<(), CommandError> {
-    let since = *lost_since.get_or_insert_with(Instant::now);
-    if since.elapsed() > RECONNECT_FOR {
-        return Err(CommandError::Internal(format!(
-            "lost the coordinator for {}s: {}",
-            RECONNECT_FOR.as_secs(),
-            status.message()
-        )));
-    }
-    warn!(error = %status.message(), "lost the coordinator; trying again");
-    tokio::select! {
-        _ = tokio::time::sleep(RECONNECT_PAUSE) => Ok(()),
-        _ = interrupts.abort.cancelled() => Err(CommandError::Internal("interrupted".into())),
-    }
-}
-
-/// A fresh channel, or the old one (tonic reconnects channels lazily) if dialling fails now.
-async fn reconnect(args: &RemoteArgs, old: Client) -> Client {
-    connect(args).await.unwrap_or(old)
-}
-
-fn finish(
-    job_id: &str,
-    recorder: Recorder,
-    last: Option<JobStatus>,
-    wall: Duration,
-    interrupted: bool,
-) -> Result<RunOutcome, CommandError> {
-    let files_written = recorder.files_written();
-    let results_error = recorder.stopped().map(str::to_string);
-    let records = recorder.into_records();
-    let mut worker_pids: Vec<u32> = records.iter().map(|r| r.worker.pid).collect();
-    worker_pids.sort_unstable();
-    worker_pids.dedup();
-    let last = last.unwrap_or_default();
-    let mut unfinished = last.unfinished;
-    unfinished.sort();
-    Ok(RunOutcome {
-        job_id: job_id.to_string(),
-        records,
-        wall,
-        setup: Duration::ZERO,
-        worker_usage: Vec::new(),
-        unfinished,
-        reassigned: last.reassigned,
-        worker_pids,
-        workers_lost: 0,
-        interrupted,
-        files_written,
-        results_error,
-    })
 }
 
 pub async fn jobs(args: RemoteOnlyArgs) -> Result<u8, CommandError> {
@@ -313,17 +174,18 @@ pub async fn jobs(args: RemoteOnlyArgs) -> Result<u8, CommandError> {
         "SUBMITTED",
         "BY"
     );
+    // Ids, kinds and submitters are whatever clients sent the coordinator: shown, not obeyed.
     for job in &jobs {
         crate::outln!(
             "{:<36}  {:<9}  {:<8}  {:>6}  {:>6}  {:>6}  {:<19}  {}",
-            job.job_id,
+            line(&job.job_id),
             state_name(job.state()),
-            job.kind,
+            line(&job.kind),
             job.hosts,
             job.done,
             job.failed,
             when(job.submitted_unix_ms),
-            job.submitted_by
+            line(&job.submitted_by)
         );
     }
     Ok(0)
@@ -342,7 +204,8 @@ pub async fn watch(args: WatchArgs, interrupts: Interrupts) -> Result<u8, Comman
     let keep_outputs = args.format == crate::recorder::Format::Human && args.output.is_none();
     let output = args.output.as_deref();
     let recorder = Recorder::new(args.format, output, args.overwrite, keep_outputs, progress)?;
-    let outcome = follow(&args.remote, client, &args.job, recorder, interrupts).await?;
+    let hosts = JobHosts::Counted(status.hosts as usize);
+    let outcome = follow(&args.remote, client, &args.job, hosts, recorder, interrupts).await?;
     report::print(&outcome, args.format, args.output.as_deref());
     Ok(outcome.exit_code())
 }
@@ -356,7 +219,7 @@ pub async fn cancel(args: JobIdArgs) -> Result<u8, CommandError> {
         .into_inner();
     crate::outln!(
         "job {} {}: {} of {} hosts done, {} unfinished",
-        status.job_id,
+        line(&status.job_id),
         state_name(status.state()),
         status.done,
         status.hosts,
@@ -396,17 +259,18 @@ pub async fn workers(args: RemoteOnlyArgs) -> Result<u8, CommandError> {
         "IN FLIGHT",
         "LABELS"
     );
+    // Worker ids, peers and labels are whatever the workers said: shown, not obeyed.
     for w in &workers {
         let mut labels: Vec<String> = w.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         labels.sort();
         crate::outln!(
             "{:<20}  {:<22}  {:>7}  {:>11}  {:>9}  {}",
-            w.worker_id,
-            w.peer,
+            line(&w.worker_id),
+            line(&w.peer),
             w.pid,
             w.concurrency,
             w.in_flight,
-            labels.join(",")
+            line(&labels.join(","))
         );
     }
     Ok(0)

@@ -1,17 +1,26 @@
 //! `fanout run`: commands and HTTP requests on every selected host, through local worker
 //! processes or a coordinator's workers (`--coordinator`).
 
-use super::{CommandError, Selected, execute, job_settings, progress_bar, select_hosts};
+use super::{
+    CommandError, Selected, execute, job_settings, load_interruptibly, progress_bar, select_hosts,
+};
 use crate::cli::RunArgs;
 use crate::recorder::{Format, Recorder};
 use crate::report;
 use crate::run::Interrupts;
 
 pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
-    let Selected { hosts, profiles } = select_hosts(&args.selection)?;
+    check_commands(&args.commands)?;
+    let (selection, http) = (args.selection.clone(), args.http.clone());
+    let (Selected { hosts, profiles }, http) = load_interruptibly(&interrupts, move || {
+        let selected = select_hosts(&selection)?;
+        let http = crate::http_job::build(&http, &selected.hosts)?;
+        Ok((selected, http))
+    })
+    .await?;
     let mut job = job_settings(&args.execution, args.commands);
     job.platform_profiles = profiles;
-    job.http = crate::http_job::build(&args.http, &hosts)?;
+    job.http = http;
     if args.output.is_some() {
         crate::recorder::check_job_file_names(&hosts, &job)?;
     }
@@ -36,4 +45,15 @@ pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandErr
     };
     report::print(&outcome, args.format, args.output.as_deref());
     Ok(outcome.exit_code())
+}
+
+/// Each `-c` is one command line: a line break or another control character in it would be
+/// typed to the device as a keystroke (see [`fanout_common::command_text`]).
+fn check_commands(commands: &[String]) -> Result<(), CommandError> {
+    for command in commands {
+        fanout_common::command_text::check_command(command).map_err(|e| {
+            CommandError::Input(format!("-c {command:?} {e}; give each command its own -c"))
+        })?;
+    }
+    Ok(())
 }

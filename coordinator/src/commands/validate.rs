@@ -2,11 +2,14 @@
 //! wrong with the rules is found before any connection; the workers evaluate the rules next to
 //! the outputs; the report is for a person (human, Markdown) or a machine (JSON, JUnit).
 
-use super::{CommandError, Selected, execute, job_settings, progress_bar, select_hosts};
+use super::{
+    CommandError, Selected, execute, job_settings, load_interruptibly, progress_bar, select_hosts,
+};
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::recorder::{Format, Recorder};
 use crate::run::Interrupts;
 use crate::validate_report::ValidationReport;
+use fanout_common::input::MAX_CONFIG_BYTES;
 use fanout_common::proto::Validation;
 use fanout_rules::{Rules, TemplateIndex, check_references};
 use std::collections::{BTreeSet, HashMap};
@@ -28,7 +31,7 @@ pub fn prepare(
         .map_err(|e| input(e.to_string()))?;
     let facts: Vec<serde_json::Value> = hosts.iter().map(|h| h.describe()).collect();
     check_references(&rules, &facts).map_err(|e| input(e.to_string()))?;
-    let rules_yaml = std::fs::read_to_string(rules_path)
+    let rules_yaml = fanout_common::input::read_text(rules_path, MAX_CONFIG_BYTES)
         .map_err(|e| input(format!("{}: {e}", rules_path.display())))?;
     let template_dir = templates
         .map(Path::to_path_buf)
@@ -60,8 +63,18 @@ fn read_template_dir(dir: &Path) -> Result<HashMap<String, Vec<u8>>, CommandErro
 }
 
 pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
-    let Selected { hosts, profiles } = select_hosts(&args.selection)?;
-    let (rules, validation) = prepare(&args.rules, args.templates.as_deref(), &hosts)?;
+    let (selection, rules_path, templates) = (
+        args.selection.clone(),
+        args.rules.clone(),
+        args.templates.clone(),
+    );
+    let (Selected { hosts, profiles }, (rules, validation)) =
+        load_interruptibly(&interrupts, move || {
+            let selected = select_hosts(&selection)?;
+            let prepared = prepare(&rules_path, templates.as_deref(), &selected.hosts)?;
+            Ok((selected, prepared))
+        })
+        .await?;
     let mut job = job_settings(&args.execution, rules.commands());
     job.platform_profiles = profiles;
     job.validation = Some(validation);

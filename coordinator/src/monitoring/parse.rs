@@ -40,6 +40,45 @@ impl PollParser {
         }
     }
 
+    /// Checks, before anything runs, that every tracked check can be read on every platform
+    /// the hosts run: a template exists for its command, and the template has the `key` and
+    /// `field` columns it names. Otherwise every poll would fail at run time, silently to
+    /// the person who started the monitor.
+    pub fn check_tracked_columns(&self) -> Result<(), String> {
+        let mut platforms: Vec<&str> = self.platforms.values().map(String::as_str).collect();
+        platforms.sort_unstable();
+        platforms.dedup();
+        let mut checks: Vec<&Check> = self.checks.values().collect();
+        checks.sort_by(|a, b| a.name.cmp(&b.name));
+        for check in checks {
+            let (Rule::Track(track), Source::Command(command)) = (&check.rule, &check.source)
+            else {
+                continue;
+            };
+            for platform in &platforms {
+                let templates = self
+                    .templates
+                    .templates(platform, command)
+                    .map_err(|e| format!("check `{}`: {e}", check.name))?;
+                let header: Vec<String> = templates
+                    .iter()
+                    .flat_map(|t| t.header().into_iter().map(str::to_string))
+                    .collect();
+                for (role, name) in [("key", &track.key), ("field", &track.field)] {
+                    column(&header, name).map_err(|_| {
+                        format!(
+                            "check `{}`: track.{role} `{name}` is not a column of the {platform} \
+                             template for `{command}` (it has {})",
+                            check.name,
+                            header.join(", ")
+                        )
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The engine's view of one report.
     pub fn parse(&self, report: PollReport) -> Result<PollResult, ParseError> {
         let check = self
@@ -178,6 +217,35 @@ alerts: []
             output: output.as_bytes().to_vec(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn tracked_columns_are_checked_before_anything_runs() {
+        assert_eq!(parser().check_tracked_columns(), Ok(()));
+        let config = MonitorConfig::parse(
+            &CHECKS.replace("key: intf", "key: port"),
+            Path::new("monitor.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let platforms = HashMap::from([("r1".to_string(), "cisco_ios".to_string())]);
+        let wrong = PollParser::new(&config.checks, platforms, TemplateIndex::bundled());
+        let err = wrong.check_tracked_columns().unwrap_err();
+        assert!(
+            err.starts_with("check `interfaces`: track.key `port` is not a column of the cisco_ios template for `show ip interface brief` (it has INTERFACE, "),
+            "{err}"
+        );
+        // A platform without a template for the command cannot be tracked either.
+        let platforms = HashMap::from([("r1".to_string(), "no_such_os".to_string())]);
+        let missing = PollParser::new(&parser_checks(), platforms, TemplateIndex::bundled());
+        let err = missing.check_tracked_columns().unwrap_err();
+        assert!(err.starts_with("check `interfaces`: "), "{err}");
+    }
+
+    fn parser_checks() -> Vec<Check> {
+        MonitorConfig::parse(CHECKS, Path::new("monitor.yaml"), |_| None)
+            .unwrap()
+            .checks
     }
 
     #[test]
