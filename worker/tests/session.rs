@@ -360,3 +360,35 @@ async fn many_sessions_at_once_each_get_their_own_config() {
     assert_eq!(pinned.lines().count(), count);
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_command_with_a_line_break_is_never_typed() {
+    let fleet = fleet_at(Ipv4Addr::new(127, 1, 10, 41), 0, SEED, HashMap::new()).await;
+    let dir = TempDir::new().unwrap();
+    let mut options = options(&dir.path().join("known_hosts"), HostKeyPolicy::AcceptNew);
+    options.session_log = true;
+    let outcome = collect(
+        &target(&fleet, 0),
+        &commands(&["show version", "show running-config\nreload"]),
+        &options,
+    )
+    .await;
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::CommandError));
+    let message = &outcome.failure.as_ref().unwrap().message;
+    assert!(
+        message.contains("line break") && message.contains("not sent"),
+        "{message}"
+    );
+    // The first command ran; nothing of the second reached the device.
+    assert_eq!(outcome.outputs.len(), 1);
+    let transcript = String::from_utf8(outcome.transcript.unwrap()).unwrap();
+    let sent: Vec<&str> = transcript
+        .lines()
+        .filter_map(|l| l.split_once("] > ").map(|(_, s)| s))
+        .collect();
+    assert!(
+        sent.iter().all(|s| !s.contains("running-config")),
+        "{transcript}"
+    );
+    assert!(transcript.contains(r#"> "show version\n""#), "{transcript}");
+}

@@ -60,6 +60,12 @@ pub enum SessionError {
     #[error("command `{command}` was rejected by the device{detail}")]
     Rejected { command: String, detail: String },
 
+    /// A command the job asked for cannot be typed as one line (a line break, a control
+    /// character): never sent. The coordinator refuses these; this guards against a client
+    /// or coordinator that did not.
+    #[error("command {} {why}; it was not sent", quoted(command))]
+    Untypable { command: String, why: String },
+
     /// The device echoed something other than the command sent: it is not running that
     /// command, so its output is not the command's. Or the previous command's output went on
     /// past what looked like its prompt, and this is more of it.
@@ -134,7 +140,9 @@ impl SessionError {
             Self::KnownHosts { .. } | Self::Internal(_) => FailureKind::Internal,
             Self::Auth { .. } | Self::Key { .. } | Self::Agent(_) => FailureKind::AuthFailed,
             Self::Enable(_) => FailureKind::EnableFailed,
-            Self::Rejected { .. } | Self::EchoMismatch { .. } => FailureKind::CommandError,
+            Self::Rejected { .. } | Self::EchoMismatch { .. } | Self::Untypable { .. } => {
+                FailureKind::CommandError
+            }
             Self::OutputContinued { .. } => FailureKind::Protocol,
             Self::OutputTooLarge { .. } => FailureKind::OutputTooLarge,
             Self::Disconnected { .. } => FailureKind::Disconnected,

@@ -29,6 +29,10 @@ pub async fn run(
     options: &SessionOptions,
     deadline: &HostDeadline,
 ) -> Result<CommandOutput, SessionError> {
+    fanout_common::command_text::check_command(command).map_err(|e| SessionError::Untypable {
+        command: command.to_owned(),
+        why: e.to_string(),
+    })?;
     let started = Instant::now();
     let limit = options.max_output_bytes;
     let (mut output, exit) = deadline

@@ -454,6 +454,12 @@ impl CliShell {
 
     /// Sends `command`, checks its echo, and reads its output up to the prompt.
     async fn send_and_read(&mut self, command: &str, until: Until) -> Result<Ended, SessionError> {
+        fanout_common::command_text::check_command(command).map_err(|e| {
+            SessionError::Untypable {
+                command: command.to_owned(),
+                why: e.to_string(),
+            }
+        })?;
         self.buf.clear();
         self.erase_at = None;
         let mut line = Vec::with_capacity(command.len() + 1);
