@@ -17,6 +17,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 const DEFAULT_PORT: u16 = 22;
+/// The largest password, secret or private key file read (an SSH key is a few KiB).
+const MAX_CREDENTIAL_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Resolves every host of `doc`, in file order.
 pub(super) fn resolve(doc: &Document, options: &LoadOptions) -> Result<Vec<Host>, InventoryError> {
@@ -233,13 +235,17 @@ fn fetch(credential: &Credential, written_in: Option<&Path>) -> Result<Secret, I
         },
         CredentialSource::File(relative) => {
             let path = credential_path(relative, written_in);
-            match std::fs::read_to_string(&path) {
+            // A regular file of bounded size only: a FIFO would block the load forever.
+            match crate::input::read_text(&path, MAX_CREDENTIAL_FILE_BYTES) {
                 // `echo pw > file` leaves a newline that is not part of the password.
                 Ok(text) => Ok(Secret::new(text.trim_end_matches(['\n', '\r']))),
                 Err(error) => Err(InventoryErrorKind::CredentialFile {
                     field: credential.field,
                     path,
-                    error,
+                    error: match error {
+                        crate::input::InputFileError::Io(io) => io,
+                        other => std::io::Error::other(other.to_string()),
+                    },
                 }),
             }
         }

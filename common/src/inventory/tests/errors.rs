@@ -352,6 +352,19 @@ fn unreadable_credentials_name_host_reference_and_line() {
         "{message}"
     );
     assert_has(&message, &["pw/r1.txt: "]);
+
+    // A named pipe would block the load forever: refused without opening it.
+    let dir = dir_with(&[(
+        "hosts.yaml",
+        "r1:\n  platform: linux\n  password_file: pw.fifo\n",
+    )]);
+    let fifo = dir.path().join("pw.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let message = Inventory::load(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_has(&message, &["cannot read `password_file`", "named pipe (FIFO)"]);
 }
 
 #[test]
