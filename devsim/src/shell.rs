@@ -106,6 +106,9 @@ pub struct Shell {
     length: usize,
     /// Output lines still held back by ` --More-- `.
     pending: std::collections::VecDeque<String>,
+    /// The last pending line is a message without a line end: the prompt follows it on the
+    /// same line (the `prompt_after_message` quirk).
+    partial: bool,
     /// After `Exit` or `Drop` the shell ignores input.
     finished: bool,
     /// A command has run on a `NoPrompt` device: the prompt is gone for good.
@@ -134,6 +137,7 @@ impl Shell {
             after_cr: false,
             length: DEFAULT_LENGTH,
             pending: Default::default(),
+            partial: false,
             finished: false,
             prompt_lost: false,
         }
@@ -147,10 +151,13 @@ impl Shell {
         }
     }
 
-    /// The prompt that ends an output: empty once a `NoPrompt` device has lost it.
-    fn closing_prompt(&self) -> String {
+    /// The prompt that ends an output: empty once a `NoPrompt` device has lost it. The
+    /// `ansi_prompt` quirk paints it, erasing the line first if the prompt starts one.
+    fn closing_prompt(&self, at_line_start: bool) -> String {
         if self.prompt_lost {
             String::new()
+        } else if self.options.quirks.ansi_prompt {
+            quirks::painted_prompt(&self.prompt(), at_line_start)
         } else {
             self.prompt()
         }
@@ -191,8 +198,31 @@ impl Shell {
             text.push_str("\n\n");
         }
         let mut bytes = crlf(&text);
-        bytes.extend_from_slice(self.prompt().as_bytes());
-        vec![Action::Send(bytes)]
+        bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
+        self.present(vec![Action::Send(bytes)])
+    }
+
+    /// How the bytes go out on this device's terminal: `\n\r` line ends for `lf_cr`.
+    fn present(&self, mut actions: Vec<Action>) -> Vec<Action> {
+        if self.options.quirks.lf_cr {
+            for action in &mut actions {
+                if let Action::Send(bytes) = action {
+                    *bytes = quirks::lf_cr(bytes);
+                }
+            }
+        }
+        actions
+    }
+
+    /// A message a setup command or a configuration-mode change prints. With the
+    /// `prompt_after_message` quirk it loses its line end (and a persona that says nothing
+    /// says `default`), so the prompt follows on its line.
+    fn message(&self, text: &str, default: &str) -> String {
+        if !self.options.quirks.prompt_after_message {
+            return text.to_string();
+        }
+        let text = if text.is_empty() { default } else { text };
+        text.trim_end_matches('\n').to_string()
     }
 
     /// Puts the session where a collecting client has it: privileged, paging off.
@@ -262,15 +292,28 @@ impl Shell {
                 Input::More => self.more_byte(byte, &mut out),
             }
         }
-        out
+        self.present(out)
     }
 
     fn line_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
         match byte {
             b'\r' | b'\n' => {
-                push(out, b"\r\n".to_vec());
                 let line = std::mem::take(&mut self.line);
+                if self.options.quirks.ansi_prompt {
+                    // Repaint the whole line, prompt and command, before ending it.
+                    let prompt = self.prompt();
+                    let last = prompt.rsplit('\n').next().unwrap_or(&prompt);
+                    let mut bytes = quirks::painted_prompt(last, true).into_bytes();
+                    bytes.extend_from_slice(&line);
+                    push(out, bytes);
+                }
+                push(out, b"\r\n".to_vec());
                 self.submit(&line, out);
+            }
+            // A DEL-only line editor ignores backspace and echoes nothing for it.
+            0x08 if self.options.quirks.del_only => {}
+            0x7f if self.options.quirks.del_only && self.line.pop().is_some() => {
+                push(out, b"\x1b[1D\x1b[1P".to_vec());
             }
             0x08 | 0x7f if self.line.pop().is_some() => push(out, b"\x08 \x08".to_vec()),
             // Ctrl-U erases the line.
@@ -290,7 +333,7 @@ impl Shell {
                 } else {
                     b"^Z\r\n".to_vec()
                 };
-                bytes.extend_from_slice(self.closing_prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
                 push(out, bytes);
             }
             b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => {
@@ -314,9 +357,10 @@ impl Shell {
                     "\n% Access denied\n\n".to_string()
                 };
                 let mut bytes = crlf(&text);
-                bytes.extend_from_slice(self.closing_prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
                 push(out, bytes);
             }
+            0x08 if self.options.quirks.del_only => {}
             0x08 | 0x7f => {
                 self.line.pop();
             }
@@ -324,7 +368,7 @@ impl Shell {
                 self.line.clear();
                 self.input = Input::Line;
                 let mut bytes = b"\r\n".to_vec();
-                bytes.extend_from_slice(self.closing_prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
                 push(out, bytes);
             }
             b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => self.line.push(b),
@@ -333,11 +377,8 @@ impl Shell {
     }
 
     fn more_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
-        // IOS rubs ` --More-- ` out with backspaces before going on.
-        let erase = self.persona.pager.trim_end().len();
-        let mut bytes = b"\x08".repeat(erase);
-        bytes.extend(b" ".repeat(erase));
-        bytes.extend(b"\x08".repeat(erase));
+        // The marker is rubbed out, each vendor its own way, before the next page.
+        let mut bytes = self.persona.pager_erase.bytes(self.persona.pager);
         let lines = match byte {
             b' ' => self.page_lines(),
             b'\r' | b'\n' => 1,
@@ -357,13 +398,22 @@ impl Shell {
 
     /// Writes up to `count` pending lines, then either ` --More-- ` or the prompt.
     fn emit_lines(&mut self, count: usize, bytes: &mut Vec<u8>) {
-        for line in self.pending.drain(..count.min(self.pending.len())) {
+        let mut after_message = false;
+        for _ in 0..count {
+            let Some(line) = self.pending.pop_front() else {
+                break;
+            };
             bytes.extend_from_slice(line.as_bytes());
-            bytes.extend_from_slice(b"\r\n");
+            if self.pending.is_empty() && self.partial {
+                after_message = true;
+            } else {
+                bytes.extend_from_slice(b"\r\n");
+            }
         }
         if self.pending.is_empty() {
             self.input = Input::Line;
-            bytes.extend_from_slice(self.closing_prompt().as_bytes());
+            self.partial = false;
+            bytes.extend_from_slice(self.closing_prompt(!after_message).as_bytes());
         } else {
             self.input = Input::More;
             bytes.extend_from_slice(self.persona.pager.as_bytes());
@@ -374,7 +424,7 @@ impl Shell {
     fn submit(&mut self, line: &[u8], out: &mut Vec<Action>) {
         let tokens = tokenize(line);
         if tokens.is_empty() {
-            push(out, self.closing_prompt().into_bytes());
+            push(out, self.closing_prompt(true).into_bytes());
             return;
         }
         out.push(Action::Think);
@@ -395,6 +445,7 @@ impl Shell {
             Outcome::Text(mut text) => {
                 text.push_str(self.persona.after_output);
                 self.add_quirk_lines(&mut text);
+                self.partial = !text.is_empty() && !text.ends_with('\n');
                 self.pending = text.split_terminator('\n').map(str::to_owned).collect();
                 let first = if self.length == 0 {
                     self.pending.len()
@@ -420,7 +471,7 @@ impl Shell {
             }
             Outcome::Huge(bytes) => {
                 out.push(Action::Huge(bytes));
-                push(out, self.closing_prompt().into_bytes());
+                push(out, self.closing_prompt(true).into_bytes());
             }
         }
     }
@@ -491,11 +542,13 @@ impl Shell {
             Cmd::TerminalLength => {
                 let n = number.unwrap_or(0);
                 self.length = n as usize;
-                self.persona.length_reply.replace("{n}", &n.to_string())
+                self.message(self.persona.length_reply, quirks::DEFAULT_LENGTH_REPLY)
+                    .replace("{n}", &n.to_string())
             }
             Cmd::TerminalWidth => {
                 let n = number.unwrap_or(0);
-                self.persona.width_reply.replace("{n}", &n.to_string())
+                self.message(self.persona.width_reply, quirks::DEFAULT_WIDTH_REPLY)
+                    .replace("{n}", &n.to_string())
             }
             Cmd::ShowRunningConfig | Cmd::ShowTechSupport if self.fault() == Some(Fault::Huge) => {
                 return Outcome::Huge(crate::HUGE_OUTPUT_BYTES);
@@ -523,7 +576,7 @@ impl Shell {
             Cmd::ShowTechSupport => show::tech_support(&self.model),
             Cmd::ConfigureTerminal => {
                 self.mode = Mode::Config(None);
-                self.persona.config_enter.to_string()
+                self.message(self.persona.config_enter, "")
             }
             Cmd::WriteMemory => "Building configuration...\n[OK]\n".to_string(),
         };
@@ -538,14 +591,14 @@ impl Shell {
         let incomplete = self.persona.errors.incomplete;
         if self.persona.config_end.iter().any(|word| is(word, 3)) {
             self.mode = Mode::Privileged;
-            return Outcome::Text(self.persona.config_leave.into());
+            return Outcome::Text(self.message(self.persona.config_leave, ""));
         } else if is("exit", 2) {
             self.mode = match self.mode {
                 Mode::Config(Some(_)) => Mode::Config(None),
                 _ => Mode::Privileged,
             };
             if self.mode == Mode::Privileged {
-                return Outcome::Text(self.persona.config_leave.into());
+                return Outcome::Text(self.message(self.persona.config_leave, ""));
             }
         } else if first == "do" {
             let rest = &tokens[1..];
@@ -608,5 +661,7 @@ fn push(out: &mut Vec<Action>, bytes: Vec<u8>) {
     }
 }
 
+#[cfg(test)]
+mod quirk_tests;
 #[cfg(test)]
 mod tests;

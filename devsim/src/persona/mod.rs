@@ -109,7 +109,10 @@ pub fn command_output(
 
 /// [`command_output`] for commands typed one after the other in one session, so a command may
 /// change the mode the next runs in (`configure terminal`, `interface ...`). Each output ends
-/// where the next prompt's line starts: a Junos `[edit]` line is output.
+/// where the next prompt's line starts: a Junos `[edit]` line is output, and so is a message
+/// the prompt follows on its line (`prompt_after_message`). Quirks that only paint the screen
+/// differently (`lf_cr`, `ansi_prompt`, ...) change nothing here: what the screen shows is
+/// the same.
 pub fn session_outputs(
     platform: Platform,
     quirks: Quirks,
@@ -122,7 +125,7 @@ pub fn session_outputs(
         seed,
         ShellOptions {
             platform,
-            quirks,
+            quirks: quirks.content(),
             ..ShellOptions::default()
         },
     );
@@ -183,6 +186,8 @@ pub(crate) struct Persona {
     pub errors: Errors,
     /// What a paused page ends with.
     pub pager: &'static str,
+    /// How the marker is rubbed out when the page goes on.
+    pub pager_erase: PagerErase,
     /// What fanout's profile sends to turn paging off.
     pub paging_off: &'static str,
     pub config_command: &'static str,
@@ -208,6 +213,43 @@ impl Persona {
             .replace("{host}", host)
             .replace("{user}", user)
             .replace("{mode}", mode)
+    }
+}
+
+/// How a vendor's pager rubs its marker out before the next page, so the page's lines join up
+/// on the screen. Each style is one a client must recognise and drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Until every persona that uses a style exists.
+#[allow(dead_code)]
+pub(crate) enum PagerErase {
+    /// Backspaces over the marker, as many blanks, backspaces again (IOS, NX-OS, EOS).
+    Backspaces,
+    /// Carriage return, blanks over the marker, carriage return (FortiOS, ASA).
+    CarriageReturn,
+    /// `ESC[nD`, n blanks, `ESC[nD`, with the vendor's own n whatever the marker's length
+    /// (Huawei 42, Comware 16).
+    CursorLeft(usize),
+    /// Back to column one and erase the line: `\r ESC[2K` (ProCurve, Dell OS10).
+    EraseLine,
+}
+
+impl PagerErase {
+    /// The bytes that rub `marker` out.
+    pub(crate) fn bytes(self, marker: &str) -> Vec<u8> {
+        let width = marker.trim_end().len();
+        match self {
+            PagerErase::Backspaces => {
+                let mut bytes = b"\x08".repeat(width);
+                bytes.extend(b" ".repeat(width));
+                bytes.extend(b"\x08".repeat(width));
+                bytes
+            }
+            PagerErase::CarriageReturn => format!("\r{}\r", " ".repeat(width)).into_bytes(),
+            PagerErase::CursorLeft(n) => {
+                format!("\x1b[{n}D{}\x1b[{n}D", " ".repeat(n)).into_bytes()
+            }
+            PagerErase::EraseLine => b"\r\x1b[2K".to_vec(),
+        }
     }
 }
 
