@@ -13,6 +13,7 @@ use filter::{Filter, FilterError};
 use rand::Rng as _;
 
 pub(crate) mod commands;
+pub(crate) mod config;
 mod filter;
 
 /// One step of the device's reaction, to be carried out in order.
@@ -58,12 +59,13 @@ const MAX_LINE: usize = 1024;
 /// IOS's default `terminal length`.
 const DEFAULT_LENGTH: usize = 24;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
     User,
     Privileged,
-    /// Global configuration, or a sub-mode such as `config-if`.
-    Config(Option<&'static str>),
+    /// Configuration: global when the stack is empty, else the sub-modes entered, innermost
+    /// last (`config-if`; Huawei `GigabitEthernet0/0/1`; FortiOS `interface` then `port1`).
+    Config(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +111,8 @@ pub struct Shell {
     /// The last pending line is a message without a line end: the prompt follows it on the
     /// same line (the `prompt_after_message` quirk).
     partial: bool,
+    /// Wrong enable secrets given since `enable`, for vendors that ask again.
+    secret_tries: u8,
     /// After `Exit` or `Drop` the shell ignores input.
     finished: bool,
     /// A command has run on a `NoPrompt` device: the prompt is gone for good.
@@ -138,6 +142,7 @@ impl Shell {
             length: DEFAULT_LENGTH,
             pending: Default::default(),
             partial: false,
+            secret_tries: 0,
             finished: false,
             prompt_lost: false,
         }
@@ -167,11 +172,13 @@ impl Shell {
     /// `[edit]\r\nadmin@r00001# ` (a Junos configuration prompt has a line before it).
     pub fn prompt(&self) -> String {
         let prompts = &self.persona.prompts;
-        let (template, mode) = match self.mode {
+        let (template, mode) = match &self.mode {
             Mode::User => (prompts.user, ""),
             Mode::Privileged => (prompts.privileged, ""),
-            Mode::Config(None) => (prompts.config, ""),
-            Mode::Config(Some(sub)) => (prompts.sub_config, sub),
+            Mode::Config(stack) => match stack.last() {
+                None => (prompts.config, ""),
+                Some(sub) => (prompts.sub_config, sub.as_str()),
+            },
         };
         let user = match self.options.username.as_str() {
             "" => "admin",
@@ -348,14 +355,22 @@ impl Shell {
         match byte {
             b'\r' | b'\n' => {
                 let typed = std::mem::take(&mut self.line);
-                self.input = Input::Line;
                 let rejected = self.fault() == Some(Fault::RejectEnable);
                 let text = if !rejected && typed == self.options.secret.as_bytes() {
                     self.mode = Mode::Privileged;
                     "\n".to_string()
                 } else {
-                    "\n% Access denied\n\n".to_string()
+                    self.secret_tries += 1;
+                    if self.secret_tries < self.persona.secret_attempts {
+                        // Asked again, still without echo (ASA: three tries).
+                        let mut again = crlf(&format!("\n{}", self.persona.secret_retry));
+                        again.extend_from_slice(b"Password: ");
+                        push(out, again);
+                        return;
+                    }
+                    format!("\n{}", self.persona.secret_refused)
                 };
+                self.input = Input::Line;
                 let mut bytes = crlf(&text);
                 bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
                 push(out, bytes);
@@ -438,7 +453,7 @@ impl Shell {
         let raw = String::from_utf8_lossy(line).into_owned();
         let caret_base = self.caret_base();
         let outcome = match self.mode {
-            Mode::Config(_) => self.run_config(&tokens, &raw),
+            Mode::Config(_) => self.run_config(&tokens, &raw, caret_base),
             _ => self.run_exec(&tokens, &raw, caret_base),
         };
         match outcome {
@@ -458,6 +473,7 @@ impl Shell {
             }
             Outcome::AskSecret => {
                 self.input = Input::Secret;
+                self.secret_tries = 0;
                 push(out, b"Password: ".to_vec());
             }
             Outcome::Exit => {
@@ -497,7 +513,7 @@ impl Shell {
             }
         };
         let Some(at) = pipe else {
-            return self.run_command(cmd, number, privileged);
+            return self.run_command(cmd, number, privileged, &head);
         };
         // IOS accepts modifiers after `show` commands only.
         if !cmd.is_show() {
@@ -516,14 +532,22 @@ impl Shell {
                 return Outcome::Text("% Invalid regular expression\n\n".into());
             }
         };
-        match self.run_command(cmd, number, privileged) {
+        match self.run_command(cmd, number, privileged, &head) {
             Outcome::Text(text) => Outcome::Text(filter.apply(&text)),
             Outcome::Drop(text) => Outcome::Drop(filter.apply(&text)),
             other => other,
         }
     }
 
-    fn run_command(&mut self, cmd: Cmd, number: Option<u32>, privileged: bool) -> Outcome {
+    /// Runs a resolved command; `words` are the line's words (a configuration command names
+    /// the sub-mode it enters: FortiOS `config system interface`).
+    fn run_command(
+        &mut self,
+        cmd: Cmd,
+        number: Option<u32>,
+        privileged: bool,
+        words: &[(usize, &str)],
+    ) -> Outcome {
         let text = match cmd {
             Cmd::Enable => {
                 let rejected = self.fault() == Some(Fault::RejectEnable);
@@ -575,62 +599,15 @@ impl Shell {
             }
             Cmd::ShowTechSupport => show::tech_support(&self.model),
             Cmd::ConfigureTerminal => {
-                self.mode = Mode::Config(None);
+                self.mode = Mode::Config(Vec::new());
+                if let config::Entered::Mode(sub) = (self.persona.config.sub_mode)(words) {
+                    self.mode = Mode::Config(vec![sub]);
+                }
                 self.message(self.persona.config_enter, "")
             }
             Cmd::WriteMemory => "Building configuration...\n[OK]\n".to_string(),
         };
         Outcome::Text(text)
-    }
-
-    /// Configuration mode accepts any command without applying it (the running-config must stay
-    /// what [`crate::running_config`] says), but tracks sub-modes so prompts look right.
-    fn run_config(&mut self, tokens: &[(usize, &str)], raw: &str) -> Outcome {
-        let first = tokens[0].1.to_ascii_lowercase();
-        let is = |word: &str, min: usize| first.len() >= min && word.starts_with(first.as_str());
-        let incomplete = self.persona.errors.incomplete;
-        if self.persona.config_end.iter().any(|word| is(word, 3)) {
-            self.mode = Mode::Privileged;
-            return Outcome::Text(self.message(self.persona.config_leave, ""));
-        } else if is("exit", 2) {
-            self.mode = match self.mode {
-                Mode::Config(Some(_)) => Mode::Config(None),
-                _ => Mode::Privileged,
-            };
-            if self.mode == Mode::Privileged {
-                return Outcome::Text(self.message(self.persona.config_leave, ""));
-            }
-        } else if first == "do" {
-            let rest = &tokens[1..];
-            if rest.is_empty() {
-                return Outcome::Text(incomplete.into());
-            }
-            let (mode, caret_base) = (self.mode, self.caret_base());
-            self.mode = Mode::Privileged;
-            let outcome = self.run_exec(rest, raw, caret_base);
-            // `do` never changes the mode, whatever the command was.
-            self.mode = mode;
-            return match outcome {
-                Outcome::Exit | Outcome::AskSecret => Outcome::Text(String::new()),
-                other => other,
-            };
-        } else {
-            let sub = [
-                ("interface", "config-if"),
-                ("line", "config-line"),
-                ("router", "config-router"),
-                ("vlan", "config-vlan"),
-            ]
-            .into_iter()
-            .find(|(word, _)| is(word, 3));
-            if let Some((_, sub)) = sub {
-                if tokens.len() < 2 {
-                    return Outcome::Text(incomplete.into());
-                }
-                self.mode = Mode::Config(Some(sub));
-            }
-        }
-        Outcome::Text(String::new())
     }
 }
 

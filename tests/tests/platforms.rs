@@ -38,15 +38,15 @@ async fn lab(quirks: Quirks) -> Lab {
     .await
 }
 
-/// The personas grouped by the command that prints their configuration: one run sends the
-/// same commands to every host it selects.
-fn by_config_command() -> Vec<(&'static str, Vec<Platform>)> {
-    let mut groups: Vec<(&'static str, Vec<Platform>)> = Vec::new();
+/// The personas grouped by the commands `commands` gives them: one run sends the same
+/// commands to every host it selects.
+fn grouped<T: PartialEq>(commands: impl Fn(Platform) -> T) -> Vec<(T, Vec<Platform>)> {
+    let mut groups: Vec<(T, Vec<Platform>)> = Vec::new();
     for platform in Platform::ALL {
-        let command = platform.config_command();
-        match groups.iter_mut().find(|(c, _)| *c == command) {
+        let key = commands(platform);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, platforms)) => platforms.push(platform),
-            None => groups.push((command, vec![platform])),
+            None => groups.push((key, vec![platform])),
         }
     }
     groups
@@ -177,13 +177,14 @@ async fn error_wordings_are_command_errors_through_every_quirk() {
     assert_every_error_is_a_command_error(Quirks::ALL).await;
 }
 
-/// Collects `show version` and the configuration from every persona and checks each output
+/// Collects the version and the configuration from every persona and checks each output
 /// byte for byte against what the persona printed. `platforms_dir` replaces built-in profiles.
 async fn assert_every_output_exact(lab: &Lab, quirks: Quirks, platforms_dir: Option<&Path>) {
     let devices = lab.fleet.devices().to_vec();
-    for (group, (config, platforms)) in by_config_command().into_iter().enumerate() {
+    let groups = grouped(|p| [p.version_command(), p.config_command()]);
+    for (group, (commands, platforms)) in groups.into_iter().enumerate() {
         let run_name = format!("run{group}");
-        let commands = ["show version", config];
+        let config = commands[1];
         let results = run(lab, &run_name, &only(&platforms), platforms_dir, &commands).await;
         let selected: Vec<_> = devices
             .iter()
@@ -274,6 +275,22 @@ async fn every_profile_answers_its_personas_pager() {
     }
 }
 
+/// A walk through configuration mode and out again, in the vendor's words, ending with a
+/// command whose output is long enough to be worth comparing.
+fn config_walk(platform: Platform) -> Vec<&'static str> {
+    let mut walk = match platform {
+        Platform::JuniperJunos => vec!["configure", "set system host-name x", "exit"],
+        _ => vec![
+            "configure terminal",
+            "interface Loopback9",
+            "description x",
+            "end",
+        ],
+    };
+    walk.push(platform.version_command());
+    walk
+}
+
 /// Configuration sub-modes change the prompt (`r1(config-if)#`, Junos `[edit]`) mid-job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompts_of_configuration_modes_end_commands_too() {
@@ -282,36 +299,10 @@ async fn prompts_of_configuration_modes_end_commands_too() {
         ..Quirks::default()
     };
     let lab = lab(quirks).await;
-    let junos = [Platform::JuniperJunos];
-    let others: Vec<Platform> = Platform::ALL
-        .into_iter()
-        .filter(|p| *p != Platform::JuniperJunos)
-        .collect();
-    for (run_name, filters, commands) in [
-        (
-            "modes",
-            only(&others),
-            &[
-                "configure terminal",
-                "interface Loopback9",
-                "description x",
-                "end",
-                "show version",
-            ][..],
-        ),
-        (
-            "junos",
-            only(&junos),
-            &[
-                "configure",
-                "set system host-name x",
-                "exit",
-                "show version",
-            ][..],
-        ),
-    ] {
-        let results = run(&lab, run_name, &filters, None, commands).await;
-        assert!(!results.is_empty());
+    for (group, (commands, platforms)) in grouped(config_walk).into_iter().enumerate() {
+        let run_name = format!("modes{group}");
+        let results = run(&lab, &run_name, &only(&platforms), None, &commands).await;
+        assert_eq!(results.len(), 2 * platforms.len(), "{platforms:?}");
         for (name, record) in &results {
             assert_eq!(record["ok"], true, "{name}: {record}");
             let device = lab
@@ -320,10 +311,10 @@ async fn prompts_of_configuration_modes_end_commands_too() {
                 .iter()
                 .find(|d| &d.name == name)
                 .unwrap();
-            let expected = session_outputs(device.platform, quirks, name, SEED, commands);
+            let expected = session_outputs(device.platform, quirks, name, SEED, &commands);
             for (command, expected) in commands.iter().zip(&expected) {
                 assert_eq!(
-                    &collected(&lab, run_name, name, command),
+                    &collected(&lab, &run_name, name, command),
                     expected,
                     "{name} ({}): {command} differs",
                     device.platform

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// The profiles fanout ships, by file name; each file's `name` is its platform.
 const BUILTIN: &[(&str, &str)] = &[
     ("arista_eos", include_str!("builtin/arista_eos.yaml")),
+    ("cisco_asa", include_str!("builtin/cisco_asa.yaml")),
     ("cisco_ios", include_str!("builtin/cisco_ios.yaml")),
     ("cisco_nxos", include_str!("builtin/cisco_nxos.yaml")),
     ("cisco_xe", include_str!("builtin/cisco_xe.yaml")),
@@ -165,7 +166,8 @@ mod tests {
             let loaded = registry.get(file).expect(file);
             assert_eq!(loaded.profile.name, *file);
         }
-        assert_eq!(registry.names().len(), 7);
+        // No two built-ins share a name.
+        assert_eq!(registry.names().len(), BUILTIN.len());
         let linux = &registry.get("linux").unwrap().profile;
         assert_eq!(linux.transport, Transport::Exec);
         let junos = &registry.get("juniper_junos").unwrap().profile;
@@ -194,7 +196,7 @@ mod tests {
         let ios = registry.get("cisco_ios").unwrap();
         assert_eq!(ios.profile.transport, Transport::Exec);
         assert!(matches!(ios.source, ProfileSource::File(_)));
-        assert_eq!(registry.names().len(), 8);
+        assert_eq!(registry.names().len(), BUILTIN.len() + 1);
     }
 
     #[test]

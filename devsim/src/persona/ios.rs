@@ -4,6 +4,7 @@
 use super::{Errors, PagerErase, Persona, Prompts};
 use crate::model::DeviceModel;
 use crate::shell::commands::IOS_COMMANDS;
+use crate::shell::config::IOS_CONFIG;
 
 const PROMPTS: Prompts = Prompts {
     user: "{host}>",
@@ -32,9 +33,13 @@ pub(super) const IOS: Persona = Persona {
     pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",
     config_command: "show running-config",
+    version_command: "show version",
+    secret_attempts: 1,
+    secret_retry: "",
+    secret_refused: "% Access denied\n\n",
     config_enter: "Enter configuration commands, one per line.  End with CNTL/Z.\n",
     config_leave: "",
-    config_end: &["end"],
+    config: IOS_CONFIG,
     after_output: "",
     length_reply: "",
     width_reply: "",

@@ -5,6 +5,7 @@
 use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
 use crate::model::{DeviceModel, Interface, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
+use crate::shell::config::{ConfigModes, no_sub_mode};
 use std::fmt::Write as _;
 
 const COMMANDS: &[Spec] = &[
@@ -57,9 +58,18 @@ pub(super) const PERSONA: Persona = Persona {
     pager_erase: PagerErase::Backspaces,
     paging_off: "set cli screen-length 0",
     config_command: "show configuration",
+    version_command: "show version",
+    secret_attempts: 1,
+    secret_retry: "",
+    secret_refused: "% Access denied\n\n",
     config_enter: "Entering configuration mode\n",
     config_leave: "Exiting configuration mode\n",
-    config_end: &[],
+    config: ConfigModes {
+        end: &[],
+        up: &["exit"],
+        sub_mode: no_sub_mode,
+        nests: false,
+    },
     after_output: "\n",
     length_reply: "Screen length set to {n}\n",
     width_reply: "Screen width set to {n}\n",

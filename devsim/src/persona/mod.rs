@@ -5,8 +5,9 @@
 //! them; only what it prints differs.
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
-//! `arista_eos` and `juniper_junos`.
+//! `arista_eos`, `juniper_junos` and `cisco_asa`.
 
+mod asa;
 mod eos;
 mod ios;
 mod junos;
@@ -18,6 +19,7 @@ pub use quirks::Quirks;
 
 use crate::model::{DeviceModel, Interface};
 use crate::shell::commands::Spec;
+use crate::shell::config::ConfigModes;
 use crate::shell::{Action, Shell, ShellOptions};
 
 /// A device's platform: which persona it runs, and what devsim's inventory says in `platform:`.
@@ -30,17 +32,19 @@ pub enum Platform {
     CiscoXr,
     AristaEos,
     JuniperJunos,
+    CiscoAsa,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 6] = [
+    pub const ALL: [Platform; 7] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
         Platform::CiscoXr,
         Platform::AristaEos,
         Platform::JuniperJunos,
+        Platform::CiscoAsa,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -56,6 +60,7 @@ impl Platform {
             Platform::CiscoXr => &xr::PERSONA,
             Platform::AristaEos => &eos::PERSONA,
             Platform::JuniperJunos => &junos::PERSONA,
+            Platform::CiscoAsa => &asa::PERSONA,
         }
     }
 
@@ -68,6 +73,11 @@ impl Platform {
     /// The command that prints the configuration (`show configuration` on Junos).
     pub fn config_command(self) -> &'static str {
         self.persona().config_command
+    }
+
+    /// The command that prints the software version (`show version` on most).
+    pub fn version_command(self) -> &'static str {
+        self.persona().version_command
     }
 }
 
@@ -165,6 +175,7 @@ pub(crate) struct Errors {
     pub caret: bool,
     pub invalid: &'static str,
     /// Said instead of `invalid` when the first word is unknown (Junos `unknown command.`).
+    /// In both, `{word}` is the word the device stumbled on (FortiOS, PAN-OS, ProCurve name it).
     pub unknown_command: Option<&'static str>,
     pub incomplete: &'static str,
     /// `{command}` is the line as typed.
@@ -191,12 +202,20 @@ pub(crate) struct Persona {
     /// What fanout's profile sends to turn paging off.
     pub paging_off: &'static str,
     pub config_command: &'static str,
+    /// The command that prints the software version (`display version`, `show system info`).
+    pub version_command: &'static str,
+    /// How many wrong enable secrets the device takes before giving up (ASA asks three times).
+    pub secret_attempts: u8,
+    /// Said before asking for the secret again.
+    pub secret_retry: &'static str,
+    /// Said when it gives up (`% Access denied`), before the prompt.
+    pub secret_refused: &'static str,
     /// What entering configuration mode prints.
     pub config_enter: &'static str,
     /// What leaving configuration mode prints.
     pub config_leave: &'static str,
-    /// Words that leave configuration mode from anywhere in it (`end`).
-    pub config_end: &'static [&'static str],
+    /// How configuration mode is entered, climbed and left.
+    pub config: ConfigModes,
     /// Appended to every command's output before the prompt (Junos leaves a blank line).
     pub after_output: &'static str,
     /// What setting the screen length or width says; `{n}` is the number.

@@ -46,6 +46,7 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
         (Platform::CiscoXr, "\r\nRP/0/RP0/CPU0:r00007#"),
         (Platform::AristaEos, "\r\nr00007>"),
         (Platform::JuniperJunos, "\r\nnetops@r00007> "),
+        (Platform::CiscoAsa, "\r\nr00007>"),
     ] {
         let out = sent(shell(platform).start());
         assert!(out.ends_with(prompt), "{platform}: {out:?}");
@@ -93,6 +94,10 @@ fn errors_are_worded_like_the_vendor() {
             Platform::JuniperJunos,
             "\r\nsyntax error, expecting <command>.\r\n\r\n",
         ),
+        (
+            Platform::CiscoAsa,
+            "\r\nERROR: % Invalid input detected at '^' marker.\r\n",
+        ),
     ] {
         let mut sh = shell(platform);
         sh.start();
@@ -138,7 +143,7 @@ fn configuration_mode_prompts() {
 
 #[test]
 fn eos_and_ios_need_enable_for_the_configuration() {
-    for platform in [Platform::CiscoIos, Platform::AristaEos] {
+    for platform in [Platform::CiscoIos, Platform::AristaEos, Platform::CiscoAsa] {
         let mut sh = shell(platform);
         sh.start();
         assert!(typed(&mut sh, "show running-config\n").contains("% Invalid input"));
@@ -200,6 +205,15 @@ fn outputs_are_shaped_like_the_vendors() {
             ],
             "Hostname: r00007\nModel: mx204\nJunos: 21.4R3-S5.4\n",
         ),
+        (
+            Platform::CiscoAsa,
+            &[
+                ": Saved\n\n:\n: Serial Number: ",
+                "\nASA Version 9.16(3)19 \n!\nhostname r00007\n",
+                "\n nameif outside1\n security-level 0\n",
+            ],
+            "\nCisco Adaptive Security Appliance Software Version 9.16(3)19 \n",
+        ),
     ] {
         let config = command_output(
             platform,
@@ -215,7 +229,13 @@ fn outputs_are_shaped_like_the_vendors() {
             );
         }
         assert!(!config.contains('\r'), "{platform}");
-        let version = command_output(platform, Quirks::default(), "r00007", SEED, "show version");
+        let version = command_output(
+            platform,
+            Quirks::default(),
+            "r00007",
+            SEED,
+            platform.version_command(),
+        );
         assert!(version.contains(version_mark), "{platform}:\n{version}");
         assert_ne!(
             config,
@@ -262,4 +282,59 @@ fn the_expected_output_is_what_an_interactive_session_prints() {
             "{platform}"
         );
     }
+}
+
+/// Every persona's pager: answered with spaces, its markers and their erasures taken out, the
+/// pages join up into the unpaged output.
+#[test]
+fn paging_through_any_persona_reassembles_the_output() {
+    for platform in Platform::ALL {
+        let persona = platform.persona();
+        let mut sh = shell(platform);
+        sh.start();
+        if !persona.login_privileged {
+            typed(&mut sh, "enable\n");
+        }
+        let command = platform.config_command();
+        let mut all = typed(&mut sh, &format!("{command}\n"));
+        let mut pages = 1;
+        while all.ends_with(persona.pager) {
+            all.push_str(&typed(&mut sh, " "));
+            pages += 1;
+        }
+        assert!(pages > 3, "{platform} did not page");
+        let erase = String::from_utf8(persona.pager_erase.bytes(persona.pager)).unwrap();
+        let all = all.replace(&format!("{}{erase}", persona.pager), "");
+        let prompt = sh.prompt();
+        let body = all
+            .strip_prefix(&format!("{command}\r\n"))
+            .and_then(|rest| rest.strip_suffix(&prompt))
+            .unwrap_or_else(|| panic!("{platform}: {all:?}"));
+        assert_eq!(
+            body.replace("\r\n", "\n"),
+            command_output(platform, Quirks::default(), "r00007", SEED, command),
+            "{platform}"
+        );
+    }
+}
+
+#[test]
+fn asa_asks_for_a_wrong_secret_three_times() {
+    let mut sh = Shell::new(
+        "r00007",
+        SEED,
+        ShellOptions {
+            platform: Platform::CiscoAsa,
+            secret: "s3cret".into(),
+            ..ShellOptions::default()
+        },
+    );
+    sh.start();
+    assert!(typed(&mut sh, "enable\n").ends_with("Password: "));
+    assert_eq!(typed(&mut sh, "x\n"), "\r\nInvalid password\r\nPassword: ");
+    assert_eq!(typed(&mut sh, "y\n"), "\r\nInvalid password\r\nPassword: ");
+    assert_eq!(typed(&mut sh, "z\n"), "\r\nAccess denied.\r\nr00007>");
+    typed(&mut sh, "enable\n");
+    assert_eq!(typed(&mut sh, "x\n"), "\r\nInvalid password\r\nPassword: ");
+    assert_eq!(typed(&mut sh, "s3cret\n"), "\r\nr00007#");
 }

@@ -4,6 +4,7 @@
 use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
 use crate::model::{DeviceModel, Interface, Port, mask};
 use crate::shell::commands::{Cmd, Spec, spec};
+use crate::shell::config::IOS_CONFIG;
 use std::fmt::Write as _;
 
 const COMMANDS: &[Spec] = &[
@@ -54,9 +55,13 @@ pub(super) const PERSONA: Persona = Persona {
     pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",
     config_command: "show running-config",
+    version_command: "show version",
+    secret_attempts: 1,
+    secret_retry: "",
+    secret_refused: "% Access denied\n\n",
     config_enter: "",
     config_leave: "",
-    config_end: &["end"],
+    config: IOS_CONFIG,
     after_output: "",
     length_reply: "",
     width_reply: "",
