@@ -589,6 +589,7 @@ impl Shell {
                 config
             }
             Cmd::ShowVersion => (self.persona.version)(&self.model),
+            Cmd::Noop => String::new(),
             Cmd::ShowIpInterfaceBrief => {
                 dynamics::ip_interface_brief(&mut self.model, self.options.live.as_ref())
             }

@@ -279,7 +279,9 @@ async fn every_profile_answers_its_personas_pager() {
 /// command whose output is long enough to be worth comparing.
 fn config_walk(platform: Platform) -> Vec<&'static str> {
     let mut walk = match platform {
-        Platform::JuniperJunos => vec!["configure", "set system host-name x", "exit"],
+        Platform::JuniperJunos | Platform::PaloaltoPanos => {
+            vec!["configure", "set system host-name x", "exit"]
+        }
         _ => vec![
             "configure terminal",
             "interface Loopback9",

@@ -15,6 +15,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("cisco_xr", include_str!("builtin/cisco_xr.yaml")),
     ("juniper_junos", include_str!("builtin/juniper_junos.yaml")),
     ("linux", include_str!("builtin/linux.yaml")),
+    (
+        "paloalto_panos",
+        include_str!("builtin/paloalto_panos.yaml"),
+    ),
 ];
 
 /// Where a profile came from, for `fanout platforms` and messages.

@@ -5,13 +5,14 @@
 //! them; only what it prints differs.
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
-//! `arista_eos`, `juniper_junos` and `cisco_asa`.
+//! `arista_eos`, `juniper_junos`, `cisco_asa` and `paloalto_panos`.
 
 mod asa;
 mod eos;
 mod ios;
 mod junos;
 mod nxos;
+mod panos;
 pub(crate) mod quirks;
 mod xr;
 
@@ -33,11 +34,12 @@ pub enum Platform {
     AristaEos,
     JuniperJunos,
     CiscoAsa,
+    PaloaltoPanos,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 7] = [
+    pub const ALL: [Platform; 8] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
@@ -45,6 +47,7 @@ impl Platform {
         Platform::AristaEos,
         Platform::JuniperJunos,
         Platform::CiscoAsa,
+        Platform::PaloaltoPanos,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -61,6 +64,7 @@ impl Platform {
             Platform::AristaEos => &eos::PERSONA,
             Platform::JuniperJunos => &junos::PERSONA,
             Platform::CiscoAsa => &asa::PERSONA,
+            Platform::PaloaltoPanos => &panos::PERSONA,
         }
     }
 

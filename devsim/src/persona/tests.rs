@@ -47,6 +47,7 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
         (Platform::AristaEos, "\r\nr00007>"),
         (Platform::JuniperJunos, "\r\nnetops@r00007> "),
         (Platform::CiscoAsa, "\r\nr00007>"),
+        (Platform::PaloaltoPanos, "\r\nnetops@r00007> "),
     ] {
         let out = sent(shell(platform).start());
         assert!(out.ends_with(prompt), "{platform}: {out:?}");
@@ -68,7 +69,15 @@ fn paging_off_is_the_vendors_command_and_the_others_are_errors() {
         };
         let out = typed(&mut sh, &format!("{other}\n"));
         assert!(
-            out.contains('%') || out.contains("unknown command") || out.contains("syntax error"),
+            [
+                "%",
+                "unknown command",
+                "Unknown command",
+                "syntax error",
+                "Error"
+            ]
+            .iter()
+            .any(|refusal| out.contains(refusal)),
             "{platform} accepted {other:?}: {out:?}"
         );
     }
@@ -98,13 +107,14 @@ fn errors_are_worded_like_the_vendor() {
             Platform::CiscoAsa,
             "\r\nERROR: % Invalid input detected at '^' marker.\r\n",
         ),
+        (Platform::PaloaltoPanos, "\r\nUnknown command: bogus\r\n"),
     ] {
         let mut sh = shell(platform);
         sh.start();
         let prompt_width = sh.caret_base();
         let out = typed(&mut sh, "show bogus\n");
         assert!(out.contains(message), "{platform}: {out:?}");
-        if platform != Platform::AristaEos {
+        if platform.persona().errors.caret {
             // The marker sits under `bogus`, counted from the start of the prompt line.
             let caret = format!("\r\n{}^\r\n", " ".repeat(prompt_width + 5));
             assert!(out.contains(&caret), "{platform}: {out:?}");
@@ -213,6 +223,15 @@ fn outputs_are_shaped_like_the_vendors() {
                 "\n nameif outside1\n security-level 0\n",
             ],
             "\nCisco Adaptive Security Appliance Software Version 9.16(3)19 \n",
+        ),
+        (
+            Platform::PaloaltoPanos,
+            &[
+                "<config version=\"10.2.0\"",
+                "<hostname>r00007</hostname>",
+                "<entry name=\"ethernet1/1\">",
+            ],
+            "\nhostname: r00007\n",
         ),
     ] {
         let config = command_output(
@@ -337,4 +356,31 @@ fn asa_asks_for_a_wrong_secret_three_times() {
     typed(&mut sh, "enable\n");
     assert_eq!(typed(&mut sh, "x\n"), "\r\nInvalid password\r\nPassword: ");
     assert_eq!(typed(&mut sh, "s3cret\n"), "\r\nr00007#");
+}
+
+#[test]
+fn panos_edits_a_tree_and_leaves_it_step_by_step() {
+    let mut sh = shell(Platform::PaloaltoPanos);
+    sh.start();
+    let out = typed(&mut sh, "configure\n");
+    assert!(
+        out.ends_with("\r\nEntering configuration mode\r\n[edit]\r\nnetops@r00007# "),
+        "{out:?}"
+    );
+    let out = typed(&mut sh, "edit network interface\n");
+    assert!(
+        out.ends_with("\r\n[edit network interface]\r\nnetops@r00007# "),
+        "{out:?}"
+    );
+    assert!(typed(&mut sh, "exit\n").ends_with("\r\n[edit]\r\nnetops@r00007# "));
+    let out = typed(&mut sh, "exit\n");
+    assert!(
+        out.ends_with("\r\nExiting configuration mode\r\nnetops@r00007> "),
+        "{out:?}"
+    );
+    // Session settings are accepted silently.
+    assert_eq!(
+        typed(&mut sh, "set cli scripting-mode on\n"),
+        "set cli scripting-mode on\r\nnetops@r00007> "
+    );
 }

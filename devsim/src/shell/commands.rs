@@ -19,6 +19,9 @@ pub(crate) enum Cmd {
     ShowTechSupport,
     ConfigureTerminal,
     WriteMemory,
+    /// Accepted and silent: a session setting devsim does not model (PAN-OS
+    /// `set cli scripting-mode on`).
+    Noop,
 }
 
 impl Cmd {
