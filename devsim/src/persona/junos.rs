@@ -69,6 +69,7 @@ pub(super) const PERSONA: Persona = Persona {
         up: &["exit"],
         sub_mode: no_sub_mode,
         nests: false,
+        paging_off: None,
     },
     after_output: "\n",
     length_reply: "Screen length set to {n}\n",

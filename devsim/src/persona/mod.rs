@@ -5,10 +5,11 @@
 //! them; only what it prints differs.
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
-//! `arista_eos`, `juniper_junos`, `cisco_asa` and `paloalto_panos`.
+//! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos` and `fortinet`.
 
 mod asa;
 mod eos;
+mod fortinet;
 mod ios;
 mod junos;
 mod nxos;
@@ -35,11 +36,12 @@ pub enum Platform {
     JuniperJunos,
     CiscoAsa,
     PaloaltoPanos,
+    Fortinet,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 8] = [
+    pub const ALL: [Platform; 9] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
@@ -48,6 +50,7 @@ impl Platform {
         Platform::JuniperJunos,
         Platform::CiscoAsa,
         Platform::PaloaltoPanos,
+        Platform::Fortinet,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -65,6 +68,7 @@ impl Platform {
             Platform::JuniperJunos => &junos::PERSONA,
             Platform::CiscoAsa => &asa::PERSONA,
             Platform::PaloaltoPanos => &panos::PERSONA,
+            Platform::Fortinet => &fortinet::PERSONA,
         }
     }
 
@@ -203,7 +207,8 @@ pub(crate) struct Persona {
     pub pager: &'static str,
     /// How the marker is rubbed out when the page goes on.
     pub pager_erase: PagerErase,
-    /// What fanout's profile sends to turn paging off.
+    /// What a client types to turn paging off (lines). Where that is a device setting rather
+    /// than a session one (FortiOS), fanout's profile does not send it and answers the pager.
     pub paging_off: &'static str,
     pub config_command: &'static str,
     /// The command that prints the software version (`display version`, `show system info`).

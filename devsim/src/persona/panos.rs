@@ -89,6 +89,7 @@ pub(super) const PERSONA: Persona = Persona {
         up: &["exit", "quit"],
         sub_mode: edit,
         nests: true,
+        paging_off: None,
     },
     after_output: "",
     length_reply: "",

@@ -48,6 +48,7 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
         (Platform::JuniperJunos, "\r\nnetops@r00007> "),
         (Platform::CiscoAsa, "\r\nr00007>"),
         (Platform::PaloaltoPanos, "\r\nnetops@r00007> "),
+        (Platform::Fortinet, "\r\nr00007 # "),
     ] {
         let out = sent(shell(platform).start());
         assert!(out.ends_with(prompt), "{platform}: {out:?}");
@@ -74,7 +75,8 @@ fn paging_off_is_the_vendors_command_and_the_others_are_errors() {
                 "unknown command",
                 "Unknown command",
                 "syntax error",
-                "Error"
+                "Error",
+                "Unknown action",
             ]
             .iter()
             .any(|refusal| out.contains(refusal)),
@@ -108,6 +110,10 @@ fn errors_are_worded_like_the_vendor() {
             "\r\nERROR: % Invalid input detected at '^' marker.\r\n",
         ),
         (Platform::PaloaltoPanos, "\r\nUnknown command: bogus\r\n"),
+        (
+            Platform::Fortinet,
+            "\r\ncommand parse error before 'bogus'\r\nCommand fail. Return code -61\r\n",
+        ),
     ] {
         let mut sh = shell(platform);
         sh.start();
@@ -232,6 +238,15 @@ fn outputs_are_shaped_like_the_vendors() {
                 "<entry name=\"ethernet1/1\">",
             ],
             "\nhostname: r00007\n",
+        ),
+        (
+            Platform::Fortinet,
+            &[
+                "#config-version=FGVM64-7.2.5-FW-build1517",
+                "\n    set hostname \"r00007\"\n",
+                "\n    edit \"port1\"\n        set vdom \"root\"\n",
+            ],
+            "Version: FortiGate-VM64 v7.2.5,build1517,230606 (GA.F)\nVirus-DB: ",
         ),
     ] {
         let config = command_output(
@@ -383,4 +398,21 @@ fn panos_edits_a_tree_and_leaves_it_step_by_step() {
         typed(&mut sh, "set cli scripting-mode on\n"),
         "set cli scripting-mode on\r\nnetops@r00007> "
     );
+}
+
+#[test]
+fn fortios_nests_config_and_edit_and_pages_until_told_otherwise() {
+    let mut sh = shell(Platform::Fortinet);
+    sh.start();
+    assert!(typed(&mut sh, "frobnicate\n").contains("\r\nUnknown action 0\r\n"));
+    assert!(typed(&mut sh, "config system interface\n").ends_with("\r\nr00007 (interface) # "));
+    assert!(typed(&mut sh, "edit port1\n").ends_with("\r\nr00007 (port1) # "));
+    assert!(typed(&mut sh, "set description x\n").ends_with("\r\nr00007 (port1) # "));
+    assert!(typed(&mut sh, "next\n").ends_with("\r\nr00007 (interface) # "));
+    assert!(typed(&mut sh, "end\n").ends_with("\r\nr00007 # "));
+    // Paging is on until the console setting says otherwise.
+    assert!(typed(&mut sh, "show full-configuration\n").ends_with("--More-- "));
+    typed(&mut sh, "q");
+    typed(&mut sh, "config system console\nset output standard\nend\n");
+    assert!(typed(&mut sh, "show full-configuration\n").ends_with("\r\nr00007 # "));
 }

@@ -28,6 +28,9 @@ pub(crate) struct ConfigModes {
     /// Sub-modes nest (FortiOS `config` then `edit`); otherwise a sub-mode entered from
     /// another replaces it (IOS `interface` inside `router`).
     pub nests: bool,
+    /// A configuration line that turns paging off for the whole device (FortiOS
+    /// `set output standard`), where no session command does.
+    pub paging_off: Option<&'static str>,
 }
 
 /// IOS and its relatives: a few sub-mode words, named `config-if` and the like.
@@ -59,6 +62,7 @@ pub(crate) const IOS_CONFIG: ConfigModes = ConfigModes {
     up: &["exit"],
     sub_mode: ios_sub_mode,
     nests: false,
+    paging_off: None,
 };
 
 impl Shell {
@@ -74,6 +78,11 @@ impl Shell {
         let is = |word: &str, min: usize| first.len() >= min && word.starts_with(first.as_str());
         let persona = self.persona;
         let incomplete = persona.errors.incomplete;
+        if let Some(line) = persona.config.paging_off
+            && raw.trim().eq_ignore_ascii_case(line)
+        {
+            self.length = 0;
+        }
         let Mode::Config(stack) = &mut self.mode else {
             return Outcome::Text(String::new());
         };
