@@ -5,11 +5,12 @@
 //! them; only what it prints differs.
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
-//! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos` and `fortinet`.
+//! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet` and `huawei_vrp`.
 
 mod asa;
 mod eos;
 mod fortinet;
+mod huawei;
 mod ios;
 mod junos;
 mod nxos;
@@ -37,11 +38,12 @@ pub enum Platform {
     CiscoAsa,
     PaloaltoPanos,
     Fortinet,
+    HuaweiVrp,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 9] = [
+    pub const ALL: [Platform; 10] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
@@ -51,6 +53,7 @@ impl Platform {
         Platform::CiscoAsa,
         Platform::PaloaltoPanos,
         Platform::Fortinet,
+        Platform::HuaweiVrp,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -69,6 +72,7 @@ impl Platform {
             Platform::CiscoAsa => &asa::PERSONA,
             Platform::PaloaltoPanos => &panos::PERSONA,
             Platform::Fortinet => &fortinet::PERSONA,
+            Platform::HuaweiVrp => &huawei::PERSONA,
         }
     }
 

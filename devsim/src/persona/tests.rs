@@ -49,6 +49,7 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
         (Platform::CiscoAsa, "\r\nr00007>"),
         (Platform::PaloaltoPanos, "\r\nnetops@r00007> "),
         (Platform::Fortinet, "\r\nr00007 # "),
+        (Platform::HuaweiVrp, "\r\n<r00007>"),
     ] {
         let out = sent(shell(platform).start());
         assert!(out.ends_with(prompt), "{platform}: {out:?}");
@@ -114,15 +115,21 @@ fn errors_are_worded_like_the_vendor() {
             Platform::Fortinet,
             "\r\ncommand parse error before 'bogus'\r\nCommand fail. Return code -61\r\n",
         ),
+        (
+            Platform::HuaweiVrp,
+            "\r\nError: Unrecognized command found at '^' position.\r\n",
+        ),
     ] {
         let mut sh = shell(platform);
         sh.start();
         let prompt_width = sh.caret_base();
-        let out = typed(&mut sh, "show bogus\n");
+        // The vendor's own verb (`show`, `display`), then a word it does not know.
+        let verb = platform.config_command().split(' ').next().unwrap();
+        let out = typed(&mut sh, &format!("{verb} bogus\n"));
         assert!(out.contains(message), "{platform}: {out:?}");
         if platform.persona().errors.caret {
             // The marker sits under `bogus`, counted from the start of the prompt line.
-            let caret = format!("\r\n{}^\r\n", " ".repeat(prompt_width + 5));
+            let caret = format!("\r\n{}^\r\n", " ".repeat(prompt_width + verb.len() + 1));
             assert!(out.contains(&caret), "{platform}: {out:?}");
         }
     }
@@ -247,6 +254,15 @@ fn outputs_are_shaped_like_the_vendors() {
                 "\n    edit \"port1\"\n        set vdom \"root\"\n",
             ],
             "Version: FortiGate-VM64 v7.2.5,build1517,230606 (GA.F)\nVirus-DB: ",
+        ),
+        (
+            Platform::HuaweiVrp,
+            &[
+                "!Software Version V200R011C10SPC500\n#\n sysname r00007\n",
+                "\ninterface GigabitEthernet0/0/1\n",
+                "\nreturn\n",
+            ],
+            "VRP (R) software, Version 5.170 (S5720 V200R011C10SPC500)\n",
         ),
     ] {
         let config = command_output(
@@ -415,4 +431,41 @@ fn fortios_nests_config_and_edit_and_pages_until_told_otherwise() {
     typed(&mut sh, "q");
     typed(&mut sh, "config system console\nset output standard\nend\n");
     assert!(typed(&mut sh, "show full-configuration\n").ends_with("\r\nr00007 # "));
+}
+
+#[test]
+fn vrp_views_are_named_after_what_they_configure() {
+    let mut sh = shell(Platform::HuaweiVrp);
+    sh.start();
+    let out = typed(&mut sh, "screen-length 0 temporary\n");
+    assert!(
+        out.ends_with("\r\nInfo: The configuration takes effect on the current user terminal interface only.\r\n<r00007>"),
+        "{out:?}"
+    );
+    assert!(typed(&mut sh, "screen-length 0\n").contains("Error:Incomplete command"));
+    let out = typed(&mut sh, "system-view\n");
+    assert!(
+        out.ends_with("\r\nEnter system view, return user view with Ctrl+Z.\r\n[r00007]"),
+        "{out:?}"
+    );
+    for (line, prompt) in [
+        (
+            "interface GigabitEthernet0/0/1",
+            "[r00007-GigabitEthernet0/0/1]",
+        ),
+        ("interface Vlanif10", "[r00007-Vlanif10]"),
+        ("quit", "[r00007]"),
+        ("vlan 10", "[r00007-vlan10]"),
+        ("ospf 1", "[r00007-ospf-1]"),
+        ("user-interface vty 0 4", "[r00007-ui-vty0-4]"),
+        ("vlan batch 10 20", "[r00007-ui-vty0-4]"),
+        ("return", "<r00007>"),
+    ] {
+        let out = typed(&mut sh, &format!("{line}\n"));
+        assert!(out.ends_with(&format!("\r\n{prompt}")), "{line}: {out:?}");
+    }
+    // `quit` from the system view goes back to the user view, and from there logs out.
+    typed(&mut sh, "system-view\n");
+    assert!(typed(&mut sh, "quit\n").ends_with("\r\n<r00007>"));
+    assert!(sh.feed(b"quit\n").contains(&Action::Exit));
 }

@@ -67,6 +67,23 @@ pub(crate) const fn spec(
     }
 }
 
+/// [`spec`] with keywords after the number.
+pub(crate) const fn spec_tail(
+    words: &'static [&'static str],
+    number: u32,
+    tail: &'static [&'static str],
+    privileged: bool,
+    cmd: Cmd,
+) -> Spec {
+    Spec {
+        words,
+        number: Some(number),
+        tail,
+        privileged,
+        cmd,
+    }
+}
+
 /// Cisco IOS's exec commands (IOS XE shares them).
 pub(crate) const IOS_COMMANDS: &[Spec] = &[
     spec(&["enable"], None, false, Cmd::Enable),
