@@ -299,6 +299,14 @@ fn config_walk(platform: Platform) -> Vec<&'static str> {
             "vlan 10",
             "return",
         ],
+        Platform::HpComware => vec![
+            "system-view",
+            "interface Vlan-interface10",
+            "description x",
+            "quit",
+            "line vty 0 63",
+            "return",
+        ],
         Platform::Fortinet => vec![
             "config system interface",
             "edit port1",
@@ -384,6 +392,21 @@ fn prompt_patterns_capture_the_device_name_alone() {
         ),
         ("huawei_vrp", "[core-sw-01-ui-vty0-4]", "core-sw-01"),
         ("huawei_vrp", "HRP_M<fw-1>", "fw-1"),
+        ("hp_comware", "<core-sw-01>", "core-sw-01"),
+        ("hp_comware", "[core-sw-01]", "core-sw-01"),
+        ("hp_comware", "[core-sw-01-Vlan-interface10]", "core-sw-01"),
+        (
+            "hp_comware",
+            "[core-sw-01-Ten-GigabitEthernet1/0/49]",
+            "core-sw-01",
+        ),
+        ("hp_comware", "[core-sw-01-line-vty0-63]", "core-sw-01"),
+        (
+            "hp_comware",
+            "[core-sw-01-luser-manage-admin]",
+            "core-sw-01",
+        ),
+        ("hp_comware", "RBM_P<fw-1>", "fw-1"),
     ] {
         let profile = &registry.get(platform).expect(platform).profile;
         let prompts = profile.prompt.as_ref().expect("a shell profile");

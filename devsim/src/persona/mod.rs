@@ -5,9 +5,11 @@
 //! them; only what it prints differs.
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
-//! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet` and `huawei_vrp`.
+//! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet`, `huawei_vrp`
+//! and `hp_comware`.
 
 mod asa;
+mod comware;
 mod eos;
 mod fortinet;
 mod huawei;
@@ -39,11 +41,12 @@ pub enum Platform {
     PaloaltoPanos,
     Fortinet,
     HuaweiVrp,
+    HpComware,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 10] = [
+    pub const ALL: [Platform; 11] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
@@ -54,6 +57,7 @@ impl Platform {
         Platform::PaloaltoPanos,
         Platform::Fortinet,
         Platform::HuaweiVrp,
+        Platform::HpComware,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -73,6 +77,7 @@ impl Platform {
             Platform::PaloaltoPanos => &panos::PERSONA,
             Platform::Fortinet => &fortinet::PERSONA,
             Platform::HuaweiVrp => &huawei::PERSONA,
+            Platform::HpComware => &comware::PERSONA,
         }
     }
 

@@ -50,6 +50,7 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
         (Platform::PaloaltoPanos, "\r\nnetops@r00007> "),
         (Platform::Fortinet, "\r\nr00007 # "),
         (Platform::HuaweiVrp, "\r\n<r00007>"),
+        (Platform::HpComware, "\r\n<r00007>"),
     ] {
         let out = sent(shell(platform).start());
         assert!(out.ends_with(prompt), "{platform}: {out:?}");
@@ -118,6 +119,10 @@ fn errors_are_worded_like_the_vendor() {
         (
             Platform::HuaweiVrp,
             "\r\nError: Unrecognized command found at '^' position.\r\n",
+        ),
+        (
+            Platform::HpComware,
+            "\r\n% Unrecognized command found at '^' position.\r\n",
         ),
     ] {
         let mut sh = shell(platform);
@@ -263,6 +268,15 @@ fn outputs_are_shaped_like_the_vendors() {
                 "\nreturn\n",
             ],
             "VRP (R) software, Version 5.170 (S5720 V200R011C10SPC500)\n",
+        ),
+        (
+            Platform::HpComware,
+            &[
+                "#\n version 7.1.064, Release 3208P10\n#\n sysname r00007\n",
+                "\ninterface Ten-GigabitEthernet1/0/49\n port link-mode route\n",
+                "\nreturn\n",
+            ],
+            "HPE Comware Software, Version 7.1.064, Release 3208P10\n",
         ),
     ] {
         let config = command_output(
@@ -468,4 +482,32 @@ fn vrp_views_are_named_after_what_they_configure() {
     typed(&mut sh, "system-view\n");
     assert!(typed(&mut sh, "quit\n").ends_with("\r\n<r00007>"));
     assert!(sh.feed(b"quit\n").contains(&Action::Exit));
+}
+
+#[test]
+fn comware_views_and_its_own_words() {
+    let mut sh = shell(Platform::HpComware);
+    sh.start();
+    assert_eq!(
+        typed(&mut sh, "screen-length disable\n"),
+        "screen-length disable\r\n<r00007>"
+    );
+    let out = typed(&mut sh, "system-view\n");
+    assert!(
+        out.ends_with("\r\nSystem View: return to User View with Ctrl+Z.\r\n[r00007]"),
+        "{out:?}"
+    );
+    for (line, prompt) in [
+        ("interface Vlan-interface10", "[r00007-Vlan-interface10]"),
+        ("line vty 0 63", "[r00007-line-vty0-63]"),
+        (
+            "local-user admin class manage",
+            "[r00007-luser-manage-admin]",
+        ),
+        ("quit", "[r00007]"),
+        ("return", "<r00007>"),
+    ] {
+        let out = typed(&mut sh, &format!("{line}\n"));
+        assert!(out.ends_with(&format!("\r\n{prompt}")), "{line}: {out:?}");
+    }
 }
