@@ -6,7 +6,7 @@
 use crate::Fault;
 use crate::dynamics;
 use crate::model::DeviceModel;
-use crate::persona::{Persona, Platform, quirks};
+use crate::persona::{Persona, Platform, Screen, procurve, quirks};
 use crate::show;
 use commands::{Cmd, error_text, invalid_at, resolve, tokenize};
 use filter::{Filter, FilterError};
@@ -76,6 +76,8 @@ enum Input {
     Secret,
     /// Paused at ` --More-- `, waiting for space, Enter or `q`.
     More,
+    /// Showing the login notice until any key is pressed (ProCurve).
+    AnyKey,
 }
 
 /// What a resolved command line does.
@@ -161,6 +163,8 @@ impl Shell {
     fn closing_prompt(&self, at_line_start: bool) -> String {
         if self.prompt_lost {
             String::new()
+        } else if let Screen::Vt100 { .. } = self.persona.screen {
+            procurve::paint_prompt(&self.prompt())
         } else if self.options.quirks.ansi_prompt {
             quirks::painted_prompt(&self.prompt(), at_line_start)
         } else {
@@ -198,6 +202,10 @@ impl Shell {
 
     /// What the device prints when an interactive shell starts: the MOTD banner and the prompt.
     pub fn start(&mut self) -> Vec<Action> {
+        if let Screen::Vt100 { login, .. } = self.persona.screen {
+            self.input = Input::AnyKey;
+            return self.present(vec![Action::Send(login.as_bytes().to_vec())]);
+        }
         let mut text = String::from("\n");
         text.push_str(self.persona.login_text);
         if let Some(banner) = &self.model.banner {
@@ -232,8 +240,40 @@ impl Shell {
         text.trim_end_matches('\n').to_string()
     }
 
+    /// Whether the device waits for a key before its first prompt (ProCurve).
+    #[cfg(test)]
+    pub(crate) fn awaits_key(&self) -> bool {
+        self.input == Input::AnyKey
+    }
+
+    /// What the device echoes for `command` typed at the current prompt, Enter included.
+    pub(crate) fn echo_of(&self, command: &str) -> Vec<u8> {
+        match self.persona.screen {
+            Screen::Lines => format!("{command}\r\n").into_bytes(),
+            Screen::Vt100 { .. } => {
+                let base = self.caret_base();
+                let mut bytes = Vec::new();
+                for (i, b) in command.bytes().enumerate() {
+                    bytes.extend(procurve::paint_echo(base + i + 1, b));
+                }
+                bytes.extend(procurve::paint_enter(base + command.len() + 1));
+                bytes
+            }
+        }
+    }
+
+    /// The prompt's last line as the device sends it after an output.
+    pub(crate) fn sent_prompt_line(&self) -> String {
+        let prompt = self.closing_prompt(true);
+        match prompt.rfind('\n') {
+            Some(at) => prompt[at + 1..].to_string(),
+            None => prompt,
+        }
+    }
+
     /// Puts the session where a collecting client has it: privileged, paging off.
     pub(crate) fn privileged_unpaged(&mut self) {
+        self.input = Input::Line;
         self.mode = Mode::Privileged;
         self.length = 0;
     }
@@ -297,6 +337,16 @@ impl Shell {
                 Input::Line => self.line_byte(byte, &mut out),
                 Input::Secret => self.secret_byte(byte, &mut out),
                 Input::More => self.more_byte(byte, &mut out),
+                Input::AnyKey => {
+                    // The key itself is swallowed; so is the LF of a CR LF.
+                    self.input = Input::Line;
+                    let Screen::Vt100 { after_key, .. } = self.persona.screen else {
+                        continue;
+                    };
+                    let mut bytes = after_key.as_bytes().to_vec();
+                    bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
+                    push(&mut out, bytes);
+                }
             }
         }
         self.present(out)
@@ -304,6 +354,12 @@ impl Shell {
 
     fn line_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
         match byte {
+            b'\r' | b'\n' if matches!(self.persona.screen, Screen::Vt100 { .. }) => {
+                let line = std::mem::take(&mut self.line);
+                let column = self.caret_base() + line.len() + 1;
+                push(out, procurve::paint_enter(column));
+                self.submit(&line, out);
+            }
             b'\r' | b'\n' => {
                 let line = std::mem::take(&mut self.line);
                 if self.options.quirks.ansi_prompt {
@@ -345,7 +401,13 @@ impl Shell {
             }
             b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => {
                 self.line.push(b);
-                push(out, vec![b]);
+                let echo = match self.persona.screen {
+                    Screen::Lines => vec![b],
+                    Screen::Vt100 { .. } => {
+                        procurve::paint_echo(self.caret_base() + self.line.len(), b)
+                    }
+                };
+                push(out, echo);
             }
             _ => {}
         }

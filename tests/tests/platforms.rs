@@ -29,6 +29,20 @@ const TRAPS_TODAY: Quirks = Quirks {
     ..Quirks::ALL
 };
 
+/// Personas that today's worker cannot read, each with a conformance test of its own that is
+/// ignored until the worker can (see the lead's report). ProCurve's VT100 screen: the echo is
+/// painted by cursor address and Enter scrolls the screen instead of sending a line end, so
+/// the worker never sees an echo line end.
+const WORKER_GAPS: &[Platform] = &[Platform::HpProcurve];
+
+/// Every persona but the worker's gaps.
+fn covered() -> Vec<Platform> {
+    Platform::ALL
+        .into_iter()
+        .filter(|p| !WORKER_GAPS.contains(p))
+        .collect()
+}
+
 /// Two devices per persona, so each profile also meets a second hostname.
 async fn lab(quirks: Quirks) -> Lab {
     Lab::start(FleetConfig {
@@ -42,11 +56,14 @@ async fn lab(quirks: Quirks) -> Lab {
     .await
 }
 
-/// The personas grouped by the commands `commands` gives them: one run sends the same
+/// `platforms` grouped by the commands `commands` gives them: one run sends the same
 /// commands to every host it selects.
-fn grouped<T: PartialEq>(commands: impl Fn(Platform) -> T) -> Vec<(T, Vec<Platform>)> {
+fn grouped<T: PartialEq>(
+    platforms: &[Platform],
+    commands: impl Fn(Platform) -> T,
+) -> Vec<(T, Vec<Platform>)> {
     let mut groups: Vec<(T, Vec<Platform>)> = Vec::new();
-    for platform in Platform::ALL {
+    for &platform in platforms {
         let key = commands(platform);
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, platforms)) => platforms.push(platform),
@@ -137,13 +154,14 @@ fn error_line(output: &str) -> &str {
         .unwrap_or_else(|| panic!("no error line in {output:?}"))
 }
 
-/// A bogus command on every persona fails the host with `command_error`, its message quoting
-/// the device's own error line, and what the device said is kept exactly.
-async fn assert_every_error_is_a_command_error(quirks: Quirks) {
+/// A bogus command on each of `platforms` fails the host with `command_error`, its message
+/// quoting the device's own error line, and what the device said is kept exactly.
+async fn assert_every_error_is_a_command_error(quirks: Quirks, platforms: &[Platform]) {
     let lab = lab(quirks).await;
     let command = "show bogus-command";
-    let results = run(&lab, "bogus", &[], None, &[command]).await;
-    for device in lab.fleet.devices() {
+    let results = run(&lab, "bogus", &only(platforms), None, &[command]).await;
+    let devices = lab.fleet.devices().iter();
+    for device in devices.filter(|d| platforms.contains(&d.platform)) {
         let (name, platform) = (&device.name, device.platform);
         let record = &results[name];
         assert_eq!(
@@ -171,25 +189,30 @@ async fn assert_every_error_is_a_command_error(quirks: Quirks) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_vendors_error_wording_is_a_command_error() {
-    assert_every_error_is_a_command_error(Quirks::default()).await;
+    assert_every_error_is_a_command_error(Quirks::default(), &covered()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_wordings_are_command_errors_through_the_traps() {
-    assert_every_error_is_a_command_error(TRAPS_TODAY).await;
+    assert_every_error_is_a_command_error(TRAPS_TODAY, &covered()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "worker bug: first_prompt (see FIRST_PROMPT_BUG)"]
 async fn error_wordings_are_command_errors_through_every_quirk() {
-    assert_every_error_is_a_command_error(Quirks::ALL).await;
+    assert_every_error_is_a_command_error(Quirks::ALL, &covered()).await;
 }
 
-/// Collects the version and the configuration from every persona and checks each output
+/// Collects the version and the configuration from each of `platforms` and checks each output
 /// byte for byte against what the persona printed. `platforms_dir` replaces built-in profiles.
-async fn assert_every_output_exact(lab: &Lab, quirks: Quirks, platforms_dir: Option<&Path>) {
+async fn assert_every_output_exact(
+    lab: &Lab,
+    quirks: Quirks,
+    platforms_dir: Option<&Path>,
+    platforms: &[Platform],
+) {
     let devices = lab.fleet.devices().to_vec();
-    let groups = grouped(|p| [p.version_command(), p.config_command()]);
+    let groups = grouped(platforms, |p| [p.version_command(), p.config_command()]);
     for (group, (commands, platforms)) in groups.into_iter().enumerate() {
         let run_name = format!("run{group}");
         let config = commands[1];
@@ -219,7 +242,7 @@ async fn assert_every_output_exact(lab: &Lab, quirks: Quirks, platforms_dir: Opt
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_profile_collects_its_personas_output_byte_for_byte() {
     let lab = lab(Quirks::default()).await;
-    assert_every_output_exact(&lab, Quirks::default(), None).await;
+    assert_every_output_exact(&lab, Quirks::default(), None, &covered()).await;
     lab.fleet.shutdown().await;
 }
 
@@ -230,7 +253,7 @@ async fn every_profile_collects_its_personas_output_byte_for_byte() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outputs_stay_exact_on_devices_that_set_prompt_traps() {
     let lab = lab(TRAPS_TODAY).await;
-    assert_every_output_exact(&lab, TRAPS_TODAY, None).await;
+    assert_every_output_exact(&lab, TRAPS_TODAY, None, &covered()).await;
     lab.fleet.shutdown().await;
 }
 
@@ -239,7 +262,7 @@ async fn outputs_stay_exact_on_devices_that_set_prompt_traps() {
 async fn outputs_stay_exact_with_every_quirk_on() {
     let _ = FIRST_PROMPT_BUG;
     let lab = lab(Quirks::ALL).await;
-    assert_every_output_exact(&lab, Quirks::ALL, None).await;
+    assert_every_output_exact(&lab, Quirks::ALL, None, &covered()).await;
     lab.fleet.shutdown().await;
 }
 
@@ -249,7 +272,7 @@ async fn outputs_stay_exact_through_each_quirk_alone() {
     for (name, quirks) in Quirks::each() {
         eprintln!("quirk {name}");
         let lab = lab(quirks).await;
-        assert_every_output_exact(&lab, quirks, None).await;
+        assert_every_output_exact(&lab, quirks, None, &covered()).await;
         lab.fleet.shutdown().await;
     }
 }
@@ -278,9 +301,25 @@ async fn every_profile_answers_its_personas_pager() {
         let dir = Path::new(&lab.path("paging-on")).to_path_buf();
         std::fs::create_dir(&dir).unwrap();
         profiles_without_setup(&dir);
-        assert_every_output_exact(&lab, quirks, Some(&dir)).await;
+        assert_every_output_exact(&lab, quirks, Some(&dir), &covered()).await;
         lab.fleet.shutdown().await;
     }
+}
+
+/// ProCurve's conformance row: errors, outputs with paging off and on. Ignored until the
+/// worker reads a VT100-painted echo (see `WORKER_GAPS`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "worker gap: ProCurve's echo is painted by cursor address, Enter sends no line end"]
+async fn hp_procurve_conformance() {
+    let procurve = [Platform::HpProcurve];
+    assert_every_error_is_a_command_error(Quirks::default(), &procurve).await;
+    let lab = lab(Quirks::default()).await;
+    assert_every_output_exact(&lab, Quirks::default(), None, &procurve).await;
+    let dir = Path::new(&lab.path("paging-on")).to_path_buf();
+    std::fs::create_dir(&dir).unwrap();
+    profiles_without_setup(&dir);
+    assert_every_output_exact(&lab, Quirks::default(), Some(&dir), &procurve).await;
+    lab.fleet.shutdown().await;
 }
 
 /// A walk through configuration mode and out again, in the vendor's words, ending with a
@@ -333,7 +372,7 @@ async fn prompts_of_configuration_modes_end_commands_too() {
         ..Quirks::default()
     };
     let lab = lab(quirks).await;
-    for (group, (commands, platforms)) in grouped(config_walk).into_iter().enumerate() {
+    for (group, (commands, platforms)) in grouped(&covered(), config_walk).into_iter().enumerate() {
         let run_name = format!("modes{group}");
         let results = run(&lab, &run_name, &only(&platforms), None, &commands).await;
         assert_eq!(results.len(), 2 * platforms.len(), "{platforms:?}");

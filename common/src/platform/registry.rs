@@ -15,6 +15,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("cisco_xr", include_str!("builtin/cisco_xr.yaml")),
     ("fortinet", include_str!("builtin/fortinet.yaml")),
     ("hp_comware", include_str!("builtin/hp_comware.yaml")),
+    ("hp_procurve", include_str!("builtin/hp_procurve.yaml")),
     ("huawei_vrp", include_str!("builtin/huawei_vrp.yaml")),
     ("juniper_junos", include_str!("builtin/juniper_junos.yaml")),
     ("linux", include_str!("builtin/linux.yaml")),

@@ -5,7 +5,7 @@
 //! twice before `Access denied.`. The configuration names interfaces (`nameif`) and security
 //! levels, and uses dotted masks.
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, mask};
 use crate::shell::commands::{Cmd, Spec, spec};
 use crate::shell::config::IOS_CONFIG;
@@ -64,6 +64,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "ERROR: % Incomplete command\n",
         ambiguous: "ERROR: % Ambiguous command:  \"{command}\"\n",
     },
+    screen: Screen::Lines,
     pager: "<--- More --->",
     pager_erase: PagerErase::CarriageReturn,
     paging_off: "terminal pager 0",

@@ -4,7 +4,7 @@
 //! for this session; errors are `% Unrecognized command found at '^' position.` under a caret;
 //! the pager's `  ---- More ----` is rubbed out with `ESC[16D`, 16 blanks, `ESC[16D`.
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
 use crate::shell::config::{ConfigModes, Entered};
@@ -75,6 +75,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "% Incomplete command found at '^' position.\n",
         ambiguous: "% Ambiguous command found at '^' position.\n",
     },
+    screen: Screen::Lines,
     pager: "  ---- More ----",
     pager_erase: PagerErase::CursorLeft(16),
     paging_off: "screen-length disable",

@@ -1,7 +1,7 @@
 //! Arista EOS: IOS-like (`r1>`, `enable`, `r1#`), but terse errors with no `^` marker, three-space
 //! indented configuration and `show version` in Arista's layout.
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Interface, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
 use crate::shell::config::IOS_CONFIG;
@@ -61,6 +61,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "% Incomplete command\n",
         ambiguous: "% Ambiguous command\n",
     },
+    screen: Screen::Lines,
     pager: " --More-- ",
     pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",

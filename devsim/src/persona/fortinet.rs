@@ -5,7 +5,7 @@
 //! carriage return and blanks. An unknown first word is `Unknown action 0`; a bad later word
 //! `command parse error before '<word>'` and `Command fail. Return code -61`.
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, mask};
 use crate::shell::commands::{Cmd, Spec, spec};
 use crate::shell::config::{ConfigModes, Entered};
@@ -85,6 +85,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "command parse error before ''\nCommand fail. Return code -61\n",
         ambiguous: "ambiguous command before '{command}'\nCommand fail. Return code -61\n",
     },
+    screen: Screen::Lines,
     pager: "--More-- ",
     pager_erase: PagerErase::CarriageReturn,
     paging_off: "config system console\nset output standard\nend",

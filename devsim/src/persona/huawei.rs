@@ -5,7 +5,7 @@
 //! under a `^` (`Error: Unrecognized command found at '^' position.`), and the pager's
 //! `  ---- More ----` is rubbed out with `ESC[42D`, 42 blanks, `ESC[42D`.
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Port, mask};
 use crate::shell::commands::{Cmd, Spec, spec, spec_tail};
 use crate::shell::config::{ConfigModes, Entered};
@@ -75,6 +75,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "Error:Incomplete command found at '^' position.\n",
         ambiguous: "Error:Ambiguous command found at '^' position.\n",
     },
+    screen: Screen::Lines,
     pager: "  ---- More ----",
     pager_erase: PagerErase::CursorLeft(42),
     paging_off: "screen-length 0 temporary",

@@ -1,7 +1,7 @@
 //! Cisco IOS and IOS XE: `r1>` until `enable`, `r1#`, `r1(config-if)#`; errors under a `^`.
 //! XE shares the CLI and differs in its version and a few configuration lines.
 
-use super::{Errors, PagerErase, Persona, Prompts};
+use super::{Errors, PagerErase, Persona, Prompts, Screen};
 use crate::model::DeviceModel;
 use crate::shell::commands::IOS_COMMANDS;
 use crate::shell::config::IOS_CONFIG;
@@ -29,6 +29,7 @@ pub(super) const IOS: Persona = Persona {
     prompts: PROMPTS,
     commands: IOS_COMMANDS,
     errors: ERRORS,
+    screen: Screen::Lines,
     pager: " --More-- ",
     pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",

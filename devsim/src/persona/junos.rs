@@ -2,7 +2,7 @@
 //! `admin@r1# `, `set cli screen-length 0`, `syntax error, expecting <command>.`, a blank line
 //! before every prompt and the configuration in curly braces (`show configuration`).
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Interface, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
 use crate::shell::config::{ConfigModes, no_sub_mode};
@@ -54,6 +54,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "syntax error, expecting <command>.\n",
         ambiguous: "'{command}' is ambiguous.\n",
     },
+    screen: Screen::Lines,
     pager: "---(more)---",
     pager_erase: PagerErase::Backspaces,
     paging_off: "set cli screen-length 0",

@@ -5,8 +5,8 @@
 //! them; only what it prints differs.
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
-//! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet`, `huawei_vrp`
-//! and `hp_comware`.
+//! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet`, `huawei_vrp`,
+//! `hp_comware` and `hp_procurve`.
 
 mod asa;
 mod comware;
@@ -17,6 +17,7 @@ mod ios;
 mod junos;
 mod nxos;
 mod panos;
+pub(crate) mod procurve;
 pub(crate) mod quirks;
 mod xr;
 
@@ -42,11 +43,12 @@ pub enum Platform {
     Fortinet,
     HuaweiVrp,
     HpComware,
+    HpProcurve,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 11] = [
+    pub const ALL: [Platform; 12] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
@@ -58,6 +60,7 @@ impl Platform {
         Platform::Fortinet,
         Platform::HuaweiVrp,
         Platform::HpComware,
+        Platform::HpProcurve,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -78,6 +81,7 @@ impl Platform {
             Platform::Fortinet => &fortinet::PERSONA,
             Platform::HuaweiVrp => &huawei::PERSONA,
             Platform::HpComware => &comware::PERSONA,
+            Platform::HpProcurve => &procurve::PERSONA,
         }
     }
 
@@ -159,18 +163,17 @@ pub fn session_outputs(
     shell.privileged_unpaged();
     let mut outputs = Vec::with_capacity(commands.len());
     for command in commands {
+        let echo = String::from_utf8_lossy(&shell.echo_of(command)).into_owned();
         let mut bytes = Vec::new();
         for action in shell.feed(format!("{command}\n").as_bytes()) {
             if let Action::Send(chunk) = action {
                 bytes.extend(chunk);
             }
         }
-        let prompt = shell.prompt();
-        let prompt_line = prompt.rsplit('\n').next().unwrap_or(&prompt);
-        let echo = format!("{command}\r\n");
+        let prompt_line = shell.sent_prompt_line();
         let text = String::from_utf8_lossy(&bytes);
         let text = text.strip_prefix(&echo).unwrap_or(&text);
-        let text = text.strip_suffix(prompt_line).unwrap_or(text);
+        let text = text.strip_suffix(&prompt_line).unwrap_or(text);
         outputs.push(text.replace("\r\n", "\n"));
     }
     outputs
@@ -212,6 +215,8 @@ pub(crate) struct Persona {
     pub prompts: Prompts,
     pub commands: &'static [Spec],
     pub errors: Errors,
+    /// How the terminal is painted.
+    pub screen: Screen,
     /// What a paused page ends with.
     pub pager: &'static str,
     /// How the marker is rubbed out when the page goes on.
@@ -253,11 +258,23 @@ impl Persona {
     }
 }
 
+/// How a CLI paints its terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Screen {
+    /// Line by line: typed characters echoed as typed, a line end after a command, prompts as
+    /// text.
+    Lines,
+    /// A VT100 painted by cursor address (HP ProCurve, see `procurve.rs`): `login` is shown
+    /// until a key is pressed, then `after_key` and the prompt.
+    Vt100 {
+        login: &'static str,
+        after_key: &'static str,
+    },
+}
+
 /// How a vendor's pager rubs its marker out before the next page, so the page's lines join up
 /// on the screen. Each style is one a client must recognise and drop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-// Until every persona that uses a style exists.
-#[allow(dead_code)]
 pub(crate) enum PagerErase {
     /// Backspaces over the marker, as many blanks, backspaces again (IOS, NX-OS, EOS).
     Backspaces,

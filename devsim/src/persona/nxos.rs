@@ -1,7 +1,7 @@
 //! Cisco NX-OS: logins land in `r1#` (no `enable`), `r1(config-if)#`, two-space indented
 //! configuration with CIDR addresses, `% Invalid command at '^' marker.`.
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Interface, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
 use crate::shell::config::IOS_CONFIG;
@@ -57,6 +57,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "% Incomplete command\n",
         ambiguous: "% Ambiguous command\n",
     },
+    screen: Screen::Lines,
     pager: " --More-- ",
     pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",

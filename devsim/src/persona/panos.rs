@@ -4,7 +4,7 @@
 //! (`show config running`), and `Unknown command: <word>` / `Invalid syntax.` for errors,
 //! with no caret.
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
 use crate::shell::config::{ConfigModes, Entered};
@@ -74,6 +74,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "Invalid syntax.\n",
         ambiguous: "Invalid syntax.\n",
     },
+    screen: Screen::Lines,
     pager: "--More--",
     pager_erase: PagerErase::Backspaces,
     paging_off: "set cli pager off",

@@ -14,6 +14,15 @@ fn shell(platform: Platform) -> Shell {
     )
 }
 
+/// Starts the session the way a client sees it: past a `Press any key` notice, if any.
+fn log_in(sh: &mut Shell) -> String {
+    let mut out = sent(sh.start());
+    if sh.awaits_key() {
+        out.push_str(&typed(sh, " "));
+    }
+    out
+}
+
 /// What the device sends for `input`, thinking pauses left out.
 fn typed(sh: &mut Shell, input: &str) -> String {
     sent(sh.feed(input.as_bytes()))
@@ -51,8 +60,12 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
         (Platform::Fortinet, "\r\nr00007 # "),
         (Platform::HuaweiVrp, "\r\n<r00007>"),
         (Platform::HpComware, "\r\n<r00007>"),
+        (
+            Platform::HpProcurve,
+            "\x1b[24;1Hr00007> \x1b[24;1H\x1b[24;9H\x1b[24;1H\x1b[?25h\x1b[24;9H",
+        ),
     ] {
-        let out = sent(shell(platform).start());
+        let out = log_in(&mut shell(platform));
         assert!(out.ends_with(prompt), "{platform}: {out:?}");
     }
 }
@@ -61,7 +74,7 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
 fn paging_off_is_the_vendors_command_and_the_others_are_errors() {
     for platform in Platform::ALL {
         let mut sh = shell(platform);
-        sh.start();
+        log_in(&mut sh);
         let paging_off = platform.paging_off_command();
         let out = typed(&mut sh, &format!("{paging_off}\n"));
         assert!(!out.contains('^'), "{platform}: {out:?}");
@@ -79,6 +92,7 @@ fn paging_off_is_the_vendors_command_and_the_others_are_errors() {
                 "syntax error",
                 "Error",
                 "Unknown action",
+                "Invalid input",
             ]
             .iter()
             .any(|refusal| out.contains(refusal)),
@@ -124,9 +138,10 @@ fn errors_are_worded_like_the_vendor() {
             Platform::HpComware,
             "\r\n% Unrecognized command found at '^' position.\r\n",
         ),
+        (Platform::HpProcurve, "\x1b[24;1HInvalid input: bogus\r\n"),
     ] {
         let mut sh = shell(platform);
-        sh.start();
+        log_in(&mut sh);
         let prompt_width = sh.caret_base();
         // The vendor's own verb (`show`, `display`), then a word it does not know.
         let verb = platform.config_command().split(' ').next().unwrap();
@@ -139,24 +154,24 @@ fn errors_are_worded_like_the_vendor() {
         }
     }
     let mut junos = shell(Platform::JuniperJunos);
-    junos.start();
+    log_in(&mut junos);
     assert!(typed(&mut junos, "frobnicate\n").contains("\r\nunknown command.\r\n"));
 }
 
 #[test]
 fn configuration_mode_prompts() {
     let mut nxos = shell(Platform::CiscoNxos);
-    nxos.start();
+    log_in(&mut nxos);
     assert!(typed(&mut nxos, "configure terminal\n").ends_with("\r\nr00007(config)#"));
     assert!(typed(&mut nxos, "interface Ethernet1/1\n").ends_with("\r\nr00007(config-if)#"));
     assert!(typed(&mut nxos, "end\n").ends_with("\r\nr00007#"));
 
     let mut xr = shell(Platform::CiscoXr);
-    xr.start();
+    log_in(&mut xr);
     assert!(typed(&mut xr, "configure\n").ends_with("\r\nRP/0/RP0/CPU0:r00007(config)#"));
 
     let mut junos = shell(Platform::JuniperJunos);
-    junos.start();
+    log_in(&mut junos);
     let out = typed(&mut junos, "configure\n");
     assert!(
         out.ends_with("\r\nEntering configuration mode\r\n\r\n[edit]\r\nnetops@r00007# "),
@@ -173,7 +188,7 @@ fn configuration_mode_prompts() {
 fn eos_and_ios_need_enable_for_the_configuration() {
     for platform in [Platform::CiscoIos, Platform::AristaEos, Platform::CiscoAsa] {
         let mut sh = shell(platform);
-        sh.start();
+        log_in(&mut sh);
         assert!(typed(&mut sh, "show running-config\n").contains("% Invalid input"));
         assert!(typed(&mut sh, "enable\n").ends_with("\r\nr00007#"));
         assert!(typed(&mut sh, "show running-config\n").contains("\r\nhostname r00007\r\n"));
@@ -278,6 +293,15 @@ fn outputs_are_shaped_like_the_vendors() {
             ],
             "HPE Comware Software, Version 7.1.064, Release 3208P10\n",
         ),
+        (
+            Platform::HpProcurve,
+            &[
+                "\nRunning configuration:\n\n; J9773A Configuration Editor;",
+                "\nhostname \"r00007\"\n",
+                "\nvlan 10\n   name \"USERS\"\n   untagged ",
+            ],
+            "\n Image stamp:    /ws/swbuildm/",
+        ),
     ] {
         let config = command_output(
             platform,
@@ -328,17 +352,17 @@ fn outputs_are_shaped_like_the_vendors() {
 fn the_expected_output_is_what_an_interactive_session_prints() {
     for platform in Platform::ALL {
         let mut sh = shell(platform);
-        sh.start();
+        log_in(&mut sh);
         if !platform.persona().login_privileged {
             typed(&mut sh, "enable\n");
         }
         typed(&mut sh, &format!("{}\n", platform.paging_off_command()));
         let command = platform.config_command();
-        let prompt = sh.prompt();
+        let echo = String::from_utf8(sh.echo_of(command)).unwrap();
         let out = typed(&mut sh, &format!("{command}\n"));
         let body = out
-            .strip_prefix(&format!("{command}\r\n"))
-            .and_then(|rest| rest.strip_suffix(&prompt))
+            .strip_prefix(&echo)
+            .and_then(|rest| rest.strip_suffix(&sh.sent_prompt_line()))
             .unwrap_or_else(|| panic!("{platform}: echo or prompt missing in {out:?}"));
         assert_eq!(
             body.replace("\r\n", "\n"),
@@ -355,11 +379,12 @@ fn paging_through_any_persona_reassembles_the_output() {
     for platform in Platform::ALL {
         let persona = platform.persona();
         let mut sh = shell(platform);
-        sh.start();
+        log_in(&mut sh);
         if !persona.login_privileged {
             typed(&mut sh, "enable\n");
         }
         let command = platform.config_command();
+        let echo = String::from_utf8(sh.echo_of(command)).unwrap();
         let mut all = typed(&mut sh, &format!("{command}\n"));
         let mut pages = 1;
         while all.ends_with(persona.pager) {
@@ -369,10 +394,9 @@ fn paging_through_any_persona_reassembles_the_output() {
         assert!(pages > 3, "{platform} did not page");
         let erase = String::from_utf8(persona.pager_erase.bytes(persona.pager)).unwrap();
         let all = all.replace(&format!("{}{erase}", persona.pager), "");
-        let prompt = sh.prompt();
         let body = all
-            .strip_prefix(&format!("{command}\r\n"))
-            .and_then(|rest| rest.strip_suffix(&prompt))
+            .strip_prefix(&echo)
+            .and_then(|rest| rest.strip_suffix(&sh.sent_prompt_line()))
             .unwrap_or_else(|| panic!("{platform}: {all:?}"));
         assert_eq!(
             body.replace("\r\n", "\n"),
@@ -393,7 +417,7 @@ fn asa_asks_for_a_wrong_secret_three_times() {
             ..ShellOptions::default()
         },
     );
-    sh.start();
+    log_in(&mut sh);
     assert!(typed(&mut sh, "enable\n").ends_with("Password: "));
     assert_eq!(typed(&mut sh, "x\n"), "\r\nInvalid password\r\nPassword: ");
     assert_eq!(typed(&mut sh, "y\n"), "\r\nInvalid password\r\nPassword: ");
@@ -406,7 +430,7 @@ fn asa_asks_for_a_wrong_secret_three_times() {
 #[test]
 fn panos_edits_a_tree_and_leaves_it_step_by_step() {
     let mut sh = shell(Platform::PaloaltoPanos);
-    sh.start();
+    log_in(&mut sh);
     let out = typed(&mut sh, "configure\n");
     assert!(
         out.ends_with("\r\nEntering configuration mode\r\n[edit]\r\nnetops@r00007# "),
@@ -433,7 +457,7 @@ fn panos_edits_a_tree_and_leaves_it_step_by_step() {
 #[test]
 fn fortios_nests_config_and_edit_and_pages_until_told_otherwise() {
     let mut sh = shell(Platform::Fortinet);
-    sh.start();
+    log_in(&mut sh);
     assert!(typed(&mut sh, "frobnicate\n").contains("\r\nUnknown action 0\r\n"));
     assert!(typed(&mut sh, "config system interface\n").ends_with("\r\nr00007 (interface) # "));
     assert!(typed(&mut sh, "edit port1\n").ends_with("\r\nr00007 (port1) # "));
@@ -450,7 +474,7 @@ fn fortios_nests_config_and_edit_and_pages_until_told_otherwise() {
 #[test]
 fn vrp_views_are_named_after_what_they_configure() {
     let mut sh = shell(Platform::HuaweiVrp);
-    sh.start();
+    log_in(&mut sh);
     let out = typed(&mut sh, "screen-length 0 temporary\n");
     assert!(
         out.ends_with("\r\nInfo: The configuration takes effect on the current user terminal interface only.\r\n<r00007>"),
@@ -487,7 +511,7 @@ fn vrp_views_are_named_after_what_they_configure() {
 #[test]
 fn comware_views_and_its_own_words() {
     let mut sh = shell(Platform::HpComware);
-    sh.start();
+    log_in(&mut sh);
     assert_eq!(
         typed(&mut sh, "screen-length disable\n"),
         "screen-length disable\r\n<r00007>"
@@ -510,4 +534,41 @@ fn comware_views_and_its_own_words() {
         let out = typed(&mut sh, &format!("{line}\n"));
         assert!(out.ends_with(&format!("\r\n{prompt}")), "{line}: {out:?}");
     }
+}
+
+#[test]
+fn procurve_waits_for_a_key_and_paints_its_screen() {
+    let mut sh = shell(Platform::HpProcurve);
+    let login = sent(sh.start());
+    assert!(
+        login.ends_with("\r\n\r\nPress any key to continue"),
+        "{login:?}"
+    );
+    assert!(login.starts_with("\x1b[?6l\x1b[1;24r"), "{login:?}");
+    // The key is swallowed; the screen is cleared and the prompt painted at the bottom row.
+    let after = typed(&mut sh, " ");
+    assert!(after.starts_with("\x1b[2J"), "{after:?}");
+    assert!(after.contains("\x1b[24;1Hr00007> \x1b[24;1H"), "{after:?}");
+    // Each typed character is painted at its column; Enter scrolls instead of a line end, so
+    // a command without output is followed by its prompt with no line end at all.
+    let out = typed(&mut sh, "en\n");
+    assert!(
+        out.starts_with(
+            "\x1b[24;9He\x1b[24;9H\x1b[?25h\x1b[24;10H\x1b[24;10Hn\x1b[24;10H\x1b[?25h\x1b[24;11H\
+             \x1b[1;0H\x1b[1M\x1b[24;1H\x1b[1L"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.contains('\n'), "{out:?}");
+    assert!(out.contains("\x1b[24;1Hr00007# \x1b[24;1H"), "{out:?}");
+    assert_eq!(sh.echo_of("en"), {
+        let mut echo = procurve::paint_echo(9, b'e');
+        echo.extend(procurve::paint_echo(10, b'n'));
+        echo.extend(procurve::paint_enter(11));
+        echo
+    });
+    // Contexts are named eth-N and vlan-N.
+    typed(&mut sh, "configure\n");
+    assert!(typed(&mut sh, "interface 1\n").contains("r00007(eth-1)# "));
+    assert!(typed(&mut sh, "vlan 10\n").contains("r00007(vlan-10)# "));
 }

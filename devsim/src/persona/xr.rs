@@ -1,7 +1,7 @@
 //! Cisco IOS XR: `RP/0/RP0/CPU0:r1#` (logins are privileged), a timestamp line before every
 //! `show` output, `!`-separated configuration with `ipv4 address` and `router static`.
 
-use super::{Errors, Kind, PagerErase, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Interface, Port, mask};
 use crate::shell::commands::{Cmd, Spec, spec};
 use crate::shell::config::IOS_CONFIG;
@@ -51,6 +51,7 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "% Incomplete command.\n",
         ambiguous: "% Ambiguous command:  \"{command}\"\n",
     },
+    screen: Screen::Lines,
     pager: " --More-- ",
     pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",
