@@ -346,6 +346,12 @@ fn config_walk(platform: Platform) -> Vec<&'static str> {
             "line vty 0 63",
             "return",
         ],
+        Platform::DellOs10 => vec![
+            "configure terminal",
+            "interface vlan 10",
+            "description x",
+            "end",
+        ],
         Platform::Fortinet => vec![
             "config system interface",
             "edit port1",

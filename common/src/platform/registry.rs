@@ -13,6 +13,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("cisco_nxos", include_str!("builtin/cisco_nxos.yaml")),
     ("cisco_xe", include_str!("builtin/cisco_xe.yaml")),
     ("cisco_xr", include_str!("builtin/cisco_xr.yaml")),
+    ("dell_os10", include_str!("builtin/dell_os10.yaml")),
     ("fortinet", include_str!("builtin/fortinet.yaml")),
     ("hp_comware", include_str!("builtin/hp_comware.yaml")),
     ("hp_procurve", include_str!("builtin/hp_procurve.yaml")),

@@ -6,7 +6,7 @@
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
 //! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet`, `huawei_vrp`,
-//! `hp_comware` and `hp_procurve`.
+//! `hp_comware`, `hp_procurve` and `dell_os10`.
 
 mod asa;
 mod comware;
@@ -16,6 +16,7 @@ mod huawei;
 mod ios;
 mod junos;
 mod nxos;
+mod os10;
 mod panos;
 pub(crate) mod procurve;
 pub(crate) mod quirks;
@@ -44,11 +45,12 @@ pub enum Platform {
     HuaweiVrp,
     HpComware,
     HpProcurve,
+    DellOs10,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 12] = [
+    pub const ALL: [Platform; 13] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
@@ -61,6 +63,7 @@ impl Platform {
         Platform::HuaweiVrp,
         Platform::HpComware,
         Platform::HpProcurve,
+        Platform::DellOs10,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -82,6 +85,7 @@ impl Platform {
             Platform::HuaweiVrp => &huawei::PERSONA,
             Platform::HpComware => &comware::PERSONA,
             Platform::HpProcurve => &procurve::PERSONA,
+            Platform::DellOs10 => &os10::PERSONA,
         }
     }
 

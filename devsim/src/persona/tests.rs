@@ -64,6 +64,7 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
             Platform::HpProcurve,
             "\x1b[24;1Hr00007> \x1b[24;1H\x1b[24;9H\x1b[24;1H\x1b[?25h\x1b[24;9H",
         ),
+        (Platform::DellOs10, "\r\nr00007#"),
     ] {
         let out = log_in(&mut shell(platform));
         assert!(out.ends_with(prompt), "{platform}: {out:?}");
@@ -139,6 +140,7 @@ fn errors_are_worded_like_the_vendor() {
             "\r\n% Unrecognized command found at '^' position.\r\n",
         ),
         (Platform::HpProcurve, "\x1b[24;1HInvalid input: bogus\r\n"),
+        (Platform::DellOs10, "\r\n% Error: Unrecognized command.\r\n"),
     ] {
         let mut sh = shell(platform);
         log_in(&mut sh);
@@ -301,6 +303,15 @@ fn outputs_are_shaped_like_the_vendors() {
                 "\nvlan 10\n   name \"USERS\"\n   untagged ",
             ],
             "\n Image stamp:    /ws/swbuildm/",
+        ),
+        (
+            Platform::DellOs10,
+            &[
+                "! Version 10.5.2.3\n",
+                "\nhostname r00007\n",
+                "\ninterface ethernet1/1/1\n",
+            ],
+            "Dell EMC Networking OS10 Enterprise\n",
         ),
     ] {
         let config = command_output(
@@ -571,4 +582,21 @@ fn procurve_waits_for_a_key_and_paints_its_screen() {
     typed(&mut sh, "configure\n");
     assert!(typed(&mut sh, "interface 1\n").contains("r00007(eth-1)# "));
     assert!(typed(&mut sh, "vlan 10\n").contains("r00007(vlan-10)# "));
+}
+
+#[test]
+fn os10_names_interface_contexts_its_own_way() {
+    let mut sh = shell(Platform::DellOs10);
+    log_in(&mut sh);
+    typed(&mut sh, "configure terminal\n");
+    for (line, prompt) in [
+        ("interface ethernet 1/1/1", "r00007(conf-if-eth1/1/1)#"),
+        ("interface vlan 10", "r00007(conf-if-vl-10)#"),
+        ("exit", "r00007(config)#"),
+        ("router bgp 65000", "r00007(config-router-bgp)#"),
+        ("end", "r00007#"),
+    ] {
+        let out = typed(&mut sh, &format!("{line}\n"));
+        assert!(out.ends_with(&format!("\r\n{prompt}")), "{line}: {out:?}");
+    }
 }
