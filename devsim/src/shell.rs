@@ -6,7 +6,7 @@
 use crate::Fault;
 use crate::dynamics;
 use crate::model::DeviceModel;
-use crate::persona::{Persona, Platform, Screen, procurve, quirks};
+use crate::persona::{Persona, Platform, Screen, mikrotik, procurve, quirks};
 use crate::show;
 use commands::{Cmd, error_text, invalid_at, resolve, tokenize};
 use filter::{Filter, FilterError};
@@ -113,6 +113,10 @@ pub struct Shell {
     /// The last pending line is a message without a line end: the prompt follows it on the
     /// same line (the `prompt_after_message` quirk).
     partial: bool,
+    /// RouterOS colours the command line unless the login name says `+c`.
+    colours: bool,
+    /// RouterOS asks the terminal for its size unless the login name says `+t`.
+    ask_size: bool,
     /// Wrong enable secrets given since `enable`, for vendors that ask again.
     secret_tries: u8,
     /// After `Exit` or `Drop` the shell ignores input.
@@ -123,8 +127,20 @@ pub struct Shell {
 
 impl Shell {
     /// The CLI of the device `hostname` in a fleet seeded with `seed`.
-    pub fn new(hostname: &str, seed: u64, options: ShellOptions) -> Self {
+    pub fn new(hostname: &str, seed: u64, mut options: ShellOptions) -> Self {
         let persona = options.platform.persona();
+        let mut length = DEFAULT_LENGTH;
+        let mut colours = false;
+        let mut ask_size = false;
+        if persona.screen == Screen::RouterOs {
+            // Options after a `+` in the login name set up the terminal; the prompt shows
+            // the name without them.
+            let login = mikrotik::LoginOptions::parse(&options.username);
+            options.username = login.user;
+            colours = login.colours;
+            ask_size = login.detect;
+            length = login.height.unwrap_or(DEFAULT_LENGTH);
+        }
         let mut model = DeviceModel::generate(hostname, seed).drifted(&options.drift);
         if options.quirks.banner {
             model.banner = Some(quirks::tricky_banner(&model));
@@ -141,7 +157,9 @@ impl Shell {
             input: Input::Line,
             line: Vec::new(),
             after_cr: false,
-            length: DEFAULT_LENGTH,
+            length,
+            colours,
+            ask_size,
             pending: Default::default(),
             partial: false,
             secret_tries: 0,
@@ -212,7 +230,13 @@ impl Shell {
             text.push_str(banner);
             text.push_str("\n\n");
         }
-        let mut bytes = crlf(&text);
+        let mut bytes = Vec::new();
+        if self.ask_size {
+            // Cursor to the bottom, then "where is it?": how RouterOS learns the terminal's
+            // height. Nobody need answer.
+            bytes.extend_from_slice(b"\x1b[9999B\x1b[6n");
+        }
+        bytes.extend(crlf(&text));
         bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
         self.present(vec![Action::Send(bytes)])
     }
@@ -250,6 +274,14 @@ impl Shell {
     pub(crate) fn echo_of(&self, command: &str) -> Vec<u8> {
         match self.persona.screen {
             Screen::Lines => format!("{command}\r\n").into_bytes(),
+            Screen::RouterOs => {
+                let prompt = self.prompt();
+                let last = prompt.rsplit('\n').next().unwrap_or(&prompt);
+                let mut bytes = command.as_bytes().to_vec();
+                bytes.extend(mikrotik::repaint(last, command.as_bytes(), self.colours));
+                bytes.extend_from_slice(b"\r\n");
+                bytes
+            }
             Screen::Vt100 { .. } => {
                 let base = self.caret_base();
                 let mut bytes = Vec::new();
@@ -360,6 +392,14 @@ impl Shell {
                 push(out, procurve::paint_enter(column));
                 self.submit(&line, out);
             }
+            b'\r' | b'\n' if self.persona.screen == Screen::RouterOs => {
+                let line = std::mem::take(&mut self.line);
+                let prompt = self.prompt();
+                let last = prompt.rsplit('\n').next().unwrap_or(&prompt);
+                push(out, mikrotik::repaint(last, &line, self.colours));
+                push(out, b"\r\n".to_vec());
+                self.submit(&line, out);
+            }
             b'\r' | b'\n' => {
                 let line = std::mem::take(&mut self.line);
                 if self.options.quirks.ansi_prompt {
@@ -402,7 +442,7 @@ impl Shell {
             b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => {
                 self.line.push(b);
                 let echo = match self.persona.screen {
-                    Screen::Lines => vec![b],
+                    Screen::Lines | Screen::RouterOs => vec![b],
                     Screen::Vt100 { .. } => {
                         procurve::paint_echo(self.caret_base() + self.line.len(), b)
                     }

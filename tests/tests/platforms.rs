@@ -6,7 +6,7 @@
 //! out, so the device pages and fanout must answer the vendor's own pager.
 
 use fanout_devsim::{FleetConfig, Platform, Quirks, command_output, session_outputs};
-use fanout_tests::{Lab, fanout, json_lines};
+use fanout_tests::{Lab, edit_inventory, fanout, json_lines};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -322,6 +322,29 @@ async fn hp_procurve_conformance() {
     lab.fleet.shutdown().await;
 }
 
+/// RouterOS's terminal options ride on the login name. With Netmiko's (`admin+ct511w4098h`)
+/// in the inventory, the device neither colours nor pages, and the outputs are the same bytes
+/// as when fanout strips the colours and answers the pager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routeros_login_options_from_the_inventory_are_honoured() {
+    let lab = lab(Quirks::default()).await;
+    let routeros: Vec<String> = lab
+        .fleet
+        .devices()
+        .iter()
+        .filter(|d| d.platform == Platform::MikrotikRouteros)
+        .map(|d| d.name.clone())
+        .collect();
+    edit_inventory(&lab.inventory, |doc| {
+        for name in &routeros {
+            doc["hosts"][name.as_str()]["username"] = "admin+ct511w4098h".into();
+        }
+    });
+    let routeros_only = [Platform::MikrotikRouteros];
+    assert_every_output_exact(&lab, Quirks::default(), None, &routeros_only).await;
+    lab.fleet.shutdown().await;
+}
+
 /// A walk through configuration mode and out again, in the vendor's words, ending with a
 /// command whose output is long enough to be worth comparing.
 fn config_walk(platform: Platform) -> Vec<&'static str> {
@@ -352,6 +375,7 @@ fn config_walk(platform: Platform) -> Vec<&'static str> {
             "description x",
             "end",
         ],
+        Platform::MikrotikRouteros => vec!["/interface", "/"],
         Platform::Fortinet => vec![
             "config system interface",
             "edit port1",
@@ -452,6 +476,14 @@ fn prompt_patterns_capture_the_device_name_alone() {
             "core-sw-01",
         ),
         ("hp_comware", "RBM_P<fw-1>", "fw-1"),
+        ("mikrotik_routeros", "[admin@MikroTik] > ", "admin@MikroTik"),
+        (
+            "mikrotik_routeros",
+            "[admin@My Router] /ip address> ",
+            "admin@My Router",
+        ),
+        ("dell_os10", "leaf-1(conf-if-eth1/1/1)#", "leaf-1"),
+        ("hp_procurve", "HP-2530-24G(eth-1)# ", "HP-2530-24G"),
     ] {
         let profile = &registry.get(platform).expect(platform).profile;
         let prompts = profile.prompt.as_ref().expect("a shell profile");

@@ -21,6 +21,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("juniper_junos", include_str!("builtin/juniper_junos.yaml")),
     ("linux", include_str!("builtin/linux.yaml")),
     (
+        "mikrotik_routeros",
+        include_str!("builtin/mikrotik_routeros.yaml"),
+    ),
+    (
         "paloalto_panos",
         include_str!("builtin/paloalto_panos.yaml"),
     ),

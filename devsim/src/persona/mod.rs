@@ -6,7 +6,7 @@
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
 //! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet`, `huawei_vrp`,
-//! `hp_comware`, `hp_procurve` and `dell_os10`.
+//! `hp_comware`, `hp_procurve`, `dell_os10` and `mikrotik_routeros`.
 
 mod asa;
 mod comware;
@@ -15,6 +15,7 @@ mod fortinet;
 mod huawei;
 mod ios;
 mod junos;
+pub(crate) mod mikrotik;
 mod nxos;
 mod os10;
 mod panos;
@@ -46,11 +47,12 @@ pub enum Platform {
     HpComware,
     HpProcurve,
     DellOs10,
+    MikrotikRouteros,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 13] = [
+    pub const ALL: [Platform; 14] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
@@ -64,6 +66,7 @@ impl Platform {
         Platform::HpComware,
         Platform::HpProcurve,
         Platform::DellOs10,
+        Platform::MikrotikRouteros,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -86,6 +89,7 @@ impl Platform {
             Platform::HpComware => &comware::PERSONA,
             Platform::HpProcurve => &procurve::PERSONA,
             Platform::DellOs10 => &os10::PERSONA,
+            Platform::MikrotikRouteros => &mikrotik::PERSONA,
         }
     }
 
@@ -274,6 +278,9 @@ pub(crate) enum Screen {
         login: &'static str,
         after_key: &'static str,
     },
+    /// MikroTik RouterOS: the terminal follows options in the login name (see
+    /// `mikrotik.rs`), and on Enter the line editor repaints the whole line.
+    RouterOs,
 }
 
 /// How a vendor's pager rubs its marker out before the next page, so the page's lines join up

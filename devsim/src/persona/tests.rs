@@ -65,6 +65,7 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
             "\x1b[24;1Hr00007> \x1b[24;1H\x1b[24;9H\x1b[24;1H\x1b[?25h\x1b[24;9H",
         ),
         (Platform::DellOs10, "\r\nr00007#"),
+        (Platform::MikrotikRouteros, "\r\n[netops@r00007] > "),
     ] {
         let out = log_in(&mut shell(platform));
         assert!(out.ends_with(prompt), "{platform}: {out:?}");
@@ -94,6 +95,7 @@ fn paging_off_is_the_vendors_command_and_the_others_are_errors() {
                 "Error",
                 "Unknown action",
                 "Invalid input",
+                "bad command name",
             ]
             .iter()
             .any(|refusal| out.contains(refusal)),
@@ -141,6 +143,10 @@ fn errors_are_worded_like_the_vendor() {
         ),
         (Platform::HpProcurve, "\x1b[24;1HInvalid input: bogus\r\n"),
         (Platform::DellOs10, "\r\n% Error: Unrecognized command.\r\n"),
+        (
+            Platform::MikrotikRouteros,
+            "\r\nsyntax error (line 1 column 9)\r\n",
+        ),
     ] {
         let mut sh = shell(platform);
         log_in(&mut sh);
@@ -313,6 +319,15 @@ fn outputs_are_shaped_like_the_vendors() {
             ],
             "Dell EMC Networking OS10 Enterprise\n",
         ),
+        (
+            Platform::MikrotikRouteros,
+            &[
+                " by RouterOS 7.11.2\n# software id = ",
+                "\n/system identity\nset name=r00007\n",
+                "\n/ip address\nadd address=",
+            ],
+            "\n                  version: 7.11.2 (stable)\n",
+        ),
     ] {
         let config = command_output(
             platform,
@@ -363,6 +378,18 @@ fn outputs_are_shaped_like_the_vendors() {
 fn the_expected_output_is_what_an_interactive_session_prints() {
     for platform in Platform::ALL {
         let mut sh = shell(platform);
+        if platform.paging_off_command().is_empty() {
+            // RouterOS: the terminal's height comes with the login name.
+            sh = Shell::new(
+                "r00007",
+                SEED,
+                ShellOptions {
+                    platform,
+                    username: "netops+ct511w4098h".into(),
+                    ..ShellOptions::default()
+                },
+            );
+        }
         log_in(&mut sh);
         if !platform.persona().login_privileged {
             typed(&mut sh, "enable\n");
@@ -599,4 +626,49 @@ fn os10_names_interface_contexts_its_own_way() {
         let out = typed(&mut sh, &format!("{line}\n"));
         assert!(out.ends_with(&format!("\r\n{prompt}")), "{line}: {out:?}");
     }
+}
+
+#[test]
+fn routeros_reads_terminal_options_from_the_login_name() {
+    let login = |name: &str| {
+        let mut sh = Shell::new(
+            "r00007",
+            SEED,
+            ShellOptions {
+                platform: Platform::MikrotikRouteros,
+                username: name.into(),
+                ..ShellOptions::default()
+            },
+        );
+        let out = log_in(&mut sh);
+        (sh, out)
+    };
+    // Without options: the terminal is asked for its size, the line is repainted in colour
+    // on Enter, and outputs page after 24 lines.
+    let (mut sh, out) = login("admin");
+    assert!(out.starts_with("\x1b[9999B\x1b[6n"), "{out:?}");
+    assert!(out.ends_with("\r\n[admin@r00007] > "), "{out:?}");
+    let out = typed(&mut sh, "/export\n");
+    assert!(
+        out.starts_with("/export\r[admin@r00007] > \x1b[35m/export\x1b[m\r\n# "),
+        "{out:?}"
+    );
+    assert!(out.ends_with("-- [Q quit|D dump|down]"), "{out:?}");
+    // Netmiko's options: no colours, no size question, a tall terminal; the prompt shows the
+    // name without them.
+    let (mut sh, out) = login("admin+ct511w4098h");
+    assert!(!out.contains('\x1b'), "{out:?}");
+    let out = typed(&mut sh, "/export\n");
+    assert!(
+        out.starts_with("/export\r[admin@r00007] > /export\r\n# "),
+        "{out:?}"
+    );
+    assert!(out.ends_with("\r\n[admin@r00007] > "), "{out:?}");
+    // Errors name the line and column; menus change the prompt, `/` goes back.
+    assert!(
+        typed(&mut sh, "/frobnicate\n")
+            .contains("\r\nbad command name /frobnicate (line 1 column 1)\r\n")
+    );
+    assert!(typed(&mut sh, "/interface\n").ends_with("\r\n[admin@r00007] /interface> "));
+    assert!(typed(&mut sh, "/\n").ends_with("\r\n[admin@r00007] > "));
 }

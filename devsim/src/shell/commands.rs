@@ -244,7 +244,9 @@ pub(super) fn error_text(
                 _ => errors.invalid,
             };
             let word = raw.get(col..).unwrap_or("").split_whitespace().next();
-            let message = message.replace("{word}", word.unwrap_or(""));
+            let message = message
+                .replace("{word}", word.unwrap_or(""))
+                .replace("{column}", &(col + 1).to_string());
             invalid_at(errors, &message, caret_base + col)
         }
         ParseError::Ambiguous => errors.ambiguous.replace("{command}", raw.trim()),

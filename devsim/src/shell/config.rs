@@ -75,7 +75,10 @@ impl Shell {
         caret_base: usize,
     ) -> Outcome {
         let first = tokens[0].1.to_ascii_lowercase();
-        let is = |word: &str, min: usize| first.len() >= min && word.starts_with(first.as_str());
+        // Words are abbreviated down to `min` letters (or the whole of a shorter word).
+        let is = |word: &str, min: usize| {
+            first.len() >= min.min(word.len()) && word.starts_with(first.as_str())
+        };
         let persona = self.persona;
         let incomplete = persona.errors.incomplete;
         if let Some(line) = persona.config.paging_off
