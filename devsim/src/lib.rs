@@ -1,8 +1,9 @@
 //! Simulated network devices for fanout's demo, tests and benchmarks.
 //!
 //! A [`Fleet`] serves thousands of routers over real SSH from one process, each speaking one
-//! vendor's CLI ([`Platform`]: Cisco IOS by default, or IOS XE, NX-OS, IOS XR, Arista EOS, Junos). Every
-//! device has its own loopback address (`127.1.0.1`, `127.1.0.2`, ...), but a single listener on
+//! vendor's CLI ([`Platform`]: Cisco IOS by default, or another persona, from IOS XE and Junos
+//! to Huawei VRP and MikroTik RouterOS). Every device has its own loopback address
+//! (`127.1.0.1`, `127.1.0.2`, ...), but a single listener on
 //! the wildcard address serves them all: the device is the local address the client connected
 //! to. That keeps a 10,000-device fleet within a file-descriptor limit that could never hold
 //! 10,000 listeners plus their sessions.

@@ -108,12 +108,17 @@ struct Args {
     #[arg(long, value_name = "ADDR")]
     control: Option<SocketAddr>,
     /// The vendor CLIs devices speak, handed out in turn (r00001 the first, r00002 the second,
-    /// ...): cisco_ios, cisco_xe, cisco_nxos, cisco_xr, arista_eos, juniper_junos, or `all`.
+    /// ...): cisco_ios, cisco_xe, cisco_nxos, cisco_xr, arista_eos, juniper_junos, cisco_asa,
+    /// paloalto_panos, fortinet, huawei_vrp, hp_comware, hp_procurve, dell_os10,
+    /// mikrotik_routeros, or `all`.
     #[arg(long, value_delimiter = ',', value_name = "PLATFORM,...", value_parser = parse_platform)]
     platforms: Vec<Vec<Platform>>,
     /// Prompt-detection traps every device sets: banner (`#` and `>` in the MOTD), timestamps
     /// (lines before each output), prompt-lines (output lines shaped like the prompt),
-    /// split-writes (output and prompt sent in pieces), or `all`.
+    /// split-writes (output and prompt sent in pieces), del-only (the line editor ignores
+    /// backspace and erases only on DEL), prompt-after-message (setup and config-mode messages
+    /// end without a line end, the prompt right after), lf-cr (`\n\r` line ends), ansi-prompt
+    /// (prompts repainted with `\r ESC[K` and colour), or `all`.
     #[arg(long, value_delimiter = ',', value_name = "QUIRK,...", value_parser = parse_quirk)]
     quirks: Vec<Quirks>,
 }
@@ -155,12 +160,10 @@ impl From<&Args> for FleetConfig {
                 }),
             },
             platforms: args.platforms.concat(),
-            quirks: args.quirks.iter().fold(Quirks::default(), |all, q| Quirks {
-                banner: all.banner || q.banner,
-                timestamps: all.timestamps || q.timestamps,
-                prompt_lines: all.prompt_lines || q.prompt_lines,
-                split_writes: all.split_writes || q.split_writes,
-            }),
+            quirks: args
+                .quirks
+                .iter()
+                .fold(Quirks::default(), |all, q| all.union(*q)),
         }
     }
 }
@@ -369,12 +372,13 @@ mod tests {
             "--platforms",
             "juniper_junos,cisco_xr",
             "--quirks",
-            "banner,split-writes",
+            "banner,split-writes,del-only,lf-cr",
         ])
         .unwrap();
         let cfg = FleetConfig::from(&args);
         assert_eq!(cfg.platforms, [Platform::JuniperJunos, Platform::CiscoXr]);
         assert!(cfg.quirks.banner && cfg.quirks.split_writes && !cfg.quirks.timestamps);
+        assert!(cfg.quirks.del_only && cfg.quirks.lf_cr && !cfg.quirks.ansi_prompt);
         let all = Args::try_parse_from(["fanout-devsim", "--platforms", "all", "--quirks", "all"])
             .unwrap();
         let cfg = FleetConfig::from(&all);

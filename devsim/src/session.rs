@@ -50,6 +50,9 @@ pub(crate) struct DeviceSession {
     started: HashSet<ChannelId>,
     /// Session channels open now, against [`MAX_CHANNELS`].
     open: HashSet<ChannelId>,
+    /// The name the client logged in with; RouterOS reads terminal options from it
+    /// (`admin+ct`).
+    login: Option<String>,
 }
 
 impl DeviceSession {
@@ -66,6 +69,7 @@ impl DeviceSession {
             cancel,
             started: HashSet::new(),
             open: HashSet::new(),
+            login: None,
         }
     }
 
@@ -73,9 +77,16 @@ impl DeviceSession {
         &self.fleet.devices[self.index].name
     }
 
-    fn check(&self, user: &str, password: &str) -> Auth {
+    fn check(&mut self, user: &str, password: &str) -> Auth {
         let fault = self.fleet.fault(self.index) == Some(Fault::RejectAuth);
-        if !fault && user == self.fleet.username && password == self.fleet.password {
+        // RouterOS takes terminal options after a `+` in the login name.
+        let routeros = self.fleet.devices[self.index].platform == crate::Platform::MikrotikRouteros;
+        let name = match user.split_once('+') {
+            Some((name, _)) if routeros => name,
+            _ => user,
+        };
+        if !fault && name == self.fleet.username && password == self.fleet.password {
+            self.login = Some(user.to_string());
             Auth::Accept
         } else {
             debug!(device = %self.name(), user, "authentication rejected");
@@ -152,7 +163,10 @@ impl Handler for DeviceSession {
                     index: self.index,
                 }),
                 platform: device.platform,
-                username: self.fleet.username.clone(),
+                username: self
+                    .login
+                    .clone()
+                    .unwrap_or_else(|| self.fleet.username.clone()),
                 quirks: self.fleet.quirks,
             },
         };

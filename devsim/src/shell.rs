@@ -6,13 +6,14 @@
 use crate::Fault;
 use crate::dynamics;
 use crate::model::DeviceModel;
-use crate::persona::{Persona, Platform, quirks};
+use crate::persona::{Persona, Platform, Screen, mikrotik, procurve, quirks};
 use crate::show;
 use commands::{Cmd, error_text, invalid_at, resolve, tokenize};
 use filter::{Filter, FilterError};
 use rand::Rng as _;
 
 pub(crate) mod commands;
+pub(crate) mod config;
 mod filter;
 
 /// One step of the device's reaction, to be carried out in order.
@@ -58,12 +59,13 @@ const MAX_LINE: usize = 1024;
 /// IOS's default `terminal length`.
 const DEFAULT_LENGTH: usize = 24;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
     User,
     Privileged,
-    /// Global configuration, or a sub-mode such as `config-if`.
-    Config(Option<&'static str>),
+    /// Configuration: global when the stack is empty, else the sub-modes entered, innermost
+    /// last (`config-if`; Huawei `GigabitEthernet0/0/1`; FortiOS `interface` then `port1`).
+    Config(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,8 @@ enum Input {
     Secret,
     /// Paused at ` --More-- `, waiting for space, Enter or `q`.
     More,
+    /// Showing the login notice until any key is pressed (ProCurve).
+    AnyKey,
 }
 
 /// What a resolved command line does.
@@ -106,6 +110,15 @@ pub struct Shell {
     length: usize,
     /// Output lines still held back by ` --More-- `.
     pending: std::collections::VecDeque<String>,
+    /// The last pending line is a message without a line end: the prompt follows it on the
+    /// same line (the `prompt_after_message` quirk).
+    partial: bool,
+    /// RouterOS colours the command line unless the login name says `+c`.
+    colours: bool,
+    /// RouterOS asks the terminal for its size unless the login name says `+t`.
+    ask_size: bool,
+    /// Wrong enable secrets given since `enable`, for vendors that ask again.
+    secret_tries: u8,
     /// After `Exit` or `Drop` the shell ignores input.
     finished: bool,
     /// A command has run on a `NoPrompt` device: the prompt is gone for good.
@@ -114,8 +127,20 @@ pub struct Shell {
 
 impl Shell {
     /// The CLI of the device `hostname` in a fleet seeded with `seed`.
-    pub fn new(hostname: &str, seed: u64, options: ShellOptions) -> Self {
+    pub fn new(hostname: &str, seed: u64, mut options: ShellOptions) -> Self {
         let persona = options.platform.persona();
+        let mut length = DEFAULT_LENGTH;
+        let mut colours = false;
+        let mut ask_size = false;
+        if persona.screen == Screen::RouterOs {
+            // Options after a `+` in the login name set up the terminal; the prompt shows
+            // the name without them.
+            let login = mikrotik::LoginOptions::parse(&options.username);
+            options.username = login.user;
+            colours = login.colours;
+            ask_size = login.detect;
+            length = login.height.unwrap_or(DEFAULT_LENGTH);
+        }
         let mut model = DeviceModel::generate(hostname, seed).drifted(&options.drift);
         if options.quirks.banner {
             model.banner = Some(quirks::tricky_banner(&model));
@@ -132,8 +157,12 @@ impl Shell {
             input: Input::Line,
             line: Vec::new(),
             after_cr: false,
-            length: DEFAULT_LENGTH,
+            length,
+            colours,
+            ask_size,
             pending: Default::default(),
+            partial: false,
+            secret_tries: 0,
             finished: false,
             prompt_lost: false,
         }
@@ -147,10 +176,15 @@ impl Shell {
         }
     }
 
-    /// The prompt that ends an output: empty once a `NoPrompt` device has lost it.
-    fn closing_prompt(&self) -> String {
+    /// The prompt that ends an output: empty once a `NoPrompt` device has lost it. The
+    /// `ansi_prompt` quirk paints it, erasing the line first if the prompt starts one.
+    fn closing_prompt(&self, at_line_start: bool) -> String {
         if self.prompt_lost {
             String::new()
+        } else if let Screen::Vt100 { .. } = self.persona.screen {
+            procurve::paint_prompt(&self.prompt())
+        } else if self.options.quirks.ansi_prompt {
+            quirks::painted_prompt(&self.prompt(), at_line_start)
         } else {
             self.prompt()
         }
@@ -160,11 +194,13 @@ impl Shell {
     /// `[edit]\r\nadmin@r00001# ` (a Junos configuration prompt has a line before it).
     pub fn prompt(&self) -> String {
         let prompts = &self.persona.prompts;
-        let (template, mode) = match self.mode {
+        let (template, mode) = match &self.mode {
             Mode::User => (prompts.user, ""),
             Mode::Privileged => (prompts.privileged, ""),
-            Mode::Config(None) => (prompts.config, ""),
-            Mode::Config(Some(sub)) => (prompts.sub_config, sub),
+            Mode::Config(stack) => match stack.last() {
+                None => (prompts.config, ""),
+                Some(sub) => (prompts.sub_config, sub.as_str()),
+            },
         };
         let user = match self.options.username.as_str() {
             "" => "admin",
@@ -184,19 +220,92 @@ impl Shell {
 
     /// What the device prints when an interactive shell starts: the MOTD banner and the prompt.
     pub fn start(&mut self) -> Vec<Action> {
+        if let Screen::Vt100 { login, .. } = self.persona.screen {
+            self.input = Input::AnyKey;
+            return self.present(vec![Action::Send(login.as_bytes().to_vec())]);
+        }
         let mut text = String::from("\n");
         text.push_str(self.persona.login_text);
         if let Some(banner) = &self.model.banner {
             text.push_str(banner);
             text.push_str("\n\n");
         }
-        let mut bytes = crlf(&text);
-        bytes.extend_from_slice(self.prompt().as_bytes());
-        vec![Action::Send(bytes)]
+        let mut bytes = Vec::new();
+        if self.ask_size {
+            // Cursor to the bottom, then "where is it?": how RouterOS learns the terminal's
+            // height. Nobody need answer.
+            bytes.extend_from_slice(b"\x1b[9999B\x1b[6n");
+        }
+        bytes.extend(crlf(&text));
+        bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
+        self.present(vec![Action::Send(bytes)])
+    }
+
+    /// How the bytes go out on this device's terminal: `\n\r` line ends for `lf_cr`.
+    fn present(&self, mut actions: Vec<Action>) -> Vec<Action> {
+        if self.options.quirks.lf_cr {
+            for action in &mut actions {
+                if let Action::Send(bytes) = action {
+                    *bytes = quirks::lf_cr(bytes);
+                }
+            }
+        }
+        actions
+    }
+
+    /// A message a setup command or a configuration-mode change prints. With the
+    /// `prompt_after_message` quirk it loses its line end (and a persona that says nothing
+    /// says `default`), so the prompt follows on its line.
+    fn message(&self, text: &str, default: &str) -> String {
+        if !self.options.quirks.prompt_after_message {
+            return text.to_string();
+        }
+        let text = if text.is_empty() { default } else { text };
+        text.trim_end_matches('\n').to_string()
+    }
+
+    /// Whether the device waits for a key before its first prompt (ProCurve).
+    #[cfg(test)]
+    pub(crate) fn awaits_key(&self) -> bool {
+        self.input == Input::AnyKey
+    }
+
+    /// What the device echoes for `command` typed at the current prompt, Enter included.
+    pub(crate) fn echo_of(&self, command: &str) -> Vec<u8> {
+        match self.persona.screen {
+            Screen::Lines => format!("{command}\r\n").into_bytes(),
+            Screen::RouterOs => {
+                let prompt = self.prompt();
+                let last = prompt.rsplit('\n').next().unwrap_or(&prompt);
+                let mut bytes = command.as_bytes().to_vec();
+                bytes.extend(mikrotik::repaint(last, command.as_bytes(), self.colours));
+                bytes.extend_from_slice(b"\r\n");
+                bytes
+            }
+            Screen::Vt100 { .. } => {
+                let base = self.caret_base();
+                let mut bytes = Vec::new();
+                for (i, b) in command.bytes().enumerate() {
+                    bytes.extend(procurve::paint_echo(base + i + 1, b));
+                }
+                bytes.extend(procurve::paint_enter(base + command.len() + 1));
+                bytes
+            }
+        }
+    }
+
+    /// The prompt's last line as the device sends it after an output.
+    pub(crate) fn sent_prompt_line(&self) -> String {
+        let prompt = self.closing_prompt(true);
+        match prompt.rfind('\n') {
+            Some(at) => prompt[at + 1..].to_string(),
+            None => prompt,
+        }
     }
 
     /// Puts the session where a collecting client has it: privileged, paging off.
     pub(crate) fn privileged_unpaged(&mut self) {
+        self.input = Input::Line;
         self.mode = Mode::Privileged;
         self.length = 0;
     }
@@ -260,17 +369,54 @@ impl Shell {
                 Input::Line => self.line_byte(byte, &mut out),
                 Input::Secret => self.secret_byte(byte, &mut out),
                 Input::More => self.more_byte(byte, &mut out),
+                Input::AnyKey => {
+                    // The key itself is swallowed; so is the LF of a CR LF.
+                    self.input = Input::Line;
+                    let Screen::Vt100 { after_key, .. } = self.persona.screen else {
+                        continue;
+                    };
+                    let mut bytes = after_key.as_bytes().to_vec();
+                    bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
+                    push(&mut out, bytes);
+                }
             }
         }
-        out
+        self.present(out)
     }
 
     fn line_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
         match byte {
-            b'\r' | b'\n' => {
-                push(out, b"\r\n".to_vec());
+            b'\r' | b'\n' if matches!(self.persona.screen, Screen::Vt100 { .. }) => {
                 let line = std::mem::take(&mut self.line);
+                let column = self.caret_base() + line.len() + 1;
+                push(out, procurve::paint_enter(column));
                 self.submit(&line, out);
+            }
+            b'\r' | b'\n' if self.persona.screen == Screen::RouterOs => {
+                let line = std::mem::take(&mut self.line);
+                let prompt = self.prompt();
+                let last = prompt.rsplit('\n').next().unwrap_or(&prompt);
+                push(out, mikrotik::repaint(last, &line, self.colours));
+                push(out, b"\r\n".to_vec());
+                self.submit(&line, out);
+            }
+            b'\r' | b'\n' => {
+                let line = std::mem::take(&mut self.line);
+                if self.options.quirks.ansi_prompt {
+                    // Repaint the whole line, prompt and command, before ending it.
+                    let prompt = self.prompt();
+                    let last = prompt.rsplit('\n').next().unwrap_or(&prompt);
+                    let mut bytes = quirks::painted_prompt(last, true).into_bytes();
+                    bytes.extend_from_slice(&line);
+                    push(out, bytes);
+                }
+                push(out, b"\r\n".to_vec());
+                self.submit(&line, out);
+            }
+            // A DEL-only line editor ignores backspace and echoes nothing for it.
+            0x08 if self.options.quirks.del_only => {}
+            0x7f if self.options.quirks.del_only && self.line.pop().is_some() => {
+                push(out, b"\x1b[1D\x1b[1P".to_vec());
             }
             0x08 | 0x7f if self.line.pop().is_some() => push(out, b"\x08 \x08".to_vec()),
             // Ctrl-U erases the line.
@@ -290,12 +436,18 @@ impl Shell {
                 } else {
                     b"^Z\r\n".to_vec()
                 };
-                bytes.extend_from_slice(self.closing_prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
                 push(out, bytes);
             }
             b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => {
                 self.line.push(b);
-                push(out, vec![b]);
+                let echo = match self.persona.screen {
+                    Screen::Lines | Screen::RouterOs => vec![b],
+                    Screen::Vt100 { .. } => {
+                        procurve::paint_echo(self.caret_base() + self.line.len(), b)
+                    }
+                };
+                push(out, echo);
             }
             _ => {}
         }
@@ -305,18 +457,27 @@ impl Shell {
         match byte {
             b'\r' | b'\n' => {
                 let typed = std::mem::take(&mut self.line);
-                self.input = Input::Line;
                 let rejected = self.fault() == Some(Fault::RejectEnable);
                 let text = if !rejected && typed == self.options.secret.as_bytes() {
                     self.mode = Mode::Privileged;
                     "\n".to_string()
                 } else {
-                    "\n% Access denied\n\n".to_string()
+                    self.secret_tries += 1;
+                    if self.secret_tries < self.persona.secret_attempts {
+                        // Asked again, still without echo (ASA: three tries).
+                        let mut again = crlf(&format!("\n{}", self.persona.secret_retry));
+                        again.extend_from_slice(b"Password: ");
+                        push(out, again);
+                        return;
+                    }
+                    format!("\n{}", self.persona.secret_refused)
                 };
+                self.input = Input::Line;
                 let mut bytes = crlf(&text);
-                bytes.extend_from_slice(self.closing_prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
                 push(out, bytes);
             }
+            0x08 if self.options.quirks.del_only => {}
             0x08 | 0x7f => {
                 self.line.pop();
             }
@@ -324,7 +485,7 @@ impl Shell {
                 self.line.clear();
                 self.input = Input::Line;
                 let mut bytes = b"\r\n".to_vec();
-                bytes.extend_from_slice(self.closing_prompt().as_bytes());
+                bytes.extend_from_slice(self.closing_prompt(true).as_bytes());
                 push(out, bytes);
             }
             b if b >= 0x20 && b != 0x7f && self.line.len() < MAX_LINE => self.line.push(b),
@@ -333,11 +494,8 @@ impl Shell {
     }
 
     fn more_byte(&mut self, byte: u8, out: &mut Vec<Action>) {
-        // IOS rubs ` --More-- ` out with backspaces before going on.
-        let erase = self.persona.pager.trim_end().len();
-        let mut bytes = b"\x08".repeat(erase);
-        bytes.extend(b" ".repeat(erase));
-        bytes.extend(b"\x08".repeat(erase));
+        // The marker is rubbed out, each vendor its own way, before the next page.
+        let mut bytes = self.persona.pager_erase.bytes(self.persona.pager);
         let lines = match byte {
             b' ' => self.page_lines(),
             b'\r' | b'\n' => 1,
@@ -357,13 +515,22 @@ impl Shell {
 
     /// Writes up to `count` pending lines, then either ` --More-- ` or the prompt.
     fn emit_lines(&mut self, count: usize, bytes: &mut Vec<u8>) {
-        for line in self.pending.drain(..count.min(self.pending.len())) {
+        let mut after_message = false;
+        for _ in 0..count {
+            let Some(line) = self.pending.pop_front() else {
+                break;
+            };
             bytes.extend_from_slice(line.as_bytes());
-            bytes.extend_from_slice(b"\r\n");
+            if self.pending.is_empty() && self.partial {
+                after_message = true;
+            } else {
+                bytes.extend_from_slice(b"\r\n");
+            }
         }
         if self.pending.is_empty() {
             self.input = Input::Line;
-            bytes.extend_from_slice(self.closing_prompt().as_bytes());
+            self.partial = false;
+            bytes.extend_from_slice(self.closing_prompt(!after_message).as_bytes());
         } else {
             self.input = Input::More;
             bytes.extend_from_slice(self.persona.pager.as_bytes());
@@ -374,7 +541,7 @@ impl Shell {
     fn submit(&mut self, line: &[u8], out: &mut Vec<Action>) {
         let tokens = tokenize(line);
         if tokens.is_empty() {
-            push(out, self.closing_prompt().into_bytes());
+            push(out, self.closing_prompt(true).into_bytes());
             return;
         }
         out.push(Action::Think);
@@ -388,13 +555,14 @@ impl Shell {
         let raw = String::from_utf8_lossy(line).into_owned();
         let caret_base = self.caret_base();
         let outcome = match self.mode {
-            Mode::Config(_) => self.run_config(&tokens, &raw),
+            Mode::Config(_) => self.run_config(&tokens, &raw, caret_base),
             _ => self.run_exec(&tokens, &raw, caret_base),
         };
         match outcome {
             Outcome::Text(mut text) => {
                 text.push_str(self.persona.after_output);
                 self.add_quirk_lines(&mut text);
+                self.partial = !text.is_empty() && !text.ends_with('\n');
                 self.pending = text.split_terminator('\n').map(str::to_owned).collect();
                 let first = if self.length == 0 {
                     self.pending.len()
@@ -407,6 +575,7 @@ impl Shell {
             }
             Outcome::AskSecret => {
                 self.input = Input::Secret;
+                self.secret_tries = 0;
                 push(out, b"Password: ".to_vec());
             }
             Outcome::Exit => {
@@ -420,7 +589,7 @@ impl Shell {
             }
             Outcome::Huge(bytes) => {
                 out.push(Action::Huge(bytes));
-                push(out, self.closing_prompt().into_bytes());
+                push(out, self.closing_prompt(true).into_bytes());
             }
         }
     }
@@ -446,7 +615,7 @@ impl Shell {
             }
         };
         let Some(at) = pipe else {
-            return self.run_command(cmd, number, privileged);
+            return self.run_command(cmd, number, privileged, &head);
         };
         // IOS accepts modifiers after `show` commands only.
         if !cmd.is_show() {
@@ -465,14 +634,22 @@ impl Shell {
                 return Outcome::Text("% Invalid regular expression\n\n".into());
             }
         };
-        match self.run_command(cmd, number, privileged) {
+        match self.run_command(cmd, number, privileged, &head) {
             Outcome::Text(text) => Outcome::Text(filter.apply(&text)),
             Outcome::Drop(text) => Outcome::Drop(filter.apply(&text)),
             other => other,
         }
     }
 
-    fn run_command(&mut self, cmd: Cmd, number: Option<u32>, privileged: bool) -> Outcome {
+    /// Runs a resolved command; `words` are the line's words (a configuration command names
+    /// the sub-mode it enters: FortiOS `config system interface`).
+    fn run_command(
+        &mut self,
+        cmd: Cmd,
+        number: Option<u32>,
+        privileged: bool,
+        words: &[(usize, &str)],
+    ) -> Outcome {
         let text = match cmd {
             Cmd::Enable => {
                 let rejected = self.fault() == Some(Fault::RejectEnable);
@@ -491,11 +668,13 @@ impl Shell {
             Cmd::TerminalLength => {
                 let n = number.unwrap_or(0);
                 self.length = n as usize;
-                self.persona.length_reply.replace("{n}", &n.to_string())
+                self.message(self.persona.length_reply, quirks::DEFAULT_LENGTH_REPLY)
+                    .replace("{n}", &n.to_string())
             }
             Cmd::TerminalWidth => {
                 let n = number.unwrap_or(0);
-                self.persona.width_reply.replace("{n}", &n.to_string())
+                self.message(self.persona.width_reply, quirks::DEFAULT_WIDTH_REPLY)
+                    .replace("{n}", &n.to_string())
             }
             Cmd::ShowRunningConfig | Cmd::ShowTechSupport if self.fault() == Some(Fault::Huge) => {
                 return Outcome::Huge(crate::HUGE_OUTPUT_BYTES);
@@ -512,6 +691,7 @@ impl Shell {
                 config
             }
             Cmd::ShowVersion => (self.persona.version)(&self.model),
+            Cmd::Noop => String::new(),
             Cmd::ShowIpInterfaceBrief => {
                 dynamics::ip_interface_brief(&mut self.model, self.options.live.as_ref())
             }
@@ -522,62 +702,15 @@ impl Shell {
             }
             Cmd::ShowTechSupport => show::tech_support(&self.model),
             Cmd::ConfigureTerminal => {
-                self.mode = Mode::Config(None);
-                self.persona.config_enter.to_string()
+                self.mode = Mode::Config(Vec::new());
+                if let config::Entered::Mode(sub) = (self.persona.config.sub_mode)(words) {
+                    self.mode = Mode::Config(vec![sub]);
+                }
+                self.message(self.persona.config_enter, "")
             }
             Cmd::WriteMemory => "Building configuration...\n[OK]\n".to_string(),
         };
         Outcome::Text(text)
-    }
-
-    /// Configuration mode accepts any command without applying it (the running-config must stay
-    /// what [`crate::running_config`] says), but tracks sub-modes so prompts look right.
-    fn run_config(&mut self, tokens: &[(usize, &str)], raw: &str) -> Outcome {
-        let first = tokens[0].1.to_ascii_lowercase();
-        let is = |word: &str, min: usize| first.len() >= min && word.starts_with(first.as_str());
-        let incomplete = self.persona.errors.incomplete;
-        if self.persona.config_end.iter().any(|word| is(word, 3)) {
-            self.mode = Mode::Privileged;
-            return Outcome::Text(self.persona.config_leave.into());
-        } else if is("exit", 2) {
-            self.mode = match self.mode {
-                Mode::Config(Some(_)) => Mode::Config(None),
-                _ => Mode::Privileged,
-            };
-            if self.mode == Mode::Privileged {
-                return Outcome::Text(self.persona.config_leave.into());
-            }
-        } else if first == "do" {
-            let rest = &tokens[1..];
-            if rest.is_empty() {
-                return Outcome::Text(incomplete.into());
-            }
-            let (mode, caret_base) = (self.mode, self.caret_base());
-            self.mode = Mode::Privileged;
-            let outcome = self.run_exec(rest, raw, caret_base);
-            // `do` never changes the mode, whatever the command was.
-            self.mode = mode;
-            return match outcome {
-                Outcome::Exit | Outcome::AskSecret => Outcome::Text(String::new()),
-                other => other,
-            };
-        } else {
-            let sub = [
-                ("interface", "config-if"),
-                ("line", "config-line"),
-                ("router", "config-router"),
-                ("vlan", "config-vlan"),
-            ]
-            .into_iter()
-            .find(|(word, _)| is(word, 3));
-            if let Some((_, sub)) = sub {
-                if tokens.len() < 2 {
-                    return Outcome::Text(incomplete.into());
-                }
-                self.mode = Mode::Config(Some(sub));
-            }
-        }
-        Outcome::Text(String::new())
     }
 }
 
@@ -608,5 +741,7 @@ fn push(out: &mut Vec<Action>, bytes: Vec<u8>) {
     }
 }
 
+#[cfg(test)]
+mod quirk_tests;
 #[cfg(test)]
 mod tests;

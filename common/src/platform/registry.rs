@@ -12,13 +12,27 @@ const BUILTIN: &[(&str, &str)] = &[
         "brocade_fastiron",
         include_str!("builtin/brocade_fastiron.yaml"),
     ),
+    ("cisco_asa", include_str!("builtin/cisco_asa.yaml")),
     ("cisco_ios", include_str!("builtin/cisco_ios.yaml")),
     ("cisco_nxos", include_str!("builtin/cisco_nxos.yaml")),
     ("cisco_xe", include_str!("builtin/cisco_xe.yaml")),
     ("cisco_xr", include_str!("builtin/cisco_xr.yaml")),
+    ("dell_os10", include_str!("builtin/dell_os10.yaml")),
     ("dell_os6", include_str!("builtin/dell_os6.yaml")),
+    ("fortinet", include_str!("builtin/fortinet.yaml")),
+    ("hp_comware", include_str!("builtin/hp_comware.yaml")),
+    ("hp_procurve", include_str!("builtin/hp_procurve.yaml")),
+    ("huawei_vrp", include_str!("builtin/huawei_vrp.yaml")),
     ("juniper_junos", include_str!("builtin/juniper_junos.yaml")),
     ("linux", include_str!("builtin/linux.yaml")),
+    (
+        "mikrotik_routeros",
+        include_str!("builtin/mikrotik_routeros.yaml"),
+    ),
+    (
+        "paloalto_panos",
+        include_str!("builtin/paloalto_panos.yaml"),
+    ),
 ];
 
 /// Where a profile came from, for `fanout platforms` and messages.
@@ -170,6 +184,7 @@ mod tests {
             let loaded = registry.get(file).expect(file);
             assert_eq!(loaded.profile.name, *file);
         }
+        // No two built-ins share a name.
         assert_eq!(registry.names().len(), BUILTIN.len());
         let linux = &registry.get("linux").unwrap().profile;
         assert_eq!(linux.transport, Transport::Exec);

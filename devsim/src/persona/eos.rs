@@ -1,9 +1,10 @@
 //! Arista EOS: IOS-like (`r1>`, `enable`, `r1#`), but terse errors with no `^` marker, three-space
 //! indented configuration and `show version` in Arista's layout.
 
-use super::{Errors, Kind, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Interface, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
+use crate::shell::config::IOS_CONFIG;
 use std::fmt::Write as _;
 
 const COMMANDS: &[Spec] = &[
@@ -60,12 +61,18 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "% Incomplete command\n",
         ambiguous: "% Ambiguous command\n",
     },
+    screen: Screen::Lines,
     pager: " --More-- ",
+    pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",
     config_command: "show running-config",
+    version_command: "show version",
+    secret_attempts: 1,
+    secret_retry: "",
+    secret_refused: "% Access denied\n\n",
     config_enter: "",
     config_leave: "",
-    config_end: &["end"],
+    config: IOS_CONFIG,
     after_output: "",
     length_reply: "Pagination disabled.\n",
     width_reply: "Width set to {n} columns.\n",

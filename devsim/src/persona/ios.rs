@@ -1,9 +1,10 @@
 //! Cisco IOS and IOS XE: `r1>` until `enable`, `r1#`, `r1(config-if)#`; errors under a `^`.
 //! XE shares the CLI and differs in its version and a few configuration lines.
 
-use super::{Errors, Persona, Prompts};
+use super::{Errors, PagerErase, Persona, Prompts, Screen};
 use crate::model::DeviceModel;
 use crate::shell::commands::IOS_COMMANDS;
+use crate::shell::config::IOS_CONFIG;
 
 const PROMPTS: Prompts = Prompts {
     user: "{host}>",
@@ -28,12 +29,18 @@ pub(super) const IOS: Persona = Persona {
     prompts: PROMPTS,
     commands: IOS_COMMANDS,
     errors: ERRORS,
+    screen: Screen::Lines,
     pager: " --More-- ",
+    pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",
     config_command: "show running-config",
+    version_command: "show version",
+    secret_attempts: 1,
+    secret_retry: "",
+    secret_refused: "% Access denied\n\n",
     config_enter: "Enter configuration commands, one per line.  End with CNTL/Z.\n",
     config_leave: "",
-    config_end: &["end"],
+    config: IOS_CONFIG,
     after_output: "",
     length_reply: "",
     width_reply: "",

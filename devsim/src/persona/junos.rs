@@ -2,9 +2,10 @@
 //! `admin@r1# `, `set cli screen-length 0`, `syntax error, expecting <command>.`, a blank line
 //! before every prompt and the configuration in curly braces (`show configuration`).
 
-use super::{Errors, Kind, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Interface, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
+use crate::shell::config::{ConfigModes, no_sub_mode};
 use std::fmt::Write as _;
 
 const COMMANDS: &[Spec] = &[
@@ -53,12 +54,24 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "syntax error, expecting <command>.\n",
         ambiguous: "'{command}' is ambiguous.\n",
     },
+    screen: Screen::Lines,
     pager: "---(more)---",
+    pager_erase: PagerErase::Backspaces,
     paging_off: "set cli screen-length 0",
     config_command: "show configuration",
+    version_command: "show version",
+    secret_attempts: 1,
+    secret_retry: "",
+    secret_refused: "% Access denied\n\n",
     config_enter: "Entering configuration mode\n",
     config_leave: "Exiting configuration mode\n",
-    config_end: &[],
+    config: ConfigModes {
+        end: &[],
+        up: &["exit"],
+        sub_mode: no_sub_mode,
+        nests: false,
+        paging_off: None,
+    },
     after_output: "\n",
     length_reply: "Screen length set to {n}\n",
     width_reply: "Screen width set to {n}\n",

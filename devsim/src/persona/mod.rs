@@ -5,12 +5,21 @@
 //! them; only what it prints differs.
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
-//! `arista_eos` and `juniper_junos`.
+//! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet`, `huawei_vrp`,
+//! `hp_comware`, `hp_procurve`, `dell_os10` and `mikrotik_routeros`.
 
+mod asa;
+mod comware;
 mod eos;
+mod fortinet;
+mod huawei;
 mod ios;
 mod junos;
+pub(crate) mod mikrotik;
 mod nxos;
+mod os10;
+mod panos;
+pub(crate) mod procurve;
 pub(crate) mod quirks;
 mod xr;
 
@@ -18,6 +27,7 @@ pub use quirks::Quirks;
 
 use crate::model::{DeviceModel, Interface};
 use crate::shell::commands::Spec;
+use crate::shell::config::ConfigModes;
 use crate::shell::{Action, Shell, ShellOptions};
 
 /// A device's platform: which persona it runs, and what devsim's inventory says in `platform:`.
@@ -30,17 +40,33 @@ pub enum Platform {
     CiscoXr,
     AristaEos,
     JuniperJunos,
+    CiscoAsa,
+    PaloaltoPanos,
+    Fortinet,
+    HuaweiVrp,
+    HpComware,
+    HpProcurve,
+    DellOs10,
+    MikrotikRouteros,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 6] = [
+    pub const ALL: [Platform; 14] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
         Platform::CiscoXr,
         Platform::AristaEos,
         Platform::JuniperJunos,
+        Platform::CiscoAsa,
+        Platform::PaloaltoPanos,
+        Platform::Fortinet,
+        Platform::HuaweiVrp,
+        Platform::HpComware,
+        Platform::HpProcurve,
+        Platform::DellOs10,
+        Platform::MikrotikRouteros,
     ];
 
     /// fanout's platform name (`cisco_ios`).
@@ -56,6 +82,14 @@ impl Platform {
             Platform::CiscoXr => &xr::PERSONA,
             Platform::AristaEos => &eos::PERSONA,
             Platform::JuniperJunos => &junos::PERSONA,
+            Platform::CiscoAsa => &asa::PERSONA,
+            Platform::PaloaltoPanos => &panos::PERSONA,
+            Platform::Fortinet => &fortinet::PERSONA,
+            Platform::HuaweiVrp => &huawei::PERSONA,
+            Platform::HpComware => &comware::PERSONA,
+            Platform::HpProcurve => &procurve::PERSONA,
+            Platform::DellOs10 => &os10::PERSONA,
+            Platform::MikrotikRouteros => &mikrotik::PERSONA,
         }
     }
 
@@ -68,6 +102,11 @@ impl Platform {
     /// The command that prints the configuration (`show configuration` on Junos).
     pub fn config_command(self) -> &'static str {
         self.persona().config_command
+    }
+
+    /// The command that prints the software version (`show version` on most).
+    pub fn version_command(self) -> &'static str {
+        self.persona().version_command
     }
 }
 
@@ -109,7 +148,10 @@ pub fn command_output(
 
 /// [`command_output`] for commands typed one after the other in one session, so a command may
 /// change the mode the next runs in (`configure terminal`, `interface ...`). Each output ends
-/// where the next prompt's line starts: a Junos `[edit]` line is output.
+/// where the next prompt's line starts: a Junos `[edit]` line is output, and so is a message
+/// the prompt follows on its line (`prompt_after_message`). Quirks that only paint the screen
+/// differently (`lf_cr`, `ansi_prompt`, ...) change nothing here: what the screen shows is
+/// the same.
 pub fn session_outputs(
     platform: Platform,
     quirks: Quirks,
@@ -122,25 +164,24 @@ pub fn session_outputs(
         seed,
         ShellOptions {
             platform,
-            quirks,
+            quirks: quirks.content(),
             ..ShellOptions::default()
         },
     );
     shell.privileged_unpaged();
     let mut outputs = Vec::with_capacity(commands.len());
     for command in commands {
+        let echo = String::from_utf8_lossy(&shell.echo_of(command)).into_owned();
         let mut bytes = Vec::new();
         for action in shell.feed(format!("{command}\n").as_bytes()) {
             if let Action::Send(chunk) = action {
                 bytes.extend(chunk);
             }
         }
-        let prompt = shell.prompt();
-        let prompt_line = prompt.rsplit('\n').next().unwrap_or(&prompt);
-        let echo = format!("{command}\r\n");
+        let prompt_line = shell.sent_prompt_line();
         let text = String::from_utf8_lossy(&bytes);
         let text = text.strip_prefix(&echo).unwrap_or(&text);
-        let text = text.strip_suffix(prompt_line).unwrap_or(text);
+        let text = text.strip_suffix(&prompt_line).unwrap_or(text);
         outputs.push(text.replace("\r\n", "\n"));
     }
     outputs
@@ -162,6 +203,7 @@ pub(crate) struct Errors {
     pub caret: bool,
     pub invalid: &'static str,
     /// Said instead of `invalid` when the first word is unknown (Junos `unknown command.`).
+    /// In both, `{word}` is the word the device stumbled on (FortiOS, PAN-OS, ProCurve name it).
     pub unknown_command: Option<&'static str>,
     pub incomplete: &'static str,
     /// `{command}` is the line as typed.
@@ -181,17 +223,30 @@ pub(crate) struct Persona {
     pub prompts: Prompts,
     pub commands: &'static [Spec],
     pub errors: Errors,
+    /// How the terminal is painted.
+    pub screen: Screen,
     /// What a paused page ends with.
     pub pager: &'static str,
-    /// What fanout's profile sends to turn paging off.
+    /// How the marker is rubbed out when the page goes on.
+    pub pager_erase: PagerErase,
+    /// What a client types to turn paging off (lines). Where that is a device setting rather
+    /// than a session one (FortiOS), fanout's profile does not send it and answers the pager.
     pub paging_off: &'static str,
     pub config_command: &'static str,
+    /// The command that prints the software version (`display version`, `show system info`).
+    pub version_command: &'static str,
+    /// How many wrong enable secrets the device takes before giving up (ASA asks three times).
+    pub secret_attempts: u8,
+    /// Said before asking for the secret again.
+    pub secret_retry: &'static str,
+    /// Said when it gives up (`% Access denied`), before the prompt.
+    pub secret_refused: &'static str,
     /// What entering configuration mode prints.
     pub config_enter: &'static str,
     /// What leaving configuration mode prints.
     pub config_leave: &'static str,
-    /// Words that leave configuration mode from anywhere in it (`end`).
-    pub config_end: &'static [&'static str],
+    /// How configuration mode is entered, climbed and left.
+    pub config: ConfigModes,
     /// Appended to every command's output before the prompt (Junos leaves a blank line).
     pub after_output: &'static str,
     /// What setting the screen length or width says; `{n}` is the number.
@@ -208,6 +263,58 @@ impl Persona {
             .replace("{host}", host)
             .replace("{user}", user)
             .replace("{mode}", mode)
+    }
+}
+
+/// How a CLI paints its terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Screen {
+    /// Line by line: typed characters echoed as typed, a line end after a command, prompts as
+    /// text.
+    Lines,
+    /// A VT100 painted by cursor address (HP ProCurve, see `procurve.rs`): `login` is shown
+    /// until a key is pressed, then `after_key` and the prompt.
+    Vt100 {
+        login: &'static str,
+        after_key: &'static str,
+    },
+    /// MikroTik RouterOS: the terminal follows options in the login name (see
+    /// `mikrotik.rs`), and on Enter the line editor repaints the whole line.
+    RouterOs,
+}
+
+/// How a vendor's pager rubs its marker out before the next page, so the page's lines join up
+/// on the screen. Each style is one a client must recognise and drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PagerErase {
+    /// Backspaces over the marker, as many blanks, backspaces again (IOS, NX-OS, EOS).
+    Backspaces,
+    /// Carriage return, blanks over the marker, carriage return (FortiOS, ASA).
+    CarriageReturn,
+    /// `ESC[nD`, n blanks, `ESC[nD`, with the vendor's own n whatever the marker's length
+    /// (Huawei 42, Comware 16).
+    CursorLeft(usize),
+    /// Back to column one and erase the line: `\r ESC[2K` (ProCurve, Dell OS10).
+    EraseLine,
+}
+
+impl PagerErase {
+    /// The bytes that rub `marker` out.
+    pub(crate) fn bytes(self, marker: &str) -> Vec<u8> {
+        let width = marker.trim_end().len();
+        match self {
+            PagerErase::Backspaces => {
+                let mut bytes = b"\x08".repeat(width);
+                bytes.extend(b" ".repeat(width));
+                bytes.extend(b"\x08".repeat(width));
+                bytes
+            }
+            PagerErase::CarriageReturn => format!("\r{}\r", " ".repeat(width)).into_bytes(),
+            PagerErase::CursorLeft(n) => {
+                format!("\x1b[{n}D{}\x1b[{n}D", " ".repeat(n)).into_bytes()
+            }
+            PagerErase::EraseLine => b"\r\x1b[2K".to_vec(),
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! Cisco NX-OS: logins land in `r1#` (no `enable`), `r1(config-if)#`, two-space indented
 //! configuration with CIDR addresses, `% Invalid command at '^' marker.`.
 
-use super::{Errors, Kind, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Interface, Port};
 use crate::shell::commands::{Cmd, Spec, spec};
+use crate::shell::config::IOS_CONFIG;
 use std::fmt::Write as _;
 
 const COMMANDS: &[Spec] = &[
@@ -56,12 +57,18 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "% Incomplete command\n",
         ambiguous: "% Ambiguous command\n",
     },
+    screen: Screen::Lines,
     pager: " --More-- ",
+    pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",
     config_command: "show running-config",
+    version_command: "show version",
+    secret_attempts: 1,
+    secret_retry: "",
+    secret_refused: "% Access denied\n\n",
     config_enter: "Enter configuration commands, one per line. End with CNTL/Z.\n",
     config_leave: "",
-    config_end: &["end"],
+    config: IOS_CONFIG,
     after_output: "",
     length_reply: "",
     width_reply: "",

@@ -1,7 +1,13 @@
 //! Quirks that break naive prompt detection (the Netmiko issue tracker's favourites), each one
 //! switchable so a client can be tested against it: a login banner full of `#` and `>`,
-//! timestamp lines before every output, output lines that look exactly like the prompt, and a
-//! device that sends its output and prompt in pieces.
+//! timestamp lines before every output, output lines that look exactly like the prompt, a
+//! device that sends its output and prompt in pieces, and the terminal habits of CLIs that
+//! fanout did not see until it met an independent simulator: a line editor that ignores
+//! backspace, a prompt printed straight after a message, `\n\r` line ends, and prompts
+//! repainted with ANSI escapes.
+//!
+//! Some quirks change only how the screen is painted, not what it shows; the outputs a client
+//! must collect are the same with or without them (see [`Quirks::content`]).
 
 use crate::model::DeviceModel;
 
@@ -19,6 +25,19 @@ pub struct Quirks {
     /// Output goes out in pieces: cut after every line end, `#` and `>`, the prompt a few bytes
     /// at a time, with a short pause after each `#` and `>`.
     pub split_writes: bool,
+    /// The line editor erases only on DEL (0x7f), repainting with `ESC[1D ESC[1P`, and ignores
+    /// backspace (0x08) without echoing anything, as `fake-switches` does: a client that
+    /// types a word and backspaces gets the word glued to its next command.
+    pub del_only: bool,
+    /// Messages of setup commands and of entering or leaving configuration mode end without a
+    /// line end, so the prompt follows on the same line (`Pagination disabled.r1#`, as EOS
+    /// prints it). Personas that say nothing to `terminal length` say EOS's words.
+    pub prompt_after_message: bool,
+    /// Line ends go out as `\n\r` instead of `\r\n`.
+    pub lf_cr: bool,
+    /// The prompt is repainted: `\r ESC[K` (back to column one, erase the line) and a colour
+    /// around it; on Enter the whole line, prompt and command, is repainted before the line end.
+    pub ansi_prompt: bool,
 }
 
 impl Quirks {
@@ -28,10 +47,64 @@ impl Quirks {
         timestamps: true,
         prompt_lines: true,
         split_writes: true,
+        del_only: true,
+        prompt_after_message: true,
+        lf_cr: true,
+        ansi_prompt: true,
     };
 
     /// The CLI names, for `--quirks`.
-    pub const NAMES: [&str; 4] = ["banner", "timestamps", "prompt-lines", "split-writes"];
+    pub const NAMES: [&str; 8] = [
+        "banner",
+        "timestamps",
+        "prompt-lines",
+        "split-writes",
+        "del-only",
+        "prompt-after-message",
+        "lf-cr",
+        "ansi-prompt",
+    ];
+
+    /// Every quirk on in `self` or in `other`.
+    pub fn union(self, other: Quirks) -> Quirks {
+        Quirks {
+            banner: self.banner || other.banner,
+            timestamps: self.timestamps || other.timestamps,
+            prompt_lines: self.prompt_lines || other.prompt_lines,
+            split_writes: self.split_writes || other.split_writes,
+            del_only: self.del_only || other.del_only,
+            prompt_after_message: self.prompt_after_message || other.prompt_after_message,
+            lf_cr: self.lf_cr || other.lf_cr,
+            ansi_prompt: self.ansi_prompt || other.ansi_prompt,
+        }
+    }
+
+    /// Only the quirks that change what the screen shows, not how it is painted or sent: a
+    /// client that renders what it reads (repaints applied, line ends normalized) collects the
+    /// same outputs from a device with `self` as from one with `self.content()`.
+    pub fn content(self) -> Quirks {
+        Quirks {
+            split_writes: false,
+            del_only: false,
+            lf_cr: false,
+            ansi_prompt: false,
+            ..self
+        }
+    }
+
+    /// Each quirk alone, for tests that try them one by one.
+    pub fn each() -> Vec<(&'static str, Quirks)> {
+        Quirks::NAMES
+            .iter()
+            .map(|name| {
+                let mut quirks = Quirks::default();
+                quirks
+                    .enable(name)
+                    .unwrap_or_else(|e| panic!("quirk names are known: {e}"));
+                (*name, quirks)
+            })
+            .collect()
+    }
 
     /// Turns on the quirk named `name` (`all` for every one).
     pub fn enable(&mut self, name: &str) -> Result<(), String> {
@@ -40,6 +113,10 @@ impl Quirks {
             "timestamps" => self.timestamps = true,
             "prompt-lines" => self.prompt_lines = true,
             "split-writes" => self.split_writes = true,
+            "del-only" => self.del_only = true,
+            "prompt-after-message" => self.prompt_after_message = true,
+            "lf-cr" => self.lf_cr = true,
+            "ansi-prompt" => self.ansi_prompt = true,
             "all" => *self = Quirks::ALL,
             other => {
                 return Err(format!(
@@ -83,6 +160,43 @@ pub(crate) fn timestamp_lines(m: &DeviceModel) -> String {
 pub(crate) fn prompt_lines(prompt: &str, host: &str) -> String {
     let last = prompt.rsplit('\n').next().unwrap_or(prompt);
     format!("{last}\n{host}#foo\n")
+}
+
+/// What a setup command says when the persona says nothing and the `prompt_after_message`
+/// quirk wants a message: EOS's words.
+pub(crate) const DEFAULT_LENGTH_REPLY: &str = "Pagination disabled.";
+pub(crate) const DEFAULT_WIDTH_REPLY: &str = "Width set to {n} columns.";
+
+/// The prompt as the `ansi_prompt` quirk paints it: back to column one and erase the line (only
+/// where the prompt starts a line: on a message's line that would rub the message out), then
+/// the prompt's last line in bold. Earlier lines of the prompt (Junos `[edit]`) stay plain.
+pub(crate) fn painted_prompt(prompt: &str, at_line_start: bool) -> String {
+    let (before, last) = match prompt.rfind('\n') {
+        Some(at) => prompt.split_at(at + 1),
+        None => ("", prompt),
+    };
+    let erase = if at_line_start || !before.is_empty() {
+        "\r\x1b[K"
+    } else {
+        ""
+    };
+    format!("{before}{erase}\x1b[1m{last}\x1b[0m")
+}
+
+/// `bytes` with every `\r\n` sent as `\n\r` (the `lf_cr` quirk).
+pub(crate) fn lf_cr(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+            out.extend_from_slice(b"\n\r");
+            at += 2;
+        } else {
+            out.push(bytes[at]);
+            at += 1;
+        }
+    }
+    out
 }
 
 /// Cuts `bytes` where the `split_writes` quirk sends them apart: after every `\n`, `#` and `>`,
@@ -138,5 +252,41 @@ mod tests {
         q.enable("all").unwrap();
         assert_eq!(q, Quirks::ALL);
         assert!(q.enable("wobbly").is_err());
+        // Every name turns on exactly one quirk, and all of them together are `ALL`.
+        let each = Quirks::each();
+        assert_eq!(each.len(), Quirks::NAMES.len());
+        let mut union = Quirks::default();
+        for (name, quirks) in &each {
+            assert_ne!(*quirks, Quirks::default(), "{name}");
+            assert_ne!(union.union(*quirks), union, "{name} overlaps another quirk");
+            union = union.union(*quirks);
+        }
+        assert_eq!(union, Quirks::ALL);
+    }
+
+    #[test]
+    fn presentation_quirks_are_not_content() {
+        let content = Quirks::ALL.content();
+        assert!(content.banner && content.timestamps && content.prompt_lines);
+        assert!(content.prompt_after_message);
+        assert!(!content.split_writes && !content.del_only && !content.lf_cr);
+        assert!(!content.ansi_prompt);
+    }
+
+    #[test]
+    fn lf_cr_swaps_every_line_end_and_nothing_else() {
+        assert_eq!(lf_cr(b"a\r\nb\r\n\r\nr1#"), b"a\n\rb\n\r\n\rr1#");
+        assert_eq!(lf_cr(b"50%\r100%\n"), b"50%\r100%\n");
+        assert_eq!(lf_cr(b"\r"), b"\r");
+    }
+
+    #[test]
+    fn painted_prompts_erase_only_at_a_line_start() {
+        assert_eq!(painted_prompt("r1#", true), "\r\x1b[K\x1b[1mr1#\x1b[0m");
+        assert_eq!(painted_prompt("r1#", false), "\x1b[1mr1#\x1b[0m");
+        assert_eq!(
+            painted_prompt("[edit]\r\nadmin@r1# ", false),
+            "[edit]\r\n\r\x1b[K\x1b[1madmin@r1# \x1b[0m"
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! Cisco IOS XR: `RP/0/RP0/CPU0:r1#` (logins are privileged), a timestamp line before every
 //! `show` output, `!`-separated configuration with `ipv4 address` and `router static`.
 
-use super::{Errors, Kind, Persona, Prompts, kind};
+use super::{Errors, Kind, PagerErase, Persona, Prompts, Screen, kind};
 use crate::model::{DeviceModel, Interface, Port, mask};
 use crate::shell::commands::{Cmd, Spec, spec};
+use crate::shell::config::IOS_CONFIG;
 use std::fmt::Write as _;
 
 const COMMANDS: &[Spec] = &[
@@ -50,12 +51,18 @@ pub(super) const PERSONA: Persona = Persona {
         incomplete: "% Incomplete command.\n",
         ambiguous: "% Ambiguous command:  \"{command}\"\n",
     },
+    screen: Screen::Lines,
     pager: " --More-- ",
+    pager_erase: PagerErase::Backspaces,
     paging_off: "terminal length 0",
     config_command: "show running-config",
+    version_command: "show version",
+    secret_attempts: 1,
+    secret_retry: "",
+    secret_refused: "% Access denied\n\n",
     config_enter: "",
     config_leave: "",
-    config_end: &["end"],
+    config: IOS_CONFIG,
     after_output: "",
     length_reply: "",
     width_reply: "",

@@ -19,6 +19,9 @@ pub(crate) enum Cmd {
     ShowTechSupport,
     ConfigureTerminal,
     WriteMemory,
+    /// Accepted and silent: a session setting devsim does not model (PAN-OS
+    /// `set cli scripting-mode on`).
+    Noop,
 }
 
 impl Cmd {
@@ -43,6 +46,8 @@ impl Cmd {
 pub(crate) struct Spec {
     words: &'static [&'static str],
     number: Option<u32>,
+    /// Keywords after the number (Huawei `screen-length 0 temporary`).
+    tail: &'static [&'static str],
     privileged: bool,
     cmd: Cmd,
 }
@@ -56,6 +61,24 @@ pub(crate) const fn spec(
     Spec {
         words,
         number,
+        tail: &[],
+        privileged,
+        cmd,
+    }
+}
+
+/// [`spec`] with keywords after the number.
+pub(crate) const fn spec_tail(
+    words: &'static [&'static str],
+    number: u32,
+    tail: &'static [&'static str],
+    privileged: bool,
+    cmd: Cmd,
+) -> Spec {
+    Spec {
+        words,
+        number: Some(number),
+        tail,
         privileged,
         cmd,
     }
@@ -158,10 +181,8 @@ pub(super) fn resolve(
                 .iter()
                 .find(|s| s.number.is_some() && s.words.len() == depth);
             return match (numbered, token.parse::<u32>()) {
-                (Some(s), Ok(n))
-                    if s.number.is_some_and(|max| n <= max) && depth + 1 == tokens.len() =>
-                {
-                    Ok((s.cmd, Some(n)))
+                (Some(s), Ok(n)) if s.number.is_some_and(|max| n <= max) => {
+                    after_number(s, &tokens[depth + 1..]).map(|()| (s.cmd, Some(n)))
                 }
                 (Some(_), Ok(_)) if depth + 1 < tokens.len() => {
                     Err(ParseError::InvalidAt(tokens[depth + 1].0))
@@ -192,6 +213,21 @@ pub(super) fn resolve(
         .ok_or(ParseError::Incomplete)
 }
 
+/// Checks the words after a command's number against its tail keywords.
+fn after_number(spec: &Spec, rest: &[(usize, &str)]) -> Result<(), ParseError> {
+    for (i, &(col, token)) in rest.iter().enumerate() {
+        let token = token.to_ascii_lowercase();
+        match spec.tail.get(i) {
+            Some(word) if word.starts_with(&token) => {}
+            _ => return Err(ParseError::InvalidAt(col)),
+        }
+    }
+    if rest.len() < spec.tail.len() {
+        return Err(ParseError::Incomplete);
+    }
+    Ok(())
+}
+
 /// The vendor's words for a command that did not resolve; `first_col` is where the line's first
 /// word starts (Junos says `unknown command.` for that one and a syntax error after it).
 pub(super) fn error_text(
@@ -207,7 +243,11 @@ pub(super) fn error_text(
                 Some(unknown) if col == first_col => unknown,
                 _ => errors.invalid,
             };
-            invalid_at(errors, message, caret_base + col)
+            let word = raw.get(col..).unwrap_or("").split_whitespace().next();
+            let message = message
+                .replace("{word}", word.unwrap_or(""))
+                .replace("{column}", &(col + 1).to_string());
+            invalid_at(errors, &message, caret_base + col)
         }
         ParseError::Ambiguous => errors.ambiguous.replace("{command}", raw.trim()),
         ParseError::Incomplete => errors.incomplete.to_string(),

@@ -16,7 +16,8 @@
 //!    like the prompt, cut off by a packet boundary right after it, is followed by more output
 //!    at once; a device at its prompt waits for input. The settle time is twice the round trip
 //!    the command's echo took (the device's own pace), between [`SETTLE_MIN`] and
-//!    [`SETTLE_MAX`]: a few milliseconds on a LAN, not a guessed sleep per command.
+//!    [`SETTLE_MAX`]: a few milliseconds on a LAN, not a guessed sleep per command. A device
+//!    whose pager stayed on gets [`SETTLE_MAX`]: keys typed ahead would land at its pager.
 //! 4. Whatever stays unsure is checked afterwards. Output that arrives before the next
 //!    command's echo, or before the echo of `exit` at the end of the session, means the device
 //!    was still printing (a line exactly like the prompt, then a pause longer than the settle).
@@ -82,6 +83,9 @@ pub struct CliShell {
     identity: Option<Vec<u8>>,
     /// How long the device must stay quiet after a prompt, from its last echo's round trip.
     settle: Duration,
+    /// A pager was answered this session: paging stayed on. Keys typed ahead while such a
+    /// device prints would land at its pager, so its prompts get the longest settle.
+    paged: bool,
     /// The last command sent (setup commands too), for the checks that follow it.
     last_command: Option<String>,
     /// The last command was one of [`Self::run`]'s, whose output a caller keeps.
@@ -155,6 +159,7 @@ impl CliShell {
             erase_at: None,
             identity: None,
             settle: SETTLE_MIN,
+            paged: false,
             last_command: None,
             last_was_run: false,
             last_prompt: Vec::new(),
@@ -185,14 +190,17 @@ impl CliShell {
             .then(|| Instant::now() + WAKE_AFTER);
         let found = deadline
             .run(options.command_timeout, || during.into(), async {
+                // Whether bytes that arrived during a quiet wait are still to be looked at.
+                let mut unread = false;
                 loop {
-                    if !self.receive_until(wake_at, during, "login").await? {
+                    if !unread && !self.receive_until(wake_at, during, "login").await? {
                         // Silent since login: the profile says this device wants a key first.
                         wake_at = None;
                         let line_ending = self.profile.profile.line_ending.clone();
                         self.send(line_ending.as_bytes()).await?;
                         continue;
                     }
+                    unread = false;
                     if self.unpage(0).await? {
                         continue;
                     }
@@ -203,6 +211,8 @@ impl CliShell {
                     if self.quiet_for(FIRST_PROMPT_QUIET, during, "login").await? {
                         return Ok::<_, SessionError>(found);
                     }
+                    // More came: it may complete the prompt (`r1 #` then ` `), or go on.
+                    unread = true;
                 }
             })
             .await
@@ -479,33 +489,44 @@ impl CliShell {
                 Echo::Incomplete => continue,
                 Echo::Complete { output_from } => break output_from,
                 Echo::Mismatch { shown } => return Err(self.echo_mismatch(command, &shown)),
-                Echo::Unexpected { shown } if self.last_command.is_some() => {
+                Echo::Unexpected { shown } => {
+                    if self.last_command.is_none() {
+                        // The first command after login: the banner may have gone on past a
+                        // line taken for the first prompt, so the identity is learned again.
+                        self.identity = None;
+                    }
                     return self.read_after_late_echo(command, until, &shown).await;
                 }
-                Echo::Unexpected { shown } => return Err(self.echo_mismatch(command, &shown)),
             }
         };
         self.last_command = Some(command.to_owned());
-        self.settle = (sent.elapsed() * 2).clamp(SETTLE_MIN, SETTLE_MAX);
+        self.settle = if self.paged {
+            SETTLE_MAX
+        } else {
+            (sent.elapsed() * 2).clamp(SETTLE_MIN, SETTLE_MAX)
+        };
         self.read_output(output_from, until, command).await
     }
 
     /// The first line after sending `command` was not its echo: perhaps the previous command's
-    /// output going on. Reads until the device is quiet at its prompt; if the command's echo
-    /// follows the device's prompt in what came, what came before it is the rest of the
-    /// previous output, and the command's output follows its echo as usual.
+    /// output (or the login banner) going on. Reads until the device is quiet at its prompt;
+    /// if the command's echo follows the device's prompt in what came, what came before it is
+    /// the rest of the previous output, and the command's output follows its echo as usual.
+    /// Without a known identity (the first command), the prompt the device ends at teaches it.
     async fn read_after_late_echo(
         &mut self,
         command: &str,
         until: Until,
         shown: &[u8],
     ) -> Result<Ended, SessionError> {
-        let Some(identity) = self.identity.clone() else {
-            return Err(self.echo_mismatch(command, shown));
-        };
         let previous_prompt = std::mem::take(&mut self.last_prompt);
         loop {
             let ended = self.read_output(0, until, command).await?;
+            let identity = match (&self.identity, &ended) {
+                (Some(identity), _) => identity.clone(),
+                (None, Ended::Prompt { prompt, .. }) => prompt.identity.clone(),
+                (None, Ended::Password) => return Err(self.echo_mismatch(command, shown)),
+            };
             let late = echo::find_late(&self.buf, command.as_bytes(), &identity, self.patterns());
             if let (Some((rest_ends, output_from)), Ended::Prompt { prompt, output }) =
                 (late, &ended)
@@ -519,6 +540,7 @@ impl CliShell {
                 rest.extend_from_slice(&self.buf[..rest_ends]);
                 self.continuation = self.last_was_run.then_some(rest);
                 self.last_command = Some(command.to_owned());
+                self.identity = Some(identity);
                 return Ok(Ended::Prompt {
                     prompt: prompt.clone(),
                     output: output.get(output_from..).unwrap_or_default().to_vec(),
@@ -639,6 +661,11 @@ impl CliShell {
         self.buf.truncate(cut);
         self.erase_at = Some(cut);
         self.send(b" ").await?;
+        if !self.paged {
+            self.paged = true;
+            // The prompt ending this command is judged by the longest settle too.
+            self.settle = SETTLE_MAX;
+        }
         Ok(true)
     }
 

@@ -359,12 +359,18 @@ fn unreadable_credentials_name_host_reference_and_line() {
         "r1:\n  platform: linux\n  password_file: pw.fifo\n",
     )]);
     let fifo = dir.path().join("pw.fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let message = Inventory::load(dir.path(), &LoadOptions::default())
         .unwrap_err()
         .to_string();
-    assert_has(&message, &["cannot read `password_file`", "named pipe (FIFO)"]);
+    assert_has(
+        &message,
+        &["cannot read `password_file`", "named pipe (FIFO)"],
+    );
 }
 
 #[test]
