@@ -334,7 +334,11 @@ impl Parser<'_> {
             None => (line, None),
         };
         let substituted = substitute(pattern, value_map).map_err(|m| self.err(n, m))?;
-        let regex = Regex::new(&translate(&substituted)).map_err(|e| {
+        // Python tries rules with `re.match`: the match starts at column 0 whatever the pattern
+        // says, so a top-level `|` anchors every branch, not only the first. `\A(?:…)` says
+        // that to an engine that searches.
+        let anchored = format!("\\A(?:{})", translate(&substituted));
+        let regex = Regex::new(&anchored).map_err(|e| {
             self.err(
                 n,
                 format!("invalid regular expression '{substituted}': {e}"),
