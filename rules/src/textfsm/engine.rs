@@ -239,11 +239,14 @@ impl Run<'_> {
             return Ok(());
         };
         for rule in rules {
-            let caps = rule.regex.captures(line).map_err(|e| TextFsmError::Regex {
-                file: template.source.clone(),
-                input_line,
-                reason: e.to_string(),
-            })?;
+            let caps = rule
+                .regex
+                .captures(line)
+                .map_err(|reason| TextFsmError::Regex {
+                    file: template.source.clone(),
+                    input_line,
+                    reason,
+                })?;
             let Some(caps) = caps else { continue };
             for name in rule.regex.capture_names().flatten() {
                 if let Some(column) = self.slots.iter().position(|s| s.def.name == name) {

@@ -7,6 +7,7 @@
 //! [`pyregex`] translates for `fancy-regex`.
 
 mod engine;
+mod line_regex;
 mod pyregex;
 mod template;
 
