@@ -6,7 +6,7 @@
 //! A [`TemplateIndex`] searches a user directory first (a path, or `NET_TEXTFSM` as Netmiko
 //! reads it), then the templates fanout ships for its simulated IOS devices.
 
-use crate::textfsm::{Table, Template, TextFsmError, translate};
+use crate::textfsm::{Table, Template, TextFsmError, join, translate};
 use fancy_regex::Regex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,6 +68,18 @@ pub enum IndexError {
     /// The template exists but does not compile or failed on the output.
     #[error(transparent)]
     Template(#[from] TextFsmError),
+    /// The templates of an index row cannot be joined as clitable joins them.
+    #[error(
+        "cannot join the templates for platform `{platform}` and command `{command}`: {message}"
+    )]
+    Join {
+        /// The host's platform.
+        platform: String,
+        /// The command.
+        command: String,
+        /// Which key is missing where.
+        message: String,
+    },
 }
 
 /// Where a template's text comes from.
@@ -368,24 +380,22 @@ impl TemplateIndex {
         Ok(index)
     }
 
-    /// Parses `output` of `command` on a `platform` device. With several templates (clitable's
-    /// `a:b`), each row of the first table is joined with the row at the same position of the
-    /// others; clitable joins on `Key` values instead, which none of fanout's templates need.
+    /// Parses `output` of `command` on a `platform` device into the table clitable makes of it
+    /// (so ntc-templates' and Netmiko's users see the same): with several templates (`a:b`),
+    /// their tables are joined on the `Key` values; `List` elements that matched nothing are
+    /// `"None"`. See [`crate::textfsm::Template::parse_text`] for TextFSM's own table.
     pub fn parse(&self, platform: &str, command: &str, output: &str) -> Result<Table, IndexError> {
-        let mut tables = self
-            .templates(platform, command)?
+        let templates = self.templates(platform, command)?;
+        let tables = templates
             .iter()
             .map(|t| t.parse_text(output))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter();
-        let mut table = tables.next().unwrap_or_default();
-        for other in tables {
-            table.header.extend(other.header);
-            for (row, extra) in table.rows.iter_mut().zip(other.rows) {
-                row.extend(extra);
-            }
-        }
-        Ok(table)
+            .collect::<Result<Vec<_>, _>>()?;
+        let templates: Vec<&Template> = templates.iter().map(AsRef::as_ref).collect();
+        join(&templates, tables).map_err(|message| IndexError::Join {
+            platform: platform.to_string(),
+            command: command.to_string(),
+            message,
+        })
     }
 }
 
@@ -493,6 +503,45 @@ mod tests {
             index
                 .bundle_for(&["show clock".into()], &["cisco_ios"])
                 .is_err()
+        );
+    }
+
+    /// An index row naming two templates gives clitable's table: the first template's
+    /// columns and only the new ones of the second, rows joined on the first's `Key` values,
+    /// `''` where a row has no partner; a `List` element that matched nothing is `"None"`.
+    #[test]
+    fn several_templates_join_as_clitable_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "index",
+            "Template, Hostname, Platform, Command\nstatus.textfsm:serials.textfsm, .*, cisco_ios, sh[[ow]] mod[[ule]]\n",
+        );
+        write(
+            "status.textfsm",
+            "Value Key MODULE (\\d+)\nValue STATUS (\\w+)\nValue List PORTS (\\S+)\n\nStart\n  ^${MODULE}\\s+status\\s+${STATUS}(\\s+${PORTS}?)? -> Record\n",
+        );
+        write(
+            "serials.textfsm",
+            "Value MODULE (\\d+)\nValue STATUS (\\w+)\nValue SERIAL (\\w+)\n\nStart\n  ^${MODULE}\\s+serial\\s+${SERIAL} -> Record\n",
+        );
+        let index = TemplateIndex::load(Some(dir.path())).unwrap();
+        let output = "1 status ok\n2 status failed\n3 status ok  \n3 serial C333\n1 serial A111\n9 serial Z999\n";
+        let table = index.parse("cisco_ios", "show module", output).unwrap();
+        assert_eq!(table.header, ["MODULE", "STATUS", "PORTS", "SERIAL"]);
+        let rows: Vec<String> = table
+            .rows
+            .iter()
+            .map(|r| serde_json::Value::Object(r.clone()).to_string())
+            .collect();
+        // What Python's clitable.CliTable.ParseCmd gives for the same files.
+        assert_eq!(
+            rows,
+            [
+                r#"{"MODULE":"1","PORTS":["None"],"SERIAL":"A111","STATUS":"ok"}"#,
+                r#"{"MODULE":"2","PORTS":["None"],"SERIAL":"","STATUS":"failed"}"#,
+                r#"{"MODULE":"3","PORTS":["None"],"SERIAL":"C333","STATUS":"ok"}"#,
+            ]
         );
     }
 
