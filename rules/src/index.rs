@@ -6,11 +6,11 @@
 //! A [`TemplateIndex`] searches a user directory first (a path, or `NET_TEXTFSM` as Netmiko
 //! reads it), then the templates fanout ships for its simulated IOS devices.
 
-use crate::textfsm::{Table, Template, TextFsmError, translate};
+use crate::textfsm::{Table, Template, TextFsmError, join, translate};
 use fancy_regex::Regex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Environment variable naming a template directory, as Netmiko uses it.
 pub const TEMPLATE_DIR_ENV: &str = "NET_TEXTFSM";
@@ -68,6 +68,18 @@ pub enum IndexError {
     /// The template exists but does not compile or failed on the output.
     #[error(transparent)]
     Template(#[from] TextFsmError),
+    /// The templates of an index row cannot be joined as clitable joins them.
+    #[error(
+        "cannot join the templates for platform `{platform}` and command `{command}`: {message}"
+    )]
+    Join {
+        /// The host's platform.
+        platform: String,
+        /// The command.
+        command: String,
+        /// Which key is missing where.
+        message: String,
+    },
 }
 
 /// Where a template's text comes from.
@@ -80,7 +92,8 @@ enum Source {
 }
 
 /// The templates a rules file needs on a set of platforms, with an index that finds them, so a
-/// worker on another machine parses exactly as the coordinator checked. Travels as JSON.
+/// worker on another machine parses exactly as the coordinator checked, and compiles nothing
+/// else. Travels as the files of a small ntc-templates directory ([`TemplateBundle::files`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TemplateBundle {
     /// Index text in the ntc-templates layout, one literal row per platform and command.
@@ -88,6 +101,39 @@ pub struct TemplateBundle {
     /// Template file name and text.
     pub templates: Vec<(String, String)>,
 }
+
+/// The index's file name in an ntc-templates directory.
+const INDEX_FILE: &str = "index";
+
+impl TemplateBundle {
+    /// The bundle as the files of an ntc-templates directory: `index` and the templates, by
+    /// file name.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str)> {
+        let index = std::iter::once((INDEX_FILE, self.index.as_str()));
+        index.chain(self.templates.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+    }
+
+    /// A bundle from the files of an ntc-templates directory (which [`TemplateBundle::files`]
+    /// makes); `None` without an `index`.
+    pub fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Option<Self> {
+        let mut index = None;
+        let mut templates = Vec::new();
+        for (name, text) in files {
+            if name == INDEX_FILE {
+                index = Some(text);
+            } else {
+                templates.push((name, text));
+            }
+        }
+        Some(Self {
+            index: index?,
+            templates,
+        })
+    }
+}
+
+/// A template compiled at most once: hosts that need it at the same time wait for the first.
+type CompiledSlot = Arc<OnceLock<Result<Arc<Template>, IndexError>>>;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -104,8 +150,9 @@ struct Entry {
 pub struct TemplateIndex {
     sources: Vec<Source>,
     entries: Vec<Entry>,
-    /// Compiled templates by (source, file name); compiled once, shared by every host.
-    cache: Mutex<HashMap<(usize, String), Arc<Template>>>,
+    /// Templates by (source, file name), compiled on first use and shared by every host; only
+    /// the templates some host's command needs are ever compiled.
+    cache: Mutex<HashMap<(usize, String), CompiledSlot>>,
 }
 
 impl TemplateIndex {
@@ -268,22 +315,19 @@ impl TemplateIndex {
     }
 
     fn compiled(&self, source: usize, name: &str) -> Result<Arc<Template>, IndexError> {
-        let key = (source, name.to_string());
-        if let Some(t) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return Ok(Arc::clone(t));
-        }
-        let (label, text) = self.template_text(source, name)?;
-        let template = Arc::new(Template::parse(&label, &text)?);
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, Arc::clone(&template));
-        Ok(template)
+        let slot = Arc::clone(
+            self.cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry((source, name.to_string()))
+                .or_default(),
+        );
+        // Compiled outside the map's lock, so other templates are not held up.
+        slot.get_or_init(|| {
+            let (label, text) = self.template_text(source, name)?;
+            Ok(Arc::new(Template::parse(&label, &text)?))
+        })
+        .clone()
     }
 
     /// A template's text and the name it goes by in messages.
@@ -368,24 +412,22 @@ impl TemplateIndex {
         Ok(index)
     }
 
-    /// Parses `output` of `command` on a `platform` device. With several templates (clitable's
-    /// `a:b`), each row of the first table is joined with the row at the same position of the
-    /// others; clitable joins on `Key` values instead, which none of fanout's templates need.
+    /// Parses `output` of `command` on a `platform` device into the table clitable makes of it
+    /// (so ntc-templates' and Netmiko's users see the same): with several templates (`a:b`),
+    /// their tables are joined on the `Key` values; `List` elements that matched nothing are
+    /// `"None"`. See [`crate::textfsm::Template::parse_text`] for TextFSM's own table.
     pub fn parse(&self, platform: &str, command: &str, output: &str) -> Result<Table, IndexError> {
-        let mut tables = self
-            .templates(platform, command)?
+        let templates = self.templates(platform, command)?;
+        let tables = templates
             .iter()
             .map(|t| t.parse_text(output))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter();
-        let mut table = tables.next().unwrap_or_default();
-        for other in tables {
-            table.header.extend(other.header);
-            for (row, extra) in table.rows.iter_mut().zip(other.rows) {
-                row.extend(extra);
-            }
-        }
-        Ok(table)
+            .collect::<Result<Vec<_>, _>>()?;
+        let templates: Vec<&Template> = templates.iter().map(AsRef::as_ref).collect();
+        join(&templates, tables).map_err(|message| IndexError::Join {
+            platform: platform.to_string(),
+            command: command.to_string(),
+            message,
+        })
     }
 }
 
@@ -494,6 +536,80 @@ mod tests {
                 .bundle_for(&["show clock".into()], &["cisco_ios"])
                 .is_err()
         );
+    }
+
+    /// An index row naming two templates gives clitable's table: the first template's
+    /// columns and only the new ones of the second, rows joined on the first's `Key` values,
+    /// `''` where a row has no partner; a `List` element that matched nothing is `"None"`.
+    #[test]
+    fn several_templates_join_as_clitable_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "index",
+            "Template, Hostname, Platform, Command\nstatus.textfsm:serials.textfsm, .*, cisco_ios, sh[[ow]] mod[[ule]]\n",
+        );
+        write(
+            "status.textfsm",
+            "Value Key MODULE (\\d+)\nValue STATUS (\\w+)\nValue List PORTS (\\S+)\n\nStart\n  ^${MODULE}\\s+status\\s+${STATUS}(\\s+${PORTS}?)? -> Record\n",
+        );
+        write(
+            "serials.textfsm",
+            "Value MODULE (\\d+)\nValue STATUS (\\w+)\nValue SERIAL (\\w+)\n\nStart\n  ^${MODULE}\\s+serial\\s+${SERIAL} -> Record\n",
+        );
+        let index = TemplateIndex::load(Some(dir.path())).unwrap();
+        let output = "1 status ok\n2 status failed\n3 status ok  \n3 serial C333\n1 serial A111\n9 serial Z999\n";
+        let table = index.parse("cisco_ios", "show module", output).unwrap();
+        assert_eq!(table.header, ["MODULE", "STATUS", "PORTS", "SERIAL"]);
+        let rows: Vec<String> = table
+            .rows
+            .iter()
+            .map(|r| serde_json::Value::Object(r.clone()).to_string())
+            .collect();
+        // What Python's clitable.CliTable.ParseCmd gives for the same files.
+        assert_eq!(
+            rows,
+            [
+                r#"{"MODULE":"1","PORTS":["None"],"SERIAL":"A111","STATUS":"ok"}"#,
+                r#"{"MODULE":"2","PORTS":["None"],"SERIAL":"","STATUS":"failed"}"#,
+                r#"{"MODULE":"3","PORTS":["None"],"SERIAL":"C333","STATUS":"ok"}"#,
+            ]
+        );
+    }
+
+    /// Hosts of a job evaluate at the same time on the worker's blocking threads: the first
+    /// to need a template compiles it and the others wait for that one compilation.
+    #[test]
+    fn a_template_is_compiled_once_however_many_hosts_ask_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("index"),
+            "Template, Platform, Command\nslow.textfsm, eos, sh[[ow]] vl[[an]]\n",
+        )
+        .unwrap();
+        // Slow enough to compile that unsynchronised threads would all miss the cache.
+        let rules: String = (1..=30)
+            .map(|n| format!("  ^\\d+\\s+(?:\\S+\\s+){{{n}}}${{P}} -> Continue\n"))
+            .collect();
+        std::fs::write(
+            dir.path().join("slow.textfsm"),
+            format!("Value List P (\\S+)\n\nStart\n{rules}"),
+        )
+        .unwrap();
+        let index = TemplateIndex::load(Some(dir.path())).unwrap();
+        let start = std::sync::Barrier::new(8);
+        let compiled: Vec<Arc<Template>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        index.templates("eos", "show vlan").unwrap().remove(0)
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        assert!(compiled.iter().all(|t| Arc::ptr_eq(t, &compiled[0])));
     }
 
     #[test]

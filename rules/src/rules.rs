@@ -10,7 +10,7 @@
 //! ```
 
 use crate::expect::checks;
-use crate::index::TemplateIndex;
+use crate::index::{IndexError, TemplateBundle, TemplateIndex};
 use serde::Deserialize;
 use serde_json::Value as Json;
 use std::path::Path;
@@ -286,6 +286,27 @@ impl Rules {
             }
         }
         out
+    }
+
+    /// The templates the parsed rules use on `platforms` and nothing else, for the workers:
+    /// they compile only these, however large the user's template directory. `None` when no
+    /// rule parses. Fails as [`Rules::check_templates`] does, which should run first for its
+    /// messages.
+    pub fn template_bundle(
+        &self,
+        index: &TemplateIndex,
+        platforms: &[&str],
+    ) -> Result<Option<TemplateBundle>, IndexError> {
+        let mut commands: Vec<String> = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.parse.is_some()) {
+            if !commands.contains(&rule.command) {
+                commands.push(rule.command.clone());
+            }
+        }
+        if commands.is_empty() {
+            return Ok(None);
+        }
+        index.bundle_for(&commands, platforms).map(Some)
     }
 
     /// Checks that a template exists and compiles for every parsed rule on every platform, and

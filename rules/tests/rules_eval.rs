@@ -342,6 +342,70 @@ fn template_problems_are_load_errors_with_the_rule_line() {
     );
 }
 
+/// Workers get only the templates the parsed rules use: of a directory with a broken
+/// template no rule needs, neither that nor the template of an unparsed command travels (nor is
+/// compiled), and the bundle parses on its own as the directory does.
+#[test]
+fn the_template_bundle_holds_only_what_parsed_rules_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "index",
+        "Template, Hostname, Platform, Command\n\
+         vlans.textfsm, .*, cisco_ios, sh[[ow]] vl[[an]] br[[ief]]\n\
+         broken.textfsm, .*, cisco_ios, sh[[ow]] clo[[ck]]\n\
+         routes.textfsm, .*, cisco_ios, sh[[ow]] ip ro[[ute]]\n",
+    );
+    write(
+        "vlans.textfsm",
+        "Value VLAN_ID (\\d+)\n\nStart\n  ^${VLAN_ID}\\s -> Record\n",
+    );
+    write("broken.textfsm", "Value A (\\d+\n\nStart\n");
+    write(
+        "routes.textfsm",
+        "Value R (\\S+)\n\nStart\n  ^${R} -> Record\n",
+    );
+    let rules = Rules::parse(
+        "rules.yaml",
+        "rules:\n  - name: vlans\n    command: show vlan brief\n    parse: textfsm\n    expect: { vlan_id: { includes: '10' } }\n  - name: routes\n    command: show ip route\n    expect: { contains: 'S*' }\n",
+    )
+    .unwrap();
+    let index = TemplateIndex::load(Some(dir.path())).unwrap();
+    rules.check_templates(&index, &["cisco_ios"]).unwrap();
+    let bundle = rules
+        .template_bundle(&index, &["cisco_ios"])
+        .unwrap()
+        .unwrap();
+    let names: Vec<&str> = bundle.files().map(|(name, _)| name).collect();
+    assert_eq!(names, ["index", "0-vlans.textfsm"]);
+
+    let files = bundle.files().map(|(n, t)| (n.to_string(), t.to_string()));
+    let worker =
+        TemplateIndex::from_bundle(&fanout_rules::TemplateBundle::from_files(files).unwrap())
+            .unwrap();
+    let outcomes = evaluate(
+        &rules,
+        &json!({}),
+        "cisco_ios",
+        &HashMap::from([
+            ("show vlan brief".to_string(), "10 users\n".to_string()),
+            ("show ip route".to_string(), "S* 0.0.0.0/0\n".to_string()),
+        ]),
+        &worker,
+    );
+    assert!(outcomes.iter().all(|o| o.passed), "{outcomes:?}");
+
+    let unparsed = Rules::parse(
+        "rules.yaml",
+        "rules:\n  - name: routes\n    command: show ip route\n    expect: { contains: 'S*' }\n",
+    )
+    .unwrap();
+    assert_eq!(
+        unparsed.template_bundle(&index, &["cisco_ios"]).unwrap(),
+        None
+    );
+}
+
 #[test]
 fn references_are_checked_against_every_host() {
     let rules = Rules::parse("rules.yaml", RULES).unwrap();

@@ -73,31 +73,3 @@ fn devsim_output_matches_python_textfsm() {
         "run the devsim dump to create these fixtures"
     );
 }
-
-/// Every template of a full ntc-templates checkout compiles. Needs the templates on disk:
-/// `NET_TEXTFSM=/path/to/ntc_templates/templates cargo test -p fanout-rules -- --ignored`.
-#[test]
-#[ignore = "needs NET_TEXTFSM pointing at an ntc-templates template directory"]
-fn every_ntc_template_compiles() {
-    let dir = PathBuf::from(std::env::var_os("NET_TEXTFSM").expect("NET_TEXTFSM is set"));
-    let mut failures = Vec::new();
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "textfsm") {
-            count += 1;
-            if let Err(e) = Template::from_file(&path) {
-                failures.push(e.to_string());
-            }
-        }
-    }
-    let index = fanout_rules::TemplateIndex::load(Some(&dir)).unwrap();
-    assert!(index.lookup("cisco_ios", "show ip int brief").is_ok());
-    assert!(count > 900, "only {count} templates in {}", dir.display());
-    assert!(
-        failures.is_empty(),
-        "{} of {count} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}

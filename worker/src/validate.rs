@@ -3,15 +3,15 @@
 
 use crate::session::CommandOutput;
 use fanout_common::proto::{RuleVerdict, Validation};
-use fanout_rules::{Rules, TemplateIndex, evaluate};
+use fanout_rules::{Rules, TemplateBundle, TemplateIndex, evaluate};
 use std::collections::HashMap;
 
 /// A validation job's rules and templates, built once per job.
 pub struct Validator {
     rules: Rules,
+    /// The templates the coordinator shipped, held in memory; each is compiled the first time a
+    /// host needs it and then shared by every host of the job on this worker.
     templates: TemplateIndex,
-    /// Holds the user's templates as files while the job runs; the index reads them lazily.
-    _template_dir: Option<tempfile::TempDir>,
 }
 
 impl Validator {
@@ -20,30 +20,20 @@ impl Validator {
     pub fn from_proto(validation: &Validation) -> Result<Self, String> {
         let rules = Rules::parse(&validation.rules_file, &validation.rules_yaml)
             .map_err(|e| e.to_string())?;
-        if validation.template_files.is_empty() {
-            return Ok(Self {
-                rules,
-                templates: TemplateIndex::bundled(),
-                _template_dir: None,
-            });
-        }
-        let dir = tempfile::tempdir().map_err(|e| format!("cannot hold the templates: {e}"))?;
-        for (name, text) in &validation.template_files {
-            // Names come from the coordinator's directory listing: plain file names only.
-            if name.contains('/') || name.starts_with('.') {
-                return Err(format!(
-                    "template file name {name:?} is not a plain file name"
-                ));
-            }
-            std::fs::write(dir.path().join(name), text)
-                .map_err(|e| format!("cannot write template {name}: {e}"))?;
-        }
-        let templates = TemplateIndex::load(Some(dir.path())).map_err(|e| e.to_string())?;
-        Ok(Self {
-            rules,
-            templates,
-            _template_dir: Some(dir),
-        })
+        let templates = if validation.template_files.is_empty() {
+            TemplateIndex::bundled()
+        } else {
+            // Nothing touches the disk: the files were checked (and are UTF-8) on the
+            // coordinator, which read them as text.
+            let files = validation
+                .template_files
+                .iter()
+                .map(|(name, text)| (name.clone(), String::from_utf8_lossy(text).into_owned()));
+            let bundle = TemplateBundle::from_files(files)
+                .ok_or("the job's template files have no index")?;
+            TemplateIndex::from_bundle(&bundle).map_err(|e| e.to_string())?
+        };
+        Ok(Self { rules, templates })
     }
 
     /// One verdict per rule for a host whose commands all ran.
@@ -71,5 +61,67 @@ impl Validator {
                 offending_line: o.offending_line.unwrap_or_default(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const RULES: &str = "rules:\n  - name: clock synced\n    command: show clock\n    parse: textfsm\n    expect: { source: { equals: NTP } }\n";
+
+    fn validation(files: &[(&str, &str)]) -> Validation {
+        Validation {
+            rules_file: "rules.yaml".into(),
+            rules_yaml: RULES.into(),
+            template_files: files
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    fn verdict(validator: &Validator, output: &str) -> RuleVerdict {
+        let output = CommandOutput {
+            command: "show clock".into(),
+            output: output.as_bytes().to_vec(),
+            duration: Duration::ZERO,
+            rejection: None,
+        };
+        validator
+            .verdicts(&serde_json::json!({}), "cisco_ios", &[output])
+            .remove(0)
+    }
+
+    /// The shipped bundle is the worker's only template source besides fanout's own: a
+    /// template fanout does not ship parses from memory.
+    #[test]
+    fn shipped_templates_parse_without_touching_the_disk() {
+        let validator = Validator::from_proto(&validation(&[
+            (
+                "index",
+                "Template, Platform, Command\n0-clock.textfsm, cisco_ios$, show clock$\n",
+            ),
+            (
+                "0-clock.textfsm",
+                "Value TIME (\\S+)\nValue SOURCE (\\w+)\n\nStart\n  ^\\*?${TIME}.*source\\s+${SOURCE} -> Record\n",
+            ),
+        ]))
+        .unwrap();
+        assert!(verdict(&validator, "10:02:33 UTC, source NTP\n").passed);
+        let failed = verdict(&validator, "10:02:33 UTC, source manual\n");
+        assert!(
+            !failed.passed && failed.reason.contains("manual"),
+            "{failed:?}"
+        );
+
+        let err = Validator::from_proto(&validation(&[("0-clock.textfsm", "x")]))
+            .err()
+            .unwrap();
+        assert!(err.contains("no index"), "{err}");
+        // Nothing shipped: fanout's own templates, which have no `show clock`.
+        let bundled = Validator::from_proto(&validation(&[])).unwrap();
+        assert!(!verdict(&bundled, "10:02:33 UTC, source NTP\n").passed);
     }
 }

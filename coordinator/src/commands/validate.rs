@@ -12,7 +12,7 @@ use crate::validate_report::ValidationReport;
 use fanout_common::input::MAX_CONFIG_BYTES;
 use fanout_common::proto::Validation;
 use fanout_rules::{Rules, TemplateIndex, check_references};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// The rules file loaded and checked against the hosts and templates.
@@ -33,33 +33,21 @@ pub fn prepare(
     check_references(&rules, &facts).map_err(|e| input(e.to_string()))?;
     let rules_yaml = fanout_common::input::read_text(rules_path, MAX_CONFIG_BYTES)
         .map_err(|e| input(format!("{}: {e}", rules_path.display())))?;
-    let template_dir = templates
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os(fanout_rules::TEMPLATE_DIR_ENV).map(Into::into));
+    // Only the templates the parsed rules use travel: a worker compiles nothing else, however
+    // large the directory (all of ntc-templates, say).
+    let bundle = rules
+        .template_bundle(&index, &platforms)
+        .map_err(|e| input(e.to_string()))?;
     let validation = Validation {
         rules_file: rules_path.display().to_string(),
         rules_yaml,
-        template_files: match template_dir {
-            Some(dir) => read_template_dir(&dir)?,
-            None => HashMap::new(),
-        },
+        template_files: bundle
+            .iter()
+            .flat_map(|b| b.files())
+            .map(|(name, text)| (name.to_string(), text.as_bytes().to_vec()))
+            .collect(),
     };
     Ok((rules, validation))
-}
-
-/// Every plain file of an ntc-templates-style directory, so remote workers get the same
-/// templates without sharing a file system.
-fn read_template_dir(dir: &Path) -> Result<HashMap<String, Vec<u8>>, CommandError> {
-    let fail = |e: std::io::Error| CommandError::Input(format!("{}: {e}", dir.display()));
-    let mut files = HashMap::new();
-    for entry in std::fs::read_dir(dir).map_err(fail)? {
-        let entry = entry.map_err(fail)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type().map_err(fail)?.is_file() && !name.starts_with('.') {
-            files.insert(name, std::fs::read(entry.path()).map_err(fail)?);
-        }
-    }
-    Ok(files)
 }
 
 pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, CommandError> {

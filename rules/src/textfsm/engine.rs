@@ -239,11 +239,14 @@ impl Run<'_> {
             return Ok(());
         };
         for rule in rules {
-            let caps = rule.regex.captures(line).map_err(|e| TextFsmError::Regex {
-                file: template.source.clone(),
-                input_line,
-                reason: e.to_string(),
-            })?;
+            let caps = rule
+                .regex
+                .captures(line)
+                .map_err(|reason| TextFsmError::Regex {
+                    file: template.source.clone(),
+                    input_line,
+                    reason,
+                })?;
             let Some(caps) = caps else { continue };
             for name in rule.regex.capture_names().flatten() {
                 if let Some(column) = self.slots.iter().position(|s| s.def.name == name) {
@@ -283,6 +286,33 @@ impl Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::split_lines;
+    use crate::textfsm::Template;
+
+    /// Column `X` of every row `template` makes of `text`.
+    fn xs(template: &str, text: &str) -> Vec<String> {
+        Template::parse("t", template)
+            .unwrap()
+            .parse_text(text)
+            .unwrap()
+            .column("X")
+    }
+
+    /// Python matches rules with `re.match`: every branch of a top-level `|` starts at column 0,
+    /// so `\s*$` is not "any line's end" and `abc` reaches the next rule (Python: `[abc]`).
+    #[test]
+    fn every_branch_of_a_rule_is_anchored_at_the_line_start() {
+        let template = "Value X (\\S+)\n\nStart\n  ^\\s+|\\s*$$\n  ^${X} -> Record\n";
+        assert_eq!(xs(template, "abc\n"), ["abc"]);
+    }
+
+    /// cisco_xr_ping's time-stamp rule: `(Fri?)` must not match the "Fr" of "From" in the
+    /// middle of a BGP table header (Python: the line reaches the next rule).
+    #[test]
+    fn a_later_branch_does_not_match_inside_the_line() {
+        let template = "Value X (\\S+)\n\nStart\n  ^(Mon?)|(Tue?)|(Fri?)|(Sun?)\\s.*$$\n  ^${X} -> Record\n  ^.* -> Error \"Could not parse line:\"\n";
+        let text = "Fri Dec 22 17:30:39.512 BRA\nNetwork            Next Hop        From            AS Path\n";
+        assert_eq!(xs(template, text), ["Network"]);
+    }
 
     #[test]
     fn lines_split_like_python() {

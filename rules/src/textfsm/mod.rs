@@ -6,10 +6,13 @@
 //! compare against tables Python TextFSM produced. Templates use Python regex syntax, which
 //! [`pyregex`] translates for `fancy-regex`.
 
+mod clitable;
 mod engine;
+mod line_regex;
 mod pyregex;
 mod template;
 
+pub(crate) use clitable::join;
 pub use engine::{Row, Table};
 pub(crate) use pyregex::translate;
 pub use template::{Template, ValueDef, ValueOption};

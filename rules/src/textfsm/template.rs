@@ -3,8 +3,7 @@
 //! here the same way and one it rejects is rejected here, with the template's line.
 
 use super::TextFsmError;
-use super::pyregex::translate;
-use fancy_regex::Regex;
+use super::line_regex::LineRegex;
 use std::collections::HashMap;
 
 /// Longest value or state name Python TextFSM accepts.
@@ -48,7 +47,7 @@ pub struct ValueDef {
     pub options: Vec<ValueOption>,
     /// For a `List` whose regex has inner groups: the value's own regex, anchored, to split each
     /// match into a map of its named groups.
-    pub(crate) nested: Option<Regex>,
+    pub(crate) nested: Option<LineRegex>,
 }
 
 impl ValueDef {
@@ -79,7 +78,7 @@ pub(crate) enum RecordOp {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
-    pub(crate) regex: Regex,
+    pub(crate) regex: LineRegex,
     pub(crate) line_op: LineOp,
     pub(crate) record_op: RecordOp,
     /// Next state; `None` stays in the current one.
@@ -266,14 +265,11 @@ impl Parser<'_> {
                 format!("Value '{regex}' must be contained within a '()' pair"),
             ));
         }
-        let own = Regex::new(&translate(&regex))
+        let own = LineRegex::new(&regex)
             .map_err(|e| self.err(line, format!("bad regex in Value '{name}': {e}")))?;
-        let nested = if options.contains(&ValueOption::List) && own.captures_len() > 2 {
-            let anchored = format!("\\A(?:{})", translate(&regex));
-            Some(Regex::new(&anchored).map_err(|e| self.err(line, e.to_string()))?)
-        } else {
-            None
-        };
+        // As Python: a `List` value with groups of its own collects maps of them.
+        let nested =
+            (options.contains(&ValueOption::List) && own.captures_len() > 2).then_some(own);
         let group = format!("(?P<{name}>{}", &regex[1..]);
         let def = ValueDef {
             name: name.to_string(),
@@ -334,7 +330,8 @@ impl Parser<'_> {
             None => (line, None),
         };
         let substituted = substitute(pattern, value_map).map_err(|m| self.err(n, m))?;
-        let regex = Regex::new(&translate(&substituted)).map_err(|e| {
+        // Matched at column 0, as Python's `re.match` does (see `LineRegex::new`).
+        let regex = LineRegex::new(&substituted).map_err(|e| {
             self.err(
                 n,
                 format!("invalid regular expression '{substituted}': {e}"),
