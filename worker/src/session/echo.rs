@@ -9,7 +9,7 @@
 //! typed while they print. [`find_late`] finds that echo, so the rest of the previous output
 //! can be given back to its command.
 
-use super::prompt::CliPatterns;
+use super::prompt::{CliPatterns, Identity};
 use super::screen::render_line;
 
 /// A line longer than this without a line end is not an echo (a command line is a few hundred
@@ -37,7 +37,12 @@ pub enum Echo {
 /// Blank lines before the echo are skipped; the echoed line may start with the device's own
 /// prompt (`r1#show version`, devices that repaint the whole line) carrying `identity`. Only
 /// trailing blanks may differ.
-pub fn check(buf: &[u8], command: &[u8], identity: Option<&[u8]>, patterns: &CliPatterns) -> Echo {
+pub fn check(
+    buf: &[u8],
+    command: &[u8],
+    identity: Option<&Identity>,
+    patterns: &CliPatterns,
+) -> Echo {
     let want = trim_end(command);
     let mut start = 0;
     while let Some(lf) = memchr::memchr(b'\n', &buf[start..]) {
@@ -87,7 +92,7 @@ fn output_start(buf: &[u8], start: usize, end: usize) -> Option<usize> {
 pub fn find_late(
     buf: &[u8],
     command: &[u8],
-    identity: &[u8],
+    identity: &Identity,
     patterns: &CliPatterns,
 ) -> Option<(usize, usize)> {
     let want = trim_end(command);
@@ -98,9 +103,7 @@ pub fn find_late(
         let text = trim_end(&shown);
         if let Some(lead) = text.strip_suffix(want)
             && !trim_end(lead).is_empty()
-            && patterns
-                .whole_line_prompt(lead)
-                .is_some_and(|prompt| prompt.identity == identity)
+            && patterns.is_own_prompt(lead, identity)
         {
             return Some((start, output_start(buf, start, end)?));
         }
@@ -110,7 +113,7 @@ pub fn find_late(
 }
 
 /// Whether the shown line is `want`, alone or after the device's prompt.
-fn echoes(text: &[u8], want: &[u8], identity: Option<&[u8]>, patterns: &CliPatterns) -> bool {
+fn echoes(text: &[u8], want: &[u8], identity: Option<&Identity>, patterns: &CliPatterns) -> bool {
     let Some(before) = text.strip_suffix(want) else {
         return false;
     };
@@ -121,11 +124,7 @@ fn echoes(text: &[u8], want: &[u8], identity: Option<&[u8]>, patterns: &CliPatte
     // The prompt's own mark may be followed directly by the command (`r1#show`), so the
     // prompt is matched on what comes before the command, blanks and all.
     let lead = &text[..text.len() - want.len()];
-    identity.is_some_and(|identity| {
-        patterns
-            .whole_line_prompt(lead)
-            .is_some_and(|prompt| prompt.identity == identity)
-    })
+    identity.is_some_and(|identity| patterns.is_own_prompt(lead, identity))
 }
 
 fn trim_end(text: &[u8]) -> &[u8] {
@@ -147,7 +146,17 @@ mod tests {
     }
 
     fn check_ios(buf: &[u8], command: &str) -> Echo {
-        check(buf, command.as_bytes(), Some(b"sw1"), &ios())
+        let ios = ios();
+        check(
+            buf,
+            command.as_bytes(),
+            Some(&ios.identity(b"sw1".to_vec())),
+            &ios,
+        )
+    }
+
+    fn sw1() -> Identity {
+        ios().identity(b"sw1".to_vec())
     }
 
     #[test]
@@ -199,8 +208,9 @@ mod tests {
             }
         );
         // Another device's prompt in front; without a known identity no prompt is trusted.
+        let sw1 = sw1();
         for (buf, identity) in [
-            (&b"core-2#show version\r\n"[..], Some(&b"sw1"[..])),
+            (&b"core-2#show version\r\n"[..], Some(&sw1)),
             (b"sw1#show version\r\n", None),
         ] {
             assert!(
@@ -240,12 +250,12 @@ mod tests {
             Echo::Unexpected { .. }
         ));
         assert_eq!(
-            find_late(buf, b"show clock", b"sw1", &ios()),
+            find_late(buf, b"show clock", &sw1(), &ios()),
             Some((19, 35))
         );
         // Only after the device's own prompt.
         let buf = b"more\r\ncore-2#show clock\r\nshow clock\r\n";
-        assert_eq!(find_late(buf, b"show clock", b"sw1", &ios()), None);
-        assert_eq!(find_late(b"more\r\n", b"show clock", b"sw1", &ios()), None);
+        assert_eq!(find_late(buf, b"show clock", &sw1(), &ios()), None);
+        assert_eq!(find_late(b"more\r\n", b"show clock", &sw1(), &ios()), None);
     }
 }

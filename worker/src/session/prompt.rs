@@ -54,6 +54,9 @@ fn trim_end_blanks(line: &[u8]) -> &[u8] {
 pub struct CliPatterns {
     user: Regex,
     privileged: Regex,
+    /// The patterns' text, to bind a session's identity into (see [`Identity`]).
+    user_source: String,
+    privileged_source: String,
     /// The enable password prompt, when the platform has a privilege command.
     password: Option<Regex>,
     /// Output-line prefixes that mean the command was refused.
@@ -78,6 +81,8 @@ impl CliPatterns {
         Ok(Self {
             user: line_pattern(&prompts.user)?,
             privileged: line_pattern(&prompts.privileged)?,
+            user_source: prompts.user.clone(),
+            privileged_source: prompts.privileged.clone(),
             password: privilege
                 .map(|p| end_pattern(&p.password_prompt))
                 .transpose()?,
@@ -101,32 +106,74 @@ impl CliPatterns {
         self.match_at(line, 0)
     }
 
+    /// A session's identity, learned from its first prompt, with the profile's patterns bound
+    /// to it where they name a `host` group: the group becomes the name itself, compiled once
+    /// per session. A name and the view or mode after it may share characters
+    /// (`[core-ospf-1-ospf-1]`), so a bound pattern recognises the prompt by the name it knows,
+    /// not by where a pattern would guess the name ends.
+    pub fn identity(&self, name: Vec<u8>) -> Identity {
+        let bound = std::str::from_utf8(&name).ok().and_then(|text| {
+            let user = bind_host_group(&self.user_source, text)?;
+            let privileged = bind_host_group(&self.privileged_source, text)?;
+            Some((line_pattern(&user).ok()?, line_pattern(&privileged).ok()?))
+        });
+        Identity { name, bound }
+    }
+
     /// The prompt carrying `identity` that ends `line`, possibly after a message on the same
     /// line. Tries the last two places the identity appears, and for each the starts a little
     /// before it, earliest first, so a prompt's own lead (`RP/0/RP0/CPU0:`) is not taken for a
     /// message.
-    pub fn prompt_ending(&self, line: &[u8], identity: &[u8]) -> Option<Prompt> {
-        if identity.is_empty() {
+    pub fn prompt_ending(&self, line: &[u8], identity: &Identity) -> Option<Prompt> {
+        let name = identity.name.as_slice();
+        if name.is_empty() {
             return None;
         }
         let text = trim_end_blanks(line);
         let floor = text.len().saturating_sub(MAX_PROMPT);
         let mut end = text.len();
         for _ in 0..2 {
-            let at = memmem::rfind(&text[floor..end], identity)? + floor;
-            if text.len() - (at + identity.len()) > MAX_PROMPT_TAIL {
+            let at = memmem::rfind(&text[floor..end], name)? + floor;
+            if text.len() - (at + name.len()) > MAX_PROMPT_TAIL {
                 return None;
             }
             for start in at.saturating_sub(MAX_PROMPT_LEAD).max(floor)..=at {
-                if let Some(prompt) = self.match_at(line, start)
-                    && prompt.identity == identity
-                {
+                if let Some(prompt) = self.known_at(line, start, identity) {
                     return Some(prompt);
                 }
             }
-            end = at + identity.len() - 1;
+            end = at + name.len() - 1;
         }
         None
+    }
+
+    /// Whether `line`, as a whole, is a prompt carrying `identity`.
+    pub fn is_own_prompt(&self, line: &[u8], identity: &Identity) -> bool {
+        trim_end_blanks(line).len() <= MAX_PROMPT && self.known_at(line, 0, identity).is_some()
+    }
+
+    /// The prompt carrying `identity` that `line[start..]` is.
+    fn known_at(&self, line: &[u8], start: usize, identity: &Identity) -> Option<Prompt> {
+        let rest = line.get(start..)?;
+        match &identity.bound {
+            Some((user, privileged)) => {
+                let privileged = if privileged.is_match(rest) {
+                    true
+                } else if user.is_match(rest) {
+                    false
+                } else {
+                    return None;
+                };
+                Some(Prompt {
+                    start,
+                    privileged,
+                    identity: identity.name.clone(),
+                })
+            }
+            None => self
+                .match_at(line, start)
+                .filter(|prompt| prompt.identity == identity.name),
+        }
     }
 
     /// The prompt that `line[start..]` is, if either pattern matches all of it.
@@ -193,6 +240,70 @@ impl CliPatterns {
     pub fn pagers(&self) -> &[Vec<u8>] {
         &self.pagers
     }
+}
+
+/// The device's identity in a session, and the patterns bound to it (see
+/// [`CliPatterns::identity`]); `bound` is `None` where the patterns name no `host` group.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub name: Vec<u8>,
+    bound: Option<(Regex, Regex)>,
+}
+
+/// `pattern` with its `(?P<host>...)` (or `(?<host>...)`) group replaced by one that matches
+/// exactly `name`; `None` if the pattern has no such group.
+fn bind_host_group(pattern: &str, name: &str) -> Option<String> {
+    let open = ["(?P<host>", "(?<host>"]
+        .iter()
+        .find_map(|head| pattern.find(head).map(|at| (at, head.len())))?;
+    let (start, head_len) = open;
+    let close = group_end(pattern, start + head_len)?;
+    Some(format!(
+        "{}(?P<{HOST_GROUP}>{}){}",
+        &pattern[..start],
+        regex::escape(name),
+        &pattern[close + 1..]
+    ))
+}
+
+/// The index of the `)` that closes a group whose body starts at `from`: escapes and
+/// character classes (whose brackets and parentheses are literal) skipped.
+fn group_end(pattern: &str, from: usize) -> Option<usize> {
+    let bytes = pattern.as_bytes();
+    let mut depth = 0usize;
+    let mut at = from;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' => at += 1,
+            b'[' => {
+                // A class: `]` right after `[` or `[^` is literal; nested `[:alpha:]` too.
+                at += 1;
+                if bytes.get(at) == Some(&b'^') {
+                    at += 1;
+                }
+                if bytes.get(at) == Some(&b']') {
+                    at += 1;
+                }
+                let mut nested = 0usize;
+                while at < bytes.len() {
+                    match bytes[at] {
+                        b'\\' => at += 1,
+                        b'[' => nested += 1,
+                        b']' if nested == 0 => break,
+                        b']' => nested -= 1,
+                        _ => {}
+                    }
+                    at += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' if depth == 0 => return Some(at),
+            b')' => depth -= 1,
+            _ => {}
+        }
+        at += 1;
+    }
+    None
 }
 
 /// A prompt's text before its `(mode)` suffix and its mark: `rtr` in `rtr(config-if)#`.
@@ -329,7 +440,7 @@ mod tests {
     #[test]
     fn later_prompts_must_carry_the_identity() {
         let ios = patterns("cisco_ios");
-        let ending = |line: &[u8]| ios.prompt_ending(line, b"router1");
+        let ending = |line: &[u8]| ios.prompt_ending(line, &ios.identity(b"router1".to_vec()));
         assert_eq!(ending(b"router1#").unwrap().start, 0);
         assert!(ending(b"router1(config-if)# ").unwrap().privileged);
         assert!(!ending(b"router1>").unwrap().privileged);
@@ -341,10 +452,45 @@ mod tests {
         assert_eq!(ending(b""), None);
         let xr = patterns("cisco_xr");
         let p = xr
-            .prompt_ending(b"RP/0/RP0/CPU0:pe-1(config)#", b"pe-1")
+            .prompt_ending(
+                b"RP/0/RP0/CPU0:pe-1(config)#",
+                &xr.identity(b"pe-1".to_vec()),
+            )
             .unwrap();
         // The node path is part of the prompt, not a message before it.
         assert_eq!(p.start, 0);
+    }
+
+    #[test]
+    fn patterns_bound_to_the_identity_know_where_the_name_ends() {
+        // The name and the view both hold `-`: only the known name tells them apart.
+        let huawei = patterns("huawei_vrp");
+        let id = huawei.identity(b"core-ospf-1".to_vec());
+        for line in [
+            &b"<core-ospf-1>"[..],
+            b"[core-ospf-1]",
+            b"[core-ospf-1-ospf-1]",
+            b"[core-ospf-1-GigabitEthernet0/0/1]",
+            b"[~core-ospf-1-Vlanif10]",
+        ] {
+            assert!(huawei.prompt_ending(line, &id).is_some(), "{line:?}");
+        }
+        assert!(huawei.prompt_ending(b"[core-ospf-2]", &id).is_none());
+        assert!(huawei.prompt_ending(b"<core-ospf>", &id).is_none());
+        // The group is replaced wherever it is, and only it.
+        assert_eq!(
+            bind_host_group(
+                r"((RP|LC)/\d+:)?(?P<host>[\w.\-]{1,63})(\([\w)\]]+\))?#",
+                "pe-1"
+            ),
+            Some(r"((RP|LC)/\d+:)?(?P<host>pe\-1)(\([\w)\]]+\))?#".to_string())
+        );
+        assert_eq!(bind_host_group(r"[\w.]{1,63}#", "r1"), None);
+        // A name with regex metacharacters stays literal.
+        let ios = patterns("cisco_ios");
+        let id = ios.identity(b"a.b".to_vec());
+        assert!(ios.prompt_ending(b"a.b#", &id).is_some());
+        assert!(ios.prompt_ending(b"axb#", &id).is_none());
     }
 
     #[test]
@@ -352,20 +498,34 @@ mod tests {
         // EOS prints `Pagination disabled.` with no line end before the prompt.
         let eos = patterns("arista_eos");
         let p = eos
-            .prompt_ending(b"Pagination disabled.sw0000#", b"sw0000")
+            .prompt_ending(
+                b"Pagination disabled.sw0000#",
+                &eos.identity(b"sw0000".to_vec()),
+            )
             .unwrap();
         assert_eq!(p.start, 20);
-        let p = eos.prompt_ending(b"Width set to 32767 columns.sw0000# ", b"sw0000");
+        let p = eos.prompt_ending(
+            b"Width set to 32767 columns.sw0000# ",
+            &eos.identity(b"sw0000".to_vec()),
+        );
         assert_eq!(p.unwrap().start, 27);
         // The identity twice: the prompt is the last one.
         let ios = patterns("cisco_ios");
         let p = ios
-            .prompt_ending(b"router1 says hi router1#", b"router1")
+            .prompt_ending(
+                b"router1 says hi router1#",
+                &ios.identity(b"router1".to_vec()),
+            )
             .unwrap();
         assert_eq!(p.start, 16);
         // A repainted line, as the screen shows it.
         let line = render_line(b"garbage\r\x1b[Krouter1#");
-        assert_eq!(ios.prompt_ending(&line, b"router1").unwrap().start, 0);
+        assert_eq!(
+            ios.prompt_ending(&line, &ios.identity(b"router1".to_vec()))
+                .unwrap()
+                .start,
+            0
+        );
     }
 
     #[test]
@@ -387,7 +547,10 @@ mod tests {
             let mut found_at = None;
             for end in 1..=whole.len() {
                 let line = last(&whole[..end]);
-                if p.prompt_ending(&line, identity).is_some() && found_at.is_none() {
+                if p.prompt_ending(&line, &p.identity(identity.to_vec()))
+                    .is_some()
+                    && found_at.is_none()
+                {
                     found_at = Some(end);
                 }
             }

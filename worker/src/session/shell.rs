@@ -31,7 +31,7 @@
 use super::deadline::HostDeadline;
 use super::echo::{self, Echo};
 use super::error::SessionError;
-use super::prompt::{CliPatterns, Prompt};
+use super::prompt::{CliPatterns, Identity, Prompt};
 use super::screen;
 use super::transcript::Transcript;
 use super::transport::SshHandle;
@@ -80,7 +80,7 @@ pub struct CliShell {
     erase_at: Option<usize>,
     /// The device's identity from its first prompt; later prompts must carry it, so a
     /// prompt-shaped line of another device's name in output cannot end a command.
-    identity: Option<Vec<u8>>,
+    identity: Option<Identity>,
     /// How long the device must stay quiet after a prompt, from its last echo's round trip.
     settle: Duration,
     /// A pager was answered this session: paging stayed on. Keys typed ahead while such a
@@ -218,7 +218,7 @@ impl CliShell {
             .await
             .map_err(|e| self.explained(e))?;
         debug!(identity = %found.identity.escape_ascii(), "first prompt");
-        self.identity = Some(found.identity.clone());
+        self.identity = Some(self.patterns().identity(found.identity.clone()));
         Ok(found)
     }
 
@@ -395,7 +395,7 @@ impl CliShell {
                     Err(_) => true,
                 };
                 let patterns = &self.profile.patterns;
-                let identity = self.identity.as_deref();
+                let identity = self.identity.as_ref();
                 match echo::check(&self.buf, exit.as_bytes(), identity, patterns) {
                     Echo::Incomplete if !closed => continue,
                     Echo::Incomplete | Echo::Complete { .. } => break,
@@ -483,7 +483,7 @@ impl CliShell {
             match echo::check(
                 &self.buf,
                 command.as_bytes(),
-                self.identity.as_deref(),
+                self.identity.as_ref(),
                 patterns,
             ) {
                 Echo::Incomplete => continue,
@@ -524,7 +524,9 @@ impl CliShell {
             let ended = self.read_output(0, until, command).await?;
             let identity = match (&self.identity, &ended) {
                 (Some(identity), _) => identity.clone(),
-                (None, Ended::Prompt { prompt, .. }) => prompt.identity.clone(),
+                (None, Ended::Prompt { prompt, .. }) => {
+                    self.patterns().identity(prompt.identity.clone())
+                }
                 (None, Ended::Password) => return Err(self.echo_mismatch(command, shown)),
             };
             let late = echo::find_late(&self.buf, command.as_bytes(), &identity, self.patterns());
