@@ -285,7 +285,8 @@ async fn hosts_and_commands_that_used_to_share_a_file_each_get_their_own() {
 async fn commands_that_would_share_a_file_are_refused_before_any_connection() {
     let lab = lab(2, Duration::ZERO).await;
     let out = lab.path("out");
-    for twice in ["show version", " show version ", "show version\t"] {
+    // A trailing tab is refused earlier, as a keystroke (see command_text).
+    for twice in ["show version", " show version "] {
         let done = run(&lab, &["-c", "show version", "-c", twice, "--output", &out]).await;
         assert_eq!(done.code, Some(2), "{twice:?}: {}", done.stderr);
         assert!(done.stderr.contains("show_version.txt"), "{}", done.stderr);
