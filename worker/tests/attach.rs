@@ -716,3 +716,99 @@ async fn a_cancelled_job_stops_at_once_gives_credit_back_and_sends_no_result() {
     slow.shutdown().await;
     fast.shutdown().await;
 }
+
+/// The next result the worker sends, skipping credit and heartbeats.
+async fn next_result(
+    seen: &mut mpsc::UnboundedReceiver<Seen>,
+    within: Duration,
+) -> fanout_common::proto::HostResult {
+    let result = async {
+        loop {
+            match next_seen(seen).await {
+                Seen::Message(worker_message::Body::Result(result)) => return result,
+                Seen::Message(_) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(within, result)
+        .await
+        .expect("no result in time: the worker is still retrying")
+}
+
+#[tokio::test]
+async fn retries_of_a_device_that_resets_every_connection_stop_at_the_host_timeout() {
+    let fleet = Fleet::start(FleetConfig {
+        count: 1,
+        base: Ipv4Addr::new(127, 1, 62, 1),
+        faults: [(0, fanout_devsim::Fault::Refuse)].into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), None, fake).await;
+    let worker = start_worker(config(plain(address)));
+    let Seen::Attached { to_worker, .. } = next_attach(&mut seen).await else {
+        unreachable!()
+    };
+
+    // As the issue ran it: a million retries, no pause asked for (then a pause of 1 ms, whose
+    // doubling alone never reaches a sensible wait), and a host timeout of a few seconds.
+    let host_timeout = Duration::from_secs(3);
+    for backoff_ms in [0, 1] {
+        let before = fleet.connections_accepted();
+        let job = JobSpec {
+            retries: 1_000_000,
+            retry_backoff_ms: backoff_ms,
+            host_timeout_ms: host_timeout.as_millis() as u64,
+            connect_rate: 0.0,
+            ..job(
+                &format!("backoff-{backoff_ms}"),
+                &dir.path().join("known_hosts"),
+            )
+        };
+        let started = Instant::now();
+        to_worker
+            .send(assignment(job, vec![host(&fleet, 0)]))
+            .await
+            .unwrap();
+        let result = next_result(&mut seen, host_timeout + Duration::from_secs(5)).await;
+        let took = started.elapsed();
+        let connections = fleet.connections_accepted() - before;
+        eprintln!(
+            "backoff {backoff_ms} ms: {} attempts, {connections} connections in {took:?}",
+            result.attempts
+        );
+        assert!(!result.ok);
+        let failure = result.failure.as_ref().unwrap();
+        assert!(failure.retryable, "{failure:?}");
+        assert!(
+            took < host_timeout + Duration::from_secs(2),
+            "the host timeout bounds all attempts: {took:?}"
+        );
+        // Pauses of at least 100 ms, doubling: a handful of attempts in 3 s, not thousands.
+        assert!(
+            (2..=12).contains(&result.attempts),
+            "{} attempts",
+            result.attempts
+        );
+        assert_eq!(
+            u64::from(result.attempts),
+            connections,
+            "the result counts the attempts really made"
+        );
+        assert!(
+            failure.message.contains(&format!(
+                "gave up after {} attempts: the host timeout of 3s",
+                result.attempts
+            )),
+            "{}",
+            failure.message
+        );
+    }
+    worker.stop().await.unwrap();
+    server.kill();
+    fleet.shutdown().await;
+}
