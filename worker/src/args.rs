@@ -13,8 +13,10 @@ pub const TOKEN_ENV: &str = "FANOUT_WORKER_TOKEN";
 /// `fanout-worker` and the clients of `fanout serve` (`run --coordinator`, `jobs`, ...) share.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AccessArgs {
-    /// File holding the coordinator's token. (Local workers of `fanout run` get theirs in
-    /// FANOUT_WORKER_TOKEN, which takes precedence.)
+    /// File holding the token to present: a worker presents the coordinator's worker token
+    /// (`worker-token` from `fanout certs`), a client its client token (`token`). At least 32
+    /// characters. (Local workers of `fanout run` get theirs in FANOUT_WORKER_TOKEN, which
+    /// takes precedence.)
     #[arg(long, env = "FANOUT_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 

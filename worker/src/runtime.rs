@@ -45,7 +45,12 @@ pub enum WorkerError {
     #[error(transparent)]
     Channel(#[from] ChannelError),
     /// The coordinator refused the attach (bad token, incompatible version).
-    #[error("coordinator refused this worker ({}): {}", .0.code(), .0.message())]
+    #[error(
+        "coordinator refused this worker ({}): {}{}",
+        .0.code(),
+        .0.message(),
+        refusal_hint(.0)
+    )]
     Refused(tonic::Status),
     /// The stream broke before the coordinator said goodbye.
     #[error("lost the coordinator: {0}")]
@@ -53,6 +58,17 @@ pub enum WorkerError {
     /// The threads for device sessions could not be started.
     #[error("cannot start the session threads: {0}")]
     Threads(std::io::Error),
+}
+
+/// What to check when the coordinator did not accept our credentials.
+fn refusal_hint(status: &tonic::Status) -> &'static str {
+    match status.code() {
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+            " (workers present the coordinator's worker token, `worker-token` from `fanout \
+             certs`, not the clients' token)"
+        }
+        _ => "",
+    }
 }
 
 impl WorkerError {

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
 
-const TOKEN: &str = "attach-test-token";
+const TOKEN: &str = "attach-test-token-0123456789abcdef";
 /// Long enough for any step of these tests on a loaded machine; a hang fails instead of blocking.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -336,7 +336,7 @@ async fn attaches_over_tls_with_the_right_ca_and_sends_the_token() {
     assert_eq!(hello.worker_id, "remote-1");
     assert_eq!(hello.concurrency, 5);
     assert_eq!(hello.labels.get("site").map(String::as_str), Some("ams"));
-    assert_eq!(authorization.as_deref(), Some("Bearer attach-test-token"));
+    assert_eq!(authorization, Some(format!("Bearer {TOKEN}")));
     worker.stop().await.unwrap();
     server.kill();
 }
@@ -553,7 +553,7 @@ async fn a_refused_attach_ends_the_worker_at_once_with_the_reason() {
     let started = Instant::now();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_fanout-worker"))
         .args(["--coordinator", &format!("http://{address}")])
-        .env("FANOUT_WORKER_TOKEN", "wrong-token")
+        .env("FANOUT_WORKER_TOKEN", "wrong-token-0123456789abcdef0123456")
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(PATIENCE, output)
@@ -567,12 +567,37 @@ async fn a_refused_attach_ends_the_worker_at_once_with_the_reason() {
         "{stderr}"
     );
     assert!(
-        !stderr.contains("wrong-token"),
+        stderr.contains("`worker-token` from `fanout certs`"),
+        "says which token a worker needs: {stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong-token-0123"),
         "the token leaked: {stderr}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(matches!(next_seen(&mut seen).await, Seen::Refused));
     assert!(seen.try_recv().is_err(), "the worker tried again");
+    server.kill();
+}
+
+#[tokio::test]
+async fn a_token_under_128_bits_is_a_flag_error_before_any_connection() {
+    let (coordinator, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), None, coordinator).await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_fanout-worker"))
+        .args(["--coordinator", &format!("http://{address}")])
+        .env("FANOUT_WORKER_TOKEN", "guessable-token")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("15 characters") && stderr.contains("at least 128 bits"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("guessable"), "the token leaked: {stderr}");
+    assert!(seen.try_recv().is_err(), "nothing was sent");
     server.kill();
 }
 
