@@ -1,7 +1,12 @@
 //! The jobs of a long-lived coordinator: accepts submissions, drives each job until every host
-//! has one result (or it is cancelled), records results in the state directory, and feeds the
-//! clients that watch.
+//! has one result (or it is cancelled), records results in the state directory, feeds the
+//! clients that watch, and forgets finished jobs once retention says so.
+//!
+//! Memory holds each job's status and counts, never its outputs: those are in the state
+//! directory's `records.pb` (see [`super::log`]), which watchers read back. A coordinator that
+//! runs for a year holds what its retention keeps, not everything it ever collected.
 
+use super::log::{Cursor, JobLog};
 use super::store::{Store, StoredJob};
 use crate::scheduler::{Labels, PlacedHost, Placement};
 use crate::server::{Shared, unix_ms};
@@ -24,6 +29,8 @@ const RESULT_QUEUE: usize = 4096;
 const WATCH_QUEUE: usize = 256;
 /// How often a job looks for hosts that no attached worker can take.
 const PLACEMENT_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How often retention looks for finished jobs that have grown too old.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct HubSettings {
@@ -31,6 +38,18 @@ pub struct HubSettings {
     pub affinity_keys: Vec<String>,
     /// How long a host may wait for a worker with its labels before it fails as `no_worker`.
     pub placement_wait: Duration,
+    /// Which finished jobs are kept.
+    pub retention: Retention,
+}
+
+/// Finished jobs (and their records and outputs, in memory and on disk) are forgotten when
+/// either limit says so; running jobs never are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retention {
+    /// Forget a job this long after it ended.
+    pub max_age: Option<Duration>,
+    /// Keep at most this many finished jobs, the most recently ended.
+    pub max_jobs: Option<usize>,
 }
 
 pub struct Hub {
@@ -38,6 +57,16 @@ pub struct Hub {
     store: Option<Store>,
     settings: HubSettings,
     jobs: Mutex<HashMap<String, Arc<JobEntry>>>,
+    /// What forgotten jobs added to the counters of /metrics, so they never go down.
+    forgotten: Mutex<Forgotten>,
+}
+
+/// The counts of jobs that retention removed.
+#[derive(Debug, Default)]
+struct Forgotten {
+    hosts_done: u64,
+    failed_by_kind: BTreeMap<&'static str, u64>,
+    reassigned: u64,
 }
 
 /// One job, running or over.
@@ -54,7 +83,8 @@ struct Progress {
     /// [`Progress::status`]); `in_flight` and `reassigned` come from the scheduler while the job
     /// runs.
     status: JobStatus,
-    records: Vec<Arc<JobRecord>>,
+    /// The records: how many, and those not on disk.
+    log: JobLog,
     failed_by_kind: BTreeMap<&'static str, u64>,
 }
 
@@ -62,22 +92,48 @@ impl Progress {
     /// The status with its counts taken from the records.
     fn status(&self) -> JobStatus {
         JobStatus {
-            done: self.records.len() as u32,
+            done: self.log.len() as u32,
             failed: self.failed_by_kind.values().sum::<u64>() as u32,
             ..self.status.clone()
         }
     }
 }
 
+/// The name of a failure kind as the proto numbers it.
+fn kind_name(kind: i32) -> &'static str {
+    fanout_common::proto::FailureKind::try_from(kind)
+        .ok()
+        .and_then(FailureKind::from_proto)
+        .unwrap_or(FailureKind::Internal)
+        .as_str()
+}
+
 impl JobEntry {
     fn new(status: JobStatus) -> Arc<Self> {
+        Self::with_progress(Progress {
+            status,
+            log: JobLog::default(),
+            failed_by_kind: BTreeMap::new(),
+        })
+    }
+
+    /// A job from the state directory, its records counted there.
+    fn restored(stored: &StoredJob) -> Arc<Self> {
+        let mut failed_by_kind = BTreeMap::new();
+        for (&kind, &n) in &stored.failed_by_kind {
+            *failed_by_kind.entry(kind_name(kind)).or_default() += n;
+        }
+        Self::with_progress(Progress {
+            status: stored.status.clone(),
+            log: JobLog::on_disk(stored.records),
+            failed_by_kind,
+        })
+    }
+
+    fn with_progress(progress: Progress) -> Arc<Self> {
         Arc::new(Self {
-            id: status.job_id.clone(),
-            progress: Mutex::new(Progress {
-                status,
-                records: Vec::new(),
-                failed_by_kind: BTreeMap::new(),
-            }),
+            id: progress.status.job_id.clone(),
+            progress: Mutex::new(progress),
             changed: watch::channel(0).0,
             cancel: CancellationToken::new(),
         })
@@ -87,14 +143,21 @@ impl JobEntry {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn add(&self, record: JobRecord) {
+    /// Counts a record; keeps it in memory unless it was `saved` to disk.
+    fn add(&self, record: JobRecord, saved: bool) {
         let mut progress = self.lock();
         let failure = record.result.as_ref().and_then(|r| r.failure.as_ref());
         if let Some(failure) = failure {
-            let kind = FailureKind::from_proto(failure.kind()).unwrap_or(FailureKind::Internal);
-            *progress.failed_by_kind.entry(kind.as_str()).or_default() += 1;
+            *progress
+                .failed_by_kind
+                .entry(kind_name(failure.kind))
+                .or_default() += 1;
         }
-        progress.records.push(Arc::new(record));
+        if saved {
+            progress.log.saved();
+        } else {
+            progress.log.hold(record);
+        }
         drop(progress);
         self.changed.send_modify(|n| *n += 1);
     }
@@ -120,6 +183,7 @@ impl Hub {
             store,
             settings,
             jobs: Mutex::new(HashMap::new()),
+            forgotten: Mutex::new(Forgotten::default()),
         })
     }
 
@@ -139,26 +203,17 @@ impl Hub {
     }
 
     /// Takes back the jobs of the state directory: finished ones are listed again, unfinished
-    /// ones resume with the hosts that have no result yet.
+    /// ones resume with the hosts that have no result yet. Then applies retention.
     pub async fn resume(self: &Arc<Self>, stored: Vec<StoredJob>) {
         for job in stored {
-            let StoredJob {
-                submitted,
-                status,
-                records,
-            } = job;
-            let entry = JobEntry::new(status);
-            let done: HashSet<String> = records
-                .iter()
-                .filter_map(|r| r.result.as_ref().map(|r| r.host.clone()))
-                .collect();
-            for record in records {
-                entry.add(record);
-            }
+            let entry = JobEntry::restored(&job);
             self.jobs().insert(entry.id.clone(), entry.clone());
-            if entry.is_over() {
+            let StoredJob {
+                submitted, done, ..
+            } = job;
+            let Some(submitted) = submitted.filter(|_| !entry.is_over()) else {
                 continue;
-            }
+            };
             let left = submitted
                 .hosts
                 .iter()
@@ -173,6 +228,7 @@ impl Hub {
                 .collect();
             self.launch(entry, spec, hosts).await;
         }
+        self.prune();
     }
 
     pub async fn submit(self: &Arc<Self>, mut request: SubmitJob) -> Result<JobStatus, Status> {
@@ -333,13 +389,19 @@ impl Hub {
     }
 
     fn record(&self, entry: &JobEntry, record: JobRecord) {
-        if let Some(store) = &self.store
-            && let Err(e) = store.append(&entry.id, &record)
-        {
-            // The result still reaches the clients; only a restart would lose it.
-            error!(job = %entry.id, error = %e, "cannot record a result");
-        }
-        entry.add(record);
+        let saved = match &self.store {
+            None => false,
+            Some(store) => match store.append(&entry.id, &record) {
+                Ok(()) => true,
+                Err(e) => {
+                    // Kept in memory: the result still reaches the clients; only a restart
+                    // would lose it.
+                    error!(job = %entry.id, error = %e, "cannot record a result");
+                    false
+                }
+            },
+        };
+        entry.add(record, saved);
     }
 
     async fn finish(
@@ -356,23 +418,87 @@ impl Hub {
         while let Some(record) = results.recv().await {
             self.record(entry, record);
         }
-        let status = {
-            let mut progress = entry.lock();
-            let status = &mut progress.status;
-            status.set_state(state);
-            status.finished_unix_ms = unix_ms(SystemTime::now());
-            status.unfinished = removed.unfinished;
-            status.reassigned = reassigned;
-            status.in_flight = 0;
-            progress.status()
-        };
-        if let Some(store) = &self.store
-            && let Err(e) = store.save_status(&status)
-        {
-            error!(job = %entry.id, error = %e, "cannot record the end of a job");
+        // On disk first, credentials gone, and only then in memory: a client that sees the job
+        // over may rely on both.
+        let mut status = entry.lock().status();
+        status.set_state(state);
+        status.finished_unix_ms = unix_ms(SystemTime::now());
+        status.unfinished = removed.unfinished;
+        status.reassigned = reassigned;
+        status.in_flight = 0;
+        if let Some(store) = &self.store {
+            // The status before the scrub: a crash between the two leaves a job that ended
+            // with its credentials still on disk, and the next start removes them.
+            let ended = store
+                .save_status(&status)
+                .and_then(|()| store.scrub(&entry.id));
+            if let Err(e) = ended {
+                error!(job = %entry.id, error = %e, "cannot record the end of a job");
+            }
         }
+        entry.lock().status = status.clone();
         info!(job = %entry.id, state = ?state, done = status.done, failed = status.failed, unfinished = status.unfinished.len(), "job over");
         entry.changed.send_modify(|n| *n += 1);
+        self.prune();
+    }
+
+    /// Forgets the finished jobs that retention no longer keeps, in memory and on disk.
+    pub fn prune(&self) {
+        let Retention { max_age, max_jobs } = self.settings.retention;
+        if max_age.is_none() && max_jobs.is_none() {
+            return;
+        }
+        let entries: Vec<Arc<JobEntry>> = self.jobs().values().cloned().collect();
+        let mut ended: Vec<(u64, Arc<JobEntry>)> = entries
+            .into_iter()
+            .filter_map(|entry| {
+                let status = entry.lock().status();
+                (status.state() != JobState::Running).then_some((status.finished_unix_ms, entry))
+            })
+            .collect();
+        // The most recently ended first: those are the ones a count keeps.
+        ended.sort_by_key(|(finished, _)| std::cmp::Reverse(*finished));
+        let now = unix_ms(SystemTime::now());
+        for (place, (finished, entry)) in ended.into_iter().enumerate() {
+            let too_many = max_jobs.is_some_and(|n| place >= n);
+            let too_old = max_age
+                .is_some_and(|age| u128::from(now.saturating_sub(finished)) > age.as_millis());
+            if too_many || too_old {
+                self.forget(&entry);
+            }
+        }
+    }
+
+    fn forget(&self, entry: &JobEntry) {
+        if self.jobs().remove(&entry.id).is_none() {
+            return;
+        }
+        let status = entry.lock().status();
+        {
+            let mut forgotten = self.forgotten.lock().unwrap_or_else(|e| e.into_inner());
+            forgotten.hosts_done += u64::from(status.done);
+            forgotten.reassigned += status.reassigned;
+            for (kind, n) in &entry.lock().failed_by_kind {
+                *forgotten.failed_by_kind.entry(kind).or_default() += n;
+            }
+        }
+        if let Some(store) = &self.store
+            && let Err(e) = store.remove(&entry.id)
+        {
+            warn!(job = %entry.id, error = %e, "cannot remove a forgotten job's files");
+        }
+        info!(job = %entry.id, "finished job forgotten (retention)");
+    }
+
+    /// Applies retention every minute until `stop`, so jobs age out while nothing else happens.
+    pub async fn prune_until(self: Arc<Self>, stop: CancellationToken) {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = every.tick() => self.prune(),
+            }
+        }
     }
 
     fn status_of(&self, entry: &JobEntry) -> JobStatus {
@@ -425,25 +551,34 @@ impl Hub {
         let entry = self.entry(id)?;
         let (tx, rx) = mpsc::channel(WATCH_QUEUE);
         let hub = self.clone();
+        let mut cursor = Cursor::new(self.store.clone(), id, from);
         tokio::spawn(async move {
             let mut changed = entry.changed.subscribe();
-            let mut next = from;
             loop {
                 changed.mark_unchanged();
-                // Records and status from one look: a status that says "over" must never
+                // Count and status from one look: a status that says "over" must never
                 // overtake the last records.
-                let (batch, status) = {
+                let (count, held, status) = {
                     let progress = entry.lock();
-                    let batch: Vec<Arc<JobRecord>> =
-                        progress.records.iter().skip(next).cloned().collect();
-                    (batch, progress.status())
+                    let count = progress.log.len();
+                    let held = progress.log.held_between(cursor.next(), count);
+                    (count, held, progress.status())
                 };
                 let over = status.state() != JobState::Running;
-                next += batch.len();
-                for record in batch {
-                    let event = job_event::Body::Record((*record).clone());
-                    if tx.send(Ok(JobEvent { body: Some(event) })).await.is_err() {
-                        return;
+                while cursor.behind(count) {
+                    let batch = match cursor.next_batch(&held, count).await {
+                        Ok(batch) => batch,
+                        Err(e) => {
+                            warn!(job = %entry.id, error = %e.message(), "a watch ended early");
+                            let _ = tx.send(Err(e)).await;
+                            return;
+                        }
+                    };
+                    for record in batch {
+                        let event = job_event::Body::Record(record);
+                        if tx.send(Ok(JobEvent { body: Some(event) })).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 let status = job_event::Body::Status(hub.with_live_counts(&entry, status));
@@ -461,6 +596,12 @@ impl Hub {
     pub fn totals(&self) -> Totals {
         let entries: Vec<Arc<JobEntry>> = self.jobs().values().cloned().collect();
         let mut totals = Totals::default();
+        {
+            let forgotten = self.forgotten.lock().unwrap_or_else(|e| e.into_inner());
+            totals.hosts_done = forgotten.hosts_done;
+            totals.reassigned = forgotten.reassigned;
+            totals.failed_by_kind = forgotten.failed_by_kind.clone();
+        }
         for entry in entries {
             let status = self.status_of(&entry);
             let state = match status.state() {
@@ -503,6 +644,70 @@ fn data_labels(facts_json: &str) -> Labels {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::ServerPolicy;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    #[test]
+    fn retention_forgets_finished_jobs_by_age_and_count_but_never_running_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let policy = ServerPolicy {
+            token: None,
+            max_output_bytes: 1 << 20,
+            lease_timeout: Duration::from_secs(10),
+        };
+        let retention = Retention {
+            max_age: Some(30 * DAY),
+            max_jobs: Some(2),
+        };
+        let hub = Hub::new(
+            Shared::new(policy),
+            Some(store.clone()),
+            HubSettings {
+                affinity_keys: Vec::new(),
+                placement_wait: Duration::from_secs(60),
+                retention,
+            },
+        );
+        let now = SystemTime::now();
+        let ago = |age: Duration| unix_ms(now - age);
+        let jobs = [
+            ("old", JobState::Finished, ago(40 * DAY)),
+            ("month", JobState::Cancelled, ago(20 * DAY)),
+            ("week", JobState::Finished, ago(7 * DAY)),
+            ("hour", JobState::Finished, ago(Duration::from_secs(3600))),
+            ("running", JobState::Running, 0),
+        ];
+        for (id, state, finished_unix_ms) in jobs {
+            let status = JobStatus {
+                job_id: id.into(),
+                state: state as i32,
+                submitted_unix_ms: ago(60 * DAY),
+                finished_unix_ms,
+                done: 3,
+                ..Default::default()
+            };
+            store.create(&SubmitJob::default(), &status).unwrap();
+            let entry = JobEntry::new(status);
+            for _ in 0..3 {
+                entry.add(JobRecord::default(), true);
+            }
+            hub.jobs().insert(id.into(), entry);
+        }
+
+        hub.prune();
+        let mut kept: Vec<String> = hub.list().into_iter().map(|j| j.job_id).collect();
+        kept.sort();
+        // "old" is past 30 days, "month" beyond the two most recent; "running" always stays.
+        assert_eq!(kept, ["hour", "running", "week"]);
+        for (id, _, _) in jobs {
+            let present = dir.path().join("jobs").join(id).exists();
+            assert_eq!(present, kept.contains(&id.to_string()), "{id} on disk");
+        }
+        // What the forgotten jobs did still counts on the counters of /metrics.
+        assert_eq!(hub.totals().hosts_done, 15);
+    }
 
     #[test]
     fn labels_come_from_the_scalar_values_of_the_hosts_data() {
