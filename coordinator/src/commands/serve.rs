@@ -3,7 +3,8 @@
 use super::CommandError;
 use crate::cli::ServeArgs;
 use crate::run::Interrupts;
-use crate::serve::hub::{HubSettings, Retention};
+use crate::serve::hub::HubSettings;
+use crate::serve::retention::Retention;
 use crate::serve::{ServeConfig, serve};
 use fanout_common::Secret;
 

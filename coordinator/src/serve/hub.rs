@@ -7,6 +7,7 @@
 //! runs for a year holds what its retention keeps, not everything it ever collected.
 
 use super::log::{Cursor, JobLog};
+use super::retention::{Forgotten, Retention};
 use super::store::{Store, StoredJob};
 use crate::scheduler::{Labels, PlacedHost, Placement};
 use crate::server::{Shared, unix_ms};
@@ -29,8 +30,6 @@ const RESULT_QUEUE: usize = 4096;
 const WATCH_QUEUE: usize = 256;
 /// How often a job looks for hosts that no attached worker can take.
 const PLACEMENT_CHECK_EVERY: Duration = Duration::from_secs(1);
-/// How often retention looks for finished jobs that have grown too old.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct HubSettings {
@@ -42,55 +41,37 @@ pub struct HubSettings {
     pub retention: Retention,
 }
 
-/// Finished jobs (and their records and outputs, in memory and on disk) are forgotten when
-/// either limit says so; running jobs never are.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Retention {
-    /// Forget a job this long after it ended.
-    pub max_age: Option<Duration>,
-    /// Keep at most this many finished jobs, the most recently ended.
-    pub max_jobs: Option<usize>,
-}
-
 pub struct Hub {
     shared: Arc<Shared>,
-    store: Option<Store>,
-    settings: HubSettings,
+    pub(super) store: Option<Store>,
+    pub(super) settings: HubSettings,
     jobs: Mutex<HashMap<String, Arc<JobEntry>>>,
     /// What forgotten jobs added to the counters of /metrics, so they never go down.
-    forgotten: Mutex<Forgotten>,
-}
-
-/// The counts of jobs that retention removed.
-#[derive(Debug, Default)]
-struct Forgotten {
-    hosts_done: u64,
-    failed_by_kind: BTreeMap<&'static str, u64>,
-    reassigned: u64,
+    pub(super) forgotten: Mutex<Forgotten>,
 }
 
 /// One job, running or over.
-struct JobEntry {
-    id: String,
+pub(super) struct JobEntry {
+    pub(super) id: String,
     progress: Mutex<Progress>,
     /// Bumped on every change, for watchers.
     changed: watch::Sender<u64>,
     cancel: CancellationToken,
 }
 
-struct Progress {
+pub(super) struct Progress {
     /// What is not counted from the records: `done` and `failed` are (see
     /// [`Progress::status`]); `in_flight` and `reassigned` come from the scheduler while the job
     /// runs.
     status: JobStatus,
     /// The records: how many, and those not on disk.
     log: JobLog,
-    failed_by_kind: BTreeMap<&'static str, u64>,
+    pub(super) failed_by_kind: BTreeMap<&'static str, u64>,
 }
 
 impl Progress {
     /// The status with its counts taken from the records.
-    fn status(&self) -> JobStatus {
+    pub(super) fn status(&self) -> JobStatus {
         JobStatus {
             done: self.log.len() as u32,
             failed: self.failed_by_kind.values().sum::<u64>() as u32,
@@ -109,7 +90,7 @@ fn kind_name(kind: i32) -> &'static str {
 }
 
 impl JobEntry {
-    fn new(status: JobStatus) -> Arc<Self> {
+    pub(super) fn new(status: JobStatus) -> Arc<Self> {
         Self::with_progress(Progress {
             status,
             log: JobLog::default(),
@@ -139,12 +120,12 @@ impl JobEntry {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Progress> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Progress> {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counts a record; keeps it in memory unless it was `saved` to disk.
-    fn add(&self, record: JobRecord, saved: bool) {
+    pub(super) fn add(&self, record: JobRecord, saved: bool) {
         let mut progress = self.lock();
         let failure = record.result.as_ref().and_then(|r| r.failure.as_ref());
         if let Some(failure) = failure {
@@ -191,7 +172,7 @@ impl Hub {
         &self.shared
     }
 
-    fn jobs(&self) -> MutexGuard<'_, HashMap<String, Arc<JobEntry>>> {
+    pub(super) fn jobs(&self) -> MutexGuard<'_, HashMap<String, Arc<JobEntry>>> {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -442,65 +423,6 @@ impl Hub {
         self.prune();
     }
 
-    /// Forgets the finished jobs that retention no longer keeps, in memory and on disk.
-    pub fn prune(&self) {
-        let Retention { max_age, max_jobs } = self.settings.retention;
-        if max_age.is_none() && max_jobs.is_none() {
-            return;
-        }
-        let entries: Vec<Arc<JobEntry>> = self.jobs().values().cloned().collect();
-        let mut ended: Vec<(u64, Arc<JobEntry>)> = entries
-            .into_iter()
-            .filter_map(|entry| {
-                let status = entry.lock().status();
-                (status.state() != JobState::Running).then_some((status.finished_unix_ms, entry))
-            })
-            .collect();
-        // The most recently ended first: those are the ones a count keeps.
-        ended.sort_by_key(|(finished, _)| std::cmp::Reverse(*finished));
-        let now = unix_ms(SystemTime::now());
-        for (place, (finished, entry)) in ended.into_iter().enumerate() {
-            let too_many = max_jobs.is_some_and(|n| place >= n);
-            let too_old = max_age
-                .is_some_and(|age| u128::from(now.saturating_sub(finished)) > age.as_millis());
-            if too_many || too_old {
-                self.forget(&entry);
-            }
-        }
-    }
-
-    fn forget(&self, entry: &JobEntry) {
-        if self.jobs().remove(&entry.id).is_none() {
-            return;
-        }
-        let status = entry.lock().status();
-        {
-            let mut forgotten = self.forgotten.lock().unwrap_or_else(|e| e.into_inner());
-            forgotten.hosts_done += u64::from(status.done);
-            forgotten.reassigned += status.reassigned;
-            for (kind, n) in &entry.lock().failed_by_kind {
-                *forgotten.failed_by_kind.entry(kind).or_default() += n;
-            }
-        }
-        if let Some(store) = &self.store
-            && let Err(e) = store.remove(&entry.id)
-        {
-            warn!(job = %entry.id, error = %e, "cannot remove a forgotten job's files");
-        }
-        info!(job = %entry.id, "finished job forgotten (retention)");
-    }
-
-    /// Applies retention every minute until `stop`, so jobs age out while nothing else happens.
-    pub async fn prune_until(self: Arc<Self>, stop: CancellationToken) {
-        let mut every = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = every.tick() => self.prune(),
-            }
-        }
-    }
-
     fn status_of(&self, entry: &JobEntry) -> JobStatus {
         let status = entry.lock().status();
         self.with_live_counts(entry, status)
@@ -644,70 +566,6 @@ fn data_labels(facts_json: &str) -> Labels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::ServerPolicy;
-
-    const DAY: Duration = Duration::from_secs(86_400);
-
-    #[test]
-    fn retention_forgets_finished_jobs_by_age_and_count_but_never_running_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let policy = ServerPolicy {
-            token: None,
-            max_output_bytes: 1 << 20,
-            lease_timeout: Duration::from_secs(10),
-        };
-        let retention = Retention {
-            max_age: Some(30 * DAY),
-            max_jobs: Some(2),
-        };
-        let hub = Hub::new(
-            Shared::new(policy),
-            Some(store.clone()),
-            HubSettings {
-                affinity_keys: Vec::new(),
-                placement_wait: Duration::from_secs(60),
-                retention,
-            },
-        );
-        let now = SystemTime::now();
-        let ago = |age: Duration| unix_ms(now - age);
-        let jobs = [
-            ("old", JobState::Finished, ago(40 * DAY)),
-            ("month", JobState::Cancelled, ago(20 * DAY)),
-            ("week", JobState::Finished, ago(7 * DAY)),
-            ("hour", JobState::Finished, ago(Duration::from_secs(3600))),
-            ("running", JobState::Running, 0),
-        ];
-        for (id, state, finished_unix_ms) in jobs {
-            let status = JobStatus {
-                job_id: id.into(),
-                state: state as i32,
-                submitted_unix_ms: ago(60 * DAY),
-                finished_unix_ms,
-                done: 3,
-                ..Default::default()
-            };
-            store.create(&SubmitJob::default(), &status).unwrap();
-            let entry = JobEntry::new(status);
-            for _ in 0..3 {
-                entry.add(JobRecord::default(), true);
-            }
-            hub.jobs().insert(id.into(), entry);
-        }
-
-        hub.prune();
-        let mut kept: Vec<String> = hub.list().into_iter().map(|j| j.job_id).collect();
-        kept.sort();
-        // "old" is past 30 days, "month" beyond the two most recent; "running" always stays.
-        assert_eq!(kept, ["hour", "running", "week"]);
-        for (id, _, _) in jobs {
-            let present = dir.path().join("jobs").join(id).exists();
-            assert_eq!(present, kept.contains(&id.to_string()), "{id} on disk");
-        }
-        // What the forgotten jobs did still counts on the counters of /metrics.
-        assert_eq!(hub.totals().hosts_done, 15);
-    }
 
     #[test]
     fn labels_come_from_the_scalar_values_of_the_hosts_data() {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod hub;
 pub mod log;
 pub mod metrics;
+pub mod retention;
 pub mod store;
 
 use crate::scheduler::Scheduler;
