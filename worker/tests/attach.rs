@@ -972,10 +972,11 @@ fn take_every_descriptor() -> Vec<std::fs::File> {
 #[tokio::test]
 #[ignore = "run in a process of its own by a_worker_out_of_file_descriptors_..."]
 async fn out_of_file_descriptors_in_this_process() {
-    assert!(
-        std::env::var_os("FANOUT_ATTACH_TEST_CHILD").is_some(),
-        "takes every descriptor of its process: run it through its parent test"
-    );
+    if std::env::var_os("FANOUT_ATTACH_TEST_CHILD").is_none() {
+        // It takes every descriptor of its process: only its parent test runs it, alone.
+        eprintln!("skipped: run by a_worker_out_of_file_descriptors_... in a process of its own");
+        return;
+    }
     let fleet = Fleet::start(FleetConfig {
         count: 2,
         base: Ipv4Addr::new(127, 1, 66, 1),
