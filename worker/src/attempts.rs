@@ -28,6 +28,8 @@ pub const RETRY_CAP: Duration = Duration::from_secs(60);
 /// and give theirs back.
 const DESCRIPTORS_FIRST: Duration = Duration::from_millis(200);
 const DESCRIPTORS_CAP: Duration = Duration::from_secs(2);
+/// Warnings of a descriptor shortage are at most this frequent.
+const SHORTAGE_WARNING_EVERY: Duration = Duration::from_secs(10);
 /// How long a host waits for descriptors when its job sets no host timeout.
 const DESCRIPTORS_PATIENCE: Duration = Duration::from_secs(60);
 
@@ -68,7 +70,11 @@ pub async fn collect_with_retries(
         let mut outcome = collect_once(target, &facts, parts, deadline).await;
         if let Some(failure) = outcome.failure.as_mut().filter(|f| out_of_descriptors(f)) {
             let patience = deadline.unwrap_or(started + DESCRIPTORS_PATIENCE);
-            warn!(host = %target.name, "out of file descriptors; trying the host again shortly");
+            if should_warn_of_shortage() {
+                warn!(host = %target.name, "out of file descriptors; hosts wait for one");
+            } else {
+                debug!(host = %target.name, "out of file descriptors; waiting for one");
+            }
             if descriptors.wait_until(Some(patience)).await {
                 continue;
             }
@@ -185,6 +191,21 @@ fn out_of_descriptors(failure: &SessionFailure) -> bool {
             .iter()
             .filter(|e| fanout_common::limits::is_out_of_descriptors(e))
             .any(|e| failure.message.contains(&e.to_string()))
+}
+
+/// Whether to warn of a descriptor shortage now: once per [`SHORTAGE_WARNING_EVERY`] for
+/// the whole worker, since a shortage hits every host in flight at once.
+fn should_warn_of_shortage() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    now >= last + SHORTAGE_WARNING_EVERY.as_secs()
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 /// The failure of a host that never got a file descriptor in time.
