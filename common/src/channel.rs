@@ -9,6 +9,10 @@ use std::time::Duration;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
 
+/// Fewest characters a token may have: 32 hex digits hold 128 bits, the least a guesser must
+/// not be able to search. `fanout certs` makes tokens of 64.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
 /// How long reaching the coordinator (TCP, then the TLS handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// An HTTP/2 ping this often, even while idle, and a link whose ping goes unanswered this long is
@@ -74,6 +78,12 @@ pub enum ChannelError {
     /// The token holds characters that cannot travel in a header.
     #[error("the token is not valid header text (it must be printable ASCII)")]
     BadToken,
+    /// The token is too short to hold 128 bits.
+    #[error(
+        "the token has {chars} characters: tokens must hold at least 128 bits, {MIN_TOKEN_CHARS} \
+         hex characters or more (`fanout certs` makes them, or `openssl rand -hex 32`)"
+    )]
+    WeakToken { chars: usize },
     /// The coordinator could not be reached or the TLS handshake failed.
     #[error("cannot reach coordinator at {url}: {message}")]
     Connect {
@@ -141,12 +151,28 @@ pub async fn connect(remote: &Remote) -> Result<Channel, ChannelError> {
     })
 }
 
+/// Refuses a token too short to be secret ([`MIN_TOKEN_CHARS`]) or that cannot travel in a
+/// header. Every side checks it at start: `serve` for the tokens it accepts, workers and
+/// clients for the one they present.
+pub fn check_token_strength(token: &Secret) -> Result<(), ChannelError> {
+    let token = token.expose();
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ChannelError::BadToken);
+    }
+    let chars = token.chars().count();
+    if chars < MIN_TOKEN_CHARS {
+        return Err(ChannelError::WeakToken { chars });
+    }
+    Ok(())
+}
+
 /// The `authorization` header value for the token, marked sensitive so tonic and hyper never
-/// log it; `None` without a token.
+/// log it; `None` without a token. A weak token is refused here, before it is ever sent.
 pub fn authorization(remote: &Remote) -> Result<Option<MetadataValue<Ascii>>, ChannelError> {
     let Some(token) = &remote.token else {
         return Ok(None);
     };
+    check_token_strength(token)?;
     let mut value: MetadataValue<Ascii> = format!("Bearer {}", token.expose())
         .parse()
         .map_err(|_| ChannelError::BadToken)?;
@@ -379,14 +405,46 @@ mod tests {
     }
 
     #[test]
+    fn tokens_under_128_bits_are_refused_before_they_are_sent() {
+        let with = |token: &str| Remote {
+            token: Some(Secret::new(token)),
+            ..remote("http://127.0.0.1:1")
+        };
+        let error = authorization(&with("short-but-secret")).unwrap_err();
+        assert!(
+            matches!(error, ChannelError::WeakToken { chars: 16 }),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("16 characters") && message.contains("128 bits"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("short-but-secret"),
+            "never the token itself"
+        );
+        let hex32 = "0123456789abcdef0123456789abcdef";
+        assert!(authorization(&with(&hex32[..31])).is_err());
+        assert!(authorization(&with(hex32)).unwrap().is_some());
+        assert!(matches!(
+            check_token_strength(&Secret::new(format!("{hex32} x"))),
+            Err(ChannelError::BadToken)
+        ));
+    }
+
+    #[test]
     fn the_token_header_is_sensitive_and_never_printed() {
         let with_token = Remote {
-            token: Some(Secret::new("s3cret-token")),
+            token: Some(Secret::new("s3cret-token-of-at-least-32-chars")),
             ..remote("http://127.0.0.1:1")
         };
         let value = authorization(&with_token).unwrap().unwrap();
         assert!(value.is_sensitive());
-        assert_eq!(value.to_str().unwrap(), "Bearer s3cret-token");
+        assert_eq!(
+            value.to_str().unwrap(),
+            "Bearer s3cret-token-of-at-least-32-chars"
+        );
         assert!(!format!("{value:?} {with_token:?}").contains("s3cret"));
         assert!(
             authorization(&remote("http://127.0.0.1:1"))
@@ -394,7 +452,7 @@ mod tests {
                 .is_none()
         );
         let bad = Remote {
-            token: Some(Secret::new("line\nbreak")),
+            token: Some(Secret::new("line\nbreak, long enough to be a token")),
             ..remote("http://127.0.0.1:1")
         };
         assert!(matches!(authorization(&bad), Err(ChannelError::BadToken)));

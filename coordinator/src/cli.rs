@@ -713,13 +713,33 @@ pub struct ServeArgs {
     )]
     pub client_ca: Option<PathBuf>,
 
-    /// File holding the token workers and clients must present.
+    /// File holding the token clients must present (`run --coordinator`, `jobs`, `watch`,
+    /// `cancel`, `workers`); with --client-ca it may be left out.
     #[arg(long, env = "FANOUT_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+
+    /// File holding the token workers must present to attach (`worker-token` from `fanout
+    /// certs`). Required, and never the clients' token: workers receive the jobs' credentials.
+    #[arg(long, env = "FANOUT_WORKER_TOKEN_FILE", value_name = "FILE")]
+    pub worker_token_file: Option<PathBuf>,
 
     /// Keep jobs here: finished ones are listed after a restart, unfinished ones resume.
     #[arg(long, env = "FANOUT_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+
+    /// Forget finished jobs (their results and outputs too) this long after they ended; 0
+    /// keeps them however old.
+    #[arg(long, env = "FANOUT_KEEP", default_value = "30d", value_parser = parse_duration)]
+    pub keep: Duration,
+
+    /// Keep at most this many finished jobs, forgetting the oldest first; 0 keeps them all.
+    #[arg(
+        long,
+        env = "FANOUT_KEEP_JOBS",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
+    pub keep_jobs: usize,
 
     /// Plain-HTTP address for GET /metrics (Prometheus) and GET /healthz.
     #[arg(long, env = "FANOUT_METRICS_LISTEN", value_name = "ADDR")]

@@ -1,5 +1,9 @@
 //! Local worker processes: `fanout run --workers N` starts N of them, watches them, shows a
 //! crashed one's last words instead of hanging, and never leaves one behind.
+//!
+//! A worker gets only the environment it uses, never the rest of ours: the inventory's
+//! `password_env` variables and whatever else the user's shell holds stay in this process
+//! (the job carries the credentials a worker needs).
 
 use fanout_common::Secret;
 use std::collections::VecDeque;
@@ -14,6 +18,48 @@ use tokio::process::{Child, Command};
 const STDERR_TAIL_LINES: usize = 20;
 /// Environment variable naming the worker program, for unusual installs and tests.
 pub const WORKER_BIN_ENV: &str = "FANOUT_WORKER_BIN";
+
+/// The variables a worker is given, when we have them: where programs and the home directory
+/// are (known_hosts' default place), logging and backtraces, time zone and locale, the
+/// ssh-agent for hosts with `ssh_agent`, the CA bundle and proxies for HTTP steps.
+const PASSED_VARIABLES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "HOSTNAME",
+    "TMPDIR",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+    "FANOUT_LOG",
+    "RUST_LOG",
+    "RUST_BACKTRACE",
+    "RUST_LIB_BACKTRACE",
+    "TZ",
+    "LANG",
+    "LANGUAGE",
+    "SSH_AUTH_SOCK",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+/// Prefixes of passed variables: the locale's categories.
+const PASSED_PREFIXES: &[&str] = &["LC_"];
+
+/// Whether a variable of ours is passed on to workers.
+fn passed_to_workers(name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    PASSED_VARIABLES.contains(&name) || PASSED_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
@@ -116,6 +162,8 @@ impl LocalWorkers {
     ) -> Result<u32, SupervisorError> {
         self.started += 1;
         let mut child = Command::new(&program.program)
+            .env_clear()
+            .envs(std::env::vars_os().filter(|(name, _)| passed_to_workers(name)))
             .args(&program.leading_args)
             .arg("--coordinator")
             .arg(coordinator_url)
@@ -215,4 +263,34 @@ async fn keep_tail(
 fn tail_text(tail: &Mutex<VecDeque<String>>) -> String {
     let tail = tail.lock().unwrap_or_else(|e| e.into_inner());
     tail.iter().cloned().collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_get_what_they_use_and_nothing_else() {
+        for name in [
+            "PATH",
+            "HOME",
+            "FANOUT_LOG",
+            "RUST_LOG",
+            "SSH_AUTH_SOCK",
+            "LC_ALL",
+            "TZ",
+        ] {
+            assert!(passed_to_workers(name.as_ref()), "{name}");
+        }
+        for name in [
+            "FANOUT_PASSWORD",
+            "ENABLE_SECRET",
+            "AWS_SECRET_ACCESS_KEY",
+            "FANOUT_TOKEN_FILE",
+            "PATHS",
+            "LD_PRELOAD",
+        ] {
+            assert!(!passed_to_workers(name.as_ref()), "{name}");
+        }
+    }
 }

@@ -178,6 +178,7 @@ fn keys_and_token_are_private_and_the_listing_says_which_flag_takes_which_file()
         "client-worker-ams-key.pem",
         "client-ci-key.pem",
         "token",
+        "worker-token",
     ] {
         assert_eq!(mode(&dir.join(secret)), 0o600, "{secret}");
     }
@@ -192,16 +193,29 @@ fn keys_and_token_are_private_and_the_listing_says_which_flag_takes_which_file()
 
     let token = std::fs::read_to_string(dir.join("token")).unwrap();
     let token = token.trim_end();
-    assert_eq!(token.len(), 64, "{token:?}");
-    assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token:?}");
+    let worker_token = std::fs::read_to_string(dir.join("worker-token")).unwrap();
+    let worker_token = worker_token.trim_end();
+    for token in [token, worker_token] {
+        assert_eq!(token.len(), 64, "{token:?}");
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token:?}");
+    }
+    assert_ne!(
+        token, worker_token,
+        "workers and clients hold different tokens"
+    );
 
     let listing = text(&out.stdout);
     assert!(!listing.contains(token), "the token is never printed");
+    assert!(
+        !listing.contains(worker_token),
+        "the token is never printed"
+    );
     for expected in [
         "coordinator.pem",
         "--tls-cert",
         "--tls-key",
         "--token-file",
+        "--worker-token-file",
         "--ca-cert",
         "--client-ca",
         "--client-cert",
@@ -210,6 +224,8 @@ fn keys_and_token_are_private_and_the_listing_says_which_flag_takes_which_file()
     ] {
         assert!(listing.contains(expected), "{expected} missing:\n{listing}");
     }
+    let worker_flag = format!("--token-file {}/worker-token", dir.display());
+    assert!(listing.contains(&worker_flag), "workers' token:\n{listing}");
 
     // --days bounds the validity: 30 days from now, give or take the clock-skew allowance.
     let end = openssl(
@@ -245,6 +261,7 @@ fn existing_files_are_named_and_kept_unless_forced_and_the_token_always_survives
     assert!(make_certs(&dir, &[]).status.success());
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
     let (ca, key, token) = (read("ca.pem"), read("ca-key.pem"), read("token"));
+    let worker_token = read("worker-token");
 
     let again = make_certs(&dir, &[]);
     assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
@@ -271,11 +288,25 @@ fn existing_files_are_named_and_kept_unless_forced_and_the_token_always_survives
     let forced = make_certs(&dir, &["--force"]);
     assert!(forced.status.success(), "{}", text(&forced.stderr));
     assert_ne!(read("ca.pem"), ca, "a new CA");
-    assert_eq!(read("token"), token, "running workers keep their token");
+    assert_eq!(read("token"), token, "running clients keep their token");
+    assert_eq!(
+        read("worker-token"),
+        worker_token,
+        "running workers keep theirs"
+    );
     assert!(
         text(&forced.stdout).contains("kept"),
         "says the token was kept"
     );
+
+    // A directory from before workers had a token of their own gets one, the clients' kept.
+    std::fs::remove_file(dir.join("worker-token")).unwrap();
+    let upgraded = make_certs(&dir, &["--force"]);
+    assert!(upgraded.status.success(), "{}", text(&upgraded.stderr));
+    assert_eq!(read("token"), token);
+    let new_worker_token = read("worker-token");
+    assert_ne!(new_worker_token, token);
+    assert_eq!(mode(&dir.join("worker-token")), 0o600);
     assert_eq!(
         mode(&dir.join("ca-key.pem")),
         0o600,

@@ -679,3 +679,138 @@ async fn the_systemd_environment_files_start_a_coordinator_and_a_labelled_worker
     let (status, body) = fanout_tests::http(metrics, "GET", "/healthz", "").await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// The word after `flag` in a command line, if the flag is there.
+fn value_of<'a>(line: &'a [String], flag: &str) -> Option<&'a str> {
+    let at = line.iter().position(|w| w == flag)?;
+    line.get(at + 1).map(String::as_str)
+}
+
+/// `FANOUT_TOKEN_FILE` of the containers that run `fanout-worker`, with the environment a YAML
+/// merge key (`<<: *worker`) brings in.
+fn worker_token_settings(value: &serde_yaml_ng::Value, into: &mut Vec<String>) {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Mapping(map) => {
+            let runs_worker = ["entrypoint", "command"].iter().any(|key| {
+                serde_yaml_ng::to_string(&map.get(*key).cloned().unwrap_or(Value::Null))
+                    .unwrap()
+                    .contains("fanout-worker")
+            });
+            if runs_worker {
+                let environment = map.get("environment").cloned().unwrap_or(Value::Null);
+                let merged = environment.get("<<").cloned().unwrap_or(Value::Null);
+                for env in [&environment, &merged] {
+                    if let Some(file) = env.get("FANOUT_TOKEN_FILE").and_then(Value::as_str) {
+                        into.push(file.to_string());
+                    }
+                    // Kubernetes: env is a list of {name, value}.
+                    for item in map
+                        .get("env")
+                        .and_then(Value::as_sequence)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if item.get("name").and_then(Value::as_str) == Some("FANOUT_TOKEN_FILE") {
+                            into.push(item["value"].as_str().unwrap_or("").to_string());
+                        }
+                    }
+                }
+            }
+            for (_, child) in map {
+                worker_token_settings(child, into);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|i| worker_token_settings(i, into)),
+        _ => {}
+    }
+}
+
+/// Workers hold the worker token and only it; the coordinator is given both tokens, different
+/// files: a deployment copied from these files cannot let a client attach as a worker (where
+/// it would receive other users' jobs with their credentials), nor hand workers the clients'
+/// token.
+#[test]
+fn workers_are_given_the_worker_token_and_the_coordinator_both_tokens() {
+    let mut workers = Vec::new();
+    let mut coordinators = Vec::new();
+    for source in sources() {
+        for line in command_lines(&source) {
+            for invocation in invocations(&line) {
+                let start = line
+                    .iter()
+                    .position(|w| w.ends_with(&invocation.program[0]))
+                    .unwrap_or(0);
+                let words = &line[start..];
+                match invocation.program.join(" ").as_str() {
+                    "fanout-worker" => {
+                        if let Some(file) = value_of(words, "--token-file") {
+                            workers.push((source.name.clone(), file.to_string()));
+                        }
+                    }
+                    // A unit whose settings are all in its environment file names neither.
+                    "fanout serve"
+                        if words
+                            .iter()
+                            .any(|w| w == "--token-file" || w == "--worker-token-file") =>
+                    {
+                        coordinators.push((
+                            source.name.clone(),
+                            value_of(words, "--token-file").map(String::from),
+                            value_of(words, "--worker-token-file").map(String::from),
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let name = file_name(&source.path);
+        if name.ends_with(".yaml") {
+            for document in yaml_documents(&source.text).into_iter().flatten() {
+                let mut found = Vec::new();
+                worker_token_settings(&document, &mut found);
+                workers.extend(found.into_iter().map(|f| (source.name.clone(), f)));
+            }
+        }
+    }
+    let etc = Path::new("/etc/fanout");
+    let env = |file: &str, key: &str| {
+        environment_file(file, etc)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    };
+    workers.push((
+        "worker.env".into(),
+        env("worker.env", "FANOUT_TOKEN_FILE").expect("worker.env names its token"),
+    ));
+    coordinators.push((
+        "coordinator.env".into(),
+        env("coordinator.env", "FANOUT_TOKEN_FILE"),
+        env("coordinator.env", "FANOUT_WORKER_TOKEN_FILE"),
+    ));
+
+    assert!(workers.len() >= 5, "too few workers found: {workers:?}");
+    for (source, file) in &workers {
+        assert!(
+            file.ends_with("/worker-token") || file == "worker-token",
+            "{source}: a worker reads {file}, not the worker token"
+        );
+    }
+    assert!(
+        coordinators.len() >= 4,
+        "too few coordinators: {coordinators:?}"
+    );
+    for (source, clients, workers) in &coordinators {
+        let workers = workers
+            .as_deref()
+            .unwrap_or_else(|| panic!("{source}: the coordinator has no --worker-token-file"));
+        assert!(workers.ends_with("worker-token"), "{source}: {workers}");
+        if let Some(clients) = clients {
+            assert!(
+                clients.ends_with("/token") && clients != workers,
+                "{source}: clients' {clients}, workers' {workers}"
+            );
+        }
+    }
+}

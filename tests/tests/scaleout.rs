@@ -87,7 +87,7 @@ async fn a_job_spans_two_remote_workers_and_survives_a_cut_link() {
         String::from_utf8_lossy(&certs.stderr)
     );
     let file = |name: &str| pki.join(name).to_string_lossy().into_owned();
-    let (ca, token) = (file("ca.pem"), file("token"));
+    let (ca, token, worker_token) = (file("ca.pem"), file("token"), file("worker-token"));
     let listen = format!("{COORDINATOR}:7443");
     let serve = run_in(
         &net,
@@ -103,6 +103,8 @@ async fn a_job_spans_two_remote_workers_and_survives_a_cut_link() {
             &file("coordinator-key.pem"),
             "--token-file",
             &token,
+            "--worker-token-file",
+            &worker_token,
             "--state-dir",
             &path("state"),
             "--lease-timeout",
@@ -125,14 +127,14 @@ async fn a_job_spans_two_remote_workers_and_survives_a_cut_link() {
         args.extend(["--worker-id", id, "--concurrency", "6"]);
         run_in(&net, machine, "fanout-worker", &args)
     };
-    let _a = worker("wa", "worker-a", &token);
-    let _b = worker("wb", "worker-b", &token);
+    let _a = worker("wa", "worker-a", &worker_token);
+    let _b = worker("wb", "worker-b", &worker_token);
     serve.wait_for_line("worker-a", BOOT).await;
     serve.wait_for_line("worker-b", BOOT).await;
 
     // A worker with a bad token is refused and never counted among the workers.
     let bad = path("bad-token");
-    std::fs::write(&bad, "0000\n").unwrap();
+    std::fs::write(&bad, format!("{}\n", "0".repeat(64))).unwrap();
     let mut stranger = worker("wb", "worker-stranger", &bad);
     assert_eq!(stranger.exit_code(Duration::from_secs(30)).await, Some(1));
     assert!(

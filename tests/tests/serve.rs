@@ -1,6 +1,8 @@
 //! `fanout serve` on loopback with real worker processes and clients: jobs over TLS with a
-//! token report exactly like local runs, labels pin hosts to workers, strangers are refused,
-//! a killed coordinator resumes its job from the state directory, and a cancelled job stops.
+//! token report exactly like local runs, labels pin hosts to workers, strangers are refused and
+//! so are clients posing as workers (and workers as clients), a killed coordinator resumes its
+//! job from the state directory, a cancelled job stops, a finished job keeps no credentials on
+//! disk, and retention forgets old jobs.
 
 use fanout_devsim::{DriftConfig, FleetConfig};
 use fanout_tests::daemon::{Daemon, address_in};
@@ -21,8 +23,8 @@ const RULES: &str = r#"rules:
     expect: { not_matches: 'transport input .*telnet' }
 "#;
 
-/// `fanout certs` into `dir`: a CA, a certificate for 127.0.0.1/localhost, the token, and a
-/// client certificate for each of `clients`.
+/// `fanout certs` into `dir`: a CA, a certificate for 127.0.0.1/localhost, the client and
+/// worker tokens, and a client certificate for each of `clients`.
 async fn certs(dir: &Path, clients: &[&str]) {
     let mut args = vec![
         "certs",
@@ -95,7 +97,7 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
     let pki = lab.dir.path().join("pki");
     certs(&pki, &[]).await;
     let file = |name: &str| pki.join(name).to_string_lossy().into_owned();
-    let (ca, token) = (file("ca.pem"), file("token"));
+    let (ca, token, worker_token) = (file("ca.pem"), file("token"), file("worker-token"));
     let (cert, key) = (file("coordinator.pem"), file("coordinator-key.pem"));
     let state = lab.path("state");
     let serve = serve(&[
@@ -107,6 +109,8 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
         &key,
         "--token-file",
         &token,
+        "--worker-token-file",
+        &worker_token,
         "--state-dir",
         &state,
         "--metrics-listen",
@@ -129,43 +133,57 @@ async fn remote_jobs_over_tls_report_like_local_runs_and_strangers_are_refused()
         "--ca-cert",
         &ca,
     ];
-    let mut ams_args = client.to_vec();
+    let mut worker_access = client.to_vec();
+    worker_access[3] = &worker_token;
+    let mut ams_args = worker_access.clone();
     ams_args.extend(["--labels", "site=ams"]);
-    let mut fra_args = client.to_vec();
+    let mut fra_args = worker_access.clone();
     fra_args.extend(["--labels", "site=fra"]);
     let _ams = worker("w-ams", &ams_args);
     let _fra = worker("w-fra", &fra_args);
     wait_for_workers(&serve, &client, 2).await;
 
-    // A worker with the wrong token gets a refusal and nothing else, and is not listed.
+    // A worker with the wrong token gets a refusal and nothing else, and is not listed; so
+    // does one holding the clients' token: a client cannot attach and receive others' jobs.
     let wrong = lab.dir.path().join("wrong-token");
-    std::fs::write(&wrong, "not-the-token\n").unwrap();
-    let mut stranger_args = client.to_vec();
-    stranger_args[3] = wrong.to_str().unwrap();
-    let mut stranger = worker("w-stranger", &stranger_args);
-    assert_eq!(stranger.exit_code(Duration::from_secs(20)).await, Some(1));
-    assert!(
-        stranger.output().contains("refused"),
-        "{}",
-        stranger.output()
-    );
-    assert!(!serve.output().contains("w-stranger"), "{}", serve.output());
-    // Clients alike; and a client that does not trust the coordinator's CA stops at TLS.
-    let refused = fanout(
-        &[
-            "jobs",
-            "--coordinator",
-            &url,
-            "--token-file",
-            wrong.to_str().unwrap(),
-            "--ca-cert",
-            &ca,
-        ],
-        Duration::from_secs(20),
-    )
-    .await;
-    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
-    assert!(refused.stderr.contains("token"), "{}", refused.stderr);
+    std::fs::write(&wrong, format!("{}\n", "0f".repeat(32))).unwrap();
+    for (name, token) in [
+        ("w-stranger", wrong.to_str().unwrap()),
+        ("w-client", &token),
+    ] {
+        let mut stranger_args = client.to_vec();
+        stranger_args[3] = token;
+        let mut stranger = worker(name, &stranger_args);
+        assert_eq!(stranger.exit_code(Duration::from_secs(20)).await, Some(1));
+        let said = stranger.output();
+        assert!(
+            said.contains("refused") && said.contains("worker token"),
+            "{said}"
+        );
+        assert!(!serve.output().contains(name), "{}", serve.output());
+    }
+    // Clients alike, and the workers' token is no client's: it cannot list, submit or watch.
+    for (token, says) in [
+        (wrong.to_str().unwrap(), "token"),
+        (&worker_token, "worker token"),
+    ] {
+        let refused = fanout(
+            &[
+                "jobs",
+                "--coordinator",
+                &url,
+                "--token-file",
+                token,
+                "--ca-cert",
+                &ca,
+            ],
+            Duration::from_secs(20),
+        )
+        .await;
+        assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+        assert!(refused.stderr.contains(says), "{}", refused.stderr);
+    }
+    // A client that does not trust the coordinator's CA stops at TLS.
     let untrusting = fanout(
         &["jobs", "--coordinator", &url, "--token-file", &token],
         Duration::from_secs(20),
@@ -367,8 +385,7 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
         ..FleetConfig::default()
     })
     .await;
-    let token = lab.path("token");
-    std::fs::write(&token, "a-token-for-loopback\n").unwrap();
+    let (token, worker_token) = tokens(&lab);
     let state = lab.path("state");
     let listen = format!("127.0.0.1:{}", fanout_tests::closed_port());
     let serve_args = [
@@ -376,6 +393,8 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
         listen.as_str(),
         "--token-file",
         &token,
+        "--worker-token-file",
+        &worker_token,
         "--state-dir",
         &state,
         "--lease-timeout",
@@ -385,8 +404,9 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
     first.wait_for_line("serving on", BOOT).await;
     let url = format!("http://{listen}");
     let client = ["--coordinator", url.as_str(), "--token-file", &token];
-    let _a = worker("w-a", &client);
-    let _b = worker("w-b", &client);
+    let attach = ["--coordinator", url.as_str(), "--token-file", &worker_token];
+    let _a = worker("w-a", &attach);
+    let _b = worker("w-b", &attach);
     wait_for_workers(&first, &client, 2).await;
 
     let known_hosts = lab.path("known_hosts");
@@ -517,6 +537,15 @@ async fn a_restarted_coordinator_resumes_its_job_and_a_cancelled_job_stops() {
     assert_eq!(json_lines(&replayed.stdout).len(), 40);
 }
 
+/// A client token and a worker token on loopback (`fanout certs` makes them off it).
+fn tokens(lab: &Lab) -> (String, String) {
+    let token = lab.path("token");
+    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
+    (token, worker_token)
+}
+
 async fn job_status(client: &[&str], job: &str) -> serde_json::Value {
     let mut args = vec!["jobs", "--json"];
     args.extend_from_slice(client);
@@ -548,12 +577,12 @@ async fn wait_for_done(client: &[&str], job: &str, n: u64) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_mutual_tls_certified_workers_and_clients_need_no_token() {
+async fn with_mutual_tls_clients_need_no_token_and_workers_still_need_theirs() {
     let dir = tempfile::tempdir().unwrap();
     let pki = dir.path().join("pki");
     certs(&pki, &["w1", "ops"]).await;
     let file = |name: &str| pki.join(name).to_string_lossy().into_owned();
-    let ca = file("ca.pem");
+    let (ca, worker_token) = (file("ca.pem"), file("worker-token"));
     let serve = serve(&[
         "--listen",
         "127.0.0.1:0",
@@ -563,6 +592,8 @@ async fn with_mutual_tls_certified_workers_and_clients_need_no_token() {
         &file("coordinator-key.pem"),
         "--client-ca",
         &ca,
+        "--worker-token-file",
+        &worker_token,
     ]);
     let url = format!(
         "https://{}",
@@ -580,6 +611,8 @@ async fn with_mutual_tls_certified_workers_and_clients_need_no_token() {
             &w1_cert,
             "--client-key",
             &w1_key,
+            "--token-file",
+            &worker_token,
         ],
     );
     let (ops_cert, ops_key) = (file("client-ops.pem"), file("client-ops-key.pem"));
@@ -594,6 +627,11 @@ async fn with_mutual_tls_certified_workers_and_clients_need_no_token() {
         &ops_key,
     ];
     wait_for_workers(&serve, &ops, 1).await;
+
+    // A certificate makes a client, not a worker: without the worker token it cannot attach.
+    let mut posing = worker("w-posing", &ops);
+    assert_eq!(posing.exit_code(Duration::from_secs(20)).await, Some(1));
+    assert!(posing.output().contains("refused"), "{}", posing.output());
 
     // Without a certificate the TLS handshake itself fails: nothing of fanout's is reached.
     // (A worker keeps trying: in TLS 1.3 the refusal can look like any dropped connection.)
@@ -612,5 +650,199 @@ async fn with_mutual_tls_certified_workers_and_clients_need_no_token() {
         !serve.output().contains("w-anonymous"),
         "{}",
         serve.output()
+    );
+}
+
+/// Files under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(needle) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_that_are_short_shared_or_missing_stop_everything_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let short = write("short", "0123456789abcdef0123456789abcde");
+    let client = write("client", &"c1".repeat(32));
+    let worker_token = write("worker", &"a7".repeat(32));
+    let serve_with = |extra: &[&str]| {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    for (extra, says) in [
+        (
+            vec!["--token-file", &short, "--worker-token-file", &worker_token],
+            "--token-file: the token has 31 characters",
+        ),
+        (
+            vec!["--token-file", &client, "--worker-token-file", &short],
+            "--worker-token-file: the token has 31 characters",
+        ),
+        (
+            vec!["--token-file", &client, "--worker-token-file", &client],
+            "hold the same token",
+        ),
+        (vec!["--token-file", &client], "--worker-token-file"),
+    ] {
+        let args = serve_with(&extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let refused = fanout(&args, Duration::from_secs(20)).await;
+        assert_eq!(refused.code, Some(2), "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(says),
+            "{args:?}: {}",
+            refused.stderr
+        );
+        assert!(refused.stderr.contains("128 bits") || !says.contains("31"));
+        assert!(
+            !refused.stderr.contains("0123456789abcdef"),
+            "never the token"
+        );
+    }
+
+    // A worker and a client refuse a short token before connecting anywhere.
+    let url = format!("http://127.0.0.1:{}", fanout_tests::closed_port());
+    let worker = tokio::process::Command::new(binary("fanout-worker"))
+        .args(["--coordinator", &url, "--token-file", &short])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&worker.stderr);
+    assert_eq!(worker.status.code(), Some(2), "{said}");
+    assert!(said.contains("128 bits"), "{said}");
+    let jobs = fanout(
+        &["jobs", "--coordinator", &url, "--token-file", &short],
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(jobs.code, Some(2), "{}", jobs.stderr);
+    assert!(jobs.stderr.contains("128 bits"), "{}", jobs.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_job_keeps_no_credentials_on_disk_and_retention_forgets_old_jobs() {
+    let lab = Lab::start(FleetConfig {
+        count: 6,
+        port: 0,
+        seed: SEED,
+        password: PASSWORD.into(),
+        ..FleetConfig::default()
+    })
+    .await;
+    let (token, worker_token) = tokens(&lab);
+    let state = lab.path("state");
+    let serve = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--token-file",
+        &token,
+        "--worker-token-file",
+        &worker_token,
+        "--state-dir",
+        &state,
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--keep-jobs",
+        "2",
+    ]);
+    let url = format!(
+        "http://{}",
+        address_in(&serve.wait_for_line("serving on http://", BOOT).await)
+    );
+    let metrics: std::net::SocketAddr = address_in(&serve.wait_for_line("metrics on", BOOT).await)
+        .parse()
+        .unwrap();
+    let client = ["--coordinator", url.as_str(), "--token-file", &token];
+    let _w = worker(
+        "w-1",
+        &["--coordinator", url.as_str(), "--token-file", &worker_token],
+    );
+    wait_for_workers(&serve, &client, 1).await;
+
+    let known_hosts = lab.path("known_hosts");
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let mut run = vec![
+            "run",
+            "-i",
+            lab.inventory.to_str().unwrap(),
+            "-c",
+            "show version",
+            "--known-hosts",
+            &known_hosts,
+            "--format",
+            "json",
+        ];
+        run.extend_from_slice(&client);
+        let ran = fanout(&run, Duration::from_secs(60)).await;
+        assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+        assert_eq!(json_lines(&ran.stdout).len(), 6);
+        // The job is over: the passwords it carried are gone from the state directory.
+        let leaked = files_containing(Path::new(&state), PASSWORD);
+        assert!(leaked.is_empty(), "credentials left on disk: {leaked:?}");
+        let mut list = vec!["jobs", "--json"];
+        list.extend_from_slice(&client);
+        let listed = fanout(&list, Duration::from_secs(20)).await;
+        let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+        let newest = listed.as_array().unwrap().last().unwrap();
+        jobs.push(newest["job_id"].as_str().unwrap().to_string());
+    }
+
+    // --keep-jobs 2: the oldest is forgotten, in memory and on disk.
+    let on_disk: std::collections::BTreeSet<String> =
+        std::fs::read_dir(Path::new(&state).join("jobs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    assert_eq!(
+        on_disk,
+        jobs[1..].iter().cloned().collect(),
+        "{}",
+        serve.output()
+    );
+    let mut list = vec!["jobs", "--json"];
+    list.extend_from_slice(&client);
+    let listed = fanout(&list, Duration::from_secs(20)).await;
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [jobs[1].as_str(), jobs[2].as_str()]);
+    let mut gone = vec!["watch", jobs[0].as_str()];
+    gone.extend_from_slice(&client);
+    assert_eq!(fanout(&gone, Duration::from_secs(20)).await.code, Some(2));
+    // A kept job replays from disk; the counters still count the forgotten one.
+    let mut replay = vec!["watch", jobs[1].as_str(), "--format", "json"];
+    replay.extend_from_slice(&client);
+    let replayed = fanout(&replay, Duration::from_secs(30)).await;
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr);
+    let records = json_lines(&replayed.stdout);
+    assert_eq!(distinct_hosts(&records).len(), 6);
+    assert!(records.iter().all(|r| r["ok"] == true));
+    let (_, page) = fanout_tests::http(metrics, "GET", "/metrics", "").await;
+    assert!(page.contains("fanout_hosts_done_total 18\n"), "{page}");
+    assert!(
+        page.contains("fanout_jobs{state=\"finished\"} 2\n"),
+        "{page}"
     );
 }

@@ -13,8 +13,10 @@ pub const TOKEN_ENV: &str = "FANOUT_WORKER_TOKEN";
 /// `fanout-worker` and the clients of `fanout serve` (`run --coordinator`, `jobs`, ...) share.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AccessArgs {
-    /// File holding the coordinator's token. (Local workers of `fanout run` get theirs in
-    /// FANOUT_WORKER_TOKEN, which takes precedence.)
+    /// File holding the token to present: a worker presents the coordinator's worker token
+    /// (`worker-token` from `fanout certs`), a client its client token (`token`). At least 32
+    /// characters. (Local workers of `fanout run` get theirs in FANOUT_WORKER_TOKEN, which
+    /// takes precedence.)
     #[arg(long, env = "FANOUT_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
@@ -106,6 +108,23 @@ pub struct WorkerConfig {
     pub worker_id: String,
     /// Attach again (with backoff) when the stream breaks or the coordinator is unreachable.
     pub reconnect: bool,
+}
+
+impl WorkerConfig {
+    /// Lowers the concurrency to the sessions that fit under an open-file limit of `limit` (one
+    /// socket each, beside the worker's own descriptors), so that sessions past the limit do
+    /// not fail as if their devices were at fault. Returns the warning to give when it did.
+    pub fn fit_fd_limit(&mut self, limit: u64) -> Option<String> {
+        let fits = fanout_common::limits::sessions_within(limit, self.concurrency);
+        if fits >= self.concurrency {
+            return None;
+        }
+        let asked = std::mem::replace(&mut self.concurrency, fits);
+        Some(format!(
+            "--concurrency {asked} does not fit the open-file limit of {limit}: running {fits} \
+             sessions at once (raise the hard limit: `ulimit -Hn`, LimitNOFILE=)"
+        ))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +230,20 @@ mod tests {
         assert!(config.reconnect);
         let error = parse(&["--coordinator=http://127.0.0.1:1", "--labels", "site"]).unwrap_err();
         assert!(error.contains("\"site\" is not key=value"), "{error}");
+    }
+
+    #[test]
+    fn concurrency_is_cut_to_what_the_open_file_limit_holds() {
+        let mut config =
+            parse(&["--coordinator=http://127.0.0.1:1", "--concurrency=2000"]).unwrap();
+        assert_eq!(config.fit_fd_limit(65_536), None);
+        assert_eq!(config.concurrency, 2000);
+        let warning = config.fit_fd_limit(1024).unwrap();
+        assert_eq!(config.concurrency, 960);
+        assert!(
+            warning.contains("--concurrency 2000") && warning.contains("open-file limit of 1024"),
+            "{warning}"
+        );
     }
 
     #[test]

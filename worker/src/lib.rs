@@ -3,6 +3,8 @@
 //! host is done.
 
 pub mod args;
+pub mod attempts;
+pub mod backoff;
 pub mod http;
 pub mod monitor;
 pub mod pacer;

@@ -27,15 +27,26 @@ async fn main() -> std::process::ExitCode {
         // subscriber would report the failed write on stderr, and that report panics).
         .log_internal_errors(false)
         .init();
-    let config = match fanout_worker::WorkerConfig::try_from(Cli::parse().worker) {
+    let mut config = match fanout_worker::WorkerConfig::try_from(Cli::parse().worker) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("fanout-worker: {e}");
             return std::process::ExitCode::from(2);
         }
     };
-    if let Err(e) = fanout_common::limits::raise_fd_limit() {
-        tracing::warn!(error = %e, "cannot raise the file descriptor limit");
+    // Every session holds a socket: use all the descriptors we may, and no more sessions than
+    // they allow.
+    let limit = fanout_common::limits::raise_fd_limit().or_else(|e| {
+        tracing::warn!(error = %e, "cannot raise the open-file limit");
+        fanout_common::limits::fd_limit()
+    });
+    match limit {
+        Ok(limit) => {
+            if let Some(warning) = config.fit_fd_limit(limit) {
+                tracing::warn!("{warning}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the open-file limit"),
     }
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();

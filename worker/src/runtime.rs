@@ -2,10 +2,12 @@
 //! the concurrency bound, and send each host's output (in chunks) and result the moment it is done.
 
 use crate::WorkerConfig;
+use crate::attempts::{JobParts, collect_with_retries};
+use crate::backoff::Backoff;
 use crate::http::HttpRunner;
 use crate::pacer::Pacer;
 use crate::session::{
-    self, DeviceProfile, DeviceTarget, HostOutcome, KeyAuth, SessionFailure, SessionOptions,
+    DeviceProfile, DeviceTarget, HostOutcome, KeyAuth, SessionFailure, SessionOptions,
     SshAlgorithms,
 };
 use crate::validate::Validator;
@@ -43,7 +45,12 @@ pub enum WorkerError {
     #[error(transparent)]
     Channel(#[from] ChannelError),
     /// The coordinator refused the attach (bad token, incompatible version).
-    #[error("coordinator refused this worker ({}): {}", .0.code(), .0.message())]
+    #[error(
+        "coordinator refused this worker ({}): {}{}",
+        .0.code(),
+        .0.message(),
+        refusal_hint(.0)
+    )]
     Refused(tonic::Status),
     /// The stream broke before the coordinator said goodbye.
     #[error("lost the coordinator: {0}")]
@@ -51,6 +58,17 @@ pub enum WorkerError {
     /// The threads for device sessions could not be started.
     #[error("cannot start the session threads: {0}")]
     Threads(std::io::Error),
+}
+
+/// What to check when the coordinator did not accept our credentials.
+fn refusal_hint(status: &tonic::Status) -> &'static str {
+    match status.code() {
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+            " (workers present the coordinator's worker token, `worker-token` from `fanout \
+             certs`, not the clients' token)"
+        }
+        _ => "",
+    }
 }
 
 impl WorkerError {
@@ -78,7 +96,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
         .enable_all()
         .build()
         .map_err(WorkerError::Threads)?;
-    let mut backoff = ReconnectBackoff::default();
+    let mut backoff = reconnect_backoff();
     let outcome = loop {
         // Each attach has its own token: when its stream breaks, its sessions stop, and none of
         // their results can reach a later stream (the coordinator has re-leased those hosts).
@@ -88,7 +106,7 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
             &config,
             &attach,
             session_runtime.handle(),
-            backoff.attempt() + 1,
+            backoff.pauses() + 1,
             &mut welcomed,
         )
         .await;
@@ -101,7 +119,8 @@ pub async fn run(config: WorkerConfig, shutdown: CancellationToken) -> Result<()
         if welcomed {
             backoff.reset();
         }
-        let (attempt, delay) = backoff.next_delay();
+        let delay = backoff.next_pause();
+        let attempt = backoff.pauses();
         warn!(
             coordinator = %config.remote.url,
             attempt,
@@ -236,33 +255,12 @@ fn attach_failed(remote: &Remote, status: tonic::Status) -> WorkerError {
 
 /// Pauses between attach attempts: 0.5 s doubling to 30 s, each ±20 % so a fleet that lost
 /// its coordinator together does not come back in one burst.
-#[derive(Debug, Default)]
-struct ReconnectBackoff {
-    /// Failed attempts since the last attach the coordinator welcomed.
-    failures: u32,
+fn reconnect_backoff() -> Backoff {
+    Backoff::new(RECONNECT_FIRST, RECONNECT_FIRST.mul_f64(0.8), RECONNECT_MAX).with_jitter(0.8, 1.2)
 }
 
 const RECONNECT_FIRST: Duration = Duration::from_millis(500);
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
-
-impl ReconnectBackoff {
-    fn attempt(&self) -> u32 {
-        self.failures
-    }
-
-    fn reset(&mut self) {
-        self.failures = 0;
-    }
-
-    /// The number of this failure and how long to wait before the next attempt.
-    fn next_delay(&mut self) -> (u32, Duration) {
-        self.failures += 1;
-        let doubled = RECONNECT_FIRST
-            .saturating_mul(1u32 << (self.failures - 1).min(16))
-            .min(RECONNECT_MAX);
-        (self.failures, doubled.mul_f64(rand::random_range(0.8..1.2)))
-    }
-}
 
 /// Where and under which bound host sessions run.
 struct SessionSpawner<'a> {
@@ -308,6 +306,18 @@ struct JobContext {
     /// The job's platform profiles, compiled once; a profile that does not parse fails its
     /// hosts as `internal` with the reason.
     profiles: HashMap<String, Result<Arc<DeviceProfile>, String>>,
+}
+
+impl JobContext {
+    /// What the attempts at one of the job's hosts need.
+    fn parts<'a>(&'a self, job: &'a proto::JobSpec) -> JobParts<'a> {
+        JobParts {
+            job,
+            options: &self.options,
+            pacer: &self.pacer,
+            http: self.http.as_ref(),
+        }
+    }
 }
 
 /// Contexts of the jobs this worker has seen, by job id.
@@ -401,7 +411,7 @@ fn start_assignment(
                 let facts = std::mem::take(&mut host.facts_json);
                 let target = device_target(host, &context.profiles);
                 let (outcome, attempts) =
-                    collect_with_retries(&target, &facts, &job, &context).await;
+                    collect_with_retries(&target, &facts, &context.parts(&job)).await;
                 let (outcome, verdicts) = validate(&context, facts, target.platform, outcome).await;
                 let timing = (started, clock.elapsed(), attempts);
                 report(
@@ -474,110 +484,6 @@ fn start_monitoring(
         };
         spawner.tasks.spawn_on(polling, spawner.runtime);
     }
-}
-
-/// Longest wait between two attempts at a host, however many there were.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-/// Runs the host, and again after a growing, jittered pause while the failure is one that may
-/// go away by itself (refused, timeout, disconnected) and attempts remain. CLI jobs only read
-/// from devices; an HTTP step that may change one (POST, PUT, ...) is never repeated once sent.
-async fn collect_with_retries(
-    target: &DeviceTarget,
-    facts: &str,
-    job: &proto::JobSpec,
-    context: &JobContext,
-) -> (HostOutcome, u32) {
-    let facts = serde_json::from_str(facts).unwrap_or(serde_json::Value::Null);
-    let mut attempts = 1;
-    loop {
-        context.pacer.wait_turn().await;
-        let mut outcome = collect_once(target, &facts, job, context).await;
-        let retryable = outcome.failure.as_ref().is_some_and(|f| f.kind.retryable());
-        if retryable
-            && attempts <= job.retries
-            && let Some(method) = changing_step_reached(job, &outcome)
-            && let Some(failure) = &mut outcome.failure
-        {
-            failure.message.push_str(&format!(
-                " (not retried: the {method} request may have changed the device)"
-            ));
-            return (outcome, attempts);
-        }
-        if !retryable || attempts > job.retries {
-            return (outcome, attempts);
-        }
-        let pause = backoff(Duration::from_millis(job.retry_backoff_ms), attempts);
-        debug!(host = %target.name, attempt = attempts, pause_ms = pause.as_millis() as u64, "retrying");
-        tokio::time::sleep(pause).await;
-        attempts += 1;
-    }
-}
-
-/// One attempt: the CLI commands over SSH (no session at all when there are none), then the HTTP
-/// steps, which the host's deadline also bounds.
-async fn collect_once(
-    target: &DeviceTarget,
-    facts: &serde_json::Value,
-    job: &proto::JobSpec,
-    context: &JobContext,
-) -> HostOutcome {
-    let options = &context.options;
-    let mut outcome = if job.commands.is_empty() {
-        HostOutcome::default()
-    } else {
-        session::collect(target, &job.commands, options).await
-    };
-    let http = match &context.http {
-        _ if outcome.failure.is_some() => return outcome,
-        None => return outcome,
-        Some(Err(e)) => {
-            outcome.failure = Some(SessionFailure {
-                kind: FailureKind::Internal,
-                message: e.clone(),
-            });
-            return outcome;
-        }
-        Some(Ok(http)) => http,
-    };
-    let steps = http.run(target, facts, &mut outcome);
-    if options.host_timeout.is_zero() {
-        steps.await;
-    } else if tokio::time::timeout(options.host_timeout, steps)
-        .await
-        .is_err()
-    {
-        outcome.failure = Some(SessionFailure {
-            kind: FailureKind::Timeout,
-            message: format!(
-                "the host took longer than {:?} (host timeout)",
-                options.host_timeout
-            ),
-        });
-    }
-    outcome
-}
-
-/// The method of an HTTP step that may change the device and was reached before the host
-/// failed (it or an earlier one may have taken effect), if there is one.
-fn changing_step_reached<'a>(job: &'a proto::JobSpec, outcome: &HostOutcome) -> Option<&'a str> {
-    let steps = &job.http.as_ref()?.steps;
-    // Outputs past the CLI commands' are the HTTP steps that answered; the next one failed.
-    let answered = outcome.outputs.len().checked_sub(job.commands.len())?;
-    steps
-        .iter()
-        .take(answered + 1)
-        .map(|step| step.method.as_str())
-        .find(|method| !matches!(*method, "GET" | "HEAD" | "OPTIONS"))
-}
-
-/// `base * 2^(attempt-1)`, capped, times a random factor in [0.5, 1.5) so a fleet that failed
-/// together does not retry together.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let doubled = base
-        .saturating_mul(1u32 << (attempt - 1).min(16))
-        .min(MAX_BACKOFF);
-    doubled.mul_f64(rand::random_range(0.5..1.5))
 }
 
 fn session_options(job: &proto::JobSpec) -> SessionOptions {
@@ -757,74 +663,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_changing_http_step_once_reached_is_not_retried() {
-        use crate::session::CommandOutput;
-        let step = |method: &str| proto::HttpStep {
-            method: method.into(),
-            url: "/x".into(),
-            ..Default::default()
-        };
-        let job = proto::JobSpec {
-            commands: vec!["show version".into()],
-            http: Some(proto::HttpJob {
-                steps: vec![step("GET"), step("POST")],
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let with_outputs = |n: usize| HostOutcome {
-            outputs: vec![
-                CommandOutput {
-                    command: String::new(),
-                    output: Vec::new(),
-                    duration: Duration::ZERO,
-                    rejection: None,
-                };
-                n
-            ],
-            ..Default::default()
-        };
-        assert_eq!(
-            changing_step_reached(&job, &with_outputs(0)),
-            None,
-            "SSH failed"
-        );
-        assert_eq!(
-            changing_step_reached(&job, &with_outputs(1)),
-            None,
-            "the GET failed"
-        );
-        assert_eq!(changing_step_reached(&job, &with_outputs(2)), Some("POST"));
-        let cli_only = proto::JobSpec {
-            http: None,
-            ..job.clone()
-        };
-        assert_eq!(changing_step_reached(&cli_only, &with_outputs(1)), None);
-    }
-
-    #[test]
     fn reconnect_pauses_double_from_half_a_second_to_thirty_and_start_over_when_welcomed() {
         let within = |d: Duration, nominal_ms: u64| {
             let nominal = Duration::from_millis(nominal_ms);
             d >= nominal.mul_f64(0.8) && d <= nominal.mul_f64(1.2)
         };
         for _ in 0..50 {
-            let mut backoff = ReconnectBackoff::default();
+            let mut backoff = reconnect_backoff();
             for (n, nominal_ms) in [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]
                 .into_iter()
                 .enumerate()
             {
-                let (attempt, delay) = backoff.next_delay();
-                assert_eq!(attempt as usize, n + 1);
-                assert!(within(delay, nominal_ms), "attempt {attempt}: {delay:?}");
+                let delay = backoff.next_pause();
+                assert_eq!(backoff.pauses() as usize, n + 1);
+                assert!(within(delay, nominal_ms), "attempt {}: {delay:?}", n + 1);
             }
             for _ in 0..100 {
-                backoff.next_delay();
+                backoff.next_pause();
             }
-            assert!(within(backoff.next_delay().1, 30_000));
+            assert!(within(backoff.next_pause(), 30_000));
             backoff.reset();
-            assert_eq!(backoff.attempt(), 0);
-            assert!(within(backoff.next_delay().1, 500));
+            assert_eq!(backoff.pauses(), 0);
+            assert!(within(backoff.next_pause(), 500));
         }
     }
 
@@ -854,17 +714,5 @@ mod tests {
         }
         let error = attach_failed(&remote, tonic::Status::unavailable("restarting"));
         assert!(error.is_transient());
-    }
-
-    #[test]
-    fn backoff_grows_is_jittered_and_capped() {
-        let base = Duration::from_millis(100);
-        for _ in 0..100 {
-            let first = backoff(base, 1);
-            assert!(first >= Duration::from_millis(50) && first < Duration::from_millis(150));
-            let third = backoff(base, 3);
-            assert!(third >= Duration::from_millis(200) && third < Duration::from_millis(600));
-            assert!(backoff(base, 40) < MAX_BACKOFF.mul_f64(1.5));
-        }
     }
 }

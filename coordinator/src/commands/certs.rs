@@ -1,7 +1,9 @@
 //! `fanout certs`: a small private CA for one fanout deployment. It signs the coordinator's
 //! server certificate (every name and address workers dial it by) and, for mTLS, one client
-//! certificate per worker or client, and writes the shared token. Enough to run `fanout serve`
-//! off loopback without an outside PKI; an organisation with one passes its own files instead.
+//! certificate per worker or client, and writes two tokens: the clients' and the workers'
+//! (workers receive device credentials, so a client's token must not let it attach as one).
+//! Enough to run `fanout serve` off loopback without an outside PKI; an organisation with one
+//! passes its own files instead.
 
 use super::CommandError;
 use crate::cli::CertsArgs;
@@ -52,17 +54,31 @@ pub fn run(args: CertsArgs) -> Result<u8, CommandError> {
             if existing.len() == 1 { "it" } else { "them" },
         )));
     }
-    // The token is what every running worker and client already holds, so an existing one is
+    // The tokens are what every running worker and client already holds, so existing ones are
     // kept even with --force: reissuing certificates (a new CA, whose ca.pem they need anyway)
-    // should not also mean handing out a new token.
-    let token = dir.join("token");
-    let token_kept = token.symlink_metadata().is_ok();
-    if !token_kept {
+    // should not also mean handing out new tokens. A directory from before workers had a token
+    // of their own gets its worker token now.
+    let tokens = [
+        (
+            dir.join("token"),
+            "client token: --token-file of serve and of clients (run, jobs, watch, ...)",
+        ),
+        (
+            dir.join("worker-token"),
+            "worker token: --worker-token-file of serve, --token-file of workers",
+        ),
+    ];
+    let mut kept = Vec::new();
+    for (path, purpose) in tokens {
+        if path.symlink_metadata().is_ok() {
+            kept.push(path);
+            continue;
+        }
         outputs.push(Output {
-            path: token.clone(),
+            path,
             contents: format!("{}\n", crate::run::random_token()),
             secret: true,
-            purpose: "token: --token-file of serve, workers and clients".into(),
+            purpose: purpose.into(),
         });
     }
 
@@ -83,7 +99,7 @@ pub fn run(args: CertsArgs) -> Result<u8, CommandError> {
             output.purpose
         ));
     }
-    if token_kept {
+    for token in kept {
         report.push_str(&format!(
             "kept  {}  (existing token; delete it to have a new one made)\n",
             token.display()
@@ -288,12 +304,13 @@ fn next_steps(args: &CertsArgs) -> String {
     let dir = args.dir.display();
     let host = &args.names[0];
     let mut text = format!(
-        "\nNext steps (copy ca.pem and token to every worker and client host; the keys stay where \
-         they are used):\n\
+        "\nNext steps (copy ca.pem to every host, worker-token to worker hosts only and token to \
+         client hosts only; the keys stay where they are used):\n\
          \x20 coordinator: fanout serve --listen 0.0.0.0:7443 --tls-cert {dir}/coordinator.pem \
-         --tls-key {dir}/coordinator-key.pem --token-file {dir}/token --state-dir /var/lib/fanout\n\
+         --tls-key {dir}/coordinator-key.pem --token-file {dir}/token --worker-token-file \
+         {dir}/worker-token --state-dir /var/lib/fanout\n\
          \x20 each worker: fanout-worker --coordinator https://{host}:7443 --ca-cert {dir}/ca.pem \
-         --token-file {dir}/token --labels site=NAME\n\
+         --token-file {dir}/worker-token --labels site=NAME\n\
          \x20 clients:     fanout run --coordinator https://{host}:7443 --ca-cert {dir}/ca.pem \
          --token-file {dir}/token -i INVENTORY -c COMMAND\n"
     );

@@ -1,7 +1,13 @@
 //! The jobs of a long-lived coordinator: accepts submissions, drives each job until every host
-//! has one result (or it is cancelled), records results in the state directory, and feeds the
-//! clients that watch.
+//! has one result (or it is cancelled), records results in the state directory, feeds the
+//! clients that watch, and forgets finished jobs once retention says so.
+//!
+//! Memory holds each job's status and counts, never its outputs: those are in the state
+//! directory's `records.pb` (see [`super::log`]), which watchers read back. A coordinator that
+//! runs for a year holds what its retention keeps, not everything it ever collected.
 
+use super::log::{Cursor, JobLog};
+use super::retention::{Forgotten, Retention};
 use super::store::{Store, StoredJob};
 use crate::scheduler::{Labels, PlacedHost, Placement};
 use crate::server::{Shared, unix_ms};
@@ -31,70 +37,108 @@ pub struct HubSettings {
     pub affinity_keys: Vec<String>,
     /// How long a host may wait for a worker with its labels before it fails as `no_worker`.
     pub placement_wait: Duration,
+    /// Which finished jobs are kept.
+    pub retention: Retention,
 }
 
 pub struct Hub {
     shared: Arc<Shared>,
-    store: Option<Store>,
-    settings: HubSettings,
+    pub(super) store: Option<Store>,
+    pub(super) settings: HubSettings,
     jobs: Mutex<HashMap<String, Arc<JobEntry>>>,
+    /// What forgotten jobs added to the counters of /metrics, so they never go down.
+    pub(super) forgotten: Mutex<Forgotten>,
 }
 
 /// One job, running or over.
-struct JobEntry {
-    id: String,
+pub(super) struct JobEntry {
+    pub(super) id: String,
     progress: Mutex<Progress>,
     /// Bumped on every change, for watchers.
     changed: watch::Sender<u64>,
     cancel: CancellationToken,
 }
 
-struct Progress {
+pub(super) struct Progress {
     /// What is not counted from the records: `done` and `failed` are (see
     /// [`Progress::status`]); `in_flight` and `reassigned` come from the scheduler while the job
     /// runs.
     status: JobStatus,
-    records: Vec<Arc<JobRecord>>,
-    failed_by_kind: BTreeMap<&'static str, u64>,
+    /// The records: how many, and those not on disk.
+    log: JobLog,
+    pub(super) failed_by_kind: BTreeMap<&'static str, u64>,
 }
 
 impl Progress {
     /// The status with its counts taken from the records.
-    fn status(&self) -> JobStatus {
+    pub(super) fn status(&self) -> JobStatus {
         JobStatus {
-            done: self.records.len() as u32,
+            done: self.log.len() as u32,
             failed: self.failed_by_kind.values().sum::<u64>() as u32,
             ..self.status.clone()
         }
     }
 }
 
+/// The name of a failure kind as the proto numbers it.
+fn kind_name(kind: i32) -> &'static str {
+    fanout_common::proto::FailureKind::try_from(kind)
+        .ok()
+        .and_then(FailureKind::from_proto)
+        .unwrap_or(FailureKind::Internal)
+        .as_str()
+}
+
 impl JobEntry {
-    fn new(status: JobStatus) -> Arc<Self> {
+    pub(super) fn new(status: JobStatus) -> Arc<Self> {
+        Self::with_progress(Progress {
+            status,
+            log: JobLog::default(),
+            failed_by_kind: BTreeMap::new(),
+        })
+    }
+
+    /// A job from the state directory, its records counted there.
+    fn restored(stored: &StoredJob) -> Arc<Self> {
+        let mut failed_by_kind = BTreeMap::new();
+        for (&kind, &n) in &stored.failed_by_kind {
+            *failed_by_kind.entry(kind_name(kind)).or_default() += n;
+        }
+        Self::with_progress(Progress {
+            status: stored.status.clone(),
+            log: JobLog::on_disk(stored.records),
+            failed_by_kind,
+        })
+    }
+
+    fn with_progress(progress: Progress) -> Arc<Self> {
         Arc::new(Self {
-            id: status.job_id.clone(),
-            progress: Mutex::new(Progress {
-                status,
-                records: Vec::new(),
-                failed_by_kind: BTreeMap::new(),
-            }),
+            id: progress.status.job_id.clone(),
+            progress: Mutex::new(progress),
             changed: watch::channel(0).0,
             cancel: CancellationToken::new(),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Progress> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Progress> {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn add(&self, record: JobRecord) {
+    /// Counts a record; keeps it in memory unless it was `saved` to disk.
+    pub(super) fn add(&self, record: JobRecord, saved: bool) {
         let mut progress = self.lock();
         let failure = record.result.as_ref().and_then(|r| r.failure.as_ref());
         if let Some(failure) = failure {
-            let kind = FailureKind::from_proto(failure.kind()).unwrap_or(FailureKind::Internal);
-            *progress.failed_by_kind.entry(kind.as_str()).or_default() += 1;
+            *progress
+                .failed_by_kind
+                .entry(kind_name(failure.kind))
+                .or_default() += 1;
         }
-        progress.records.push(Arc::new(record));
+        if saved {
+            progress.log.saved();
+        } else {
+            progress.log.hold(record);
+        }
         drop(progress);
         self.changed.send_modify(|n| *n += 1);
     }
@@ -120,6 +164,7 @@ impl Hub {
             store,
             settings,
             jobs: Mutex::new(HashMap::new()),
+            forgotten: Mutex::new(Forgotten::default()),
         })
     }
 
@@ -127,7 +172,7 @@ impl Hub {
         &self.shared
     }
 
-    fn jobs(&self) -> MutexGuard<'_, HashMap<String, Arc<JobEntry>>> {
+    pub(super) fn jobs(&self) -> MutexGuard<'_, HashMap<String, Arc<JobEntry>>> {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -139,26 +184,17 @@ impl Hub {
     }
 
     /// Takes back the jobs of the state directory: finished ones are listed again, unfinished
-    /// ones resume with the hosts that have no result yet.
+    /// ones resume with the hosts that have no result yet. Then applies retention.
     pub async fn resume(self: &Arc<Self>, stored: Vec<StoredJob>) {
         for job in stored {
-            let StoredJob {
-                submitted,
-                status,
-                records,
-            } = job;
-            let entry = JobEntry::new(status);
-            let done: HashSet<String> = records
-                .iter()
-                .filter_map(|r| r.result.as_ref().map(|r| r.host.clone()))
-                .collect();
-            for record in records {
-                entry.add(record);
-            }
+            let entry = JobEntry::restored(&job);
             self.jobs().insert(entry.id.clone(), entry.clone());
-            if entry.is_over() {
+            let StoredJob {
+                submitted, done, ..
+            } = job;
+            let Some(submitted) = submitted.filter(|_| !entry.is_over()) else {
                 continue;
-            }
+            };
             let left = submitted
                 .hosts
                 .iter()
@@ -173,6 +209,7 @@ impl Hub {
                 .collect();
             self.launch(entry, spec, hosts).await;
         }
+        self.prune();
     }
 
     pub async fn submit(self: &Arc<Self>, mut request: SubmitJob) -> Result<JobStatus, Status> {
@@ -333,13 +370,19 @@ impl Hub {
     }
 
     fn record(&self, entry: &JobEntry, record: JobRecord) {
-        if let Some(store) = &self.store
-            && let Err(e) = store.append(&entry.id, &record)
-        {
-            // The result still reaches the clients; only a restart would lose it.
-            error!(job = %entry.id, error = %e, "cannot record a result");
-        }
-        entry.add(record);
+        let saved = match &self.store {
+            None => false,
+            Some(store) => match store.append(&entry.id, &record) {
+                Ok(()) => true,
+                Err(e) => {
+                    // Kept in memory: the result still reaches the clients; only a restart
+                    // would lose it.
+                    error!(job = %entry.id, error = %e, "cannot record a result");
+                    false
+                }
+            },
+        };
+        entry.add(record, saved);
     }
 
     async fn finish(
@@ -356,23 +399,28 @@ impl Hub {
         while let Some(record) = results.recv().await {
             self.record(entry, record);
         }
-        let status = {
-            let mut progress = entry.lock();
-            let status = &mut progress.status;
-            status.set_state(state);
-            status.finished_unix_ms = unix_ms(SystemTime::now());
-            status.unfinished = removed.unfinished;
-            status.reassigned = reassigned;
-            status.in_flight = 0;
-            progress.status()
-        };
-        if let Some(store) = &self.store
-            && let Err(e) = store.save_status(&status)
-        {
-            error!(job = %entry.id, error = %e, "cannot record the end of a job");
+        // On disk first, credentials gone, and only then in memory: a client that sees the job
+        // over may rely on both.
+        let mut status = entry.lock().status();
+        status.set_state(state);
+        status.finished_unix_ms = unix_ms(SystemTime::now());
+        status.unfinished = removed.unfinished;
+        status.reassigned = reassigned;
+        status.in_flight = 0;
+        if let Some(store) = &self.store {
+            // The status before the scrub: a crash between the two leaves a job that ended
+            // with its credentials still on disk, and the next start removes them.
+            let ended = store
+                .save_status(&status)
+                .and_then(|()| store.scrub(&entry.id));
+            if let Err(e) = ended {
+                error!(job = %entry.id, error = %e, "cannot record the end of a job");
+            }
         }
+        entry.lock().status = status.clone();
         info!(job = %entry.id, state = ?state, done = status.done, failed = status.failed, unfinished = status.unfinished.len(), "job over");
         entry.changed.send_modify(|n| *n += 1);
+        self.prune();
     }
 
     fn status_of(&self, entry: &JobEntry) -> JobStatus {
@@ -425,25 +473,34 @@ impl Hub {
         let entry = self.entry(id)?;
         let (tx, rx) = mpsc::channel(WATCH_QUEUE);
         let hub = self.clone();
+        let mut cursor = Cursor::new(self.store.clone(), id, from);
         tokio::spawn(async move {
             let mut changed = entry.changed.subscribe();
-            let mut next = from;
             loop {
                 changed.mark_unchanged();
-                // Records and status from one look: a status that says "over" must never
+                // Count and status from one look: a status that says "over" must never
                 // overtake the last records.
-                let (batch, status) = {
+                let (count, held, status) = {
                     let progress = entry.lock();
-                    let batch: Vec<Arc<JobRecord>> =
-                        progress.records.iter().skip(next).cloned().collect();
-                    (batch, progress.status())
+                    let count = progress.log.len();
+                    let held = progress.log.held_between(cursor.next(), count);
+                    (count, held, progress.status())
                 };
                 let over = status.state() != JobState::Running;
-                next += batch.len();
-                for record in batch {
-                    let event = job_event::Body::Record((*record).clone());
-                    if tx.send(Ok(JobEvent { body: Some(event) })).await.is_err() {
-                        return;
+                while cursor.behind(count) {
+                    let batch = match cursor.next_batch(&held, count).await {
+                        Ok(batch) => batch,
+                        Err(e) => {
+                            warn!(job = %entry.id, error = %e.message(), "a watch ended early");
+                            let _ = tx.send(Err(e)).await;
+                            return;
+                        }
+                    };
+                    for record in batch {
+                        let event = job_event::Body::Record(record);
+                        if tx.send(Ok(JobEvent { body: Some(event) })).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 let status = job_event::Body::Status(hub.with_live_counts(&entry, status));
@@ -461,6 +518,12 @@ impl Hub {
     pub fn totals(&self) -> Totals {
         let entries: Vec<Arc<JobEntry>> = self.jobs().values().cloned().collect();
         let mut totals = Totals::default();
+        {
+            let forgotten = self.forgotten.lock().unwrap_or_else(|e| e.into_inner());
+            totals.hosts_done = forgotten.hosts_done;
+            totals.reassigned = forgotten.reassigned;
+            totals.failed_by_kind = forgotten.failed_by_kind.clone();
+        }
         for entry in entries {
             let status = self.status_of(&entry);
             let state = match status.state() {

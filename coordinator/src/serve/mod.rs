@@ -4,12 +4,15 @@
 
 pub mod api;
 pub mod hub;
+pub mod log;
 pub mod metrics;
+pub mod retention;
 pub mod store;
 
 use crate::scheduler::Scheduler;
 use crate::server::{MAX_MESSAGE_BYTES, ServerPolicy, Shared, check_token};
 use fanout_common::Secret;
+use fanout_common::channel::check_token_strength;
 use fanout_common::proto::jobs_server::JobsServer;
 use hub::{Hub, HubSettings};
 use std::net::SocketAddr;
@@ -35,7 +38,11 @@ pub struct ServeConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Require client certificates signed by this CA.
     pub client_ca: Option<PathBuf>,
-    pub token: Option<Secret>,
+    /// What clients (the Jobs API) must present; without it, their certificate (mTLS) is all.
+    pub client_token: Option<Secret>,
+    /// What workers must present to attach. Workers receive every job's device credentials,
+    /// so this is never the clients' token: a client cannot pose as a worker.
+    pub worker_token: Option<Secret>,
     pub state_dir: Option<PathBuf>,
     pub metrics_listen: Option<SocketAddr>,
     pub lease_timeout: Duration,
@@ -49,8 +56,24 @@ pub enum ServeError {
         "refusing to serve without TLS on {0}: workers and clients would send credentials in clear text; give --tls-cert and --tls-key, or listen on a loopback address"
     )]
     PlaintextOffLoopback(SocketAddr),
-    #[error("no way to authenticate workers and clients: give --token-file, --client-ca, or both")]
-    NoAuthentication,
+    #[error("no way to authenticate clients: give --token-file, --client-ca, or both")]
+    NoClientAuthentication,
+    #[error(
+        "no worker token: give --worker-token-file (workers receive the jobs' device credentials, \
+         so they prove themselves with a token of their own; `fanout certs` writes worker-token)"
+    )]
+    NoWorkerToken,
+    #[error(
+        "--token-file and --worker-token-file hold the same token: any client could attach as a \
+         worker and receive other users' jobs with their credentials; give workers a token of \
+         their own"
+    )]
+    SharedToken,
+    #[error("{flag}: {source}")]
+    WeakToken {
+        flag: &'static str,
+        source: fanout_common::channel::ChannelError,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -75,11 +98,54 @@ impl ServeConfig {
         if self.tls.is_none() && !self.listen.ip().is_loopback() {
             return Err(ServeError::PlaintextOffLoopback(self.listen));
         }
-        if self.token.is_none() && self.client_ca.is_none() {
-            return Err(ServeError::NoAuthentication);
+        if self.client_token.is_none() && self.client_ca.is_none() {
+            return Err(ServeError::NoClientAuthentication);
+        }
+        let Some(worker_token) = &self.worker_token else {
+            return Err(ServeError::NoWorkerToken);
+        };
+        let tokens = [
+            ("--token-file", self.client_token.as_ref()),
+            ("--worker-token-file", Some(worker_token)),
+        ];
+        for (flag, token) in tokens {
+            if let Some(token) = token {
+                check_token_strength(token)
+                    .map_err(|source| ServeError::WeakToken { flag, source })?;
+            }
+        }
+        if self
+            .client_token
+            .as_ref()
+            .is_some_and(|client| same_token(client, worker_token))
+        {
+            return Err(ServeError::SharedToken);
         }
         Ok(())
     }
+}
+
+/// Whether two tokens are the same, in constant time.
+fn same_token(a: &Secret, b: &Secret) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(a.expose().as_bytes().ct_eq(b.expose().as_bytes()))
+}
+
+/// A Jobs API call must carry the client token (when there is one; otherwise the TLS layer
+/// has checked the client's certificate), and never the worker token: a worker's credential
+/// is for attaching, not for submitting or watching jobs.
+fn check_client(
+    (client, worker): &(Option<Secret>, Option<Secret>),
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<(), tonic::Status> {
+    if let Some(worker) = worker
+        && check_token(Some(worker), metadata).is_ok()
+    {
+        return Err(tonic::Status::permission_denied(
+            "that is the worker token; clients present the client token",
+        ));
+    }
+    check_token(client.as_ref(), metadata)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ServeError> {
@@ -110,7 +176,7 @@ pub async fn serve(config: ServeConfig, stop: CancellationToken) -> Result<(), S
         warn!("no --state-dir: jobs are kept in memory only and lost on restart");
     }
     let policy = ServerPolicy {
-        token: config.token.clone(),
+        token: config.worker_token.clone(),
         max_output_bytes: config.max_output_bytes,
         lease_timeout: config.lease_timeout,
     };
@@ -140,14 +206,14 @@ pub async fn serve(config: ServeConfig, stop: CancellationToken) -> Result<(), S
         >>()
         .await;
     health.set_serving::<JobsServer<api::JobsApi>>().await;
-    let token = config.token.clone();
+    let tokens = (config.client_token.clone(), config.worker_token.clone());
     let jobs = JobsServer::new(api::JobsApi { hub: hub.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let jobs = tonic::service::interceptor::InterceptedService::new(
         jobs,
         move |request: tonic::Request<()>| {
-            check_token(token.as_ref(), request.metadata())?;
+            check_client(&tokens, request.metadata())?;
             Ok(request)
         },
     );
@@ -166,6 +232,7 @@ pub async fn serve(config: ServeConfig, stop: CancellationToken) -> Result<(), S
     if let Some(store) = &store {
         hub.resume(store.load()?).await;
     }
+    tokio::spawn(hub.clone().prune_until(stop.clone()));
     let scheme = if config.tls.is_some() {
         "https"
     } else {
