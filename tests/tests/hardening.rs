@@ -13,6 +13,8 @@ use std::time::Duration;
 const BOOT: Duration = Duration::from_secs(20);
 /// 256 bits, as `fanout certs` writes them.
 const TOKEN: &str = "5f0c1e9a7b3d2e4f6a8b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f";
+/// Workers prove themselves with a token of their own, distinct from the clients'.
+const WORKER_TOKEN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
 /// A coordinator on a free loopback port with one worker of few sessions attached, so a job of
 /// 40 hosts at 300 ms per command runs long enough to be interrupted at any moment.
@@ -31,10 +33,13 @@ impl Cluster {
     async fn start_with_worker(lab: &Lab, worker_args: &[&str]) -> Self {
         let token = lab.path("token");
         std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+        let worker_token = lab.path("worker-token");
+        std::fs::write(&worker_token, format!("{WORKER_TOKEN}\n")).unwrap();
         let listen = format!("127.0.0.1:{}", fanout_tests::closed_port());
         let mut command = tokio::process::Command::new(binary("fanout"));
         command
             .args(["serve", "--listen", &listen, "--token-file", &token])
+            .args(["--worker-token-file", &worker_token])
             .env("FANOUT_LOG", "info");
         let serve = Daemon::spawn("fanout serve", command);
         serve.wait_for_line("serving on", BOOT).await;
@@ -44,9 +49,10 @@ impl Cluster {
             "--token-file".to_string(),
             token,
         ];
+        let coordinator = format!("http://{listen}");
         let mut command = tokio::process::Command::new(binary("fanout-worker"));
         command
-            .args(&client)
+            .args(["--coordinator", &coordinator, "--token-file", &worker_token])
             .args(worker_args)
             .args(["--concurrency", "4"])
             .env("FANOUT_LOG", "info");
