@@ -12,6 +12,9 @@ pub struct Daemon {
     pub name: String,
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The tasks reading its stdout and stderr: a process that has exited may still have
+    /// lines in its pipes that they have not read yet.
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -28,12 +31,15 @@ impl Daemon {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
-        tokio::spawn(collect(BufReader::new(stdout), lines.clone()));
-        tokio::spawn(collect(BufReader::new(stderr), lines.clone()));
+        let readers = vec![
+            tokio::spawn(collect(BufReader::new(stdout), lines.clone())),
+            tokio::spawn(collect(BufReader::new(stderr), lines.clone())),
+        ];
         Self {
             name: name.to_string(),
             child,
             lines,
+            readers,
         }
     }
 
@@ -69,7 +75,7 @@ impl Daemon {
         }
     }
 
-    /// Waits for it to exit on its own; its exit code.
+    /// Waits for it to exit on its own, and for everything it printed to be read; its exit code.
     pub async fn exit_code(&mut self, deadline: Duration) -> Option<i32> {
         let status = tokio::time::timeout(deadline, self.child.wait())
             .await
@@ -81,6 +87,11 @@ impl Daemon {
                 )
             })
             .expect("wait for the process");
+        // Its pipes close when it exits, unless a child of its own still holds them: then
+        // what was read so far is all there is to show.
+        for reader in self.readers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+        }
         status.code()
     }
 
