@@ -112,12 +112,23 @@ async fn an_output_limit_of_zero_or_absurd_is_bad_input() {
     }
     let token = lab.path("token");
     std::fs::write(&token, "ab".repeat(32)).unwrap();
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, "ef".repeat(32)).unwrap();
     let served = fanout(
-        &["serve", "--token-file", &token, "--max-output", "0"],
+        &[
+            "serve",
+            "--token-file",
+            &token,
+            "--worker-token-file",
+            &worker_token,
+            "--max-output",
+            "0",
+        ],
         DEADLINE,
     )
     .await;
     assert_eq!(served.code, Some(2), "{}", served.stderr);
+    assert!(served.stderr.contains("max-output"), "{}", served.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,9 +168,12 @@ async fn a_coordinators_output_limit_is_the_one_its_workers_enforce() {
     let lab = lab(4, Duration::ZERO).await;
     let token = lab.path("token");
     std::fs::write(&token, "cd".repeat(32)).unwrap();
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, "ef".repeat(32)).unwrap();
     let mut serve = tokio::process::Command::new(binary("fanout"));
     serve
         .args(["serve", "--listen", "127.0.0.1:0", "--token-file", &token])
+        .args(["--worker-token-file", &worker_token])
         .args(["--max-output", "4KiB"]);
     let serve = Daemon::spawn("fanout serve", serve);
     let url = format!(
@@ -175,7 +189,7 @@ async fn a_coordinators_output_limit_is_the_one_its_workers_enforce() {
         "--coordinator",
         &url,
         "--token-file",
-        &token,
+        &worker_token,
         "--worker-id",
         "w1",
     ]);
