@@ -30,8 +30,7 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         Ok((config, select_hosts(&selection)?))
     })
     .await?;
-    let spec = monitor_spec(&config, args.every)
-        .map_err(|e| CommandError::Input(format!("{}: {e}", args.checks.display())))?;
+    let spec = monitor_spec(&config, args.every);
     let platforms = hosts
         .iter()
         .map(|h| (h.name.clone(), h.platform.clone()))
