@@ -15,10 +15,10 @@ pub mod validate;
 
 use crate::cli::{ExecutionArgs, HostKeyPolicyArg, RemoteArgs, Selection};
 use crate::job::JobSettings;
+use crate::local_run::RunError;
+use crate::local_run::{Interrupts, RunOutcome, run_local};
 use crate::recorder::Recorder;
 use crate::recorder::RecorderError;
-use crate::run::RunError;
-use crate::run::{Interrupts, RunOutcome, run_local};
 use fanout_common::inventory::{Filter, Host, Inventory, InventoryError, LoadOptions};
 use fanout_common::platform::{PlatformRegistry, ProfileSource};
 use fanout_common::proto::HostKeyPolicy;
@@ -48,7 +48,7 @@ impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CommandError::Interrupted => 130,
-            _ => crate::report::EXIT_BAD_INPUT,
+            _ => crate::run_report::EXIT_BAD_INPUT,
         }
     }
 }
@@ -220,11 +220,11 @@ pub fn local_run(
     hosts: Vec<Host>,
     job: JobSettings,
     execution: &ExecutionArgs,
-) -> Result<crate::run::LocalRun, CommandError> {
-    let program = crate::supervisor::WorkerProgram::locate()
+) -> Result<crate::local_run::LocalRun, CommandError> {
+    let program = crate::local_cluster::worker_processes::WorkerProgram::locate()
         .map_err(|e| CommandError::Internal(e.to_string()))?;
     let workers = worker_count(execution.workers, hosts.len());
-    Ok(crate::run::LocalRun {
+    Ok(crate::local_run::LocalRun {
         concurrency: fit_fd_limit(execution.concurrency, hosts.len(), workers),
         workers,
         drain_grace: execution.drain_grace,

@@ -4,9 +4,9 @@
 use super::{CommandError, Selected, job_settings, load_interruptibly, select_hosts, worker_count};
 use crate::cli::MonitorArgs;
 use crate::job::JobSettings;
-use crate::monitoring::parse::PollParser;
-use crate::monitoring::{MonitorRun, monitor_spec, run_monitor};
-use crate::run::Interrupts;
+use crate::local_run::Interrupts;
+use crate::monitor_job::poll_parse::PollParser;
+use crate::monitor_job::{MonitorRun, monitor_spec, run_monitor};
 use fanout_monitor::{DispatchSettings, Monitor, MonitorConfig};
 use fanout_rules::TemplateIndex;
 use std::io::Write as _;
@@ -66,7 +66,7 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         None => None,
     };
 
-    let program = crate::supervisor::WorkerProgram::locate()
+    let program = crate::local_cluster::worker_processes::WorkerProgram::locate()
         .map_err(|e| CommandError::Internal(e.to_string()))?;
     let workers = worker_count(args.execution.workers, hosts.len());
     let host_count = hosts.len();

@@ -5,9 +5,9 @@ use super::{
     CommandError, Selected, execute, job_settings, load_interruptibly, progress_bar, select_hosts,
 };
 use crate::cli::RunArgs;
+use crate::local_run::Interrupts;
 use crate::recorder::{Format, Recorder};
-use crate::report;
-use crate::run::Interrupts;
+use crate::run_report;
 
 pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
     check_commands(&args.commands)?;
@@ -43,7 +43,7 @@ pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandErr
     else {
         return Ok(0);
     };
-    report::print(&outcome, args.format, args.output.as_deref());
+    run_report::print(&outcome, args.format, args.output.as_deref());
     Ok(outcome.exit_code())
 }
 

@@ -6,8 +6,8 @@ use super::{
     CommandError, Selected, execute, job_settings, load_interruptibly, progress_bar, select_hosts,
 };
 use crate::cli::{ReportFormat, ValidateArgs};
+use crate::local_run::Interrupts;
 use crate::recorder::{Format, Recorder};
-use crate::run::Interrupts;
 use crate::validate_report::ValidationReport;
 use fanout_common::input::MAX_CONFIG_BYTES;
 use fanout_common::proto::Validation;
@@ -101,7 +101,7 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     }
     if let Some(why) = &outcome.results_error {
         eprintln!("fanout: the run stopped early: {why}; the report above lists every host");
-        return Ok(crate::report::EXIT_BAD_INPUT);
+        return Ok(crate::run_report::EXIT_BAD_INPUT);
     }
     Ok(report.exit_code())
 }

@@ -1,13 +1,13 @@
 //! One job on this machine: a coordinator on a loopback port, N local worker processes, every
 //! result recorded as it arrives, then the workers stopped and the outcome returned.
 
+use crate::host_record::HostRecord;
 use crate::job::{self, JobSettings};
-use crate::record::HostRecord;
+use crate::local_cluster::worker_processes::{LocalWorkers, SupervisorError, WorkerProgram};
+use crate::process_usage::ProcessUsage;
 use crate::recorder::{Recorder, RecorderError};
 use crate::scheduler::PlacedHost;
-use crate::server::{ServerPolicy, Shared};
-use crate::supervisor::{LocalWorkers, SupervisorError, WorkerProgram};
-use crate::usage::ProcessUsage;
+use crate::worker_service::{ServerPolicy, Shared};
 use fanout_common::Secret;
 use fanout_common::inventory::Host;
 use std::time::{Duration, Instant};

@@ -5,20 +5,20 @@
 //! the lease timeout and its hosts go to the others (and to its replacement, if `--respawn`
 //! allows one). It runs until interrupted, or for `duration` when one is given.
 
-pub mod parse;
+pub mod poll_parse;
 
 use crate::job::{self, JobSettings};
-use crate::run::{Interrupts, RunError, random_token, sleep_until, wait_for_workers};
+use crate::local_cluster::worker_processes::{LocalWorkers, WorkerProgram};
+use crate::local_run::{Interrupts, RunError, random_token, sleep_until, wait_for_workers};
+use crate::process_usage::ProcessUsage;
 use crate::scheduler::PlacedHost;
-use crate::server::{ServerPolicy, Shared};
-use crate::supervisor::{LocalWorkers, WorkerProgram};
-use crate::usage::ProcessUsage;
+use crate::worker_service::{ServerPolicy, Shared};
 use fanout_common::Secret;
 use fanout_common::inventory::Host;
 use fanout_common::proto::{MonitorCheck, MonitorSpec};
 use fanout_monitor::Monitor;
 use fanout_monitor::config::{MonitorConfig, Source};
-use parse::PollParser;
+use poll_parse::PollParser;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;

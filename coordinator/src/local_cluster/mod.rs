@@ -1,0 +1,3 @@
+//! A coordinator and its worker processes on this machine.
+
+pub mod worker_processes;
