@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod host_record;
 pub mod http_job;
+pub mod interrupts;
 pub mod job;
 pub mod local_cluster;
 pub mod local_run;

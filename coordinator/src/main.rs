@@ -3,7 +3,7 @@
 use clap::Parser;
 use fanout_coordinator::cli::{Cli, Command};
 use fanout_coordinator::commands;
-use fanout_coordinator::local_run::Interrupts;
+use fanout_coordinator::interrupts::Interrupts;
 use fanout_coordinator::run_report::EXIT_BAD_INPUT;
 use fanout_coordinator::terminal_text;
 use std::process::ExitCode;

@@ -6,8 +6,9 @@
 
 use super::{CommandError, job_settings, progress_bar};
 use crate::cli::{BenchArgs, ExecutionArgs, HostKeyPolicyArg, Selection};
+use crate::interrupts::Interrupts;
 use crate::local_cluster::worker_processes::WorkerProgram;
-use crate::local_run::{Interrupts, LocalRun, RunOutcome, run_local};
+use crate::local_run::{LocalRun, RunOutcome, run_local};
 use crate::process_usage::ProcessUsage;
 use crate::recorder::{Format, Recorder};
 use fanout_common::inventory::Host;

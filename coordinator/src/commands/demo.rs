@@ -3,7 +3,8 @@
 
 use super::{CommandError, job_settings, local_run, progress_bar, select_hosts};
 use crate::cli::{DemoArgs, ExecutionArgs, HostKeyPolicyArg, Selection};
-use crate::local_run::{Interrupts, RunOutcome, run_local};
+use crate::interrupts::Interrupts;
+use crate::local_run::{RunOutcome, run_local};
 use crate::recorder::{Format, Recorder};
 use crate::run_report;
 use fanout_devsim::{Fleet, FleetConfig};

@@ -2,7 +2,7 @@
 
 use super::{CommandError, load_interruptibly, select_hosts};
 use crate::cli::InventoryArgs;
-use crate::local_run::Interrupts;
+use crate::interrupts::Interrupts;
 use crate::recorder::Format;
 use fanout_common::inventory::Host;
 

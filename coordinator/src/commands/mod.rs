@@ -14,9 +14,12 @@ pub mod serve;
 pub mod validate;
 
 use crate::cli::{ExecutionArgs, HostKeyPolicyArg, RemoteArgs, Selection};
+use crate::interrupts::Interrupts;
 use crate::job::JobSettings;
-use crate::local_run::RunError;
-use crate::local_run::{Interrupts, RunOutcome, run_local};
+use crate::local_cluster::ClusterError;
+use crate::local_cluster::sizing::{self, Holding};
+use crate::local_cluster::worker_processes::{SupervisorError, WorkerProgram};
+use crate::local_run::{LocalRun, RunError, RunOutcome, run_local};
 use crate::recorder::Recorder;
 use crate::recorder::RecorderError;
 use fanout_common::inventory::{Filter, Host, Inventory, InventoryError, LoadOptions};
@@ -34,6 +37,11 @@ pub enum CommandError {
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The worker program cannot be found or started.
+    #[error(transparent)]
+    Workers(#[from] SupervisorError),
+    #[error(transparent)]
     Recorder(#[from] RecorderError),
     #[error("{0}")]
     Internal(String),
@@ -47,7 +55,11 @@ impl CommandError {
     /// before anything ran, 2 (bad input or an internal error) otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Interrupted => 130,
+            CommandError::Interrupted
+            | CommandError::Cluster(ClusterError::InterruptedWhileAttaching { .. })
+            | CommandError::Run(RunError::Cluster(ClusterError::InterruptedWhileAttaching {
+                ..
+            })) => 130,
             _ => crate::run_report::EXIT_BAD_INPUT,
         }
     }
@@ -186,16 +198,34 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
     }
 }
 
+/// A job ready to run, and how the command that built it asked for it to run.
+pub struct JobRequest<'a> {
+    pub hosts: Vec<Host>,
+    pub job: JobSettings,
+    pub execution: &'a ExecutionArgs,
+    /// `--coordinator` and its credentials; without one the job runs on local workers.
+    pub remote: &'a RemoteArgs,
+    /// The command (`run`, `validate`), as a coordinator lists the job.
+    pub kind: &'static str,
+    /// Submit to the coordinator and return without following the job.
+    pub detach: bool,
+}
+
 /// Runs the job through local worker processes, or through the coordinator of
 /// `--coordinator`; `None` when the job was only submitted (`--detach`).
 pub async fn execute(
-    hosts: Vec<Host>,
-    job: JobSettings,
-    (execution, remote): (&ExecutionArgs, &RemoteArgs),
-    (kind, detach): (&str, bool),
+    request: JobRequest<'_>,
     recorder: Recorder,
     interrupts: Interrupts,
 ) -> Result<Option<RunOutcome>, CommandError> {
+    let JobRequest {
+        hosts,
+        job,
+        execution,
+        remote,
+        kind,
+        detach,
+    } = request;
     if remote.coordinator.is_none() {
         let run = local_run(hosts, job, execution)?;
         return Ok(Some(run_local(run, recorder, interrupts).await?));
@@ -220,13 +250,20 @@ pub fn local_run(
     hosts: Vec<Host>,
     job: JobSettings,
     execution: &ExecutionArgs,
-) -> Result<crate::local_run::LocalRun, CommandError> {
-    let program = crate::local_cluster::worker_processes::WorkerProgram::locate()
-        .map_err(|e| CommandError::Internal(e.to_string()))?;
-    let workers = worker_count(execution.workers, hosts.len());
-    Ok(crate::local_run::LocalRun {
-        concurrency: fit_fd_limit(execution.concurrency, hosts.len(), workers),
-        workers,
+) -> Result<LocalRun, CommandError> {
+    let program = WorkerProgram::locate()?;
+    let sizing = sizing::size(
+        execution.workers,
+        execution.concurrency,
+        hosts.len(),
+        Holding::Share,
+    );
+    for note in &sizing.notes {
+        eprintln!("fanout: {note}");
+    }
+    Ok(LocalRun {
+        concurrency: sizing.concurrency,
+        workers: sizing.workers,
         drain_grace: execution.drain_grace,
         lease_timeout: execution.lease_timeout,
         respawn: execution.respawn,
@@ -234,55 +271,6 @@ pub fn local_run(
         job,
         program,
     })
-}
-
-/// File descriptors a worker keeps for itself (runtime, gRPC, logs, known_hosts).
-const FD_RESERVE_PER_WORKER: u64 = 64;
-
-/// The sessions each worker may hold at once: what was asked, but no more than its share of the
-/// hosts and no more than the file descriptor limit allows (one socket per session). Workers
-/// inherit the limit `fanout` raised at start-up.
-fn fit_fd_limit(asked: u32, hosts: usize, workers: usize) -> u32 {
-    let share = hosts.div_ceil(workers.max(1)) as u64;
-    let wanted = u64::from(asked).min(share).max(1);
-    let limit = fanout_common::limits::raise_fd_limit().unwrap_or(1024);
-    let room = limit.saturating_sub(FD_RESERVE_PER_WORKER).max(1);
-    if wanted > room {
-        eprintln!(
-            "fanout: each worker would hold {wanted} sessions but the open-file limit is {limit}; \
-             using {room} per worker (raise the hard limit with `ulimit -Hn`, or add --workers)"
-        );
-        return room as u32;
-    }
-    wanted as u32
-}
-
-/// Default worker count: one per core.
-pub fn default_workers() -> usize {
-    cores()
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
-/// Local worker processes beyond this many per core only add memory and context switches:
-/// each one already runs thousands of sessions.
-const MAX_WORKERS_PER_CORE: usize = 4;
-
-/// How many local workers to start: what was asked (by default one per core), no more than
-/// there are hosts, and no more than [`MAX_WORKERS_PER_CORE`] per core, said when it clamps.
-pub fn worker_count(asked: Option<usize>, hosts: usize) -> usize {
-    let most = cores() * MAX_WORKERS_PER_CORE;
-    let wanted = asked.unwrap_or_else(default_workers);
-    if wanted > most {
-        eprintln!(
-            "fanout: --workers {wanted} is more than {} cores can use; starting {most} \
-             (each worker runs up to --concurrency sessions at once)",
-            cores()
-        );
-    }
-    wanted.clamp(1, most).min(hosts.max(1))
 }
 
 /// A live bar on stderr; invisible when stderr is not a terminal.

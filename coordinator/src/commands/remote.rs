@@ -5,8 +5,9 @@
 use super::follow::{JobHosts, finish, follow};
 use super::{CommandError, progress_bar};
 use crate::cli::{ExecutionArgs, JobIdArgs, RemoteArgs, RemoteOnlyArgs, WatchArgs};
+use crate::interrupts::Interrupts;
 use crate::job::{self, JobSettings};
-use crate::local_run::{Interrupts, RunOutcome};
+use crate::local_run::RunOutcome;
 use crate::recorder::Recorder;
 use crate::run_report;
 use crate::terminal_text::line;
