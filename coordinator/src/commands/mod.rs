@@ -1,8 +1,10 @@
 //! The subcommands. Each returns the process exit code, or an error that `main` prints (and
 //! exits 2 for).
 
+#[cfg(feature = "demo")]
 pub mod bench;
 pub mod certs;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod follow;
 pub mod inventory;
@@ -45,6 +47,15 @@ pub enum CommandError {
     Recorder(#[from] RecorderError),
     #[error("{0}")]
     Internal(String),
+    /// A command this build of `fanout` was compiled without.
+    #[error(
+        "`fanout {command}` is not in this build: fanout was compiled without the `{feature}` \
+         feature (cargo build -p fanout-coordinator --features {feature})"
+    )]
+    NotBuilt {
+        command: &'static str,
+        feature: &'static str,
+    },
     /// Ctrl-C or SIGTERM before the input was loaded and checked: nothing was contacted.
     #[error("interrupted while loading the input; no host was contacted")]
     Interrupted,
