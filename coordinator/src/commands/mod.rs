@@ -47,6 +47,24 @@ pub enum CommandError {
     Recorder(#[from] RecorderError),
     #[error("{0}")]
     Internal(String),
+    /// `--platforms`: a profile that does not load (names its file).
+    #[error(transparent)]
+    Platform(#[from] fanout_common::platform::PlatformError),
+    /// `--checks`: the monitor's checks file is refused (names its file and line).
+    #[error(transparent)]
+    MonitorConfig(#[from] fanout_monitor::config::ConfigError),
+    /// The monitor cannot start (its journal, a notifier).
+    #[error(transparent)]
+    Monitor(#[from] fanout_monitor::MonitorError),
+    #[error("cannot serve the dashboard on {address}: {source}")]
+    Dashboard {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the loader thread: {0}")]
+    LoaderThread(std::io::Error),
+    #[error("the loader thread panicked")]
+    LoaderPanicked,
     /// A command this build of `fanout` was compiled without.
     #[error(
         "`fanout {command}` is not in this build: fanout was compiled without the `{feature}` \
@@ -90,10 +108,10 @@ pub async fn load_interruptibly<T: Send + 'static>(
         .spawn(move || {
             let _ = done.send(load());
         })
-        .map_err(|e| CommandError::Internal(format!("cannot start the loader thread: {e}")))?;
+        .map_err(CommandError::LoaderThread)?;
     let loaded = tokio::select! {
         loaded = loaded => loaded
-            .map_err(|_| CommandError::Internal("the loader thread panicked".into()))??,
+            .map_err(|_| CommandError::LoaderPanicked)??,
         _ = interrupts.drain.cancelled() => return Err(CommandError::Interrupted),
     };
     if interrupts.drain.is_cancelled() {
@@ -133,8 +151,7 @@ pub fn select_hosts(selection: &Selection) -> Result<Selected, CommandError> {
         .iter()
         .map(|f| Filter::parse(f))
         .collect::<Result<Vec<_>, _>>()?;
-    let registry = PlatformRegistry::load(selection.platforms.as_deref())
-        .map_err(|e| CommandError::Input(e.to_string()))?;
+    let registry = PlatformRegistry::load(selection.platforms.as_deref())?;
     let options = LoadOptions {
         known_platforms: registry.names(),
         platform_aliases: registry.aliases().clone(),

@@ -23,8 +23,7 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
     }
     let (checks, selection) = (args.checks.clone(), args.selection.clone());
     let (config, Selected { hosts, profiles }) = load_interruptibly(&interrupts, move || {
-        let config =
-            MonitorConfig::load(&checks).map_err(|e| CommandError::Input(e.to_string()))?;
+        let config = MonitorConfig::load(&checks)?;
         Ok((config, select_hosts(&selection)?))
     })
     .await?;
@@ -44,16 +43,15 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         &args.journal,
         DispatchSettings::default(),
         stop.clone(),
-    )
-    .map_err(|e| CommandError::Input(e.to_string()))?;
+    )?;
     let dashboard = match args.dashboard {
         Some(address) => {
-            let listener = TcpListener::bind(address).await.map_err(|e| {
-                CommandError::Input(format!("cannot serve the dashboard on {address}: {e}"))
-            })?;
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|source| CommandError::Dashboard { address, source })?;
             let bound = listener
                 .local_addr()
-                .map_err(|e| CommandError::Internal(e.to_string()))?;
+                .map_err(|source| CommandError::Dashboard { address, source })?;
             let task = tokio::spawn(fanout_monitor::dashboard::serve(
                 listener,
                 monitor.clone(),
