@@ -10,7 +10,6 @@ pub mod inventory;
 pub mod limits;
 pub mod paths;
 pub mod platform;
-pub mod platforms;
 pub mod proto;
 pub mod secret;
 pub mod suggest;

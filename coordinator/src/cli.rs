@@ -27,8 +27,16 @@ pub enum Command {
     /// List the platform profiles (built-in and from --platforms), or print one.
     Platforms(PlatformsArgs),
     /// Collect `show running-config` from a built-in simulated fleet.
+    #[cfg_attr(
+        not(feature = "demo"),
+        command(about = "Not in this build (compiled without the `demo` feature)")
+    )]
     Demo(DemoArgs),
     /// Measure sequential vs pooled vs async vs multi-process on one simulated fleet.
+    #[cfg_attr(
+        not(feature = "demo"),
+        command(about = "Not in this build (compiled without the `demo` feature)")
+    )]
     Bench(BenchArgs),
     /// Poll every selected host continuously; alert on changes and thresholds; live dashboard.
     Monitor(MonitorArgs),

@@ -3,8 +3,8 @@
 use clap::Parser;
 use fanout_coordinator::cli::{Cli, Command};
 use fanout_coordinator::commands;
-use fanout_coordinator::report::EXIT_BAD_INPUT;
-use fanout_coordinator::run::Interrupts;
+use fanout_coordinator::interrupts::Interrupts;
+use fanout_coordinator::run_report::EXIT_BAD_INPUT;
 use fanout_coordinator::terminal_text;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -37,8 +37,20 @@ fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(args, interrupts).await,
             Command::Inventory(args) => commands::inventory::run(args, interrupts).await,
             Command::Platforms(args) => commands::platforms::run(args),
+            #[cfg(feature = "demo")]
             Command::Demo(args) => commands::demo::run(args, interrupts).await,
+            #[cfg(feature = "demo")]
             Command::Bench(args) => commands::bench::run(args, interrupts).await,
+            #[cfg(not(feature = "demo"))]
+            Command::Demo(_) => Err(commands::CommandError::NotBuilt {
+                command: "demo",
+                feature: "demo",
+            }),
+            #[cfg(not(feature = "demo"))]
+            Command::Bench(_) => Err(commands::CommandError::NotBuilt {
+                command: "bench",
+                feature: "demo",
+            }),
             Command::Monitor(args) => commands::monitor::run(args, interrupts).await,
             Command::Certs(args) => commands::certs::run(args),
             Command::Serve(args) => commands::serve::run(args, interrupts).await,

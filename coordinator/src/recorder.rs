@@ -7,8 +7,8 @@
 //! `output_write_failed` and the run goes on. Only `results.jsonl` failing stops the run, and
 //! even then every record is kept in memory for the report.
 
+use crate::host_record::{FailureRecord, HostRecord};
 use crate::output_tree::{Collisions, OutputTree, Reuse, TreeError, command_file, host_dir};
-use crate::record::{FailureRecord, HostRecord};
 use fanout_common::FailureKind;
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -339,7 +339,7 @@ pub fn check_file_names<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{CommandRecord, WorkerRef};
+    use crate::host_record::{CommandRecord, WorkerRef};
 
     fn record(host: &str, outputs: &[(&str, &str)]) -> HostRecord {
         HostRecord {

@@ -3,8 +3,8 @@
 //!
 //! A host that could not be reached was not evaluated: it is an error, never a failed rule.
 
-use crate::record::HostRecord;
-use crate::run::RunOutcome;
+use crate::host_record::HostRecord;
+use crate::local_run::RunOutcome;
 use crate::terminal_text::line as one_line;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -39,7 +39,7 @@ struct HostEntry<'a> {
     status: HostStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-    rules: &'a [crate::record::RuleRecord],
+    rules: &'a [crate::host_record::RuleRecord],
 }
 
 pub struct ValidationReport<'a> {
@@ -136,7 +136,7 @@ impl<'a> ValidationReport<'a> {
     }
 
     /// (host, rule, reason, offending line) of every failed verdict, host order.
-    fn failures(&self) -> impl Iterator<Item = (&str, &crate::record::RuleRecord)> {
+    fn failures(&self) -> impl Iterator<Item = (&str, &crate::host_record::RuleRecord)> {
         self.hosts.iter().flat_map(|(r, _)| {
             r.rules
                 .iter()
@@ -399,7 +399,7 @@ mod tests {
             platform: "cisco_ios".into(),
             ok: true,
             failure: None,
-            worker: crate::record::WorkerRef {
+            worker: crate::host_record::WorkerRef {
                 id: "w".into(),
                 pid: 1,
             },
@@ -407,7 +407,7 @@ mod tests {
             started_unix_ms: 0,
             duration_ms: 0,
             commands: Vec::new(),
-            rules: vec![crate::record::RuleRecord {
+            rules: vec![crate::host_record::RuleRecord {
                 rule: "no telnet".into(),
                 passed: false,
                 reason: Some("line `x\x1b]52;c;eA==\x07` matches forbidden `x`".into()),

@@ -98,18 +98,25 @@ fn the_issue_example_loads() {
 }
 
 #[test]
-fn http_checks_and_settings_load() {
+fn http_checks_are_refused_with_their_line() {
+    let (line, message) = error(
+        "checks:\n  - name: cpu\n    command: show cpu\n    extract: '(\\d+)'\n  - name: temp\n    http: { path: /api/temp }\n    extract: 'temp=(\\d+)'\n",
+    );
+    assert_eq!(line, 5, "{message}");
+    assert!(
+        message.contains("check `temp`: HTTP checks are not supported"),
+        "{message}"
+    );
+}
+
+#[test]
+fn extract_checks_and_settings_load() {
     let c = parse(
-        "unreachable_after: 5\nmax_alerts_per_minute: 7\nchecks:\n  - name: temp\n    http: { path: /api/temp }\n    extract: 'temp=(\\d+)'\n    alert_when: { below: 10 }\n",
+        "unreachable_after: 5\nmax_alerts_per_minute: 7\nchecks:\n  - name: temp\n    command: show temp\n    extract: 'temp=(\\d+)'\n    alert_when: { below: 10 }\n",
         &[],
     )
     .expect("valid");
-    assert_eq!(
-        c.checks[0].source,
-        Source::Http {
-            path: "/api/temp".into()
-        }
-    );
+    assert_eq!(c.checks[0].source, Source::Command("show temp".into()));
     assert_eq!((c.unreachable_after, c.max_alerts_per_minute), (5, 7));
     match &c.checks[0].rule {
         Rule::Extract {
@@ -182,11 +189,7 @@ fn contradictions_are_refused() {
         "    command: show ip interface brief",
         "    command: show ip interface brief\n    http: { path: /x }",
     );
-    assert!(
-        error(&both)
-            .1
-            .contains("exactly one of `command` or `http`")
-    );
+    assert!(error(&both).1.contains("HTTP checks are not supported"));
     let both_thresholds = ISSUE_EXAMPLE.replace("above: 80", "above: 80, below: 5");
     assert!(
         error(&both_thresholds)

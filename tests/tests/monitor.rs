@@ -258,3 +258,57 @@ alerts:
     let journal = std::fs::read_to_string(&journal).unwrap();
     assert_eq!(journal.lines().count(), 4, "{journal}");
 }
+
+/// `fanout monitor | head -0`: the reader of stdout is gone before the first line. Monitoring
+/// is not about stdout (alerts go out on their own channels), so the process must keep
+/// polling and stop cleanly, not panic on the first line it prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_does_not_stop_the_monitor() {
+    let lab = Lab::start(FleetConfig {
+        count: 3,
+        seed: 13,
+        ..FleetConfig::default()
+    })
+    .await;
+    std::fs::write(
+        lab.path("monitor.yaml"),
+        "checks:\n  - name: cpu\n    command: show processes cpu | include CPU\n    extract: 'five seconds: (\\d+)%'\n",
+    )
+    .unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = tokio::process::Command::new(fanout_tests::binary("fanout"))
+        .args([
+            "monitor",
+            "-i",
+            &lab.inventory_arg(),
+            "--checks",
+            &lab.path("monitor.yaml"),
+            "--every",
+            "1s",
+            "--duration",
+            "2s",
+            "--workers",
+            "1",
+            "--host-key-policy",
+            "off",
+            "--journal",
+            &lab.path("alerts.jsonl"),
+        ])
+        .env("FANOUT_WORKER_BIN", fanout_tests::binary("fanout-worker"))
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        // Not `output()`: tokio's would replace the closed pipe with one of its own.
+        .spawn()
+        .expect("fanout starts")
+        .wait_with_output();
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .expect("the monitor stops after --duration")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

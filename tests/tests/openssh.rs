@@ -19,7 +19,9 @@ const DEADLINE: Duration = Duration::from_secs(60);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linux_hosts_over_real_openssh() {
     if !Path::new(SSHD).is_file() || command_output("id", &["-u"]).trim() != "0" {
-        eprintln!("skipped: needs root and {SSHD} (apt-get install openssh-server)");
+        fanout_tests::cannot_run(&format!(
+            "needs root and {SSHD} (apt-get install openssh-server)"
+        ));
         return;
     }
     ensure_test_user();

@@ -30,7 +30,7 @@ fn run_in(net: &Network, machine: &str, program: &str, args: &[&str]) -> Daemon 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_spans_two_remote_workers_and_survives_a_cut_link() {
     if let Some(why) = unavailable() {
-        eprintln!("SKIPPED: cannot build network namespaces here: {why}");
+        fanout_tests::cannot_run(&format!("cannot build network namespaces here: {why}"));
         return;
     }
     let dir = tempfile::tempdir().unwrap();

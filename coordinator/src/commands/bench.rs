@@ -6,10 +6,11 @@
 
 use super::{CommandError, job_settings, progress_bar};
 use crate::cli::{BenchArgs, ExecutionArgs, HostKeyPolicyArg, Selection};
+use crate::interrupts::Interrupts;
+use crate::local_cluster::worker_processes::WorkerProgram;
+use crate::local_run::{LocalRun, RunOutcome, run_local};
+use crate::process_usage::ProcessUsage;
 use crate::recorder::{Format, Recorder};
-use crate::run::{Interrupts, LocalRun, RunOutcome, run_local};
-use crate::supervisor::WorkerProgram;
-use crate::usage::ProcessUsage;
 use fanout_common::inventory::Host;
 use serde::Serialize;
 use std::path::{Path, PathBuf};

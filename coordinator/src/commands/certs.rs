@@ -76,7 +76,7 @@ pub fn run(args: CertsArgs) -> Result<u8, CommandError> {
         }
         outputs.push(Output {
             path,
-            contents: format!("{}\n", crate::run::random_token()),
+            contents: format!("{}\n", crate::local_cluster::random_token()),
             secret: true,
             purpose: purpose.into(),
         });

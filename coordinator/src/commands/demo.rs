@@ -3,9 +3,10 @@
 
 use super::{CommandError, job_settings, local_run, progress_bar, select_hosts};
 use crate::cli::{DemoArgs, ExecutionArgs, HostKeyPolicyArg, Selection};
+use crate::interrupts::Interrupts;
+use crate::local_run::{RunOutcome, run_local};
 use crate::recorder::{Format, Recorder};
-use crate::report;
-use crate::run::{Interrupts, RunOutcome, run_local};
+use crate::run_report;
 use fanout_devsim::{Fleet, FleetConfig};
 use std::time::Duration;
 
@@ -80,11 +81,11 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
     let outcome = run_local(run, recorder, interrupts).await?;
     fleet.shutdown().await;
 
-    let failures = report::failure_table(&outcome.records, &outcome.unfinished);
+    let failures = run_report::failure_table(&outcome.records, &outcome.unfinished);
     if !failures.is_empty() {
         crate::outln!("Failed hosts:\n{failures}");
     }
-    crate::out!("{}", report::summary(&outcome, args.output.as_deref()));
+    crate::out!("{}", run_report::summary(&outcome, args.output.as_deref()));
     crate::outln!("{}", sequential_estimate(&outcome));
     Ok(outcome.exit_code())
 }

@@ -6,9 +6,10 @@
 use super::CommandError;
 use super::remote::{Client, connect, refused};
 use crate::cli::RemoteArgs;
-use crate::record::HostRecord;
+use crate::host_record::HostRecord;
+use crate::interrupts::Interrupts;
+use crate::local_run::RunOutcome;
 use crate::recorder::Recorder;
-use crate::run::{Interrupts, RunOutcome};
 use crate::terminal_text::line;
 use fanout_common::proto::{JobEvent, JobRef, JobState, JobStatus, WatchJob, job_event};
 use std::collections::{BTreeSet, HashSet};
@@ -463,6 +464,6 @@ mod tests {
         );
         assert_eq!((cut_short.unfinished.len(), cut_short.unlisted), (0, 4));
         assert_eq!(cut_short.exit_code(), 1);
-        assert!(crate::report::summary(&cut_short, None).starts_with("hosts      5 total"));
+        assert!(crate::run_report::summary(&cut_short, None).starts_with("hosts      5 total"));
     }
 }

@@ -2,8 +2,8 @@
 
 use super::{CommandError, load_interruptibly, select_hosts};
 use crate::cli::InventoryArgs;
+use crate::interrupts::Interrupts;
 use crate::recorder::Format;
-use crate::run::Interrupts;
 use fanout_common::inventory::Host;
 
 pub async fn run(args: InventoryArgs, interrupts: Interrupts) -> Result<u8, CommandError> {

@@ -1,8 +1,10 @@
 //! The subcommands. Each returns the process exit code, or an error that `main` prints (and
 //! exits 2 for).
 
+#[cfg(feature = "demo")]
 pub mod bench;
 pub mod certs;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod follow;
 pub mod inventory;
@@ -14,11 +16,14 @@ pub mod serve;
 pub mod validate;
 
 use crate::cli::{ExecutionArgs, HostKeyPolicyArg, RemoteArgs, Selection};
+use crate::interrupts::Interrupts;
 use crate::job::JobSettings;
+use crate::local_cluster::ClusterError;
+use crate::local_cluster::sizing::{self, Holding};
+use crate::local_cluster::worker_processes::{SupervisorError, WorkerProgram};
+use crate::local_run::{LocalRun, RunError, RunOutcome, run_local};
 use crate::recorder::Recorder;
 use crate::recorder::RecorderError;
-use crate::run::RunError;
-use crate::run::{Interrupts, RunOutcome, run_local};
 use fanout_common::inventory::{Filter, Host, Inventory, InventoryError, LoadOptions};
 use fanout_common::platform::{PlatformRegistry, ProfileSource};
 use fanout_common::proto::HostKeyPolicy;
@@ -34,9 +39,41 @@ pub enum CommandError {
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The worker program cannot be found or started.
+    #[error(transparent)]
+    Workers(#[from] SupervisorError),
+    #[error(transparent)]
     Recorder(#[from] RecorderError),
     #[error("{0}")]
     Internal(String),
+    /// `--platforms`: a profile that does not load (names its file).
+    #[error(transparent)]
+    Platform(#[from] fanout_common::platform::PlatformError),
+    /// `--checks`: the monitor's checks file is refused (names its file and line).
+    #[error(transparent)]
+    MonitorConfig(#[from] fanout_monitor::config::ConfigError),
+    /// The monitor cannot start (its journal, a notifier).
+    #[error(transparent)]
+    Monitor(#[from] fanout_monitor::MonitorError),
+    #[error("cannot serve the dashboard on {address}: {source}")]
+    Dashboard {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the loader thread: {0}")]
+    LoaderThread(std::io::Error),
+    #[error("the loader thread panicked")]
+    LoaderPanicked,
+    /// A command this build of `fanout` was compiled without.
+    #[error(
+        "`fanout {command}` is not in this build: fanout was compiled without the `{feature}` \
+         feature (cargo build -p fanout-coordinator --features {feature})"
+    )]
+    NotBuilt {
+        command: &'static str,
+        feature: &'static str,
+    },
     /// Ctrl-C or SIGTERM before the input was loaded and checked: nothing was contacted.
     #[error("interrupted while loading the input; no host was contacted")]
     Interrupted,
@@ -47,8 +84,12 @@ impl CommandError {
     /// before anything ran, 2 (bad input or an internal error) otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Interrupted => 130,
-            _ => crate::report::EXIT_BAD_INPUT,
+            CommandError::Interrupted
+            | CommandError::Cluster(ClusterError::InterruptedWhileAttaching { .. })
+            | CommandError::Run(RunError::Cluster(ClusterError::InterruptedWhileAttaching {
+                ..
+            })) => 130,
+            _ => crate::run_report::EXIT_BAD_INPUT,
         }
     }
 }
@@ -67,10 +108,10 @@ pub async fn load_interruptibly<T: Send + 'static>(
         .spawn(move || {
             let _ = done.send(load());
         })
-        .map_err(|e| CommandError::Internal(format!("cannot start the loader thread: {e}")))?;
+        .map_err(CommandError::LoaderThread)?;
     let loaded = tokio::select! {
         loaded = loaded => loaded
-            .map_err(|_| CommandError::Internal("the loader thread panicked".into()))??,
+            .map_err(|_| CommandError::LoaderPanicked)??,
         _ = interrupts.drain.cancelled() => return Err(CommandError::Interrupted),
     };
     if interrupts.drain.is_cancelled() {
@@ -110,8 +151,7 @@ pub fn select_hosts(selection: &Selection) -> Result<Selected, CommandError> {
         .iter()
         .map(|f| Filter::parse(f))
         .collect::<Result<Vec<_>, _>>()?;
-    let registry = PlatformRegistry::load(selection.platforms.as_deref())
-        .map_err(|e| CommandError::Input(e.to_string()))?;
+    let registry = PlatformRegistry::load(selection.platforms.as_deref())?;
     let options = LoadOptions {
         known_platforms: registry.names(),
         platform_aliases: registry.aliases().clone(),
@@ -186,16 +226,34 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
     }
 }
 
+/// A job ready to run, and how the command that built it asked for it to run.
+pub struct JobRequest<'a> {
+    pub hosts: Vec<Host>,
+    pub job: JobSettings,
+    pub execution: &'a ExecutionArgs,
+    /// `--coordinator` and its credentials; without one the job runs on local workers.
+    pub remote: &'a RemoteArgs,
+    /// The command (`run`, `validate`), as a coordinator lists the job.
+    pub kind: &'static str,
+    /// Submit to the coordinator and return without following the job.
+    pub detach: bool,
+}
+
 /// Runs the job through local worker processes, or through the coordinator of
 /// `--coordinator`; `None` when the job was only submitted (`--detach`).
 pub async fn execute(
-    hosts: Vec<Host>,
-    job: JobSettings,
-    (execution, remote): (&ExecutionArgs, &RemoteArgs),
-    (kind, detach): (&str, bool),
+    request: JobRequest<'_>,
     recorder: Recorder,
     interrupts: Interrupts,
 ) -> Result<Option<RunOutcome>, CommandError> {
+    let JobRequest {
+        hosts,
+        job,
+        execution,
+        remote,
+        kind,
+        detach,
+    } = request;
     if remote.coordinator.is_none() {
         let run = local_run(hosts, job, execution)?;
         return Ok(Some(run_local(run, recorder, interrupts).await?));
@@ -220,13 +278,20 @@ pub fn local_run(
     hosts: Vec<Host>,
     job: JobSettings,
     execution: &ExecutionArgs,
-) -> Result<crate::run::LocalRun, CommandError> {
-    let program = crate::supervisor::WorkerProgram::locate()
-        .map_err(|e| CommandError::Internal(e.to_string()))?;
-    let workers = worker_count(execution.workers, hosts.len());
-    Ok(crate::run::LocalRun {
-        concurrency: fit_fd_limit(execution.concurrency, hosts.len(), workers),
-        workers,
+) -> Result<LocalRun, CommandError> {
+    let program = WorkerProgram::locate()?;
+    let sizing = sizing::size(
+        execution.workers,
+        execution.concurrency,
+        hosts.len(),
+        Holding::Share,
+    );
+    for note in &sizing.notes {
+        eprintln!("fanout: {note}");
+    }
+    Ok(LocalRun {
+        concurrency: sizing.concurrency,
+        workers: sizing.workers,
         drain_grace: execution.drain_grace,
         lease_timeout: execution.lease_timeout,
         respawn: execution.respawn,
@@ -234,55 +299,6 @@ pub fn local_run(
         job,
         program,
     })
-}
-
-/// File descriptors a worker keeps for itself (runtime, gRPC, logs, known_hosts).
-const FD_RESERVE_PER_WORKER: u64 = 64;
-
-/// The sessions each worker may hold at once: what was asked, but no more than its share of the
-/// hosts and no more than the file descriptor limit allows (one socket per session). Workers
-/// inherit the limit `fanout` raised at start-up.
-fn fit_fd_limit(asked: u32, hosts: usize, workers: usize) -> u32 {
-    let share = hosts.div_ceil(workers.max(1)) as u64;
-    let wanted = u64::from(asked).min(share).max(1);
-    let limit = fanout_common::limits::raise_fd_limit().unwrap_or(1024);
-    let room = limit.saturating_sub(FD_RESERVE_PER_WORKER).max(1);
-    if wanted > room {
-        eprintln!(
-            "fanout: each worker would hold {wanted} sessions but the open-file limit is {limit}; \
-             using {room} per worker (raise the hard limit with `ulimit -Hn`, or add --workers)"
-        );
-        return room as u32;
-    }
-    wanted as u32
-}
-
-/// Default worker count: one per core.
-pub fn default_workers() -> usize {
-    cores()
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
-/// Local worker processes beyond this many per core only add memory and context switches:
-/// each one already runs thousands of sessions.
-const MAX_WORKERS_PER_CORE: usize = 4;
-
-/// How many local workers to start: what was asked (by default one per core), no more than
-/// there are hosts, and no more than [`MAX_WORKERS_PER_CORE`] per core, said when it clamps.
-pub fn worker_count(asked: Option<usize>, hosts: usize) -> usize {
-    let most = cores() * MAX_WORKERS_PER_CORE;
-    let wanted = asked.unwrap_or_else(default_workers);
-    if wanted > most {
-        eprintln!(
-            "fanout: --workers {wanted} is more than {} cores can use; starting {most} \
-             (each worker runs up to --concurrency sessions at once)",
-            cores()
-        );
-    }
-    wanted.clamp(1, most).min(hosts.max(1))
 }
 
 /// A live bar on stderr; invisible when stderr is not a terminal.

@@ -1,20 +1,18 @@
 //! `fanout monitor`: poll every selected host continuously through local workers, alert on
 //! changes and thresholds, and serve the live dashboard, until Ctrl-C.
 
-use super::{CommandError, Selected, job_settings, load_interruptibly, select_hosts, worker_count};
+use super::{CommandError, Selected, job_settings, load_interruptibly, select_hosts};
 use crate::cli::MonitorArgs;
+use crate::interrupts::Interrupts;
 use crate::job::JobSettings;
-use crate::monitoring::parse::PollParser;
-use crate::monitoring::{MonitorRun, monitor_spec, run_monitor};
-use crate::run::Interrupts;
+use crate::local_cluster::sizing::{self, Holding};
+use crate::local_cluster::worker_processes::WorkerProgram;
+use crate::monitor_job::poll_parse::PollParser;
+use crate::monitor_job::{MonitorRun, monitor_spec, run_monitor};
 use fanout_monitor::{DispatchSettings, Monitor, MonitorConfig};
 use fanout_rules::TemplateIndex;
-use std::io::Write as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-/// File descriptors a worker keeps for itself.
-const FD_RESERVE_PER_WORKER: u64 = 64;
 
 pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
     if args.every.is_zero() {
@@ -25,13 +23,11 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
     }
     let (checks, selection) = (args.checks.clone(), args.selection.clone());
     let (config, Selected { hosts, profiles }) = load_interruptibly(&interrupts, move || {
-        let config =
-            MonitorConfig::load(&checks).map_err(|e| CommandError::Input(e.to_string()))?;
+        let config = MonitorConfig::load(&checks)?;
         Ok((config, select_hosts(&selection)?))
     })
     .await?;
-    let spec = monitor_spec(&config, args.every)
-        .map_err(|e| CommandError::Input(format!("{}: {e}", args.checks.display())))?;
+    let spec = monitor_spec(&config, args.every);
     let platforms = hosts
         .iter()
         .map(|h| (h.name.clone(), h.platform.clone()))
@@ -47,16 +43,15 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         &args.journal,
         DispatchSettings::default(),
         stop.clone(),
-    )
-    .map_err(|e| CommandError::Input(e.to_string()))?;
+    )?;
     let dashboard = match args.dashboard {
         Some(address) => {
-            let listener = TcpListener::bind(address).await.map_err(|e| {
-                CommandError::Input(format!("cannot serve the dashboard on {address}: {e}"))
-            })?;
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|source| CommandError::Dashboard { address, source })?;
             let bound = listener
                 .local_addr()
-                .map_err(|e| CommandError::Internal(e.to_string()))?;
+                .map_err(|source| CommandError::Dashboard { address, source })?;
             let task = tokio::spawn(fanout_monitor::dashboard::serve(
                 listener,
                 monitor.clone(),
@@ -67,19 +62,26 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         None => None,
     };
 
-    let program = crate::supervisor::WorkerProgram::locate()
-        .map_err(|e| CommandError::Internal(e.to_string()))?;
-    let workers = worker_count(args.execution.workers, hosts.len());
+    let program = WorkerProgram::locate()?;
     let host_count = hosts.len();
+    // Each worker may hold every host, so the survivors can take over a lost worker's.
+    let sizing = sizing::size(
+        args.execution.workers,
+        args.execution.concurrency,
+        host_count,
+        Holding::Every,
+    );
+    for note in &sizing.notes {
+        eprintln!("fanout: {note}");
+    }
     let run = MonitorRun {
-        // Each worker may hold every host, so the survivors can take over a lost worker's.
-        concurrency: fit_fd_limit(args.execution.concurrency, host_count),
+        concurrency: sizing.concurrency,
         job: JobSettings {
             platform_profiles: profiles,
             ..job_settings(&args.execution, Vec::new())
         },
         interval: args.every,
-        workers,
+        workers: sizing.workers,
         program,
         lease_timeout: args.execution.lease_timeout,
         respawn: args.execution.respawn,
@@ -93,12 +95,12 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         .unwrap_or_default();
     let journal = args.journal.display().to_string();
     let outcome = run_monitor(run, spec, parser, monitor.clone(), interrupts, |pids| {
-        // Scripts and tests wait for this line: the workers are attached and polling.
-        println!(
+        // Scripts and tests wait for this line: the workers are attached and polling. A
+        // reader that went away is not a reason to stop monitoring (alerts still go out).
+        crate::outln!(
             "monitoring {host_count} hosts every {every} through {} workers (pids {pids:?}){dashboard_note}; alerts recorded in {journal}",
             pids.len()
         );
-        let _ = std::io::stdout().flush();
     })
     .await;
     stop.cancel();
@@ -106,7 +108,7 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         let _ = task.await;
     }
     let outcome = outcome?;
-    println!(
+    crate::outln!(
         "stopped: {} polls ({} unreadable), {} alerts open, {} workers lost, {} hosts reassigned",
         outcome.polls,
         outcome.unparsed,
@@ -141,15 +143,6 @@ fn check_dashboard_address(
          reach it sees every host's state and alerts"
     );
     Ok(())
-}
-
-/// Hosts each worker may hold: what was asked, at most every host, and no more than the
-/// open-file limit allows (one socket per session).
-fn fit_fd_limit(asked: u32, hosts: usize) -> u32 {
-    let wanted = u64::from(asked).min(hosts as u64).max(1);
-    let limit = fanout_common::limits::raise_fd_limit().unwrap_or(1024);
-    let room = limit.saturating_sub(FD_RESERVE_PER_WORKER).max(1);
-    wanted.min(room) as u32
 }
 
 #[cfg(test)]

@@ -8,8 +8,7 @@ use fanout_common::platform::{LoadedProfile, PlatformRegistry, ProfileSource};
 use serde_json::json;
 
 pub fn run(args: PlatformsArgs) -> Result<u8, CommandError> {
-    let registry = PlatformRegistry::load(args.platforms.as_deref())
-        .map_err(|e| CommandError::Input(e.to_string()))?;
+    let registry = PlatformRegistry::load(args.platforms.as_deref())?;
     if let Some(name) = &args.name {
         let Some(loaded) = registry.get(name) else {
             let known = registry.names().join(", ");

@@ -5,10 +5,11 @@
 use super::follow::{JobHosts, finish, follow};
 use super::{CommandError, progress_bar};
 use crate::cli::{ExecutionArgs, JobIdArgs, RemoteArgs, RemoteOnlyArgs, WatchArgs};
+use crate::interrupts::Interrupts;
 use crate::job::{self, JobSettings};
+use crate::local_run::RunOutcome;
 use crate::recorder::Recorder;
-use crate::report;
-use crate::run::{Interrupts, RunOutcome};
+use crate::run_report;
 use crate::terminal_text::line;
 use fanout_common::Secret;
 use fanout_common::channel::Remote;
@@ -64,8 +65,8 @@ pub async fn connect(args: &RemoteArgs) -> Result<Client, CommandError> {
         .await
         .map_err(input)?;
     Ok(JobsClient::with_interceptor(channel, Bearer(auth))
-        .max_decoding_message_size(crate::server::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(crate::server::MAX_MESSAGE_BYTES))
+        .max_decoding_message_size(crate::worker_service::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(crate::worker_service::MAX_MESSAGE_BYTES))
 }
 
 pub(super) fn refused(status: tonic::Status) -> CommandError {
@@ -206,7 +207,7 @@ pub async fn watch(args: WatchArgs, interrupts: Interrupts) -> Result<u8, Comman
     let recorder = Recorder::new(args.format, output, args.overwrite, keep_outputs, progress)?;
     let hosts = JobHosts::Counted(status.hosts as usize);
     let outcome = follow(&args.remote, client, &args.job, hosts, recorder, interrupts).await?;
-    report::print(&outcome, args.format, args.output.as_deref());
+    run_report::print(&outcome, args.format, args.output.as_deref());
     Ok(outcome.exit_code())
 }
 

@@ -2,12 +2,13 @@
 //! processes or a coordinator's workers (`--coordinator`).
 
 use super::{
-    CommandError, Selected, execute, job_settings, load_interruptibly, progress_bar, select_hosts,
+    CommandError, JobRequest, Selected, execute, job_settings, load_interruptibly, progress_bar,
+    select_hosts,
 };
 use crate::cli::RunArgs;
+use crate::interrupts::Interrupts;
 use crate::recorder::{Format, Recorder};
-use crate::report;
-use crate::run::Interrupts;
+use crate::run_report;
 
 pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
     check_commands(&args.commands)?;
@@ -30,20 +31,18 @@ pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandErr
     job.session_log = args.session_log.is_some();
     let recorder = Recorder::new(args.format, output, args.overwrite, keep_outputs, progress)?
         .with_session_log(args.session_log.as_deref(), args.overwrite)?;
-    let modes = (&args.execution, &args.remote);
-    let Some(outcome) = execute(
+    let request = JobRequest {
         hosts,
         job,
-        modes,
-        ("run", args.detach),
-        recorder,
-        interrupts,
-    )
-    .await?
-    else {
+        execution: &args.execution,
+        remote: &args.remote,
+        kind: "run",
+        detach: args.detach,
+    };
+    let Some(outcome) = execute(request, recorder, interrupts).await? else {
         return Ok(0);
     };
-    report::print(&outcome, args.format, args.output.as_deref());
+    run_report::print(&outcome, args.format, args.output.as_deref());
     Ok(outcome.exit_code())
 }
 

@@ -2,7 +2,7 @@
 
 use super::CommandError;
 use crate::cli::ServeArgs;
-use crate::run::Interrupts;
+use crate::interrupts::Interrupts;
 use crate::serve::hub::HubSettings;
 use crate::serve::retention::Retention;
 use crate::serve::{ServeConfig, serve};

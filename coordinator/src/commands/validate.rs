@@ -3,11 +3,12 @@
 //! the outputs; the report is for a person (human, Markdown) or a machine (JSON, JUnit).
 
 use super::{
-    CommandError, Selected, execute, job_settings, load_interruptibly, progress_bar, select_hosts,
+    CommandError, JobRequest, Selected, execute, job_settings, load_interruptibly, progress_bar,
+    select_hosts,
 };
 use crate::cli::{ReportFormat, ValidateArgs};
+use crate::interrupts::Interrupts;
 use crate::recorder::{Format, Recorder};
-use crate::run::Interrupts;
 use crate::validate_report::ValidationReport;
 use fanout_common::input::MAX_CONFIG_BYTES;
 use fanout_common::proto::Validation;
@@ -74,17 +75,15 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     job.session_log = args.session_log.is_some();
     let recorder = Recorder::new(Format::Human, output, args.overwrite, false, progress)?
         .with_session_log(args.session_log.as_deref(), args.overwrite)?;
-    let modes = (&args.execution, &args.remote);
-    let Some(outcome) = execute(
+    let request = JobRequest {
         hosts,
         job,
-        modes,
-        ("validate", args.detach),
-        recorder,
-        interrupts,
-    )
-    .await?
-    else {
+        execution: &args.execution,
+        remote: &args.remote,
+        kind: "validate",
+        detach: args.detach,
+    };
+    let Some(outcome) = execute(request, recorder, interrupts).await? else {
         return Ok(0);
     };
     let rule_names: Vec<String> = rules.rules.iter().map(|r| r.name.clone()).collect();
@@ -101,7 +100,7 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
     }
     if let Some(why) = &outcome.results_error {
         eprintln!("fanout: the run stopped early: {why}; the report above lists every host");
-        return Ok(crate::report::EXIT_BAD_INPUT);
+        return Ok(crate::run_report::EXIT_BAD_INPUT);
     }
     Ok(report.exit_code())
 }

@@ -10,7 +10,7 @@ use super::log::{Cursor, JobLog};
 use super::retention::{Forgotten, Retention};
 use super::store::{Store, StoredJob};
 use crate::scheduler::{Labels, PlacedHost, Placement};
-use crate::server::{Shared, unix_ms};
+use crate::worker_service::{Shared, unix_ms};
 use fanout_common::FailureKind;
 use fanout_common::proto::{
     Failure, HostResult, JobEvent, JobRecord, JobState, JobStatus, SubmitJob, job_event,

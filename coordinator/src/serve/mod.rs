@@ -10,7 +10,7 @@ pub mod retention;
 pub mod store;
 
 use crate::scheduler::Scheduler;
-use crate::server::{MAX_MESSAGE_BYTES, ServerPolicy, Shared, check_token};
+use crate::worker_service::{MAX_MESSAGE_BYTES, ServerPolicy, Shared, check_token};
 use fanout_common::Secret;
 use fanout_common::channel::check_token_strength;
 use fanout_common::proto::jobs_server::JobsServer;
@@ -202,7 +202,7 @@ pub async fn serve(config: ServeConfig, stop: CancellationToken) -> Result<(), S
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<fanout_common::proto::coordinator_server::CoordinatorServer<
-            crate::server::CoordinatorService,
+            crate::worker_service::CoordinatorService,
         >>()
         .await;
     health.set_serving::<JobsServer<api::JobsApi>>().await;

@@ -4,7 +4,7 @@
 //! forgotten jobs counted stays on the counters of /metrics, which never go down.
 
 use super::hub::{Hub, JobEntry};
-use crate::server::unix_ms;
+use crate::worker_service::unix_ms;
 use fanout_common::proto::JobState;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -99,7 +99,7 @@ mod tests {
     use super::*;
     use crate::serve::hub::HubSettings;
     use crate::serve::store::Store;
-    use crate::server::{ServerPolicy, Shared};
+    use crate::worker_service::{ServerPolicy, Shared};
     use fanout_common::proto::{JobRecord, JobStatus, SubmitJob};
 
     const DAY: Duration = Duration::from_secs(86_400);

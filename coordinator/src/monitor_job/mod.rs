@@ -5,34 +5,26 @@
 //! the lease timeout and its hosts go to the others (and to its replacement, if `--respawn`
 //! allows one). It runs until interrupted, or for `duration` when one is given.
 
-pub mod parse;
+pub mod poll_parse;
 
+use crate::interrupts::Interrupts;
 use crate::job::{self, JobSettings};
-use crate::run::{Interrupts, RunError, random_token, sleep_until, wait_for_workers};
+use crate::local_cluster::worker_processes::WorkerProgram;
+use crate::local_cluster::{ClusterConfig, ClusterError, LocalCluster, sleep_until};
+use crate::process_usage::ProcessUsage;
 use crate::scheduler::PlacedHost;
-use crate::server::{ServerPolicy, Shared};
-use crate::supervisor::{LocalWorkers, WorkerProgram};
-use crate::usage::ProcessUsage;
-use fanout_common::Secret;
 use fanout_common::inventory::Host;
 use fanout_common::proto::{MonitorCheck, MonitorSpec};
 use fanout_monitor::Monitor;
 use fanout_monitor::config::{MonitorConfig, Source};
-use parse::PollParser;
+use poll_parse::PollParser;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::TcpListenerStream;
-use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 /// Poll reports waiting to be parsed; a full queue slows the workers' streams, not memory.
 const POLL_QUEUE: usize = 8192;
-/// How long workers get to exit after being told to.
-const EXIT_GRACE: Duration = Duration::from_secs(5);
-/// How often the child processes are checked on.
-const REAP_EVERY: Duration = Duration::from_millis(200);
 /// At shutdown, how long the last alerts may take to go out.
 const NOTIFY_GRACE: Duration = Duration::from_secs(10);
 
@@ -62,26 +54,22 @@ pub struct MonitorOutcome {
     pub worker_usage: Vec<ProcessUsage>,
 }
 
-/// The job's checks as workers receive them. HTTP checks are refused before anything starts.
-pub fn monitor_spec(config: &MonitorConfig, interval: Duration) -> Result<MonitorSpec, String> {
+/// The job's checks as workers receive them.
+pub fn monitor_spec(config: &MonitorConfig, interval: Duration) -> MonitorSpec {
     let checks = config
         .checks
         .iter()
         .map(|c| match &c.source {
-            Source::Command(command) => Ok(MonitorCheck {
+            Source::Command(command) => MonitorCheck {
                 name: c.name.clone(),
                 command: command.clone(),
-            }),
-            Source::Http { .. } => Err(format!(
-                "check {:?}: HTTP checks are not supported by `fanout monitor` yet",
-                c.name
-            )),
+            },
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(MonitorSpec {
+        .collect();
+    MonitorSpec {
         interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
         checks,
-    })
+    }
 }
 
 /// Runs the monitor job until interrupted (or `duration` passes), feeding `monitor`.
@@ -92,7 +80,7 @@ pub async fn run_monitor(
     monitor: Arc<Monitor>,
     interrupts: Interrupts,
     on_started: impl FnOnce(&[u32]),
-) -> Result<MonitorOutcome, RunError> {
+) -> Result<MonitorOutcome, ClusterError> {
     let job_id = uuid::Uuid::new_v4().to_string();
     let mut job_spec = run.job.to_proto(&job_id, run.workers);
     job_spec.monitor = Some(spec);
@@ -101,50 +89,29 @@ pub async fn run_monitor(
         .iter()
         .map(|h| PlacedHost::anywhere(job::target(h)))
         .collect();
-    let token = Secret::new(random_token());
-    // One-shot results never come: the channel exists because the server needs one.
-    let (results_tx, _results) = mpsc::channel(1);
-    let policy = ServerPolicy {
-        token: Some(token.clone()),
+    let mut cluster = LocalCluster::serve(ClusterConfig {
+        workers: run.workers,
+        concurrency: run.concurrency,
+        program: run.program,
         max_output_bytes: run.job.max_output_bytes,
         lease_timeout: run.lease_timeout,
-    };
-    let shared = Shared::new(policy);
+        respawn: run.respawn,
+    })
+    .await?;
+    let shared = cluster.shared().clone();
+    // A monitor job has no one-shot results; polls go to their own sink. The job still needs
+    // a results sink: nothing is ever sent to it.
+    let (results_tx, _results) = mpsc::channel(1);
     shared.add_job(job_spec, hosts, results_tx);
     let (polls_tx, mut polls) = mpsc::channel(POLL_QUEUE);
     shared.route_polls(polls_tx);
-
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(RunError::Listen)?;
-    let address = listener.local_addr().map_err(RunError::Listen)?;
-    let server_stop = CancellationToken::new();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .tcp_nodelay(true)
-            .add_service(shared.service())
-            .serve_with_incoming_shutdown(
-                TcpListenerStream::new(listener),
-                server_stop.clone().cancelled_owned(),
-            ),
-    );
-    let url = format!("http://{address}");
-    let mut workers =
-        LocalWorkers::spawn(&run.program, run.workers, &url, &token, run.concurrency)?;
-    let mut worker_pids = workers.pids();
-    if let Err(e) = wait_for_workers(&shared, &mut workers, run.workers, &interrupts).await {
-        server_stop.cancel();
-        return Err(e);
-    }
+    cluster.start_workers(&interrupts).await?;
     shared.start(&job_id).await;
-    info!(job = %job_id, hosts = run.hosts.len(), workers = ?worker_pids, "monitoring");
-    on_started(&worker_pids);
+    info!(job = %job_id, hosts = run.hosts.len(), workers = ?cluster.worker_pids(), "monitoring");
+    on_started(cluster.worker_pids());
 
     let mut polled = 0u64;
     let mut unparsed = 0u64;
-    let mut workers_lost = 0;
-    let mut respawns_left = run.respawn;
-    let mut reap = tokio::time::interval(REAP_EVERY);
     let stop_at = run.duration.map(|d| tokio::time::Instant::now() + d);
     loop {
         tokio::select! {
@@ -164,31 +131,17 @@ pub async fn run_monitor(
             _ = interrupts.drain.cancelled() => break,
             _ = interrupts.abort.cancelled() => break,
             _ = sleep_until(stop_at) => break,
-            _ = reap.tick() => {
-                if let Some(exited) = workers.reap_exited().await {
-                    warn!(pid = exited.pid, status = %exited.status, "worker exited:\n{}", exited.stderr_tail);
-                    workers_lost += 1;
-                    if respawns_left > 0 {
-                        respawns_left -= 1;
-                        let pid = workers.respawn(&run.program, &url, &token, run.concurrency)?;
-                        info!(pid, "started a replacement worker");
-                        worker_pids.push(pid);
-                    }
-                }
+            _ = cluster.tick() => {
+                cluster.check_workers(true).await?;
             }
         }
     }
     info!("monitor stopping");
-    let worker_usage = workers
-        .pids()
-        .into_iter()
-        .filter_map(ProcessUsage::of)
-        .collect();
+    let worker_usage = cluster.worker_usage();
     let reassigned = shared.reassigned(&job_id);
-    shared.shutdown_workers("monitor stopped").await;
-    workers.wait_or_kill(EXIT_GRACE).await;
-    server_stop.cancel();
-    let _ = server.await;
+    let worker_pids = cluster.worker_pids().to_vec();
+    let workers_lost = cluster.workers_lost();
+    cluster.shutdown("monitor stopped").await;
     if !monitor.settle(NOTIFY_GRACE).await {
         warn!("some notices were still queued at shutdown");
     }

@@ -1,9 +1,9 @@
 //! What a person reads at the end of a run: each host's output (or, with `--output`, just the
 //! failures) and a summary of how the run went.
 
-use crate::record::HostRecord;
+use crate::host_record::HostRecord;
+use crate::local_run::RunOutcome;
 use crate::recorder::Format;
-use crate::run::RunOutcome;
 use crate::terminal_text;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -130,9 +130,7 @@ impl PollParser {
                     .map_err(|_| format!("{:?} is not a number", captured.as_str()))
             }
             Rule::Track(track) => {
-                let Source::Command(command) = &check.source else {
-                    return Err("tracked HTTP checks are not supported yet".into());
-                };
+                let Source::Command(command) = &check.source;
                 let table = self
                     .templates
                     .parse(platform, command, text)

@@ -3,7 +3,7 @@
 //! result on to its job's sink.
 
 use crate::chunks::{Assembly, OutputBounds};
-use crate::record::WorkerRef;
+use crate::host_record::WorkerRef;
 use crate::scheduler::{Labels, PlacedHost, Removed, Scheduler, Verdict, WorkerKey};
 use fanout_common::Secret;
 use fanout_common::proto::coordinator_server::{Coordinator, CoordinatorServer};
