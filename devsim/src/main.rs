@@ -109,8 +109,8 @@ struct Args {
     control: Option<SocketAddr>,
     /// The vendor CLIs devices speak, handed out in turn (r00001 the first, r00002 the second,
     /// ...): cisco_ios, cisco_xe, cisco_nxos, cisco_xr, arista_eos, juniper_junos, cisco_asa,
-    /// paloalto_panos, fortinet, huawei_vrp, hp_comware, hp_procurve, dell_os10,
-    /// mikrotik_routeros, or `all`.
+    /// paloalto_panos, fortinet, huawei_vrp, hp_comware, hp_procurve, dell_os10, dell_os6,
+    /// brocade_fastiron, mikrotik_routeros, or `all`.
     #[arg(long, value_delimiter = ',', value_name = "PLATFORM,...", value_parser = parse_platform)]
     platforms: Vec<Vec<Platform>>,
     /// Prompt-detection traps every device sets: banner (`#` and `>` in the MOTD), timestamps

@@ -6,11 +6,14 @@
 //!
 //! Every fanout CLI platform has one: `cisco_ios`, `cisco_xe`, `cisco_nxos`, `cisco_xr`,
 //! `arista_eos`, `juniper_junos`, `cisco_asa`, `paloalto_panos`, `fortinet`, `huawei_vrp`,
-//! `hp_comware`, `hp_procurve`, `dell_os10` and `mikrotik_routeros`.
+//! `hp_comware`, `hp_procurve`, `dell_os10`, `dell_os6`, `brocade_fastiron` and
+//! `mikrotik_routeros`.
 
 mod asa;
 mod comware;
+mod dell_os6;
 mod eos;
+mod fastiron;
 mod fortinet;
 mod huawei;
 mod ios;
@@ -47,12 +50,14 @@ pub enum Platform {
     HpComware,
     HpProcurve,
     DellOs10,
+    DellOs6,
+    BrocadeFastiron,
     MikrotikRouteros,
 }
 
 impl Platform {
     /// Every platform with a persona, in the order `fanout platforms` lists them.
-    pub const ALL: [Platform; 14] = [
+    pub const ALL: [Platform; 16] = [
         Platform::CiscoIos,
         Platform::CiscoXe,
         Platform::CiscoNxos,
@@ -66,6 +71,8 @@ impl Platform {
         Platform::HpComware,
         Platform::HpProcurve,
         Platform::DellOs10,
+        Platform::DellOs6,
+        Platform::BrocadeFastiron,
         Platform::MikrotikRouteros,
     ];
 
@@ -89,6 +96,8 @@ impl Platform {
             Platform::HpComware => &comware::PERSONA,
             Platform::HpProcurve => &procurve::PERSONA,
             Platform::DellOs10 => &os10::PERSONA,
+            Platform::DellOs6 => &dell_os6::PERSONA,
+            Platform::BrocadeFastiron => &fastiron::PERSONA,
             Platform::MikrotikRouteros => &mikrotik::PERSONA,
         }
     }

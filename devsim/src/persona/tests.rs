@@ -65,6 +65,8 @@ fn each_persona_logs_in_at_its_vendors_prompt() {
             "\x1b[24;1Hr00007> \x1b[24;1H\x1b[24;9H\x1b[24;1H\x1b[?25h\x1b[24;9H",
         ),
         (Platform::DellOs10, "\r\nr00007#"),
+        (Platform::DellOs6, "\r\nr00007>"),
+        (Platform::BrocadeFastiron, "\r\nSSH@r00007>"),
         (Platform::MikrotikRouteros, "\r\n[netops@r00007] > "),
     ] {
         let out = log_in(&mut shell(platform));
@@ -143,6 +145,14 @@ fn errors_are_worded_like_the_vendor() {
         ),
         (Platform::HpProcurve, "\x1b[24;1HInvalid input: bogus\r\n"),
         (Platform::DellOs10, "\r\n% Error: Unrecognized command.\r\n"),
+        (
+            Platform::DellOs6,
+            "\r\n% Invalid input detected at '^' marker.\r\n",
+        ),
+        (
+            Platform::BrocadeFastiron,
+            "\r\nInvalid input -> bogus\r\nType ? for a list\r\n",
+        ),
         (
             Platform::MikrotikRouteros,
             "\r\nsyntax error (line 1 column 9)\r\n",
@@ -318,6 +328,24 @@ fn outputs_are_shaped_like_the_vendors() {
                 "\ninterface ethernet1/1/1\n",
             ],
             "Dell EMC Networking OS10 Enterprise\n",
+        ),
+        (
+            Platform::DellOs6,
+            &[
+                "!Current Configuration:\n!System Description \"Dell Networking ",
+                "\nhostname \"r00007\"\n",
+                "\ninterface Gi1/0/1\n",
+            ],
+            "\nMachine Type...................... Dell Networking N",
+        ),
+        (
+            Platform::BrocadeFastiron,
+            &[
+                "Current configuration:\n!\nver 08.0.95dT213\n",
+                "\nhostname r00007\n",
+                "\nvlan 10 name USERS by port\n",
+            ],
+            "  Copyright (c) Ruckus Networks, Inc. All rights reserved.\n",
         ),
         (
             Platform::MikrotikRouteros,
@@ -671,4 +699,85 @@ fn routeros_reads_terminal_options_from_the_login_name() {
     );
     assert!(typed(&mut sh, "/interface\n").ends_with("\r\n[admin@r00007] /interface> "));
     assert!(typed(&mut sh, "/\n").ends_with("\r\n[admin@r00007] > "));
+}
+
+#[test]
+fn os6_enters_configuration_with_configure_and_names_contexts_after_the_port() {
+    let mut sh = shell(Platform::DellOs6);
+    log_in(&mut sh);
+    typed(&mut sh, "enable\n");
+    for (line, prompt) in [
+        ("configure", "r00007(config)#"),
+        ("interface Gi1/0/1", "r00007(config-if-Gi1/0/1)#"),
+        ("exit", "r00007(config)#"),
+        ("interface vlan 10", "r00007(config-if-vlan10)#"),
+        ("vlan 20", "r00007(config-vlan20)#"),
+        ("end", "r00007#"),
+    ] {
+        let out = typed(&mut sh, &format!("{line}\n"));
+        assert!(out.ends_with(&format!("\r\n{prompt}")), "{line}: {out:?}");
+    }
+    // `configure terminal` is IOS, not OS6: the extra word is marked.
+    let out = typed(&mut sh, "configure terminal\n");
+    assert!(out.contains("% Invalid input detected"), "{out:?}");
+}
+
+/// Both refuse a wrong enable secret once, in their own words, and stay at the user prompt.
+#[test]
+fn os6_and_fastiron_refuse_a_wrong_secret_in_their_words() {
+    for (platform, refusal, prompt) in [
+        (Platform::DellOs6, "\r\nIncorrect Password!\r\n", "r00007>"),
+        (
+            Platform::BrocadeFastiron,
+            "\r\nError - Incorrect username or password.\r\n",
+            "SSH@r00007>",
+        ),
+    ] {
+        let mut sh = Shell::new(
+            "r00007",
+            SEED,
+            ShellOptions {
+                platform,
+                secret: "right".into(),
+                ..ShellOptions::default()
+            },
+        );
+        log_in(&mut sh);
+        assert!(typed(&mut sh, "enable\n").ends_with("Password: "));
+        let out = typed(&mut sh, "wrong\n");
+        assert!(
+            out.ends_with(&format!("{refusal}{prompt}")),
+            "{platform}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn fastiron_skips_page_display_only_when_privileged_and_says_so() {
+    let mut sh = shell(Platform::BrocadeFastiron);
+    log_in(&mut sh);
+    let out = typed(&mut sh, "skip-page-display\n");
+    assert!(
+        out.contains("\r\nInvalid input -> skip-page-display\r\n"),
+        "{out:?}"
+    );
+    typed(&mut sh, "enable\n");
+    let out = typed(&mut sh, "skip-page-display\n");
+    assert!(
+        out.ends_with("\r\nDisable page display mode\r\nSSH@r00007#"),
+        "{out:?}"
+    );
+    typed(&mut sh, "configure terminal\n");
+    for (line, prompt) in [
+        (
+            "interface ethernet 1/1/1",
+            "SSH@r00007(config-if-e1000-1/1/1)#",
+        ),
+        ("interface ve 10", "SSH@r00007(config-vif-10)#"),
+        ("vlan 10", "SSH@r00007(config-vlan-10)#"),
+        ("end", "SSH@r00007#"),
+    ] {
+        let out = typed(&mut sh, &format!("{line}\n"));
+        assert!(out.ends_with(&format!("\r\n{prompt}")), "{line}: {out:?}");
+    }
 }

@@ -236,6 +236,19 @@ impl CliPatterns {
         self.pagers.iter().any(|marker| text.ends_with(marker))
     }
 
+    /// Whether the pager marker `line` ends with may be the start of a longer one of the
+    /// profile's (`--More--` of `--More-- or (q)uit`): the rest may still be on its way.
+    pub fn pager_may_grow(&self, line: &[u8]) -> bool {
+        let text = trim_end_blanks(line);
+        self.pagers.iter().any(|short| {
+            text.ends_with(short)
+                && self
+                    .pagers
+                    .iter()
+                    .any(|long| long.len() > short.len() && long.starts_with(short))
+        })
+    }
+
     /// The profile's pager markers.
     pub fn pagers(&self) -> &[Vec<u8>] {
         &self.pagers
@@ -569,6 +582,11 @@ mod tests {
         let junos = patterns("juniper_junos");
         assert!(junos.pager_at_end(b"---(more)---"));
         assert!(!patterns("linux").pager_at_end(b"--More--"));
+        // A marker that starts a longer one may be cut off by a packet boundary.
+        let os6 = patterns("dell_os6");
+        assert!(os6.pager_may_grow(b"--More-- "));
+        assert!(!os6.pager_may_grow(b"--More-- or (q)uit"));
+        assert!(!ios.pager_may_grow(b" --More-- "));
     }
 
     #[test]

@@ -11,8 +11,14 @@ const BELL: u8 = 0x07;
 /// One escape sequence at the start of `bytes`, as far as a line cares about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Escape {
-    /// `ESC [ params final`: the parameters' first number (0 when absent) and the final byte.
-    Csi { n: usize, fin: u8, len: usize },
+    /// `ESC [ params final`: the parameters' first two numbers (0 when absent) and the final
+    /// byte.
+    Csi {
+        n: usize,
+        m: usize,
+        fin: u8,
+        len: usize,
+    },
     /// Any other sequence (`ESC ] ... BEL`, `ESC 7`, `ESC =`): no effect on the line.
     Other { len: usize },
     /// Cut off by the end of the bytes: more is coming.
@@ -24,22 +30,22 @@ fn escape_at(bytes: &[u8]) -> Escape {
     match bytes.get(1) {
         None => Escape::Incomplete,
         Some(b'[') => {
-            let mut n: Option<usize> = None;
-            let mut first_done = false;
+            // The first two numeric parameters; further ones change nothing a line shows.
+            let mut params = [0usize; 2];
+            let mut index = 0;
             for (i, &b) in bytes.iter().enumerate().skip(2) {
                 match b {
-                    b'0'..=b'9' if !first_done => {
-                        n = Some(
-                            n.unwrap_or(0)
-                                .saturating_mul(10)
-                                .saturating_add(usize::from(b - b'0')),
-                        );
+                    b'0'..=b'9' => {
+                        if let Some(p) = params.get_mut(index) {
+                            *p = p.saturating_mul(10).saturating_add(usize::from(b - b'0'));
+                        }
                     }
                     // Parameter and intermediate bytes.
-                    0x20..=0x3f => first_done |= b == b';',
+                    0x20..=0x3f => index += usize::from(b == b';'),
                     0x40..=0x7e => {
                         return Escape::Csi {
-                            n: n.unwrap_or(0),
+                            n: params[0],
+                            m: params[1],
                             fin: b,
                             len: i + 1,
                         };
@@ -76,7 +82,7 @@ fn escape_at(bytes: &[u8]) -> Escape {
 
 /// The text a terminal shows for one line's bytes (no line feeds in `raw`): printable bytes
 /// overwrite at the cursor, backspace and `ESC[nD` move it left, `ESC[nC` right, carriage
-/// return to the start, `ESC[K` erases, `ESC[nP` deletes, `ESC[n@` inserts blanks; colours
+/// return to the start, `ESC[r;cH` to column c, `ESC[K` erases, `ESC[nP` deletes, `ESC[n@` inserts blanks; colours
 /// and other sequences change nothing. Trailing blanks are kept.
 pub fn render_line(raw: &[u8]) -> Vec<u8> {
     let mut line: Vec<u8> = Vec::with_capacity(raw.len());
@@ -88,8 +94,8 @@ pub fn render_line(raw: &[u8]) -> Vec<u8> {
             ESC => {
                 let escape = escape_at(&raw[at..]);
                 let len = match escape {
-                    Escape::Csi { n, fin, len } => {
-                        apply_csi(&mut line, &mut cursor, n, fin);
+                    Escape::Csi { n, m, fin, len } => {
+                        apply_csi(&mut line, &mut cursor, n, m, fin);
                         len
                     }
                     Escape::Other { len } => len,
@@ -117,7 +123,7 @@ pub fn render_line(raw: &[u8]) -> Vec<u8> {
     line
 }
 
-fn apply_csi(line: &mut Vec<u8>, cursor: &mut usize, n: usize, fin: u8) {
+fn apply_csi(line: &mut Vec<u8>, cursor: &mut usize, n: usize, m: usize, fin: u8) {
     let count = n.max(1);
     match fin {
         b'D' => *cursor = cursor.saturating_sub(count),
@@ -142,9 +148,119 @@ fn apply_csi(line: &mut Vec<u8>, cursor: &mut usize, n: usize, fin: u8) {
         b'@' if *cursor < line.len() => {
             line.splice(*cursor..*cursor, std::iter::repeat_n(b' ', count));
         }
-        // Cursor positioning to a row and column: the column is what a line has.
-        b'H' | b'f' => *cursor = 0,
+        // Cursor positioning to a row and column: the column is what a line has (a move to
+        // another row is a line boundary, which `LinePainter` puts in).
+        b'H' | b'f' => *cursor = m.max(1) - 1,
         _ => {}
+    }
+}
+
+/// Puts the line ends a screen painted by cursor address only implies. HP ProCurve draws its
+/// prompt and each echoed character at an address on the bottom row (`ESC[24;9Hs`) and, on
+/// Enter, scrolls the screen up (`ESC[1;0H ESC[1M ESC[24;1H ESC[1L`) instead of sending a
+/// line end: a command's echo would never end. The painter follows the cursor's row through
+/// the stream and, where a line that shows something is left for another row (`ESC[r;cH`,
+/// `ESC[rd`) or scrolled away (`ESC[nL`, `ESC[nM`), inserts a `\n` before the sequence that
+/// does it. Everything the device sent is kept; a device that ends its lines itself, or moves
+/// only within a line, gets nothing added. Column addressing within a line is positioning,
+/// which [`render_line`] applies.
+#[derive(Debug, Default)]
+pub struct LinePainter {
+    /// The cursor's row (1-based), once the device has addressed one.
+    row: Option<usize>,
+    /// The bottom row of the scrolling region, once the device has set one: a line end there
+    /// scrolls rather than moving down.
+    bottom: Option<usize>,
+    /// The current line shows something since it began.
+    shows: bool,
+    /// An escape sequence cut off at the end of the last chunk, decided with the next.
+    held: Vec<u8>,
+}
+
+impl LinePainter {
+    /// Appends `data` to `out`, with the line ends the cursor's moves imply.
+    pub fn paint(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        let joined;
+        let data = if self.held.is_empty() {
+            data
+        } else {
+            self.held.extend_from_slice(data);
+            joined = std::mem::take(&mut self.held);
+            &joined[..]
+        };
+        let mut copied = 0;
+        let mut at = 0;
+        while at < data.len() {
+            let Some(found) = memchr::memchr(ESC, &data[at..]) else {
+                self.text(&data[at..]);
+                break;
+            };
+            self.text(&data[at..at + found]);
+            at += found;
+            match escape_at(&data[at..]) {
+                Escape::Incomplete => {
+                    out.extend_from_slice(&data[copied..at]);
+                    self.held = data[at..].to_vec();
+                    return;
+                }
+                Escape::Other { len } => at += len,
+                Escape::Csi { n, m, fin, len } => {
+                    if self.line_left(n, m, fin) {
+                        out.extend_from_slice(&data[copied..at]);
+                        out.push(b'\n');
+                        copied = at;
+                    }
+                    at += len;
+                }
+            }
+        }
+        out.extend_from_slice(&data[copied..]);
+    }
+
+    /// Follows plain bytes: line feeds move down a row (or scroll at the region's bottom) and
+    /// start a new line; anything printable makes the line show something.
+    fn text(&mut self, bytes: &[u8]) {
+        let visible = |b: &u8| matches!(b, b'\t' | 0x20..=0x7e | 0x80..=0xff);
+        let tail = match memchr::memrchr(b'\n', bytes) {
+            None => bytes,
+            Some(last) => {
+                let feeds = memchr::memchr_iter(b'\n', bytes).count();
+                self.row = self.row.map(|row| {
+                    let down = row.saturating_add(feeds);
+                    match self.bottom {
+                        Some(bottom) if row <= bottom => down.min(bottom),
+                        _ => down,
+                    }
+                });
+                self.shows = false;
+                &bytes[last + 1..]
+            }
+        };
+        self.shows |= tail.iter().any(visible);
+    }
+
+    /// Follows one control sequence; whether it leaves a line that shows something.
+    fn line_left(&mut self, n: usize, m: usize, fin: u8) -> bool {
+        let leaves = match fin {
+            b'H' | b'f' | b'd' => {
+                let to = n.max(1);
+                let moved = self.row.is_some_and(|row| row != to);
+                self.row = Some(to);
+                moved
+            }
+            // Lines inserted or deleted: the screen scrolls under the current line.
+            b'L' | b'M' => true,
+            b'r' => {
+                self.bottom = (m > 0).then_some(m);
+                false
+            }
+            _ => false,
+        };
+        let left = leaves && self.shows;
+        if left {
+            self.shows = false;
+        }
+        left
     }
 }
 
@@ -264,6 +380,62 @@ mod tests {
         assert_eq!(shown(b"abc\x1b[1GZ"), "Zbc");
         // An escape cut off at the end is ignored, not printed.
         assert_eq!(shown(b"r1#\x1b["), "r1#");
+    }
+
+    fn painted(chunks: &[&[u8]]) -> String {
+        let mut painter = LinePainter::default();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            painter.paint(chunk, &mut out);
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_row_addressed_screen_gets_its_line_ends() {
+        // ProCurve: the prompt and each typed character painted on row 24, then Enter
+        // scrolls the screen up and the output starts on the fresh bottom line.
+        let prompt = b"\x1b[1;24r\x1b[24;1H\x1b[2K\x1b[24;1Hsw1# \x1b[24;1H\x1b[24;6H";
+        let echo = b"\x1b[24;6Hs\x1b[24;6H\x1b[?25h\x1b[24;7H\x1b[24;7Hh\x1b[24;8H";
+        let enter =
+            b"\x1b[1;0H\x1b[1M\x1b[24;1H\x1b[1L\x1b[24;8H\x1b[24;1H\x1b[2K\x1b[1;24r\x1b[24;1H";
+        let out = painted(&[prompt, echo, enter, b"\r\nline\r\n", prompt]);
+        let lines: Vec<String> = out
+            .split('\n')
+            .map(|l| String::from_utf8(render_line(l.as_bytes())).unwrap())
+            .collect();
+        assert_eq!(lines, ["sw1# sh", "", "line", "sw1# "]);
+        // Exactly one line end was added, before the move to row 1: everything else is the
+        // device's bytes.
+        assert_eq!(out.matches('\n').count(), 3);
+        assert!(out.contains("\x1b[24;8H\n\x1b[1;0H"), "{out:?}");
+        // A command with no output: the next prompt starts a line of its own.
+        let out = painted(&[prompt, echo, enter, prompt]);
+        let last = out.rsplit('\n').next().unwrap();
+        assert_eq!(render_line(last.as_bytes()), b"sw1# ");
+        // A sequence cut between chunks is decided when it is whole.
+        let out = painted(&[b"\x1b[24;1Hsw1# x\x1b[1", b";0H\x1b[1Mrest"]);
+        assert_eq!(out, "\x1b[24;1Hsw1# x\n\x1b[1;0H\x1b[1Mrest");
+    }
+
+    #[test]
+    fn lines_that_end_themselves_get_nothing_added() {
+        for raw in [
+            &b"show version\r\nCisco IOS\r\nr1#"[..],
+            b"\r\x1b[Kr1# show clock\x1b[1D\x1b[1P\r\n",
+            b"\x1b[9999B\x1b[6n\r\n[admin@r1] > ",
+            // Moves within one row, and to a new row from a blank line.
+            b"\x1b[5;1Hab\x1b[5;9Hcd\r\n\x1b[7;1Hnext",
+        ] {
+            assert_eq!(painted(&[raw]).as_bytes(), raw, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn column_addressing_positions_within_the_line() {
+        assert_eq!(shown(b"\x1b[24;1Hsw1# \x1b[24;6Hshow"), "sw1# show");
+        assert_eq!(shown(b"\x1b[24;3Hx"), "  x");
+        assert_eq!(shown(b"abc\x1b[H!"), "!bc");
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub struct CliShell {
     max_output: u64,
     /// Every byte sent and received, when the job asked for session logs.
     transcript: Option<Transcript>,
+    /// Puts in the line ends of a screen painted by cursor address (ProCurve).
+    painter: screen::LinePainter,
 }
 
 /// What a read waits for besides the prompt.
@@ -171,6 +173,7 @@ impl CliShell {
             transcript: options
                 .session_log
                 .then(|| Transcript::new(secrets, TRANSCRIPT_CAP)),
+            painter: screen::LinePainter::default(),
         })
     }
 
@@ -643,9 +646,24 @@ impl CliShell {
                 }
             }
         }
-        let line = self.last_line(from);
+        let mut line = self.last_line(from);
         if !self.patterns().pager_at_end(&line.shown) {
             return Ok(false);
+        }
+        // `--More--` may be the first part of `--More-- or (q)uit` cut off by a packet
+        // boundary: answered now, the rest would land in the output. Whatever the device adds
+        // within the settle time is looked at again.
+        while self.patterns().pager_may_grow(&line.shown) {
+            if self
+                .quiet_for(self.settle, "answering the pager", "")
+                .await?
+            {
+                break;
+            }
+            line = self.last_line(from);
+            if !self.patterns().pager_at_end(&line.shown) {
+                return Ok(false);
+            }
         }
         // Cut the marker where its text starts in the raw line (blanks before it included);
         // a marker painted with escapes in between takes its whole line.
@@ -733,7 +751,7 @@ impl CliShell {
                     limit: self.max_output,
                 });
             }
-            self.buf.extend_from_slice(data);
+            self.painter.paint(data, &mut self.buf);
             return Ok(());
         }
     }
