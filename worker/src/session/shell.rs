@@ -17,7 +17,8 @@
 //!    at once; a device at its prompt waits for input. The settle time is twice the round trip
 //!    the command's echo took (the device's own pace), between [`SETTLE_MIN`] and
 //!    [`SETTLE_MAX`]: a few milliseconds on a LAN, not a guessed sleep per command. A device
-//!    whose pager stayed on gets [`SETTLE_MAX`]: keys typed ahead would land at its pager.
+//!    whose pager stayed on, or whose profile sends nothing that turns it off, gets
+//!    [`SETTLE_MAX`]: keys typed ahead would land at its pager.
 //! 4. Whatever stays unsure is checked afterwards. Output that arrives before the next
 //!    command's echo, or before the echo of `exit` at the end of the session, means the device
 //!    was still printing (a line exactly like the prompt, then a pause longer than the settle).
@@ -154,14 +155,17 @@ impl CliShell {
             )
             .await?;
         let max_output = options.max_output_bytes;
+        // Nothing will turn a pager off: from the first command, keys typed after a line that
+        // merely looks like a prompt could land at the pager, so wait as on a device that paged.
+        let paged = profile.profile.session_setup.is_empty() && !profile.profile.pager.is_empty();
         Ok(Self {
             channel,
             profile,
             buf: Vec::with_capacity(16 * 1024),
             erase_at: None,
             identity: None,
-            settle: SETTLE_MIN,
-            paged: false,
+            settle: if paged { SETTLE_MAX } else { SETTLE_MIN },
+            paged,
             last_command: None,
             last_was_run: false,
             last_prompt: Vec::new(),
