@@ -644,11 +644,93 @@ fn host(fleet: &Fleet, index: usize) -> HostTarget {
 fn assignment(job: JobSpec, hosts: Vec<HostTarget>) -> Result<CoordinatorMessage, Status> {
     Ok(CoordinatorMessage {
         body: Some(coordinator_message::Body::Assignment(Assignment {
+            job_id: job.job_id.clone(),
             job: Some(job),
             lease_epoch: 1,
             hosts,
         })),
     })
+}
+
+/// A later lease of a job whose spec the worker was sent before: the job is named only.
+fn named_assignment(
+    job_id: &str,
+    epoch: u64,
+    hosts: Vec<HostTarget>,
+) -> Result<CoordinatorMessage, Status> {
+    Ok(CoordinatorMessage {
+        body: Some(coordinator_message::Body::Assignment(Assignment {
+            job: None,
+            job_id: job_id.into(),
+            lease_epoch: epoch,
+            hosts,
+        })),
+    })
+}
+
+/// The coordinator sends a job's spec once per stream: the worker runs later leases of the job
+/// with the spec it kept, until the coordinator says the job is over; a lease naming a job
+/// whose spec it does not hold fails its host as `internal` instead of running it blind.
+#[tokio::test]
+async fn a_jobs_spec_sent_once_serves_every_later_lease_until_the_job_ends() {
+    let fleet = Fleet::start(FleetConfig {
+        count: 3,
+        base: Ipv4Addr::new(127, 1, 68, 1),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), None, fake).await;
+    let worker = start_worker(config(plain(address)));
+    let Seen::Attached { to_worker, .. } = next_attach(&mut seen).await else {
+        unreachable!()
+    };
+
+    to_worker
+        .send(assignment(job("kept", &known_hosts), vec![host(&fleet, 0)]))
+        .await
+        .unwrap();
+    let first = next_result(&mut seen, PATIENCE).await;
+    assert!(first.ok, "{:?}", first.failure);
+    to_worker
+        .send(named_assignment("kept", 2, vec![host(&fleet, 1)]))
+        .await
+        .unwrap();
+    let second = next_result(&mut seen, PATIENCE).await;
+    assert_eq!(
+        (second.host.as_str(), second.lease_epoch),
+        (fleet.devices()[1].name.as_str(), 2)
+    );
+    assert!(second.ok, "the kept spec ran it: {:?}", second.failure);
+    assert_eq!(second.commands[0].command, "show version");
+
+    let over = coordinator_message::Body::Cancel(CancelJob {
+        job_id: "kept".into(),
+    });
+    to_worker
+        .send(Ok(CoordinatorMessage { body: Some(over) }))
+        .await
+        .unwrap();
+    to_worker
+        .send(named_assignment("kept", 3, vec![host(&fleet, 2)]))
+        .await
+        .unwrap();
+    let blind = next_result(&mut seen, PATIENCE).await;
+    let failure = blind.failure.expect("a host of a forgotten job cannot run");
+    assert_eq!(failure.kind(), fanout_common::proto::FailureKind::Internal);
+    assert!(
+        failure.message.contains("without ever sending"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(blind.attempts, 0, "nothing reached the device");
+
+    worker.stop().await.unwrap();
+    server.kill();
+    fleet.shutdown().await;
 }
 
 #[tokio::test]
