@@ -5,6 +5,7 @@ pub mod access;
 pub mod backoff;
 pub mod channel;
 pub mod command_text;
+pub mod convert;
 pub mod failure;
 pub mod http;
 pub mod input;

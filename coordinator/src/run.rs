@@ -1,7 +1,7 @@
 //! One job on this machine: a coordinator on a loopback port, N local worker processes, every
 //! result recorded as it arrives, then the workers stopped and the outcome returned.
 
-use crate::job::{self, JobSettings};
+use crate::job::JobSettings;
 use crate::record::HostRecord;
 use crate::recorder::{Recorder, RecorderError};
 use crate::scheduler::PlacedHost;
@@ -10,6 +10,7 @@ use crate::supervisor::{LocalWorkers, SupervisorError, WorkerProgram};
 use crate::usage::ProcessUsage;
 use fanout_common::Secret;
 use fanout_common::inventory::Host;
+use fanout_common::proto::HostTarget;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -104,7 +105,7 @@ pub async fn run_local(
     let hosts = run
         .hosts
         .iter()
-        .map(|h| PlacedHost::anywhere(job::target(h)))
+        .map(|h| PlacedHost::anywhere(HostTarget::from(h)))
         .collect();
     let token = Secret::new(random_token());
     let (results_tx, mut results) = mpsc::channel(RESULT_QUEUE);

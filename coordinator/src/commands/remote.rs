@@ -5,7 +5,7 @@
 use super::follow::{JobHosts, finish, follow};
 use super::{CommandError, progress_bar};
 use crate::cli::{ExecutionArgs, JobIdArgs, RemoteArgs, RemoteOnlyArgs, WatchArgs};
-use crate::job::{self, JobSettings};
+use crate::job::JobSettings;
 use crate::recorder::Recorder;
 use crate::report;
 use crate::run::{Interrupts, RunOutcome};
@@ -14,7 +14,9 @@ use fanout_common::Secret;
 use fanout_common::channel::Remote;
 use fanout_common::inventory::Host;
 use fanout_common::proto::jobs_client::JobsClient;
-use fanout_common::proto::{JobRef, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob};
+use fanout_common::proto::{
+    HostTarget, JobRef, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob,
+};
 use fanout_common::wire::{Bearer, MAX_MESSAGE_BYTES};
 use std::time::{Duration, UNIX_EPOCH};
 use tonic::service::interceptor::InterceptedService;
@@ -102,7 +104,7 @@ pub async fn submit(
     }
     let request = SubmitJob {
         job: Some(spec),
-        hosts: hosts.iter().map(job::target).collect(),
+        hosts: hosts.iter().map(HostTarget::from).collect(),
         kind: kind.to_string(),
         submitted_by: submitter(),
     };

@@ -7,7 +7,7 @@
 
 pub mod parse;
 
-use crate::job::{self, JobSettings};
+use crate::job::JobSettings;
 use crate::run::{Interrupts, RunError, random_token, sleep_until, wait_for_workers};
 use crate::scheduler::PlacedHost;
 use crate::server::{ServerPolicy, Shared};
@@ -15,7 +15,7 @@ use crate::supervisor::{LocalWorkers, WorkerProgram};
 use crate::usage::ProcessUsage;
 use fanout_common::Secret;
 use fanout_common::inventory::Host;
-use fanout_common::proto::{MonitorCheck, MonitorSpec};
+use fanout_common::proto::{HostTarget, MonitorCheck, MonitorSpec};
 use fanout_monitor::Monitor;
 use fanout_monitor::config::{MonitorConfig, Source};
 use parse::PollParser;
@@ -99,7 +99,7 @@ pub async fn run_monitor(
     let hosts = run
         .hosts
         .iter()
-        .map(|h| PlacedHost::anywhere(job::target(h)))
+        .map(|h| PlacedHost::anywhere(HostTarget::from(h)))
         .collect();
     let token = Secret::new(random_token());
     // One-shot results never come: the channel exists because the server needs one.
