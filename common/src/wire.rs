@@ -17,6 +17,10 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// coordinator always sends its limit; 0 only comes from callers of the worker's library.
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
 
+/// The most of one host's session transcript (`--session-log`) a worker keeps and sends; past it
+/// the worker ends the transcript with one line saying it was cut.
+pub const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024 * 1024;
+
 /// Environment variable through which a coordinator hands its local children their token, so
 /// the token never appears in a process listing.
 pub const TOKEN_ENV: &str = "FANOUT_WORKER_TOKEN";

@@ -11,7 +11,7 @@ use fanout_common::proto::{
     Assignment, CancelJob, CoordinatorMessage, JobRecord, JobSpec, PollReport, Shutdown, Welcome,
     WorkerHello, WorkerInfo, WorkerMessage, coordinator_message, worker_message,
 };
-use fanout_common::wire::{MAX_MESSAGE_BYTES, check_token};
+use fanout_common::wire::{self, MAX_MESSAGE_BYTES, check_token};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -26,8 +26,9 @@ use tracing::{debug, info, warn};
 const TO_WORKER_QUEUE: usize = 256;
 /// A worker that attaches but does not say hello in this time is dropped.
 const HELLO_DEADLINE: Duration = Duration::from_secs(10);
-/// The most of one host's session transcript kept (workers keep 64 MiB at most).
-const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024 * 1024 + 1024;
+/// The most of one host's session transcript kept: what workers keep, and room for the line
+/// saying they cut it.
+const MAX_TRANSCRIPT_BYTES: usize = wire::MAX_TRANSCRIPT_BYTES + 1024;
 
 type ToWorker = mpsc::Sender<Result<CoordinatorMessage, Status>>;
 
