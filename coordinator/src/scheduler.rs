@@ -273,10 +273,6 @@ impl Scheduler {
         self.refresh_keys();
     }
 
-    pub fn live_workers(&self) -> usize {
-        self.workers.len()
-    }
-
     pub fn remaining(&self, job: &str) -> usize {
         self.jobs.get(job).map_or(0, |j| j.remaining)
     }
@@ -410,7 +406,7 @@ impl Scheduler {
             };
             let mut lost: Vec<String> = held.into_iter().collect();
             // Keep the inventory's order among the hosts we put back, for predictable reports.
-            lost.sort();
+            lost.sort_unstable_by_key(|host| job.position.get(host).copied());
             for host in lost.into_iter().rev() {
                 job.state.insert(host.clone(), HostState::Pending);
                 let placement = job.placement(&host, &self.keys);
@@ -789,6 +785,30 @@ mod tests {
         assert_eq!(seen[&1].1, 1);
         assert_eq!(seen[&2].1, 2, "{seen:?}");
         assert_eq!(seen[&3].1, 1);
+    }
+
+    #[test]
+    fn hosts_of_a_lost_worker_go_back_in_inventory_order_not_name_order() {
+        let mut s = Scheduler::new();
+        let named = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| {
+                    PlacedHost::anywhere(HostTarget {
+                        name: n.to_string(),
+                        ..Default::default()
+                    })
+                })
+                .collect()
+        };
+        s.add_job(spec(JOB), named(&["core-2", "core-10", "access-1"]));
+        s.attach(1, Labels::new());
+        s.add_credit(1, 3);
+        s.start(JOB);
+        s.attach(2, Labels::new());
+        s.add_credit(2, 3);
+        let again = s.detach(1);
+        assert_eq!(names(&again[0].1), vec!["core-2", "core-10", "access-1"]);
     }
 
     #[test]
