@@ -13,7 +13,6 @@ pub mod inventory;
 pub mod limits;
 pub mod paths;
 pub mod platform;
-pub mod platforms;
 pub mod proto;
 pub mod secret;
 pub mod suggest;
