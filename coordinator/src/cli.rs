@@ -560,7 +560,7 @@ mod tests {
         // The default the flags document is the one a worker applies to a job that names none.
         assert_eq!(
             parse_output_limit("256MiB"),
-            Ok(fanout_worker::session::DEFAULT_MAX_OUTPUT_BYTES)
+            Ok(fanout_common::wire::DEFAULT_MAX_OUTPUT_BYTES)
         );
     }
 
@@ -642,7 +642,7 @@ pub struct RemoteArgs {
     pub coordinator: Option<String>,
 
     #[command(flatten)]
-    pub access: fanout_worker::AccessArgs,
+    pub access: fanout_common::access::AccessArgs,
 }
 
 /// Commands that only talk to a coordinator.

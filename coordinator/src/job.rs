@@ -1,7 +1,6 @@
 //! What a job asks every host for, and the limits it runs under.
 
-use fanout_common::inventory::Host;
-use fanout_common::proto::{HostKeyPolicy, HostTarget, HttpJob, JobSpec, Validation};
+use fanout_common::proto::{HostKeyPolicy, HttpJob, JobSpec, Validation};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -64,32 +63,4 @@ impl JobSettings {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// What a worker needs to reach the host. The secrets leave the coordinator only here, over
-/// an authenticated worker stream.
-pub fn target(host: &Host) -> HostTarget {
-    HostTarget {
-        name: host.name.clone(),
-        hostname: host.hostname.clone(),
-        port: u32::from(host.port),
-        username: host.username.clone(),
-        password: host.password.expose().to_string(),
-        secret: host.secret.expose().to_string(),
-        platform: host.platform.clone(),
-        facts_json: host.describe().to_string(),
-        ssh_key: host.ssh.key.expose().to_string(),
-        ssh_key_path: host
-            .ssh
-            .key_file
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        ssh_key_passphrase: host.ssh.key_passphrase.expose().to_string(),
-        ssh_agent: host.ssh.agent,
-        ssh_kex: host.ssh.kex.clone(),
-        ssh_ciphers: host.ssh.ciphers.clone(),
-        ssh_host_key_algorithms: host.ssh.host_key_algorithms.clone(),
-        jump_host: host.ssh.jump_host.clone().unwrap_or_default(),
-    }
 }

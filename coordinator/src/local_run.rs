@@ -3,13 +3,14 @@
 
 use crate::host_record::HostRecord;
 use crate::interrupts::Interrupts;
-use crate::job::{self, JobSettings};
+use crate::job::JobSettings;
 use crate::local_cluster::worker_processes::WorkerProgram;
 use crate::local_cluster::{ClusterConfig, ClusterError, LocalCluster, sleep_until};
 use crate::process_usage::ProcessUsage;
 use crate::recorder::{Recorder, RecorderError};
 use crate::scheduler::PlacedHost;
 use fanout_common::inventory::Host;
+use fanout_common::proto::HostTarget;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -77,7 +78,7 @@ pub async fn run_local(
     let hosts = run
         .hosts
         .iter()
-        .map(|h| PlacedHost::anywhere(job::target(h)))
+        .map(|h| PlacedHost::anywhere(HostTarget::from(h)))
         .collect();
     let mut cluster = LocalCluster::serve(ClusterConfig {
         workers: run.workers,

@@ -64,6 +64,9 @@ struct WorkerSlot {
     labels: Labels,
     /// Hosts leased to it and not yet finished, by job: re-queued if it vanishes.
     held: HashMap<String, HashSet<String>>,
+    /// Jobs whose spec it was sent on this attach: later assignments name the job only. A
+    /// worker that attaches again is a new slot, so it is sent the spec again.
+    knows: HashSet<String>,
 }
 
 impl WorkerSlot {
@@ -89,7 +92,7 @@ pub enum Verdict {
 
 /// One job's hosts and their states.
 struct Job {
-    /// What every assignment of the job carries.
+    /// Sent with each worker's first assignment of the job.
     spec: Arc<JobSpec>,
     targets: HashMap<String, HostTarget>,
     /// Each host's data values that worker labels may match.
@@ -150,6 +153,8 @@ pub struct Removed {
     pub unfinished: Vec<String>,
     /// Workers that were running some of its hosts: they should be told to stop them.
     pub holders: Vec<WorkerKey>,
+    /// Workers that were sent its spec (a superset of `holders`): they should be told to forget it.
+    pub knowing: Vec<WorkerKey>,
 }
 
 #[derive(Default)]
@@ -238,13 +243,17 @@ impl Scheduler {
             return Removed::default();
         };
         self.order.retain(|id| id != job);
-        let mut holders = Vec::new();
+        let (mut holders, mut knowing) = (Vec::new(), Vec::new());
         for (key, slot) in &mut self.workers {
             if slot.held.remove(job).is_some_and(|held| !held.is_empty()) {
                 holders.push(*key);
             }
+            if slot.knows.remove(job) {
+                knowing.push(*key);
+            }
         }
         holders.sort_unstable();
+        knowing.sort_unstable();
         let mut unfinished: Vec<String> = removed
             .state
             .into_iter()
@@ -255,16 +264,13 @@ impl Scheduler {
         Removed {
             unfinished,
             holders,
+            knowing,
         }
     }
 
     pub fn attach(&mut self, worker: WorkerKey, labels: Labels) {
         self.workers.entry(worker).or_default().labels = labels;
         self.refresh_keys();
-    }
-
-    pub fn live_workers(&self) -> usize {
-        self.workers.len()
     }
 
     pub fn remaining(&self, job: &str) -> usize {
@@ -400,7 +406,7 @@ impl Scheduler {
             };
             let mut lost: Vec<String> = held.into_iter().collect();
             // Keep the inventory's order among the hosts we put back, for predictable reports.
-            lost.sort();
+            lost.sort_unstable_by_key(|host| job.position.get(host).copied());
             for host in lost.into_iter().rev() {
                 job.state.insert(host.clone(), HostState::Pending);
                 let placement = job.placement(&host, &self.keys);
@@ -475,12 +481,18 @@ impl Scheduler {
                 }
                 self.next_epoch += 1;
                 slot.credit -= hosts.len() as u32;
+                // The spec goes with the worker's first lease of the job only; it keeps it.
+                let spec = slot
+                    .knows
+                    .insert(job_id.clone())
+                    .then(|| (*job.spec).clone());
                 assignments.push((
                     key,
                     Assignment {
-                        job: Some((*job.spec).clone()),
+                        job: spec,
                         lease_epoch: epoch,
                         hosts,
+                        job_id: job_id.clone(),
                     },
                 ));
             }
@@ -705,7 +717,7 @@ mod tests {
         let out = s.add_credit(1, 3);
         let jobs: Vec<(String, usize)> = out
             .iter()
-            .map(|(_, a)| (a.job.as_ref().unwrap().job_id.clone(), a.hosts.len()))
+            .map(|(_, a)| (a.job_id.clone(), a.hosts.len()))
             .collect();
         assert_eq!(jobs, vec![("old".to_string(), 2), ("new".to_string(), 1)]);
         let new_epoch = out[1].1.lease_epoch;
@@ -716,5 +728,107 @@ mod tests {
         assert_eq!(s.complete(1, "new", "n000", new_epoch), Verdict::Stale);
         // Its credit comes back with the worker's next offer, not from the removal.
         assert!(s.add_credit(1, 1).is_empty());
+    }
+
+    /// Runs `JOB` to the end with every worker taking one host at a time (the steady state of a
+    /// large job), detaching and reattaching `flaky` after its tenth result; returns how many
+    /// assignments, and how many of them carried the spec, each worker got.
+    fn spec_bearing_leases(
+        workers: &[WorkerKey],
+        flaky: WorkerKey,
+    ) -> BTreeMap<WorkerKey, (usize, usize)> {
+        let mut s = scheduler(300);
+        // Workers answer in turn, as they would over time.
+        let mut out = VecDeque::new();
+        for &w in workers {
+            s.attach(w, Labels::new());
+            out.extend(s.add_credit(w, 2));
+        }
+        out.extend(s.start(JOB));
+        let mut seen: BTreeMap<WorkerKey, (usize, usize)> = BTreeMap::new();
+        let mut done = 0;
+        let mut flaky_results = 0;
+        while let Some((w, a)) = out.pop_front() {
+            assert_eq!(a.job_id, JOB, "every assignment names its job");
+            let counts = seen.entry(w).or_default();
+            counts.0 += 1;
+            counts.1 += usize::from(a.job.is_some());
+            for host in &a.hosts {
+                if s.complete(w, JOB, &host.name, a.lease_epoch) == Verdict::Accepted {
+                    done += 1;
+                }
+                if w == flaky {
+                    flaky_results += 1;
+                    if flaky_results == 10 {
+                        out.extend(s.detach(w));
+                        s.attach(w, Labels::new());
+                        out.extend(s.add_credit(w, 2));
+                        continue;
+                    }
+                }
+                out.extend(s.add_credit(w, 1));
+            }
+        }
+        assert_eq!(done, 300);
+        seen
+    }
+
+    #[test]
+    fn a_jobs_spec_goes_to_each_worker_once_per_attach_not_with_every_lease() {
+        let seen = spec_bearing_leases(&[1, 2, 3], 0);
+        for (worker, (leases, specs)) in &seen {
+            assert!(*leases > 50, "worker {worker} got {leases} leases");
+            assert_eq!(*specs, 1, "worker {worker}: {leases} leases, {specs} specs");
+        }
+        // Worker 2 attached a second time: that attach knows nothing, so it gets the spec again.
+        let seen = spec_bearing_leases(&[1, 2, 3], 2);
+        assert_eq!(seen[&1].1, 1);
+        assert_eq!(seen[&2].1, 2, "{seen:?}");
+        assert_eq!(seen[&3].1, 1);
+    }
+
+    #[test]
+    fn hosts_of_a_lost_worker_go_back_in_inventory_order_not_name_order() {
+        let mut s = Scheduler::new();
+        let named = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| {
+                    PlacedHost::anywhere(HostTarget {
+                        name: n.to_string(),
+                        ..Default::default()
+                    })
+                })
+                .collect()
+        };
+        s.add_job(spec(JOB), named(&["core-2", "core-10", "access-1"]));
+        s.attach(1, Labels::new());
+        s.add_credit(1, 3);
+        s.start(JOB);
+        s.attach(2, Labels::new());
+        s.add_credit(2, 3);
+        let again = s.detach(1);
+        assert_eq!(names(&again[0].1), vec!["core-2", "core-10", "access-1"]);
+    }
+
+    #[test]
+    fn removal_names_every_worker_that_was_sent_the_spec() {
+        let mut s = scheduler(2);
+        for w in [1, 2, 3] {
+            s.attach(w, Labels::new());
+            s.add_credit(w, 1);
+        }
+        let out = s.start(JOB);
+        let (w, a) = &out[0];
+        s.complete(*w, JOB, &a.hosts[0].name, a.lease_epoch);
+        let removed = s.remove_job(JOB);
+        let (finished, running) = (out[0].0, out[1].0);
+        assert_eq!(removed.holders, vec![running]);
+        let mut knowing = vec![finished, running];
+        knowing.sort_unstable();
+        assert_eq!(
+            removed.knowing, knowing,
+            "the worker with no lease never got the spec"
+        );
     }
 }

@@ -11,14 +11,13 @@ use fanout_common::proto::{
     Assignment, CancelJob, CoordinatorMessage, JobRecord, JobSpec, PollReport, Shutdown, Welcome,
     WorkerHello, WorkerInfo, WorkerMessage, coordinator_message, worker_message,
 };
+use fanout_common::wire::{self, MAX_MESSAGE_BYTES, check_token};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use subtle::ConstantTimeEq;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, info, warn};
 
@@ -27,10 +26,9 @@ use tracing::{debug, info, warn};
 const TO_WORKER_QUEUE: usize = 256;
 /// A worker that attaches but does not say hello in this time is dropped.
 const HELLO_DEADLINE: Duration = Duration::from_secs(10);
-/// The most of one host's session transcript kept (workers keep 64 MiB at most).
-const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024 * 1024 + 1024;
-/// Largest message accepted from a worker (outputs arrive in 256 KiB chunks).
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// The most of one host's session transcript kept: what workers keep, and room for the line
+/// saying they cut it.
+const MAX_TRANSCRIPT_BYTES: usize = wire::MAX_TRANSCRIPT_BYTES + 1024;
 
 type ToWorker = mpsc::Sender<Result<CoordinatorMessage, Status>>;
 
@@ -46,23 +44,6 @@ pub struct ServerPolicy {
     /// A worker silent this long (workers heartbeat every 2 s) is presumed dead: its leases are
     /// fenced and its hosts go to others.
     pub lease_timeout: Duration,
-}
-
-/// Checks the `authorization: Bearer <token>` metadata of a call in constant time.
-pub fn check_token(expected: Option<&Secret>, metadata: &MetadataMap) -> Result<(), Status> {
-    let Some(expected) = expected else {
-        return Ok(());
-    };
-    let presented = metadata
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes())) {
-        Ok(())
-    } else {
-        Err(Status::unauthenticated("missing or wrong token"))
-    }
 }
 
 /// One attached worker.
@@ -205,7 +186,8 @@ impl Shared {
         self.lock().scheduler.give_up(job, hosts);
     }
 
-    /// Takes the job off the scheduler; workers still running its hosts are told to stop them.
+    /// Takes the job off the scheduler; workers still running its hosts are told to stop them,
+    /// and every worker that was sent its spec to forget it.
     pub async fn remove_job(&self, job: &str) -> Removed {
         let (removed, senders) = {
             let mut state = self.lock();
@@ -213,7 +195,7 @@ impl Shared {
             state.bounds.remove(job);
             let removed = state.scheduler.remove_job(job);
             let senders: Vec<ToWorker> = removed
-                .holders
+                .knowing
                 .iter()
                 .filter_map(|k| state.workers.get(k).map(|a| a.tx.clone()))
                 .collect();

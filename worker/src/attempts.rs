@@ -9,10 +9,10 @@
 //! out first, the host fails as `internal` naming the open-file limit, never as a fault of the
 //! device.
 
-use crate::backoff::Backoff;
-use crate::http::HttpRunner;
-use crate::pacer::Pacer;
-use crate::session::{self, DeviceTarget, HostOutcome, SessionFailure, SessionOptions};
+use crate::jobs::Job;
+use crate::outcome::{HostOutcome, SessionFailure};
+use crate::session::{self, DeviceTarget};
+use fanout_common::Backoff;
 use fanout_common::FailureKind;
 use fanout_common::proto;
 use std::time::Duration;
@@ -33,41 +33,30 @@ const SHORTAGE_WARNING_EVERY: Duration = Duration::from_secs(10);
 /// How long a host waits for descriptors when its job sets no host timeout.
 const DESCRIPTORS_PATIENCE: Duration = Duration::from_secs(60);
 
-/// What a host's attempts share with the rest of its job in this worker.
-pub struct JobParts<'a> {
-    pub job: &'a proto::JobSpec,
-    pub options: &'a SessionOptions,
-    /// The worker's share of the job's connection rate.
-    pub pacer: &'a Pacer,
-    /// Jobs with HTTP steps: their client, or why it could not be built.
-    pub http: Option<&'a Result<HttpRunner, String>>,
-}
-
 /// Runs the host until it succeeds, fails in a way that will not pass, runs out of attempts or
 /// out of time. CLI jobs only read from devices; an HTTP step that may change one (POST, PUT,
 /// ...) is never repeated once sent. Returns the last outcome and the attempts that reached
 /// out to the device.
 pub async fn collect_with_retries(
     target: &DeviceTarget,
-    facts: &str,
-    parts: &JobParts<'_>,
+    facts: &serde_json::Value,
+    job: &Job,
 ) -> (HostOutcome, u32) {
-    let job = parts.job;
-    let facts = serde_json::from_str(facts).unwrap_or(serde_json::Value::Null);
-    let host_timeout = parts.options.host_timeout;
+    let spec = &job.spec;
+    let host_timeout = job.options.host_timeout;
     let mut retry = Backoff::new(
-        Duration::from_millis(job.retry_backoff_ms),
+        Duration::from_millis(spec.retry_backoff_ms),
         RETRY_FLOOR,
         RETRY_CAP,
     );
     let mut descriptors = Backoff::new(DESCRIPTORS_FIRST, DESCRIPTORS_FIRST, DESCRIPTORS_CAP);
     // The first turn at the connection rate is the job's pacing, not the host's time.
-    parts.pacer.wait_turn().await;
+    job.pacer.wait_turn().await;
     let started = Instant::now();
     let deadline = (!host_timeout.is_zero()).then(|| started + host_timeout);
     let mut attempts = 0u32;
     loop {
-        let mut outcome = collect_once(target, &facts, parts, deadline).await;
+        let mut outcome = collect_once(target, facts, job, deadline).await;
         if let Some(failure) = outcome.failure.as_mut().filter(|f| out_of_descriptors(f)) {
             let patience = deadline.unwrap_or(started + DESCRIPTORS_PATIENCE);
             if should_warn_of_shortage() {
@@ -83,10 +72,10 @@ pub async fn collect_with_retries(
         }
         attempts += 1;
         let retryable = outcome.failure.as_ref().is_some_and(|f| f.kind.retryable());
-        if !retryable || attempts > job.retries {
+        if !retryable || attempts > spec.retries {
             return (outcome, attempts);
         }
-        if let Some(method) = changing_step_reached(job, &outcome)
+        if let Some(method) = changing_step_reached(spec, &outcome)
             && let Some(failure) = &mut outcome.failure
         {
             failure.message.push_str(&format!(
@@ -99,11 +88,11 @@ pub async fn collect_with_retries(
                 return false;
             }
             match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, parts.pacer.wait_turn())
+                Some(deadline) => tokio::time::timeout_at(deadline, job.pacer.wait_turn())
                     .await
                     .is_ok(),
                 None => {
-                    parts.pacer.wait_turn().await;
+                    job.pacer.wait_turn().await;
                     true
                 }
             }
@@ -128,22 +117,22 @@ pub async fn collect_with_retries(
 async fn collect_once(
     target: &DeviceTarget,
     facts: &serde_json::Value,
-    parts: &JobParts<'_>,
+    job: &Job,
     deadline: Option<Instant>,
 ) -> HostOutcome {
-    let mut options = parts.options.clone();
+    let mut options = job.options.clone();
     if let Some(deadline) = deadline {
         // At least a millisecond: a budget of zero means "no limit" to the HTTP steps.
         options.host_timeout = deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
     }
-    let mut outcome = if parts.job.commands.is_empty() {
+    let mut outcome = if job.spec.commands.is_empty() {
         HostOutcome::default()
     } else {
-        session::collect(target, &parts.job.commands, &options).await
+        session::collect(target, &job.spec.commands, &options).await
     };
-    let http = match parts.http {
+    let http = match &job.http {
         _ if outcome.failure.is_some() => return outcome,
         None => return outcome,
         Some(Err(e)) => {
@@ -168,7 +157,7 @@ async fn collect_once(
             kind: FailureKind::Timeout,
             message: format!(
                 "the host took longer than {} (host timeout)",
-                humanize(parts.options.host_timeout)
+                humanize(job.options.host_timeout)
             ),
         });
     }
@@ -254,7 +243,7 @@ fn humanize(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::CommandOutput;
+    use crate::outcome::CommandOutput;
 
     #[test]
     fn a_changing_http_step_once_reached_is_not_retried() {

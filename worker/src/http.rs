@@ -1,13 +1,12 @@
 //! HTTP steps: each host's requests through one shared reqwest client, their responses recorded
 //! like CLI outputs (JSON pretty-printed), their failures mapped to the same kinds as SSH's.
 
-use crate::session::{
-    CommandOutput, DEFAULT_MAX_OUTPUT_BYTES, DeviceTarget, HostOutcome, SessionFailure,
-    SessionOptions,
-};
+use crate::outcome::{CommandOutput, HostOutcome, SessionFailure};
+use crate::session::{DeviceTarget, SessionOptions};
 use fanout_common::FailureKind;
 use fanout_common::http::{request_url, step_label};
 use fanout_common::proto::{HttpAuth, HttpJob, HttpStep};
+use fanout_common::wire::DEFAULT_MAX_OUTPUT_BYTES;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

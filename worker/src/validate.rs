@@ -1,10 +1,12 @@
 //! Rule evaluation in the worker, next to the outputs: only verdicts travel back, and the
 //! coordinator never parses device output.
 
-use crate::session::CommandOutput;
+use crate::outcome::{CommandOutput, HostOutcome, SessionFailure};
+use fanout_common::FailureKind;
 use fanout_common::proto::{RuleVerdict, Validation};
 use fanout_rules::{Rules, TemplateBundle, TemplateIndex, evaluate};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A validation job's rules and templates, built once per job.
 pub struct Validator {
@@ -62,6 +64,45 @@ impl Validator {
             })
             .collect()
     }
+}
+
+/// For a validation job (`validator` set) whose host ran every command: the rules' verdicts on
+/// its outputs, computed off the async threads (TextFSM over a large output can take
+/// milliseconds). A job whose rules could not be built fails the host as `internal`.
+pub async fn judge(
+    validator: Option<&Result<Arc<Validator>, String>>,
+    facts: serde_json::Value,
+    platform: String,
+    mut outcome: HostOutcome,
+) -> (HostOutcome, Vec<RuleVerdict>) {
+    let validator = match validator {
+        None => return (outcome, Vec::new()),
+        Some(Err(e)) => {
+            outcome.failure = Some(SessionFailure {
+                kind: FailureKind::Internal,
+                message: format!("cannot evaluate the rules: {e}"),
+            });
+            return (outcome, Vec::new());
+        }
+        Some(Ok(_)) if outcome.failure.is_some() => return (outcome, Vec::new()),
+        Some(Ok(validator)) => validator.clone(),
+    };
+    let evaluated = tokio::task::spawn_blocking(move || {
+        let verdicts = validator.verdicts(&facts, &platform, &outcome.outputs);
+        (outcome, verdicts)
+    })
+    .await;
+    evaluated.unwrap_or_else(|e| {
+        let failure = SessionFailure {
+            kind: FailureKind::Internal,
+            message: format!("rule evaluation crashed: {e}"),
+        };
+        let outcome = HostOutcome {
+            failure: Some(failure),
+            ..Default::default()
+        };
+        (outcome, Vec::new())
+    })
 }
 
 #[cfg(test)]

@@ -613,6 +613,52 @@ async fn plaintext_to_another_host_is_a_flag_error_before_any_connection() {
     assert!(stderr.contains("use https://"), "{stderr}");
 }
 
+/// A worker attached to a fake coordinator, and a known_hosts file for its jobs.
+struct Session {
+    worker: Worker,
+    server: Running,
+    to_worker: mpsc::Sender<Result<CoordinatorMessage, Status>>,
+    seen: mpsc::UnboundedReceiver<Seen>,
+    known_hosts: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Session {
+    /// Sends the worker a message, as the coordinator does.
+    async fn send(&self, message: Result<CoordinatorMessage, Status>) {
+        self.to_worker.send(message).await.unwrap();
+    }
+}
+
+/// `count` quick simulated devices from 127.1.`octet`.1 on.
+async fn fleet_at(count: usize, octet: u8) -> Fleet {
+    Fleet::start(FleetConfig {
+        count,
+        base: Ipv4Addr::new(127, 1, octet, 1),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn attached_worker() -> Session {
+    let dir = tempfile::tempdir().unwrap();
+    let (fake, mut seen) = fake(None);
+    let (server, address) = serve(free_address(1), None, fake).await;
+    let worker = start_worker(config(plain(address)));
+    let Seen::Attached { to_worker, .. } = next_attach(&mut seen).await else {
+        unreachable!()
+    };
+    Session {
+        worker,
+        server,
+        to_worker,
+        seen,
+        known_hosts: dir.path().join("known_hosts"),
+        _dir: dir,
+    }
+}
+
 fn job(id: &str, known_hosts: &Path) -> JobSpec {
     JobSpec {
         job_id: id.into(),
@@ -644,11 +690,79 @@ fn host(fleet: &Fleet, index: usize) -> HostTarget {
 fn assignment(job: JobSpec, hosts: Vec<HostTarget>) -> Result<CoordinatorMessage, Status> {
     Ok(CoordinatorMessage {
         body: Some(coordinator_message::Body::Assignment(Assignment {
+            job_id: job.job_id.clone(),
             job: Some(job),
             lease_epoch: 1,
             hosts,
         })),
     })
+}
+
+/// A later lease of a job whose spec the worker was sent before: the job is named only.
+fn named_assignment(
+    job_id: &str,
+    epoch: u64,
+    hosts: Vec<HostTarget>,
+) -> Result<CoordinatorMessage, Status> {
+    Ok(CoordinatorMessage {
+        body: Some(coordinator_message::Body::Assignment(Assignment {
+            job: None,
+            job_id: job_id.into(),
+            lease_epoch: epoch,
+            hosts,
+        })),
+    })
+}
+
+/// The coordinator sends a job's spec once per stream: the worker runs later leases of the job
+/// with the spec it kept, until the coordinator says the job is over; a lease naming a job
+/// whose spec it does not hold fails its host as `internal` instead of running it blind.
+#[tokio::test]
+async fn a_jobs_spec_sent_once_serves_every_later_lease_until_the_job_ends() {
+    let fleet = fleet_at(3, 68).await;
+    let mut session = attached_worker().await;
+
+    session
+        .send(assignment(
+            job("kept", &session.known_hosts),
+            vec![host(&fleet, 0)],
+        ))
+        .await;
+    let first = next_result(&mut session.seen, PATIENCE).await;
+    assert!(first.ok, "{:?}", first.failure);
+    session
+        .send(named_assignment("kept", 2, vec![host(&fleet, 1)]))
+        .await;
+    let second = next_result(&mut session.seen, PATIENCE).await;
+    assert_eq!(
+        (second.host.as_str(), second.lease_epoch),
+        (fleet.devices()[1].name.as_str(), 2)
+    );
+    assert!(second.ok, "the kept spec ran it: {:?}", second.failure);
+    assert_eq!(second.commands[0].command, "show version");
+
+    let over = coordinator_message::Body::Cancel(CancelJob {
+        job_id: "kept".into(),
+    });
+    session
+        .send(Ok(CoordinatorMessage { body: Some(over) }))
+        .await;
+    session
+        .send(named_assignment("kept", 3, vec![host(&fleet, 2)]))
+        .await;
+    let blind = next_result(&mut session.seen, PATIENCE).await;
+    let failure = blind.failure.expect("a host of a forgotten job cannot run");
+    assert_eq!(failure.kind(), fanout_common::proto::FailureKind::Internal);
+    assert!(
+        failure.message.contains("without ever sending"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(blind.attempts, 0, "nothing reached the device");
+
+    session.worker.stop().await.unwrap();
+    session.server.kill();
+    fleet.shutdown().await;
 }
 
 #[tokio::test]
@@ -661,41 +775,26 @@ async fn a_cancelled_job_stops_at_once_gives_credit_back_and_sends_no_result() {
     })
     .await
     .unwrap();
-    let fast = Fleet::start(FleetConfig {
-        count: 1,
-        base: Ipv4Addr::new(127, 1, 61, 1),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let known_hosts = dir.path().join("known_hosts");
-    let (fake, mut seen) = fake(None);
-    let (server, address) = serve(free_address(1), None, fake).await;
-    let worker = start_worker(config(plain(address)));
-    let Seen::Attached { to_worker, .. } = next_attach(&mut seen).await else {
-        unreachable!()
-    };
+    let fast = fleet_at(1, 61).await;
+    let mut session = attached_worker().await;
 
     let slow_hosts = vec![host(&slow, 0), host(&slow, 1)];
-    to_worker
-        .send(assignment(job("slow", &known_hosts), slow_hosts))
-        .await
-        .unwrap();
+    session
+        .send(assignment(job("slow", &session.known_hosts), slow_hosts))
+        .await;
     // Long enough for both sessions to be waiting on the device's 30 s answer.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let cancelled = Instant::now();
     let cancel = coordinator_message::Body::Cancel(CancelJob {
         job_id: "slow".into(),
     });
-    to_worker
+    session
         .send(Ok(CoordinatorMessage { body: Some(cancel) }))
-        .await
-        .unwrap();
+        .await;
     let credits_back = async {
         let mut credits = 0;
         while credits < 2 {
-            match next_seen(&mut seen).await {
+            match next_seen(&mut session.seen).await {
                 // The attach's initial offer of full credit.
                 Seen::Message(worker_message::Body::Credit(credit)) if credit.hosts == 5 => {}
                 Seen::Message(worker_message::Body::Credit(credit)) => {
@@ -718,12 +817,14 @@ async fn a_cancelled_job_stops_at_once_gives_credit_back_and_sends_no_result() {
     eprintln!("credit back {took:?} after the cancel");
 
     // The cancel stopped one job, not the worker: another job still runs to its result.
-    to_worker
-        .send(assignment(job("fast", &known_hosts), vec![host(&fast, 0)]))
-        .await
-        .unwrap();
+    session
+        .send(assignment(
+            job("fast", &session.known_hosts),
+            vec![host(&fast, 0)],
+        ))
+        .await;
     loop {
-        match next_seen(&mut seen).await {
+        match next_seen(&mut session.seen).await {
             Seen::Message(worker_message::Body::Result(result)) => {
                 assert_eq!(result.job_id, "fast", "a cancelled host sent a result");
                 assert!(result.ok, "{:?}", result.failure);
@@ -736,8 +837,8 @@ async fn a_cancelled_job_stops_at_once_gives_credit_back_and_sends_no_result() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    worker.stop().await.unwrap();
-    server.kill();
+    session.worker.stop().await.unwrap();
+    session.server.kill();
     slow.shutdown().await;
     fast.shutdown().await;
 }

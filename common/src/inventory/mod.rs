@@ -56,11 +56,6 @@ impl Inventory {
         Ok(Inventory { hosts })
     }
 
-    /// An inventory of hosts built elsewhere (tests, generated fleets).
-    pub fn from_hosts(hosts: Vec<Host>) -> Inventory {
-        Inventory { hosts }
-    }
-
     pub fn hosts(&self) -> &[Host] {
         &self.hosts
     }

@@ -202,23 +202,20 @@ async fn run_once(
     fleet: &BenchFleet,
     interrupts: Interrupts,
 ) -> Result<RunOutcome, CommandError> {
+    // What `fanout run` does with its defaults, but for what the bench decides.
     let execution = ExecutionArgs {
         workers: Some(style.workers),
         concurrency: style.concurrency,
         connect_timeout: Duration::from_secs(30),
-        command_timeout: Duration::from_secs(60),
-        host_timeout: Duration::from_secs(300),
         // The fleet wrote its keys: check them strictly, and pin nothing during the timing.
         host_key_policy: HostKeyPolicyArg::Strict,
         known_hosts: Some(fleet.known_hosts.clone()),
-        max_output: 256 << 20,
         drain_grace: Duration::from_secs(5),
-        retries: 0,
-        retry_backoff: Duration::from_secs(1),
         // A simulated fleet has no AAA server to protect: measure fanout, not a throttle.
         connect_rate: 0.0,
         lease_timeout: Duration::from_secs(30),
         respawn: 0,
+        ..execution_defaults()
     };
     let progress = progress_bar(hosts.len());
     progress.set_message(style.name.clone());
@@ -382,5 +379,33 @@ impl BenchFleet {
         if let Some(fleet) = self.in_process {
             fleet.shutdown().await;
         }
+    }
+}
+
+/// The execution flags as `fanout run` has them when none is given: the bench states only
+/// where it differs, so a changed default (the output cap, the retries) reaches it too.
+fn execution_defaults() -> ExecutionArgs {
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        execution: ExecutionArgs,
+    }
+    <Defaults as clap::Parser>::parse_from(["fanout bench"]).execution
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bench runs what `fanout run` runs: the flags' own defaults, not copies of them.
+    #[test]
+    fn the_bench_starts_from_the_flags_defaults() {
+        let defaults = execution_defaults();
+        assert_eq!(
+            defaults.max_output,
+            fanout_common::wire::DEFAULT_MAX_OUTPUT_BYTES
+        );
+        assert_eq!(defaults.command_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.retries, 0);
     }
 }

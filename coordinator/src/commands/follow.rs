@@ -11,6 +11,7 @@ use crate::interrupts::Interrupts;
 use crate::local_run::RunOutcome;
 use crate::recorder::Recorder;
 use crate::terminal_text::line;
+use fanout_common::Backoff;
 use fanout_common::proto::{JobEvent, JobRef, JobState, JobStatus, WatchJob, job_event};
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
@@ -19,7 +20,10 @@ use tracing::warn;
 /// How long a client keeps trying to reach a coordinator that went away mid-job (it may be
 /// restarting; the job resumes from its state directory).
 const RECONNECT_FOR: Duration = Duration::from_secs(120);
-const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+/// Pauses between attempts to reach it: 1 s doubling to 5 s, so a coordinator that restarts
+/// quickly is found again quickly and one that takes its time is not hammered.
+const RECONNECT_FIRST: Duration = Duration::from_secs(1);
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
 /// After a second interrupt: how long the coordinator gets to confirm the job's cancellation
 /// (and name its unfinished hosts) before the client leaves without it.
 const CANCEL_WAIT: Duration = Duration::from_secs(2);
@@ -73,6 +77,8 @@ pub async fn follow(
         last: None,
         cancel_sent: false,
         attached: matches!(hosts, JobHosts::Named(_)),
+        backoff: Backoff::new(RECONNECT_FIRST, RECONNECT_FIRST / 2, RECONNECT_MAX)
+            .with_jitter(0.8, 1.2),
     };
     let ending = follower.follow(&mut recorder, &interrupts).await?;
     let wall = started.elapsed();
@@ -120,6 +126,8 @@ struct Follower<'a> {
     /// Whether the coordinator is known to have the job (submitted from here, or watched
     /// once): from then on a refusal ends the follow with a report instead of an error.
     attached: bool,
+    /// Pauses while the coordinator is unreachable; starts over once it answers.
+    backoff: Backoff,
 }
 
 impl Follower<'_> {
@@ -265,6 +273,9 @@ impl Follower<'_> {
         status: &tonic::Status,
         interrupts: &Interrupts,
     ) -> Option<Ending> {
+        if lost_since.is_none() {
+            self.backoff.reset();
+        }
         let since = *lost_since.get_or_insert_with(Instant::now);
         if since.elapsed() > RECONNECT_FOR {
             return Some(Ending::Lost(format!(
@@ -275,7 +286,7 @@ impl Follower<'_> {
         }
         warn!(error = %status.message(), "lost the coordinator; trying again");
         tokio::select! {
-            _ = tokio::time::sleep(RECONNECT_PAUSE) => None,
+            _ = tokio::time::sleep(self.backoff.next_pause()) => None,
             // Nobody can be asked to cancel the job: stop waiting for it.
             _ = interrupts.drain.cancelled(), if !self.cancel_sent => {
                 self.cancel_sent = true;

@@ -189,7 +189,8 @@ fn check_private_keys(hosts: &[Host]) -> Result<(), CommandError> {
         if !checked.insert((path, ssh.key_passphrase.expose())) {
             continue;
         }
-        if let Err(why) = fanout_worker::session::check_private_key(&ssh.key, &ssh.key_passphrase) {
+        if let Err(why) = fanout_worker::preflight::check_private_key(&ssh.key, &ssh.key_passphrase)
+        {
             return Err(CommandError::Input(format!(
                 "host {:?}: ssh_key_file {}: {why}",
                 host.name,
@@ -258,15 +259,14 @@ pub async fn execute(
         let run = local_run(hosts, job, execution)?;
         return Ok(Some(run_local(run, recorder, interrupts).await?));
     }
-    let submitted = remote::submit(
-        remote,
-        &hosts,
-        (&job, execution),
-        (kind, detach),
-        recorder,
-        interrupts,
-    )
-    .await?;
+    let submission = remote::Submission {
+        hosts: &hosts,
+        settings: &job,
+        execution,
+        kind,
+        detach,
+    };
+    let submitted = remote::submit(remote, submission, recorder, interrupts).await?;
     Ok(match submitted {
         remote::Submitted::Followed(outcome) => Some(outcome),
         remote::Submitted::Detached(_) => None,

@@ -6,7 +6,7 @@ use super::follow::{JobHosts, finish, follow};
 use super::{CommandError, progress_bar};
 use crate::cli::{ExecutionArgs, JobIdArgs, RemoteArgs, RemoteOnlyArgs, WatchArgs};
 use crate::interrupts::Interrupts;
-use crate::job::{self, JobSettings};
+use crate::job::JobSettings;
 use crate::local_run::RunOutcome;
 use crate::recorder::Recorder;
 use crate::run_report;
@@ -15,30 +15,13 @@ use fanout_common::Secret;
 use fanout_common::channel::Remote;
 use fanout_common::inventory::Host;
 use fanout_common::proto::jobs_client::JobsClient;
-use fanout_common::proto::{JobRef, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob};
+use fanout_common::proto::{
+    HostTarget, JobRef, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob,
+};
+use fanout_common::wire::{Bearer, MAX_MESSAGE_BYTES};
 use std::time::{Duration, UNIX_EPOCH};
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-
-/// Adds the token to every call.
-#[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
 
 pub type Client = JobsClient<InterceptedService<Channel, Bearer>>;
 
@@ -64,13 +47,24 @@ pub async fn connect(args: &RemoteArgs) -> Result<Client, CommandError> {
     let channel = fanout_common::channel::connect(&remote)
         .await
         .map_err(input)?;
-    Ok(JobsClient::with_interceptor(channel, Bearer(auth))
-        .max_decoding_message_size(crate::worker_service::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(crate::worker_service::MAX_MESSAGE_BYTES))
+    Ok(JobsClient::with_interceptor(channel, Bearer::new(auth))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES))
 }
 
 pub(super) fn refused(status: tonic::Status) -> CommandError {
     CommandError::Input(format!("the coordinator refused: {}", status.message()))
+}
+
+/// A checked job to hand to a coordinator.
+pub struct Submission<'a> {
+    pub hosts: &'a [Host],
+    pub settings: &'a JobSettings,
+    pub execution: &'a ExecutionArgs,
+    /// `run` or `validate`, as the coordinator lists it.
+    pub kind: &'a str,
+    /// Only submit; do not follow the job.
+    pub detach: bool,
 }
 
 /// What a remote run came to: followed to the end, or only submitted.
@@ -84,12 +78,17 @@ pub enum Submitted {
 /// never ran.
 pub async fn submit(
     args: &RemoteArgs,
-    hosts: &[Host],
-    (settings, execution): (&JobSettings, &ExecutionArgs),
-    (kind, detach): (&str, bool),
+    job: Submission<'_>,
     recorder: Recorder,
     interrupts: Interrupts,
 ) -> Result<Submitted, CommandError> {
+    let Submission {
+        hosts,
+        settings,
+        execution,
+        kind,
+        detach,
+    } = job;
     let names = JobHosts::Named(hosts.iter().map(|h| h.name.clone()).collect());
     let not_submitted = |recorder: Recorder, names: &JobHosts| {
         eprintln!("fanout: interrupted before the job was submitted; no host was contacted");
@@ -106,7 +105,7 @@ pub async fn submit(
     }
     let request = SubmitJob {
         job: Some(spec),
-        hosts: hosts.iter().map(job::target).collect(),
+        hosts: hosts.iter().map(HostTarget::from).collect(),
         kind: kind.to_string(),
         submitted_by: submitter(),
     };

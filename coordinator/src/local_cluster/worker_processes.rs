@@ -174,7 +174,7 @@ impl LocalWorkers {
             // A local worker never outlives the `fanout` that started it.
             .arg("--no-reconnect")
             // The token goes through the environment, never the command line that `ps` shows.
-            .env(fanout_worker::args::TOKEN_ENV, token.expose())
+            .env(fanout_common::wire::TOKEN_ENV, token.expose())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -8,13 +8,13 @@
 pub mod poll_parse;
 
 use crate::interrupts::Interrupts;
-use crate::job::{self, JobSettings};
+use crate::job::JobSettings;
 use crate::local_cluster::worker_processes::WorkerProgram;
 use crate::local_cluster::{ClusterConfig, ClusterError, LocalCluster, sleep_until};
 use crate::process_usage::ProcessUsage;
 use crate::scheduler::PlacedHost;
 use fanout_common::inventory::Host;
-use fanout_common::proto::{MonitorCheck, MonitorSpec};
+use fanout_common::proto::{HostTarget, MonitorCheck, MonitorSpec};
 use fanout_monitor::Monitor;
 use fanout_monitor::config::{MonitorConfig, Source};
 use poll_parse::PollParser;
@@ -87,7 +87,7 @@ pub async fn run_monitor(
     let hosts = run
         .hosts
         .iter()
-        .map(|h| PlacedHost::anywhere(job::target(h)))
+        .map(|h| PlacedHost::anywhere(HostTarget::from(h)))
         .collect();
     let mut cluster = LocalCluster::serve(ClusterConfig {
         workers: run.workers,

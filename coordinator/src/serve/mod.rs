@@ -10,10 +10,11 @@ pub mod retention;
 pub mod store;
 
 use crate::scheduler::Scheduler;
-use crate::worker_service::{MAX_MESSAGE_BYTES, ServerPolicy, Shared, check_token};
+use crate::worker_service::{ServerPolicy, Shared};
 use fanout_common::Secret;
 use fanout_common::channel::check_token_strength;
 use fanout_common::proto::jobs_server::JobsServer;
+use fanout_common::wire::{MAX_MESSAGE_BYTES, check_token};
 use hub::{Hub, HubSettings};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

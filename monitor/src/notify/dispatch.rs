@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fanout_common::Backoff;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -192,7 +193,9 @@ async fn deliver(
     settings: &DispatchSettings,
     shutdown: &CancellationToken,
 ) {
-    let mut backoff = settings.first_backoff;
+    // No jitter: each notifier retries on its own, so there is no herd to spread.
+    let mut backoff = Backoff::new(settings.first_backoff, Duration::ZERO, settings.max_backoff)
+        .with_jitter(1.0, 1.0);
     let attempts = settings.max_attempts.max(1);
     for attempt in 1..=attempts {
         // The notifiers keep their own deadlines; this outer one guards against one that
@@ -217,9 +220,8 @@ async fn deliver(
         }
         warn!(notifier = %handle.name, attempt, error = %error, "notification failed, retrying");
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(backoff.next_pause()) => {}
             _ = shutdown.cancelled() => return,
         }
-        backoff = (backoff * 2).min(settings.max_backoff);
     }
 }

@@ -21,9 +21,9 @@ mod transport;
 
 use deadline::HostDeadline;
 use error::SessionError;
+use fanout_common::Secret;
 use fanout_common::platform::{PlatformProfile, PlatformRegistry, Transport};
 use fanout_common::proto::HostKeyPolicy;
-use fanout_common::{FailureKind, Secret};
 use prompt::CliPatterns;
 use shell::CliShell;
 use std::collections::HashMap;
@@ -33,6 +33,7 @@ use std::time::Duration;
 use tracing::{debug, instrument, warn};
 use transport::SshHandle;
 
+pub use crate::outcome::{CommandOutput, HostOutcome, SessionFailure};
 pub use live::LiveSession;
 
 /// Checks that a private key decrypts with its passphrase, so a coordinator can refuse a bad
@@ -41,10 +42,7 @@ pub fn check_private_key(key: &Secret, passphrase: &Secret) -> Result<(), String
     transport::decode_private_key(key, passphrase).map(drop)
 }
 
-/// The output cap used when a job asks for none (`max_output_bytes == 0`): the same as the
-/// coordinator's documented `--max-output` default, so a job means one limit wherever it runs.
-/// (The coordinator always sends its limit; 0 only comes from callers of this library.)
-pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
+pub use fanout_common::wire::DEFAULT_MAX_OUTPUT_BYTES;
 
 /// How long the SSH disconnect may take before the connection is simply dropped.
 const DISCONNECT_GRACE: Duration = Duration::from_millis(200);
@@ -202,44 +200,6 @@ pub struct SessionOptions {
     pub max_output_bytes: u64,
     /// Keep a transcript of every byte sent and received (`--session-log`), secrets masked.
     pub session_log: bool,
-}
-
-/// What one command printed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommandOutput {
-    pub command: String,
-    /// Exactly what the device printed for the command: no echo, no prompt, LF line ends.
-    /// For `linux`, stdout followed by stderr.
-    pub output: Vec<u8>,
-    pub duration: Duration,
-    /// Why the device refused the command: its error line (`% Invalid input detected at '^'
-    /// marker.`), or a non-zero exit status. `None` when it ran it.
-    pub rejection: Option<String>,
-}
-
-impl CommandOutput {
-    pub fn rejected(&self) -> bool {
-        self.rejection.is_some()
-    }
-}
-
-/// Everything a session produced: the outputs in command order, then why it stopped early, if
-/// it did. A rejected command is the last output and the failure is `command_error`.
-#[derive(Clone, Debug, Default)]
-pub struct HostOutcome {
-    pub outputs: Vec<CommandOutput>,
-    pub failure: Option<SessionFailure>,
-    /// Every byte sent and received, secrets masked, when the job asked for it (shell
-    /// platforms only).
-    pub transcript: Option<Vec<u8>>,
-}
-
-/// Why a host failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionFailure {
-    pub kind: FailureKind,
-    /// For people; never contains a password or secret.
-    pub message: String,
 }
 
 impl From<&SessionError> for SessionFailure {
@@ -412,6 +372,7 @@ async fn run_exec(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_common::FailureKind;
 
     #[test]
     fn every_builtin_platform_compiles_and_picks_its_transport() {

@@ -38,6 +38,7 @@ use super::transcript::Transcript;
 use super::transport::SshHandle;
 use super::{CommandOutput, DeviceProfile, SessionOptions};
 use fanout_common::Secret;
+use fanout_common::wire::MAX_TRANSCRIPT_BYTES;
 use russh::ChannelMsg;
 use russh::client::Msg;
 use std::sync::Arc;
@@ -68,8 +69,6 @@ const BUFFER_SLACK: usize = 1024;
 const MAX_RENDERED_TAIL: usize = 4096;
 /// The bytes `FANOUT_LOG=debug` shows of what was read when a read ends in a failure.
 const DEBUG_TAIL: usize = 200;
-/// The most a transcript keeps per host.
-const TRANSCRIPT_CAP: usize = 64 * 1024 * 1024;
 
 pub struct CliShell {
     channel: russh::Channel<Msg>,
@@ -176,7 +175,7 @@ impl CliShell {
             max_output,
             transcript: options
                 .session_log
-                .then(|| Transcript::new(secrets, TRANSCRIPT_CAP)),
+                .then(|| Transcript::new(secrets, MAX_TRANSCRIPT_BYTES)),
             painter: screen::LinePainter::default(),
         })
     }

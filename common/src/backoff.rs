@@ -1,5 +1,6 @@
 //! Pauses between attempts at something that may work a moment later: a device that refused a
-//! connection, a coordinator that is restarting, a descriptor table that is full for now.
+//! connection, a coordinator that is restarting (for a worker or a client following a job), a
+//! descriptor table that is full for now, a webhook that is down. The one backoff of fanout.
 //!
 //! Each pause doubles from the first, is jittered so that a fleet that failed together does not
 //! come back together, and always lies between a floor and a cap: a first pause of zero cannot
