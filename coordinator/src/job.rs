@@ -37,25 +37,25 @@ pub struct JobSettings {
     pub session_log: bool,
 }
 
-impl JobSettings {
-    /// The job as workers receive it; each of `workers` gets an equal share of the rate.
-    pub fn to_proto(&self, job_id: &str, workers: usize) -> JobSpec {
+/// The job as workers receive it, its id left for the coordinator that runs it to give. The
+/// connect rate is the whole job's: the scheduler gives each worker its share with each lease.
+impl From<&JobSettings> for JobSpec {
+    fn from(s: &JobSettings) -> Self {
         JobSpec {
-            job_id: job_id.to_string(),
-            commands: self.commands.clone(),
-            connect_timeout_ms: millis(self.connect_timeout),
-            command_timeout_ms: millis(self.command_timeout),
-            host_timeout_ms: millis(self.host_timeout),
-            host_key_policy: self.host_key_policy as i32,
-            known_hosts: self.known_hosts.to_string_lossy().into_owned(),
-            max_output_bytes: self.max_output_bytes,
-            retries: self.retries,
-            retry_backoff_ms: millis(self.retry_backoff),
-            connect_rate: self.connect_rate / workers.max(1) as f64,
-            validation: self.validation.clone(),
-            http: self.http.clone(),
-            platform_profiles: self.platform_profiles.clone(),
-            session_log: self.session_log,
+            commands: s.commands.clone(),
+            connect_timeout_ms: millis(s.connect_timeout),
+            command_timeout_ms: millis(s.command_timeout),
+            host_timeout_ms: millis(s.host_timeout),
+            host_key_policy: s.host_key_policy as i32,
+            known_hosts: s.known_hosts.to_string_lossy().into_owned(),
+            max_output_bytes: s.max_output_bytes,
+            retries: s.retries,
+            retry_backoff_ms: millis(s.retry_backoff),
+            connect_rate: s.connect_rate,
+            validation: s.validation.clone(),
+            http: s.http.clone(),
+            platform_profiles: s.platform_profiles.clone(),
+            session_log: s.session_log,
             ..JobSpec::default()
         }
     }

@@ -10,7 +10,7 @@ use crate::process_usage::ProcessUsage;
 use crate::recorder::{Recorder, RecorderError};
 use crate::scheduler::PlacedHost;
 use fanout_common::inventory::Host;
-use fanout_common::proto::HostTarget;
+use fanout_common::proto::{HostTarget, JobSpec};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -91,7 +91,11 @@ pub async fn run_local(
     .await?;
     let shared = cluster.shared().clone();
     let (results_tx, mut results) = mpsc::channel(RESULT_QUEUE);
-    shared.add_job(run.job.to_proto(&job_id, run.workers), hosts, results_tx);
+    let spec = JobSpec {
+        job_id: job_id.clone(),
+        ..JobSpec::from(&run.job)
+    };
+    shared.add_job(spec, hosts, results_tx);
 
     let progress = recorder.progress();
     // Drained by the first interrupt, or by the recorder when results.jsonl cannot be written.

@@ -451,6 +451,9 @@ impl Scheduler {
                 .map(|k| self.workers[k].held_in(job_id))
                 .sum();
             let fair_share = (queued + held).div_ceil(eligible.len());
+            // Every attached worker may be connecting for this job (earlier leases), so each
+            // gets its part of the job-wide rate as the workers stand now.
+            let share_of_rate = job.spec.connect_rate / keys.len().max(1) as f64;
             for key in eligible {
                 let slot = self.workers.get_mut(&key).expect("key taken from the map");
                 let room = fair_share.saturating_sub(slot.held_in(job_id));
@@ -493,6 +496,7 @@ impl Scheduler {
                         lease_epoch: epoch,
                         hosts,
                         job_id: job_id.clone(),
+                        connect_rate: share_of_rate,
                     },
                 ));
             }
@@ -562,6 +566,32 @@ mod tests {
         let out = s.start(JOB);
         let sizes: Vec<usize> = out.iter().map(|(_, a)| a.hosts.len()).collect();
         assert_eq!(sizes, vec![4, 4, 2]);
+    }
+
+    /// `--connect-rate` holds across all workers: each lease carries the receiving worker's
+    /// share as the workers stand when it is made, so a worker that attaches later shrinks
+    /// the share of the others from their next lease on.
+    #[test]
+    fn each_lease_carries_the_workers_share_of_the_jobs_rate() {
+        let mut s = Scheduler::new();
+        s.add_job(
+            JobSpec {
+                connect_rate: 100.0,
+                ..spec(JOB)
+            },
+            hosts("h", 10),
+        );
+        s.attach(1, Labels::new());
+        s.add_credit(1, 1);
+        let out = s.start(JOB);
+        assert_eq!(out[0].1.connect_rate, 100.0);
+        s.attach(2, Labels::new());
+        let out = s.add_credit(2, 1);
+        assert_eq!((out[0].0, out[0].1.connect_rate), (2, 50.0));
+        let epoch = out[0].1.lease_epoch;
+        s.complete(2, JOB, &out[0].1.hosts[0].name, epoch);
+        let out = s.add_credit(1, 1);
+        assert_eq!((out[0].0, out[0].1.connect_rate), (1, 50.0));
     }
 
     #[test]

@@ -50,6 +50,7 @@ impl Dispatcher {
             lease_epoch,
             hosts,
             job_id,
+            connect_rate,
         } = assignment;
         let job = match job {
             Some(spec) => self.jobs.keep(spec, &self.attach),
@@ -58,6 +59,7 @@ impl Dispatcher {
                 None => return self.fail_unknown(&job_id, lease_epoch, hosts),
             },
         };
+        job.pacer.set_rate(connect_rate);
         if let Some(spec) = job.spec.monitor.clone() {
             return self.start_monitoring(&job, Arc::new(spec), lease_epoch, hosts);
         }

@@ -55,7 +55,8 @@ impl Job {
             cancel: attach.child_token(),
             http,
             options,
-            pacer: Arc::new(Pacer::new(spec.connect_rate)),
+            // Each assignment sets this worker's share of the job's rate.
+            pacer: Arc::new(Pacer::new(0.0)),
             validator: spec
                 .validation
                 .as_ref()

@@ -694,6 +694,7 @@ fn assignment(job: JobSpec, hosts: Vec<HostTarget>) -> Result<CoordinatorMessage
             job: Some(job),
             lease_epoch: 1,
             hosts,
+            connect_rate: 0.0,
         })),
     })
 }
@@ -710,6 +711,7 @@ fn named_assignment(
             job_id: job_id.into(),
             lease_epoch: epoch,
             hosts,
+            connect_rate: 0.0,
         })),
     })
 }

@@ -16,7 +16,7 @@ use fanout_common::channel::Remote;
 use fanout_common::inventory::Host;
 use fanout_common::proto::jobs_client::JobsClient;
 use fanout_common::proto::{
-    HostTarget, JobRef, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob,
+    HostTarget, JobRef, JobSpec, JobState, JobStatus, ListJobs, ListWorkers, SubmitJob,
 };
 use fanout_common::wire::{Bearer, MAX_MESSAGE_BYTES};
 use std::time::{Duration, UNIX_EPOCH};
@@ -98,7 +98,7 @@ pub async fn submit(
     if interrupts.drain.is_cancelled() {
         return not_submitted(recorder, &names);
     }
-    let mut spec = settings.to_proto("", 1);
+    let mut spec = JobSpec::from(settings);
     if execution.known_hosts.is_none() {
         // Our default path means nothing on the workers' machines: each uses its own default.
         spec.known_hosts.clear();

@@ -14,7 +14,7 @@ use crate::local_cluster::{ClusterConfig, ClusterError, LocalCluster, sleep_unti
 use crate::process_usage::ProcessUsage;
 use crate::scheduler::PlacedHost;
 use fanout_common::inventory::Host;
-use fanout_common::proto::{HostTarget, MonitorCheck, MonitorSpec};
+use fanout_common::proto::{HostTarget, JobSpec, MonitorCheck, MonitorSpec};
 use fanout_monitor::Monitor;
 use fanout_monitor::config::{MonitorConfig, Source};
 use poll_parse::PollParser;
@@ -82,7 +82,8 @@ pub async fn run_monitor(
     on_started: impl FnOnce(&[u32]),
 ) -> Result<MonitorOutcome, ClusterError> {
     let job_id = uuid::Uuid::new_v4().to_string();
-    let mut job_spec = run.job.to_proto(&job_id, run.workers);
+    let mut job_spec = JobSpec::from(&run.job);
+    job_spec.job_id = job_id.clone();
     job_spec.monitor = Some(spec);
     let hosts = run
         .hosts

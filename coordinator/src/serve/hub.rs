@@ -233,8 +233,8 @@ impl Hub {
         }
         let id = uuid::Uuid::new_v4().to_string();
         spec.job_id = id.clone();
-        // The client asked for a rate for the whole job; each worker paces its share.
-        spec.connect_rate /= self.shared.workers().len().max(1) as f64;
+        // The client asked for a rate for the whole job; the scheduler gives each worker its
+        // share of it with every lease, as the workers attached then stand.
         let status = JobStatus {
             job_id: id.clone(),
             state: JobState::Running as i32,
