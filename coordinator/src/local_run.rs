@@ -4,13 +4,11 @@
 use crate::host_record::HostRecord;
 use crate::interrupts::Interrupts;
 use crate::job::JobSettings;
-use crate::local_cluster::worker_processes::WorkerProgram;
 use crate::local_cluster::{ClusterConfig, ClusterError, LocalCluster, sleep_until};
 use crate::process_usage::ProcessUsage;
 use crate::recorder::{Recorder, RecorderError};
-use crate::scheduler::PlacedHost;
 use fanout_common::inventory::Host;
-use fanout_common::proto::{HostTarget, JobSpec};
+use fanout_common::proto::JobSpec;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -22,16 +20,10 @@ const RESULT_QUEUE: usize = 4096;
 pub struct LocalRun {
     pub hosts: Vec<Host>,
     pub job: JobSettings,
-    pub workers: usize,
-    /// Sessions per worker.
-    pub concurrency: u32,
-    pub program: WorkerProgram,
+    /// The workers that run it (sessions per worker, respawns during the run...).
+    pub cluster: ClusterConfig,
     /// After a first interrupt: how long in-flight hosts may take to finish.
     pub drain_grace: Duration,
-    /// Silence after which a worker's leases are fenced and its hosts run elsewhere.
-    pub lease_timeout: Duration,
-    /// Dead local workers replaced during the run, at most.
-    pub respawn: u32,
 }
 
 pub struct RunOutcome {
@@ -73,29 +65,11 @@ pub async fn run_local(
     recorder: Recorder,
     interrupts: Interrupts,
 ) -> Result<RunOutcome, RunError> {
-    let job_id = uuid::Uuid::new_v4().to_string();
     let total = run.hosts.len();
-    let hosts = run
-        .hosts
-        .iter()
-        .map(|h| PlacedHost::anywhere(HostTarget::from(h)))
-        .collect();
-    let mut cluster = LocalCluster::serve(ClusterConfig {
-        workers: run.workers,
-        concurrency: run.concurrency,
-        program: run.program,
-        max_output_bytes: run.job.max_output_bytes,
-        lease_timeout: run.lease_timeout,
-        respawn: run.respawn,
-    })
-    .await?;
+    let mut cluster = LocalCluster::serve(run.cluster, run.job.max_output_bytes).await?;
     let shared = cluster.shared().clone();
     let (results_tx, mut results) = mpsc::channel(RESULT_QUEUE);
-    let spec = JobSpec {
-        job_id: job_id.clone(),
-        ..JobSpec::from(&run.job)
-    };
-    shared.add_job(spec, hosts, results_tx);
+    let job_id = cluster.add_job(JobSpec::from(&run.job), &run.hosts, results_tx);
 
     let progress = recorder.progress();
     // Drained by the first interrupt, or by the recorder when results.jsonl cannot be written.

@@ -7,6 +7,7 @@
 use super::{CommandError, job_settings, progress_bar};
 use crate::cli::{BenchArgs, ExecutionArgs, HostKeyPolicyArg, Selection};
 use crate::interrupts::Interrupts;
+use crate::local_cluster::ClusterConfig;
 use crate::local_cluster::worker_processes::WorkerProgram;
 use crate::local_run::{LocalRun, RunOutcome, run_local};
 use crate::process_usage::ProcessUsage;
@@ -223,12 +224,14 @@ async fn run_once(
     let program = WorkerProgram::locate().map_err(|e| CommandError::Internal(e.to_string()))?;
     let run = LocalRun {
         job: job_settings(&execution, vec![BENCH_COMMAND.to_string()]),
-        workers: style.workers,
-        concurrency: style.concurrency,
-        program,
+        cluster: ClusterConfig {
+            workers: style.workers,
+            concurrency: style.concurrency,
+            program,
+            lease_timeout: execution.lease_timeout,
+            respawn: 0,
+        },
         drain_grace: execution.drain_grace,
-        lease_timeout: execution.lease_timeout,
-        respawn: 0,
         hosts,
     };
     Ok(run_local(run, recorder, interrupts).await?)

@@ -18,9 +18,9 @@ pub mod validate;
 use crate::cli::{ExecutionArgs, HostKeyPolicyArg, RemoteArgs, Selection};
 use crate::interrupts::Interrupts;
 use crate::job::JobSettings;
-use crate::local_cluster::ClusterError;
 use crate::local_cluster::sizing::{self, Holding};
 use crate::local_cluster::worker_processes::{SupervisorError, WorkerProgram};
+use crate::local_cluster::{ClusterConfig, ClusterError};
 use crate::local_run::{LocalRun, RunError, RunOutcome, run_local};
 use crate::recorder::Recorder;
 use crate::recorder::RecorderError;
@@ -290,14 +290,16 @@ pub fn local_run(
         eprintln!("fanout: {note}");
     }
     Ok(LocalRun {
-        concurrency: sizing.concurrency,
-        workers: sizing.workers,
+        cluster: ClusterConfig {
+            workers: sizing.workers,
+            concurrency: sizing.concurrency,
+            program,
+            lease_timeout: execution.lease_timeout,
+            respawn: execution.respawn,
+        },
         drain_grace: execution.drain_grace,
-        lease_timeout: execution.lease_timeout,
-        respawn: execution.respawn,
         hosts,
         job,
-        program,
     })
 }
 

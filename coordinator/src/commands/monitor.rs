@@ -5,6 +5,7 @@ use super::{CommandError, Selected, job_settings, load_interruptibly, select_hos
 use crate::cli::MonitorArgs;
 use crate::interrupts::Interrupts;
 use crate::job::JobSettings;
+use crate::local_cluster::ClusterConfig;
 use crate::local_cluster::sizing::{self, Holding};
 use crate::local_cluster::worker_processes::WorkerProgram;
 use crate::monitor_job::poll_parse::PollParser;
@@ -75,16 +76,18 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         eprintln!("fanout: {note}");
     }
     let run = MonitorRun {
-        concurrency: sizing.concurrency,
         job: JobSettings {
             platform_profiles: profiles,
             ..job_settings(&args.execution, Vec::new())
         },
         interval: args.every,
-        workers: sizing.workers,
-        program,
-        lease_timeout: args.execution.lease_timeout,
-        respawn: args.execution.respawn,
+        cluster: ClusterConfig {
+            workers: sizing.workers,
+            concurrency: sizing.concurrency,
+            program,
+            lease_timeout: args.execution.lease_timeout,
+            respawn: args.execution.respawn,
+        },
         duration: args.duration,
         hosts,
     };

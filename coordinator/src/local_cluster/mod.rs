@@ -10,11 +10,15 @@ pub mod sizing;
 pub mod worker_processes;
 
 use crate::process_usage::ProcessUsage;
+use crate::scheduler::PlacedHost;
 use crate::worker_service::{ServerPolicy, Shared};
 use fanout_common::Secret;
+use fanout_common::inventory::Host;
+use fanout_common::proto::{HostTarget, JobRecord, JobSpec};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -40,8 +44,6 @@ pub struct ClusterConfig {
     /// Sessions (or monitored hosts) each worker may hold at once.
     pub concurrency: u32,
     pub program: WorkerProgram,
-    /// The largest output of one command any job may have.
-    pub max_output_bytes: u64,
     /// Silence after which a worker's leases are fenced and its hosts run elsewhere.
     pub lease_timeout: Duration,
     /// Dead workers replaced, at most, over the cluster's life.
@@ -92,13 +94,14 @@ pub struct LocalCluster {
 }
 
 impl LocalCluster {
-    /// Serves the coordinator on a loopback port. Add jobs to [`shared`](Self::shared), then
+    /// Serves the coordinator on a loopback port; no job may have outputs larger than
+    /// `max_output_bytes`. Add jobs with [`add_job`](Self::add_job), then
     /// [`start_workers`](Self::start_workers).
-    pub async fn serve(config: ClusterConfig) -> Result<Self, ClusterError> {
+    pub async fn serve(config: ClusterConfig, max_output_bytes: u64) -> Result<Self, ClusterError> {
         let token = Secret::new(random_token());
         let shared = Shared::new(ServerPolicy {
             token: Some(token.clone()),
-            max_output_bytes: config.max_output_bytes,
+            max_output_bytes,
             lease_timeout: config.lease_timeout,
         });
         let listener = TcpListener::bind("127.0.0.1:0")
@@ -132,9 +135,30 @@ impl LocalCluster {
         })
     }
 
-    /// The coordinator's state: add jobs, start them, watch workers.
+    /// The coordinator's state: start jobs, watch workers.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Adds a job of every one of `hosts`, each free to run on any worker, under a new id
+    /// (returned); its accepted results go to `results`. It waits for [`Shared::start`].
+    pub fn add_job(
+        &self,
+        spec: JobSpec,
+        hosts: &[Host],
+        results: mpsc::Sender<JobRecord>,
+    ) -> String {
+        let job_id = uuid::Uuid::new_v4().to_string();
+        let hosts = hosts
+            .iter()
+            .map(|h| PlacedHost::anywhere(HostTarget::from(h)))
+            .collect();
+        let spec = JobSpec {
+            job_id: job_id.clone(),
+            ..spec
+        };
+        self.shared.add_job(spec, hosts, results);
+        job_id
     }
 
     /// Starts the workers and waits until all of them are attached; returns how long that

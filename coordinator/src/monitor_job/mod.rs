@@ -9,12 +9,10 @@ pub mod poll_parse;
 
 use crate::interrupts::Interrupts;
 use crate::job::JobSettings;
-use crate::local_cluster::worker_processes::WorkerProgram;
 use crate::local_cluster::{ClusterConfig, ClusterError, LocalCluster, sleep_until};
 use crate::process_usage::ProcessUsage;
-use crate::scheduler::PlacedHost;
 use fanout_common::inventory::Host;
-use fanout_common::proto::{HostTarget, JobSpec, MonitorCheck, MonitorSpec};
+use fanout_common::proto::{JobSpec, MonitorCheck, MonitorSpec};
 use fanout_monitor::Monitor;
 use fanout_monitor::config::{MonitorConfig, Source};
 use poll_parse::PollParser;
@@ -33,13 +31,8 @@ pub struct MonitorRun {
     /// Timeouts, host keys and connect rate, as for one-shot jobs; `commands` is unused.
     pub job: JobSettings,
     pub interval: Duration,
-    pub workers: usize,
-    /// Hosts each worker may hold: what it can absorb when another worker dies.
-    pub concurrency: u32,
-    pub program: WorkerProgram,
-    pub lease_timeout: Duration,
-    /// Dead workers replaced, at most.
-    pub respawn: u32,
+    /// The workers that poll (each holds every host it may have to absorb when another dies).
+    pub cluster: ClusterConfig,
     /// Stop by itself after this long (benchmarks, tests); `None` runs until interrupted.
     pub duration: Option<Duration>,
 }
@@ -81,29 +74,16 @@ pub async fn run_monitor(
     interrupts: Interrupts,
     on_started: impl FnOnce(&[u32]),
 ) -> Result<MonitorOutcome, ClusterError> {
-    let job_id = uuid::Uuid::new_v4().to_string();
-    let mut job_spec = JobSpec::from(&run.job);
-    job_spec.job_id = job_id.clone();
-    job_spec.monitor = Some(spec);
-    let hosts = run
-        .hosts
-        .iter()
-        .map(|h| PlacedHost::anywhere(HostTarget::from(h)))
-        .collect();
-    let mut cluster = LocalCluster::serve(ClusterConfig {
-        workers: run.workers,
-        concurrency: run.concurrency,
-        program: run.program,
-        max_output_bytes: run.job.max_output_bytes,
-        lease_timeout: run.lease_timeout,
-        respawn: run.respawn,
-    })
-    .await?;
+    let job_spec = JobSpec {
+        monitor: Some(spec),
+        ..JobSpec::from(&run.job)
+    };
+    let mut cluster = LocalCluster::serve(run.cluster, run.job.max_output_bytes).await?;
     let shared = cluster.shared().clone();
     // A monitor job has no one-shot results; polls go to their own sink. The job still needs
     // a results sink: nothing is ever sent to it.
     let (results_tx, _results) = mpsc::channel(1);
-    shared.add_job(job_spec, hosts, results_tx);
+    let job_id = cluster.add_job(job_spec, &run.hosts, results_tx);
     let (polls_tx, mut polls) = mpsc::channel(POLL_QUEUE);
     shared.route_polls(polls_tx);
     cluster.start_workers(&interrupts).await?;
