@@ -801,11 +801,6 @@ fn python_with_simulators() -> Option<String> {
         "needs fake-switches and netmiko for `{python}` ({missing}); .ci/run installs them, \
          FANOUT_CONFORMANCE_PYTHON names another interpreter"
     );
-    let ci = std::env::var("CI").unwrap_or_default();
-    assert!(
-        matches!(ci.to_ascii_lowercase().as_str(), "" | "0" | "false"),
-        "CI={ci}: the conformance suite {why}"
-    );
-    eprintln!("skipped: the conformance suite {why}");
+    fanout_tests::cannot_run(&format!("the conformance suite {why}"));
     None
 }

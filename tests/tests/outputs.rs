@@ -365,8 +365,7 @@ impl Tmpfs {
             Ok(o) if o.status.success() => Some(Self { dir }),
             other => {
                 let why = format!("cannot mount a tmpfs (needs root): {other:?}");
-                assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-                eprintln!("skipped: {why}");
+                fanout_tests::cannot_run(&why);
                 None
             }
         }
