@@ -164,6 +164,9 @@ fn apply_csi(line: &mut Vec<u8>, cursor: &mut usize, n: usize, m: usize, fin: u8
 /// does it. Everything the device sent is kept; a device that ends its lines itself, or moves
 /// only within a line, gets nothing added. Column addressing within a line is positioning,
 /// which [`render_line`] applies.
+/// The longest unfinished escape sequence the painter holds back for the next chunk.
+const MAX_HELD_ESCAPE: usize = 256;
+
 #[derive(Debug, Default)]
 pub struct LinePainter {
     /// The cursor's row (1-based), once the device has addressed one.
@@ -198,6 +201,9 @@ impl LinePainter {
             self.text(&data[at..at + found]);
             at += found;
             match escape_at(&data[at..]) {
+                // No real sequence is this long: a device that never finishes one (an OSC
+                // title without its BEL) must not make us hold back all it says after.
+                Escape::Incomplete if data.len() - at > MAX_HELD_ESCAPE => at += 1,
                 Escape::Incomplete => {
                     out.extend_from_slice(&data[copied..at]);
                     self.held = data[at..].to_vec();
@@ -389,6 +395,17 @@ mod tests {
             painter.paint(chunk, &mut out);
         }
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_escape_that_never_ends_holds_nothing_back() {
+        // An OSC title without its BEL, then a whole output: all of it comes through.
+        let mut body = b"\x1b]0;title".to_vec();
+        body.extend(std::iter::repeat_n(b'x', 1000));
+        body.extend_from_slice(b"\r\nsw1#");
+        let out = painted(&[&body[..10], &body[10..]]);
+        assert!(out.ends_with("\r\nsw1#"), "{out:?}");
+        assert_eq!(out.len(), body.len());
     }
 
     #[test]
