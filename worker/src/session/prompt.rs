@@ -138,10 +138,9 @@ impl CliPatterns {
             if text.len() - (at + name.len()) > MAX_PROMPT_TAIL {
                 return None;
             }
-            for start in at.saturating_sub(MAX_PROMPT_LEAD).max(floor)..=at {
-                if let Some(prompt) = self.known_at(line, start, identity) {
-                    return Some(prompt);
-                }
+            let starts = at.saturating_sub(MAX_PROMPT_LEAD).max(floor)..=at;
+            if let Some(prompt) = self.known_with_name_at(line, at, starts, identity) {
+                return Some(prompt);
             }
             end = at + name.len() - 1;
         }
@@ -150,42 +149,52 @@ impl CliPatterns {
 
     /// Whether `line`, as a whole, is a prompt carrying `identity`.
     pub fn is_own_prompt(&self, line: &[u8], identity: &Identity) -> bool {
-        trim_end_blanks(line).len() <= MAX_PROMPT && self.known_at(line, 0, identity).is_some()
+        let name = identity.name.as_slice();
+        !name.is_empty()
+            && trim_end_blanks(line).len() <= MAX_PROMPT
+            && memmem::find_iter(line, name)
+                .any(|at| self.known_with_name_at(line, at, 0..=0, identity).is_some())
     }
 
-    /// The prompt carrying `identity` that `line[start..]` is.
-    fn known_at(&self, line: &[u8], start: usize, identity: &Identity) -> Option<Prompt> {
-        let rest = line.get(start..)?;
-        match &self.bound {
-            Some((user, privileged)) => {
-                let name = identity.name.as_slice();
-                if name.is_empty() || memchr::memchr(NAME_MARK, rest).is_some() {
-                    return None;
-                }
-                let mut marked = Vec::with_capacity(rest.len());
-                memmem::find_iter(rest, name).find_map(|at| {
-                    marked.clear();
-                    marked.extend_from_slice(&rest[..at]);
-                    marked.push(NAME_MARK);
-                    marked.extend_from_slice(&rest[at + name.len()..]);
-                    let privileged = if privileged.is_match(&marked) {
-                        true
-                    } else if user.is_match(&marked) {
-                        false
-                    } else {
-                        return None;
-                    };
-                    Some(Prompt {
-                        start,
-                        privileged,
-                        identity: identity.name.clone(),
-                    })
-                })
-            }
-            None => self
-                .match_at(line, start)
-                .filter(|prompt| prompt.identity == identity.name),
+    /// The prompt carrying `identity`, its name at `at`, that `line[start..]` is for the first
+    /// of `starts` where there is one. With a `host` group, the name is replaced by
+    /// [`NAME_MARK`] once and the bound patterns tried from each start.
+    fn known_with_name_at(
+        &self,
+        line: &[u8],
+        at: usize,
+        starts: std::ops::RangeInclusive<usize>,
+        identity: &Identity,
+    ) -> Option<Prompt> {
+        let name = identity.name.as_slice();
+        let found = |start, privileged| Prompt {
+            start,
+            privileged,
+            identity: identity.name.clone(),
+        };
+        let Some((user, privileged)) = &self.bound else {
+            return starts.into_iter().find_map(|start| {
+                self.match_at(line, start)
+                    .filter(|prompt| prompt.identity == name)
+            });
+        };
+        if memchr::memchr(NAME_MARK, line).is_some() {
+            return None;
         }
+        let mut marked = Vec::with_capacity(line.len() + 1 - name.len());
+        marked.extend_from_slice(&line[..at]);
+        marked.push(NAME_MARK);
+        marked.extend_from_slice(&line[at + name.len()..]);
+        starts.into_iter().find_map(|start| {
+            let rest = marked.get(start..)?;
+            if privileged.is_match(rest) {
+                Some(found(start, true))
+            } else if user.is_match(rest) {
+                Some(found(start, false))
+            } else {
+                None
+            }
+        })
     }
 
     /// The prompt that `line[start..]` is, if either pattern matches all of it.
