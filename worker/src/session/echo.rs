@@ -73,6 +73,38 @@ pub fn check(
     Echo::Incomplete
 }
 
+/// For a buffer [`check`] found [`Echo::Incomplete`] when nothing more will come (the session
+/// closed, or stayed quiet): what the screen shows of a last, unterminated line that cannot be
+/// the start of `command`'s echo (with or without the device's prompt in front), or `None`
+/// when there is no such line. Such a line is more of the previous output, never an echo.
+pub fn unfinished_line(
+    buf: &[u8],
+    command: &[u8],
+    identity: Option<&Identity>,
+    patterns: &CliPatterns,
+) -> Option<Vec<u8>> {
+    let want = trim_end(command);
+    let mut start = 0;
+    while let Some(lf) = memchr::memchr(b'\n', &buf[start..]) {
+        let end = start + lf;
+        let shown = render_line(&buf[start..end]);
+        if !trim_end(&shown).is_empty() {
+            // A whole line before the partial one is the echo itself (its line end still
+            // open), as `check` saw it: nothing is unfinished.
+            return None;
+        }
+        start = end + 1;
+    }
+    let shown = render_line(&buf[start..]);
+    let text = trim_end(&shown);
+    let echo_begun = (0..=text.len()).any(|split| {
+        let (lead, typed) = text.split_at(split);
+        want.starts_with(typed)
+            && (lead.is_empty() || identity.is_some_and(|id| patterns.is_own_prompt(lead, id)))
+    });
+    (!text.is_empty() && !echo_begun).then(|| text[..text.len().min(SHOWN_BYTES)].to_vec())
+}
+
 /// Where the output starts after the echo line `buf[start..end]` (`end` is its line feed), or
 /// `None` while that is not known yet. Devices that end lines with `\n\r` put the carriage
 /// return after the line feed: it belongs to the echo's line end, not to the output.
@@ -196,6 +228,31 @@ mod tests {
             check_ios(b"show clock\nsw1#", "show clock"),
             Echo::Complete { output_from: 11 }
         );
+    }
+
+    #[test]
+    fn an_unterminated_line_left_at_the_end_is_output_unless_it_starts_the_echo() {
+        let (ios, id) = (ios(), sw1());
+        let left = |buf: &[u8]| unfinished_line(buf, b"exit", Some(&id), &ios);
+        for begun in [
+            &b""[..],
+            b"\r\n",
+            b"ex",
+            b"exit",
+            b"sw1#",
+            b"sw1#ex",
+            b"\r\nsw1#exit",
+        ] {
+            assert_eq!(left(begun), None, "{begun:?}");
+        }
+        // The echo's line is whole, only its line end is still open.
+        assert_eq!(left(b"exit\n"), None);
+        assert_eq!(
+            left(b"  interface Gi0/2"),
+            Some(b"  interface Gi0/2".to_vec())
+        );
+        assert_eq!(left(b"\r\nsw1#more"), Some(b"sw1#more".to_vec()));
+        assert_eq!(left(b"sw2#"), Some(b"sw2#".to_vec()));
     }
 
     #[test]

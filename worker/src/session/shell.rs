@@ -389,41 +389,48 @@ impl CliShell {
         // A goodbye gets a short grace; a device still printing the last output gets as long
         // as a command would.
         let mut until = Instant::now() + CLOSE_GRACE.min(deadline.remaining());
-        if self.send(&goodbye).await.is_ok() {
-            loop {
-                // A device that closes the session on `exit` without echoing it is done too.
-                let closed = match self
-                    .receive_until(Some(until), "saying goodbye", &exit)
-                    .await
-                {
-                    Ok(true) => false,
-                    Ok(false) => break,
-                    Err(_) => true,
-                };
-                let patterns = &self.profile.patterns;
-                let identity = self.identity.as_ref();
-                match echo::check(&self.buf, exit.as_bytes(), identity, patterns) {
-                    Echo::Incomplete if !closed => continue,
-                    Echo::Incomplete | Echo::Complete { .. } => break,
-                    Echo::Mismatch { shown } | Echo::Unexpected { shown } => {
-                        let late = identity.and_then(|id| {
-                            echo::find_late(&self.buf, exit.as_bytes(), id, patterns)
-                        });
-                        if let Some((rest_ends, _)) = late {
-                            let mut rest = std::mem::take(&mut self.last_prompt);
-                            rest.extend_from_slice(&self.buf[..rest_ends]);
-                            self.continuation = self.last_was_run.then_some(rest);
-                            went_on = None;
-                            break;
-                        }
-                        if went_on.is_none() {
-                            let patience = options.command_timeout.min(deadline.remaining());
-                            until = Instant::now() + patience;
-                        }
-                        went_on = Some(shown);
-                        if closed {
-                            break;
-                        }
+        // A failed send means the device closed the channel; what it sent before closing is
+        // still read and checked below.
+        let _ = self.send(&goodbye).await;
+        loop {
+            // Nothing more will come once the device closed the session (a device that closes
+            // it on `exit` without echoing it is done too) or stayed quiet past `until`.
+            let over = !matches!(
+                self.receive_until(Some(until), "saying goodbye", &exit)
+                    .await,
+                Ok(true)
+            );
+            let patterns = &self.profile.patterns;
+            let identity = self.identity.as_ref();
+            match echo::check(&self.buf, exit.as_bytes(), identity, patterns) {
+                Echo::Incomplete if !over => continue,
+                // A last line without its line end that is not the echo beginning is the rest
+                // of the last output, cut short.
+                Echo::Incomplete => {
+                    if went_on.is_none() {
+                        went_on =
+                            echo::unfinished_line(&self.buf, exit.as_bytes(), identity, patterns);
+                    }
+                    break;
+                }
+                Echo::Complete { .. } => break,
+                Echo::Mismatch { shown } | Echo::Unexpected { shown } => {
+                    let late = identity
+                        .and_then(|id| echo::find_late(&self.buf, exit.as_bytes(), id, patterns));
+                    if let Some((rest_ends, _)) = late {
+                        let mut rest = std::mem::take(&mut self.last_prompt);
+                        rest.extend_from_slice(&self.buf[..rest_ends]);
+                        self.continuation = self.last_was_run.then_some(rest);
+                        went_on = None;
+                        break;
+                    }
+                    if went_on.is_none() {
+                        let patience = options.command_timeout.min(deadline.remaining());
+                        until = Instant::now() + patience;
+                    }
+                    went_on = Some(shown);
+                    if over {
+                        break;
                     }
                 }
             }
