@@ -31,7 +31,7 @@
 
 use super::deadline::HostDeadline;
 use super::echo::{self, Echo};
-use super::error::SessionError;
+use super::error::{SessionError, quoted};
 use super::prompt::{CliPatterns, Identity, Prompt};
 use super::screen;
 use super::transcript::Transcript;
@@ -556,9 +556,17 @@ impl CliShell {
                 self.continuation = self.last_was_run.then_some(rest);
                 self.last_command = Some(command.to_owned());
                 self.identity = Some(identity);
+                // The echo was found in the raw buffer and the output's last line is rendered:
+                // an echo past the output's end is a screen we misread, not an empty output.
+                let Some(after_echo) = output.get(output_from..) else {
+                    return Err(SessionError::Protocol(format!(
+                        "the echo of {} was found past the end of its output",
+                        quoted(command)
+                    )));
+                };
                 return Ok(Ended::Prompt {
                     prompt: prompt.clone(),
-                    output: output.get(output_from..).unwrap_or_default().to_vec(),
+                    output: after_echo.to_vec(),
                 });
             }
             // A prompt without the echo after it yet: the device may still be printing (more
