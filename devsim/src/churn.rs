@@ -152,7 +152,11 @@ mod tests {
         }
         let twice = first.iter().find(|i| second.contains(i));
         if let Some(&index) = twice {
-            assert!(churn.render(index, config.clone()).contains("devsim-change-2"));
+            assert!(
+                churn
+                    .render(index, config.clone())
+                    .contains("devsim-change-2")
+            );
         }
     }
 
@@ -165,8 +169,14 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.contains("ntp clock-period 17179869\n"), "{a}");
         assert!(b.contains("ntp clock-period 17179870\n"));
-        let header = a.lines().find(|l| l.starts_with("Current configuration")).unwrap();
+        let header = a
+            .lines()
+            .find(|l| l.starts_with("Current configuration"))
+            .unwrap();
         let end = a.find(header).unwrap() + header.len() + 1;
-        assert_eq!(header, format!("Current configuration : {} bytes", a.len() - end));
+        assert_eq!(
+            header,
+            format!("Current configuration : {} bytes", a.len() - end)
+        );
     }
 }

@@ -133,7 +133,10 @@ async fn two_runs_commit_exactly_the_devices_whose_configuration_changed() {
     assert_eq!(hosts(&second["changed"]), changed);
     assert_eq!(second["summary"], "15 changed, 285 unchanged, 0 failed");
     for change in second["changed"].as_array().unwrap() {
-        assert_eq!((change["added"].as_u64(), change["removed"].as_u64()), (Some(1), Some(0)));
+        assert_eq!(
+            (change["added"].as_u64(), change["removed"].as_u64()),
+            (Some(1), Some(0))
+        );
     }
     // The commit touches the changed devices' files and nothing else.
     let touched: BTreeSet<String> = git(&lab, &["diff", "--name-only", "HEAD~1", "HEAD"])
@@ -163,11 +166,17 @@ async fn two_runs_commit_exactly_the_devices_whose_configuration_changed() {
         "Current configuration",
         "Building configuration",
     ] {
-        assert!(!history.contains(volatile), "{volatile} reached the repository");
+        assert!(
+            !history.contains(volatile),
+            "{volatile} reached the repository"
+        );
     }
     for device in ["r00001", "r00150", "r00300"] {
         for secret in secrets_of(device) {
-            assert!(!history.contains(&secret), "a secret of {device} reached the repository");
+            assert!(
+                !history.contains(&secret),
+                "a secret of {device} reached the repository"
+            );
         }
     }
     assert!(history.contains("enable secret 5 <removed>"));
@@ -181,17 +190,33 @@ async fn two_runs_commit_exactly_the_devices_whose_configuration_changed() {
         .lines()
         .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
         .collect();
-    assert_eq!(added, ["+ip host devsim-change-1 10.255.0.1"], "{}", diff.stdout);
-    assert!(!diff.stdout.lines().any(|l| l.starts_with('-') && !l.starts_with("---")));
+    assert_eq!(
+        added,
+        ["+ip host devsim-change-1 10.255.0.1"],
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        !diff
+            .stdout
+            .lines()
+            .any(|l| l.starts_with('-') && !l.starts_with("---"))
+    );
     let diff = read(&lab, &["diff", &device, "HEAD~1", "--format", "json"]).await;
     let diff = report(&diff);
-    assert_eq!((diff["added"].as_u64(), diff["removed"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (diff["added"].as_u64(), diff["removed"].as_u64()),
+        (Some(1), Some(0))
+    );
 
     let history = read(&lab, &["history", &device, "--format", "json"]).await;
     let history = report(&history);
     let entries = history.as_array().unwrap();
     assert_eq!(entries.len(), 2, "{history}");
-    assert_eq!(entries[0]["summary"], "backup: 15 changed, 285 unchanged, 0 failed");
+    assert_eq!(
+        entries[0]["summary"],
+        "backup: 15 changed, 285 unchanged, 0 failed"
+    );
     assert_eq!(entries[0]["added"], 1);
     let unchanged = (1..=300)
         .map(|i| format!("r{i:05}"))
@@ -202,7 +227,11 @@ async fn two_runs_commit_exactly_the_devices_whose_configuration_changed() {
     assert!(history.stdout.contains("300 changed"), "{}", history.stdout);
     let unknown = read(&lab, &["history", "no-such-device"]).await;
     assert_eq!(unknown.code, Some(2));
-    assert!(unknown.stderr.contains("no host \"no-such-device\""), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no host \"no-such-device\""),
+        "{}",
+        unknown.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,12 +256,20 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
     let second = backup(&lab, &[]).await;
     assert_eq!(second.code, Some(1), "{}", second.stderr);
     assert!(
-        second.stdout.contains(&format!("failed   r00002  refused")),
+        second.stdout.contains("failed   r00002  refused"),
         "{}",
         second.stdout
     );
-    assert!(second.stdout.contains(&format!("(kept {path})")), "{}", second.stdout);
-    assert!(second.stdout.contains("3 changed, 0 unchanged, 1 failed"), "{}", second.stdout);
+    assert!(
+        second.stdout.contains(&format!("(kept {path})")),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains("3 changed, 0 unchanged, 1 failed"),
+        "{}",
+        second.stdout
+    );
     assert_eq!(git(&lab, &["show", &format!("HEAD:{path}")]), before);
     let failed: serde_json::Value =
         serde_json::from_str(&git(&lab, &["show", "HEAD:failed.json"])).unwrap();
@@ -262,7 +299,9 @@ async fn a_second_run_is_refused_and_a_killed_run_leaves_a_repository_the_next_c
     let refused = backup(&lab, &[]).await;
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("another fanout backup is running on this repository"),
+        refused
+            .stderr
+            .contains("another fanout backup is running on this repository"),
         "{}",
         refused.stderr
     );
@@ -275,15 +314,24 @@ async fn a_second_run_is_refused_and_a_killed_run_leaves_a_repository_the_next_c
     let killed = running.finish(DEADLINE).await;
     assert_eq!(killed.code, None, "killed by a signal");
     for pid in workers {
-        fanout_tests::wait_until(Duration::from_secs(10), || !fanout_tests::process_alive(pid))
-            .await;
+        fanout_tests::wait_until(Duration::from_secs(10), || {
+            !fanout_tests::process_alive(pid)
+        })
+        .await;
     }
     git(&lab, &["fsck", "--strict"]);
     assert_eq!(git(&lab, &["rev-parse", "HEAD"]), head);
 
     let next = backup(&lab, &["--format", "json"]).await;
     assert_eq!(next.code, Some(0), "{}", next.stderr);
-    assert_eq!(report(&next)["changed"].as_array().unwrap().len(), changed.len());
+    assert_eq!(
+        report(&next)["changed"].as_array().unwrap().len(),
+        changed.len()
+    );
     git(&lab, &["fsck", "--strict"]);
-    assert_eq!(git(&lab, &["status", "--porcelain"]), "", "the work tree is the commit");
+    assert_eq!(
+        git(&lab, &["status", "--porcelain"]),
+        "",
+        "the work tree is the commit"
+    );
 }
