@@ -253,7 +253,17 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
         doc["hosts"]["r00002"]["port"] = closed.into();
     });
     lab.fleet.dynamics().churn().step(100.0, 1);
-    let second = backup(&lab, &[]).await;
+    // Every notice goes to a program that keeps it.
+    let notices = lab.dir.path().join("notices.jsonl");
+    let script = lab.dir.path().join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat >> '{}'\n", notices.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = script.to_string_lossy().into_owned();
+    let second = backup(&lab, &["--notify-exec", &script]).await;
     assert_eq!(second.code, Some(1), "{}", second.stderr);
     assert!(
         second.stdout.contains("failed   r00002  refused"),
@@ -276,6 +286,36 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
     assert_eq!(failed[0]["host"], "r00002");
     assert_eq!(failed[0]["kind"], "refused");
     assert_eq!(failed[0]["kept"], path.as_str());
+    // One notice per changed device with its diff, one for the failed device, no secret.
+    let text = std::fs::read_to_string(&notices).unwrap();
+    let notices = json_lines(&text);
+    let summaries: Vec<&str> = notices
+        .iter()
+        .map(|n| n["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(summaries.len(), 4, "{text}");
+    for (notice, device) in summaries.iter().zip(["r00001", "r00003", "r00004"]) {
+        assert!(
+            notice.starts_with(&format!(
+                "{device}: configuration changed (+1 -0) in backup "
+            )),
+            "{notice}"
+        );
+        assert!(
+            notice.contains("\n+ip host devsim-change-1 10.255.0.1\n"),
+            "{notice}"
+        );
+    }
+    assert!(
+        summaries[3].starts_with("r00002: backup failed (refused)"),
+        "{}",
+        summaries[3]
+    );
+    for device in ["r00001", "r00003"] {
+        for secret in secrets_of(device) {
+            assert!(!text.contains(&secret), "a secret of {device} was notified");
+        }
+    }
     // The work tree shows the same.
     let on_disk = std::fs::read_to_string(lab.dir.path().join("repo").join(&path)).unwrap();
     assert_eq!(on_disk, before);

@@ -42,6 +42,19 @@ pub struct BackupArgs {
     #[arg(long)]
     pub keep_secrets: bool,
 
+    /// POST a notice for each changed (with its diff, cut short) or failed device to this
+    /// URL. Repeat for several.
+    #[arg(long = "notify-webhook", value_name = "URL")]
+    pub notify_webhooks: Vec<String>,
+
+    /// Body of --notify-webhook: `slack` (text and blocks) or `json` (the notice itself).
+    #[arg(long, value_name = "slack|json", default_value = "slack", value_parser = parse_webhook_format)]
+    pub notify_webhook_format: fanout_monitor::config::WebhookFormat,
+
+    /// Run this program (words split on blanks) once per notice, the notice as JSON on stdin.
+    #[arg(long, value_name = "COMMAND")]
+    pub notify_exec: Option<String>,
+
     #[command(flatten)]
     pub execution: ExecutionArgs,
 
@@ -51,6 +64,14 @@ pub struct BackupArgs {
 
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+fn parse_webhook_format(text: &str) -> Result<fanout_monitor::config::WebhookFormat, String> {
+    match text {
+        "slack" => Ok(fanout_monitor::config::WebhookFormat::Slack),
+        "json" => Ok(fanout_monitor::config::WebhookFormat::Json),
+        _ => Err("expected `slack` or `json`".into()),
+    }
 }
 
 #[derive(Args)]

@@ -7,5 +7,6 @@
 pub mod args;
 pub mod history;
 pub mod layout;
+pub mod notify;
 pub mod plan;
 pub mod store;

@@ -103,6 +103,9 @@ pub struct Change {
     pub new: bool,
     pub added: usize,
     pub removed: usize,
+    /// Unified diff of the stored (normalised, masked) files, for notifications.
+    #[serde(skip)]
+    pub patch: String,
 }
 
 /// What one run did to the repository.
@@ -286,14 +289,15 @@ impl Store {
                 // The host moved (its group changed): its file moves with it.
                 update.remove(&old);
             }
-            let (added, removed) =
-                line_counts(previous.as_deref().unwrap_or_default(), &config).map_err(git)?;
+            let (added, removed, patch) =
+                line_diff(previous.as_deref().unwrap_or_default(), &config).map_err(git)?;
             changed.push(Change {
                 host: outcome.host.clone(),
                 path: outcome.path.clone(),
                 new: previous.is_none(),
                 added,
                 removed,
+                patch,
             });
             paths.insert(outcome.host, outcome.path);
         }
@@ -357,11 +361,16 @@ fn blob_id(bytes: &[u8]) -> Result<Oid, git2::Error> {
     Oid::hash_object(ObjectType::Blob, bytes)
 }
 
-/// Lines added and removed from `old` to `new`, as `git diff --stat` counts them.
-pub fn line_counts(old: &[u8], new: &str) -> Result<(usize, usize), git2::Error> {
-    let patch = git2::Patch::from_buffers(old, None, new.as_bytes(), None, None)?;
+/// Lines added and removed from `old` to `new`, as `git diff --stat` counts them, and the
+/// unified diff's hunks.
+pub fn line_diff(old: &[u8], new: &str) -> Result<(usize, usize, String), git2::Error> {
+    let mut patch = git2::Patch::from_buffers(old, None, new.as_bytes(), None, None)?;
     let (_, added, removed) = patch.line_stats()?;
-    Ok((added, removed))
+    let text = patch.to_buf()?;
+    let text = String::from_utf8_lossy(&text);
+    // The hunks only: the header names no file, since none was given.
+    let hunks = text.find("@@").map_or("", |at| &text[at..]);
+    Ok((added, removed, hunks.to_string()))
 }
 
 /// `47 changed, 9,912 unchanged, 3 failed`.

@@ -22,6 +22,13 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
         secrets: args.secrets.clone(),
         keep_secrets: args.keep_secrets,
     };
+    let notifiers = crate::backup::notify::Notifiers::new(
+        &args.notify_webhooks,
+        args.notify_webhook_format,
+        args.notify_exec.as_deref(),
+        !args.keep_secrets,
+    )
+    .map_err(CommandError::Input)?;
     let selection = args.selection.clone();
     let (Selected { hosts, profiles }, plan) = load_interruptibly(&interrupts, move || {
         let selected = select_hosts(&selection)?;
@@ -57,6 +64,9 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
         .await
         .map_err(|e| CommandError::Internal(format!("the repository writer failed: {e}")))??;
     print(&committed, args.format);
+    if !notifiers.is_empty() {
+        notifiers.send(&committed).await;
+    }
     Ok(if committed.failed.is_empty() {
         EXIT_OK
     } else {
