@@ -316,6 +316,36 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
             assert!(!text.contains(&secret), "a secret of {device} was notified");
         }
     }
+    // --push sends the branch to a remote the user added.
+    let remote = lab.path("remote.git");
+    let init = Command::new("git")
+        .args(["init", "--bare", "-q", &remote])
+        .status()
+        .unwrap();
+    assert!(init.success());
+    git(&lab, &["remote", "add", "origin", &remote]);
+    let pushed = backup(&lab, &["--push", "origin"]).await;
+    assert_eq!(
+        pushed.code,
+        Some(1),
+        "r00002 still fails: {}",
+        pushed.stderr
+    );
+    assert!(!pushed.stderr.contains("not pushed"), "{}", pushed.stderr);
+    let remote_head = Command::new("git")
+        .args(["-C", &remote, "rev-parse", "refs/heads/main"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&remote_head.stdout),
+        git(&lab, &["rev-parse", "HEAD"])
+    );
+    let unknown = backup(&lab, &["--push", "no-such-remote"]).await;
+    assert!(
+        unknown.stderr.contains("committed but not pushed"),
+        "{}",
+        unknown.stderr
+    );
     // The work tree shows the same.
     let on_disk = std::fs::read_to_string(lab.dir.path().join("repo").join(&path)).unwrap();
     assert_eq!(on_disk, before);

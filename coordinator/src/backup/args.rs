@@ -42,6 +42,11 @@ pub struct BackupArgs {
     #[arg(long)]
     pub keep_secrets: bool,
 
+    /// After the commit, push the branch to this remote of the repository (`git remote add`
+    /// it first). This build reaches remotes on a local path or `file://` only.
+    #[arg(long, value_name = "REMOTE")]
+    pub push: Option<String>,
+
     /// POST a notice for each changed (with its diff, cut short) or failed device to this
     /// URL. Repeat for several.
     #[arg(long = "notify-webhook", value_name = "URL")]

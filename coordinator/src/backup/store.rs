@@ -345,6 +345,37 @@ impl Store {
         })
     }
 
+    /// Pushes the branch to `remote` (a remote of the repository, as `git remote add` made
+    /// it). Run after every backup, changed or not, so a push that failed once catches up.
+    /// This build's libgit2 has no network transports: a remote on a local path or `file://`
+    /// works, an SSH or HTTPS one is refused by libgit2 with its own message.
+    pub fn push(&self, remote: &str) -> Result<(), StoreError> {
+        let git = |e| self.git(e);
+        let head = self.repo.head().map_err(git)?;
+        let branch = head.name().unwrap_or("refs/heads/main").to_string();
+        let mut target = self.repo.find_remote(remote).map_err(git)?;
+        let rejected = std::cell::RefCell::new(None);
+        let mut callbacks = git2::RemoteCallbacks::new();
+        callbacks.push_update_reference(|reference, status| {
+            if let Some(why) = status {
+                *rejected.borrow_mut() = Some(format!("{reference}: {why}"));
+            }
+            Ok(())
+        });
+        let mut options = git2::PushOptions::new();
+        options.remote_callbacks(callbacks);
+        target
+            .push(&[format!("{branch}:{branch}")], Some(&mut options))
+            .map_err(git)?;
+        drop(options);
+        match rejected.into_inner() {
+            None => Ok(()),
+            Some(why) => Err(self.git(git2::Error::from_str(&format!(
+                "{remote} refused the push: {why}"
+            )))),
+        }
+    }
+
     /// A file's bytes in a tree, `None` if it is not there.
     fn read(&self, tree: &git2::Tree<'_>, path: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let entry = match tree.get_path(Path::new(path)) {

@@ -60,14 +60,26 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     };
     let outcomes = plan.outcomes(&outcome.records, &outcome.unfinished);
     drop(outcome);
-    let committed = tokio::task::spawn_blocking(move || store.commit(outcomes))
-        .await
-        .map_err(|e| CommandError::Internal(format!("the repository writer failed: {e}")))??;
+    let push = args.push.clone();
+    let (committed, pushed) = tokio::task::spawn_blocking(move || {
+        let committed = store.commit(outcomes)?;
+        let pushed = push.map(|remote| store.push(&remote));
+        Ok::<_, CommandError>((committed, pushed))
+    })
+    .await
+    .map_err(|e| CommandError::Internal(format!("the repository writer failed: {e}")))??;
     print(&committed, args.format);
+    let push_failed = match pushed {
+        Some(Err(e)) => {
+            eprintln!("fanout: the backup is committed but not pushed: {e}");
+            true
+        }
+        _ => false,
+    };
     if !notifiers.is_empty() {
         notifiers.send(&committed).await;
     }
-    Ok(if committed.failed.is_empty() {
+    Ok(if committed.failed.is_empty() && !push_failed {
         EXIT_OK
     } else {
         EXIT_HOST_FAILED
