@@ -6,7 +6,7 @@
 //! The normaliser is pure: the same text and rules always give the same bytes, which is what
 //! makes "unchanged device, unchanged file" hold in the repository.
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 
 /// The text a masked secret is replaced with. Fixed, so that a password changed on the device
@@ -40,8 +40,11 @@ pub enum RuleError {
 /// Compiled rules for one platform (and whatever a run or a host adds).
 #[derive(Debug, Clone)]
 pub struct Normaliser {
-    volatile: Vec<Regex>,
+    /// All volatile patterns in one automaton: a line is matched once, not once per pattern.
+    volatile: RegexSet,
     secrets: Vec<Regex>,
+    /// The secret patterns as one set, so the common line that holds no secret costs one scan.
+    secret_set: RegexSet,
     keep_secrets: bool,
 }
 
@@ -58,16 +61,17 @@ impl Normaliser {
         secrets: &[String],
         keep_secrets: bool,
     ) -> Result<Self, RuleError> {
-        let volatile = volatile
-            .iter()
-            .map(|p| {
-                Regex::new(p).map_err(|e| RuleError::Volatile {
-                    pattern: p.clone(),
-                    reason: e.to_string(),
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let secrets = secrets
+        for p in volatile {
+            Regex::new(p).map_err(|e| RuleError::Volatile {
+                pattern: p.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        let volatile = RegexSet::new(volatile).map_err(|e| RuleError::Volatile {
+            pattern: volatile.join(" | "),
+            reason: e.to_string(),
+        })?;
+        let secrets: Vec<Regex> = secrets
             .iter()
             .map(|p| {
                 let regex = Regex::new(p).map_err(|e| RuleError::Secret {
@@ -85,9 +89,19 @@ impl Normaliser {
                 Ok(regex)
             })
             .collect::<Result<_, _>>()?;
+        let secret_set =
+            RegexSet::new(secrets.iter().map(Regex::as_str)).map_err(|e| RuleError::Secret {
+                pattern: secrets
+                    .iter()
+                    .map(Regex::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                reason: e.to_string(),
+            })?;
         Ok(Normaliser {
             volatile,
             secrets,
+            secret_set,
             keep_secrets,
         })
     }
@@ -98,7 +112,7 @@ impl Normaliser {
         let mut out = String::with_capacity(text.len());
         for line in text.lines() {
             let line = line.trim_end();
-            if self.volatile.iter().any(|v| v.is_match(line)) {
+            if self.volatile.is_match(line) {
                 continue;
             }
             if out.is_empty() && line.is_empty() {
@@ -121,8 +135,12 @@ impl Normaliser {
 
     /// The line with every group of every secret rule that matches replaced by [`MASK`].
     fn mask(&self, line: &str) -> String {
+        let matching = self.secret_set.matches(line);
         let mut line = line.to_string();
-        for rule in &self.secrets {
+        if !matching.matched_any() {
+            return line;
+        }
+        for rule in matching.iter().map(|i| &self.secrets[i]) {
             // Rules may match several times on a line; mask from the end so earlier offsets
             // stay valid.
             let mut spans: Vec<(usize, usize)> = rule

@@ -272,17 +272,19 @@ impl Store {
                 }
             };
             let previous_path = paths.get(&outcome.host).cloned();
-            let previous = match &previous_path {
-                Some(path) => self.read(&base, path)?,
-                None => None,
-            };
             let id = Oid::hash_object(ObjectType::Blob, config.as_bytes()).map_err(git)?;
-            let same_place = previous_path.as_deref() == Some(outcome.path.as_str());
-            if same_place && previous.as_deref().map(blob_id).transpose().map_err(git)? == Some(id)
+            // Unchanged is decided on object ids alone: the old file is read only to diff a
+            // change, so an unchanged fleet costs one hash per device.
+            if previous_path.as_deref() == Some(outcome.path.as_str())
+                && self.entry_id(&base, &outcome.path)? == Some(id)
             {
                 unchanged += 1;
                 continue;
             }
+            let previous = match &previous_path {
+                Some(path) => self.read(&base, path)?,
+                None => None,
+            };
             let blob = self.repo.blob(config.as_bytes()).map_err(git)?;
             update.upsert(&outcome.path, blob, FileMode::Blob);
             if let Some(old) = previous_path.filter(|old| *old != outcome.path) {
@@ -376,6 +378,15 @@ impl Store {
         }
     }
 
+    /// A file's object id in a tree, `None` if it is not there.
+    fn entry_id(&self, tree: &git2::Tree<'_>, path: &str) -> Result<Option<Oid>, StoreError> {
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(Some(entry.id())),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(self.git(e)),
+        }
+    }
+
     /// A file's bytes in a tree, `None` if it is not there.
     fn read(&self, tree: &git2::Tree<'_>, path: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let entry = match tree.get_path(Path::new(path)) {
@@ -386,10 +397,6 @@ impl Store {
         let blob = self.repo.find_blob(entry.id()).map_err(|e| self.git(e))?;
         Ok(Some(blob.content().to_vec()))
     }
-}
-
-fn blob_id(bytes: &[u8]) -> Result<Oid, git2::Error> {
-    Oid::hash_object(ObjectType::Blob, bytes)
 }
 
 /// Lines added and removed from `old` to `new`, as `git diff --stat` counts them, and the

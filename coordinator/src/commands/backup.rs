@@ -58,8 +58,11 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     let Some(outcome) = execute(request, recorder, interrupts).await? else {
         return Ok(EXIT_OK);
     };
+    let started = std::time::Instant::now();
     let outcomes = plan.outcomes(&outcome.records, &outcome.unfinished);
     drop(outcome);
+    tracing::info!(devices = outcomes.len(), elapsed = ?started.elapsed(), "outputs normalised");
+    let started = std::time::Instant::now();
     let push = args.push.clone();
     let (committed, pushed) = tokio::task::spawn_blocking(move || {
         let committed = store.commit(outcomes)?;
@@ -68,6 +71,7 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     })
     .await
     .map_err(|e| CommandError::Internal(format!("the repository writer failed: {e}")))??;
+    tracing::info!(elapsed = ?started.elapsed(), "repository written");
     print(&committed, args.format);
     let push_failed = match pushed {
         Some(Err(e)) => {
