@@ -214,15 +214,46 @@ impl Store {
         Ok(())
     }
 
-    /// Brings the work tree and index to the branch's commit (files of other commits are
-    /// overwritten; untracked files are left alone). Nothing to do in a bare repository or
-    /// before the first commit.
+    /// Brings the work tree and index to the branch's commit when the index says they lag
+    /// behind it (a run killed between its commit and its checkout); files of other commits
+    /// are overwritten, untracked files left alone. Nothing to do in a bare repository or
+    /// before the first commit. Checking the index first keeps a 10,000-file checkout (seconds)
+    /// out of every run.
     fn sync_work_tree(&self) -> Result<(), StoreError> {
-        if self.repo.is_bare() || self.head()?.is_none() {
+        let git = |e| self.git(e);
+        let Some(head) = self.head()? else {
+            return Ok(());
+        };
+        if self.repo.is_bare() {
             return Ok(());
         }
+        let indexed = self
+            .repo
+            .index()
+            .and_then(|mut i| i.write_tree())
+            .map_err(git)?;
+        if indexed == head.tree_id() {
+            return Ok(());
+        }
+        tracing::warn!(repo = %self.dir.display(), "the work tree lags behind the last commit: checking it out");
         self.repo
             .checkout_head(Some(CheckoutBuilder::new().force()))
+            .map_err(git)
+    }
+
+    /// Checks out only `paths` of the new commit (the files a run changed), so the work tree
+    /// follows a run in time proportional to its changes, not to the fleet.
+    fn check_out(&self, paths: &[&str]) -> Result<(), StoreError> {
+        if self.repo.is_bare() || paths.is_empty() {
+            return Ok(());
+        }
+        let mut checkout = CheckoutBuilder::new();
+        checkout.force().disable_pathspec_match(true);
+        for path in paths {
+            checkout.path(path);
+        }
+        self.repo
+            .checkout_head(Some(&mut checkout))
             .map_err(|e| self.git(e))
     }
 
@@ -262,6 +293,8 @@ impl Store {
         };
         let mut update = TreeUpdateBuilder::new();
         let (mut changed, mut failed, mut unchanged) = (Vec::new(), Vec::new(), 0usize);
+        // Files the commit adds, replaces or removes: the work tree follows these only.
+        let mut touched: Vec<String> = Vec::new();
         for outcome in outcomes {
             let config = match outcome.config {
                 Ok(config) => config,
@@ -290,7 +323,9 @@ impl Store {
             if let Some(old) = previous_path.filter(|old| *old != outcome.path) {
                 // The host moved (its group changed): its file moves with it.
                 update.remove(&old);
+                touched.push(old);
             }
+            touched.push(outcome.path.clone());
             let (added, removed, patch) =
                 line_diff(previous.as_deref().unwrap_or_default(), &config).map_err(git)?;
             changed.push(Change {
@@ -313,6 +348,7 @@ impl Store {
             if self.read(&base, file)?.as_deref() != Some(bytes.as_slice()) {
                 let blob = self.repo.blob(&bytes).map_err(git)?;
                 update.upsert(file, blob, FileMode::Blob);
+                touched.push(file.to_string());
             }
         }
         let summary = summary(changed.len(), unchanged, failed.len());
@@ -335,7 +371,15 @@ impl Store {
                     &parents,
                 )
                 .map_err(git)?;
-            self.sync_work_tree()?;
+            let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
+            if head.is_none() {
+                // The first commit: the index is empty, everything is new.
+                self.repo
+                    .checkout_head(Some(CheckoutBuilder::new().force()))
+                    .map_err(git)?;
+            } else {
+                self.check_out(&touched)?;
+            }
             Some(id.to_string())
         };
         Ok(Committed {
@@ -560,6 +604,40 @@ mod tests {
         assert_eq!(run.changed.len(), 1);
         assert!(dir.path().join("h/r1.cfg").exists());
         assert!(!dir.path().join("g/r1.cfg").exists());
+    }
+
+    #[test]
+    fn a_work_tree_left_behind_by_a_killed_run_is_brought_to_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), author()).unwrap();
+        store
+            .commit(vec![ok("r1", "a\n"), ok("r2", "b\n")])
+            .unwrap();
+        // What a run killed after its commit and before its checkout leaves: the branch moved,
+        // index and files did not.
+        let repo = &store.repo;
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        let blob = repo.blob(b"changed\n").unwrap();
+        let mut update = TreeUpdateBuilder::new();
+        update.upsert("g/r1.cfg", blob, FileMode::Blob);
+        let tree = update.create_updated(repo, &head.tree().unwrap()).unwrap();
+        let tree = repo.find_tree(tree).unwrap();
+        let sig = Signature::now("t", "t@example.net").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "moved", &tree, &[&head])
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("g/r1.cfg")).unwrap(),
+            "a\n"
+        );
+        drop((tree, head));
+        drop(store);
+        let _store = Store::open(dir.path(), author()).unwrap();
+        let file = std::fs::read_to_string(dir.path().join("g/r1.cfg")).unwrap();
+        assert_eq!(file, "changed\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("g/r2.cfg")).unwrap(),
+            "b\n"
+        );
     }
 
     #[test]
