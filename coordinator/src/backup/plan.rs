@@ -144,43 +144,39 @@ impl BackupPlan {
             .collect()
     }
 
-    /// Each host's outcome: its normalised configuration, or why there is none. Hosts that
-    /// never got a result (`unfinished`) fail as `not_run`.
-    pub fn outcomes(&self, records: &[HostRecord], unfinished: &[String]) -> Vec<DeviceOutcome> {
-        // Normalising 10,000 configurations is seconds of regex work: spread over the cores.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = records.len().div_ceil(threads).max(1);
-        let normalised: Vec<Vec<_>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = records
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .filter_map(|record| {
-                                let plan = self.hosts.get(&record.host)?;
-                                let config = self.config(plan, record);
-                                Some((record.host.clone(), (plan.path.clone(), config)))
-                            })
-                            .collect()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("normalising does not panic"))
-                .collect()
-        });
-        let mut outcomes: BTreeMap<_, _> = normalised.into_iter().flatten().collect();
+    /// The host's outcome from its result: its normalised configuration, or why there is
+    /// none. Called on the recorder's thread as each result arrives, so normalising overlaps
+    /// the collection instead of following it.
+    pub fn outcome_of(&self, record: &HostRecord) -> Option<DeviceOutcome> {
+        let plan = self.hosts.get(&record.host)?;
+        Some(DeviceOutcome {
+            host: record.host.clone(),
+            path: plan.path.clone(),
+            config: self.config(plan, record),
+        })
+    }
+
+    /// Every host's outcome, sorted by host: those collected, and the hosts that never got a
+    /// result (`unfinished`) failed as `not_run`.
+    pub fn outcomes(
+        &self,
+        collected: Vec<DeviceOutcome>,
+        unfinished: &[String],
+    ) -> Vec<DeviceOutcome> {
+        let mut outcomes: BTreeMap<String, DeviceOutcome> =
+            collected.into_iter().map(|o| (o.host.clone(), o)).collect();
         for host in unfinished {
             if let Some(plan) = self.hosts.get(host) {
                 let failure = failure(host, "not_run", "the run ended before this host ran");
-                outcomes.insert(host.clone(), (plan.path.clone(), Err(failure)));
+                let outcome = DeviceOutcome {
+                    host: host.clone(),
+                    path: plan.path.clone(),
+                    config: Err(failure),
+                };
+                outcomes.insert(host.clone(), outcome);
             }
         }
-        outcomes
-            .into_iter()
-            .map(|(host, (path, config))| DeviceOutcome { host, path, config })
-            .collect()
+        outcomes.into_values().collect()
     }
 
     fn config(&self, plan: &HostPlan, record: &HostRecord) -> Result<String, Failure> {

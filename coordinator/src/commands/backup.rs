@@ -45,8 +45,21 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     job.platform_commands = plan.platform_commands();
     job.host_commands = plan.host_commands(&hosts);
     let progress = progress_bar(hosts.len());
-    // Outputs are kept in memory until the run ends: the repository is written once.
-    let recorder = Recorder::new(Format::Human, None, false, true, progress)?;
+    // Each result is normalised as it arrives and its outputs dropped; the repository is
+    // written once, at the end.
+    let plan = std::sync::Arc::new(plan);
+    let collected = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (taker, into) = (plan.clone(), collected.clone());
+    let recorder =
+        Recorder::new(Format::Human, None, false, false, progress)?.with_transform(move |record| {
+            if let Some(outcome) = taker.outcome_of(record) {
+                into.lock().unwrap_or_else(|p| p.into_inner()).push(outcome);
+            }
+            for command in &mut record.commands {
+                command.output = None;
+                command.raw = Vec::new();
+            }
+        });
     let request = JobRequest {
         hosts,
         job,
@@ -58,10 +71,9 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     let Some(outcome) = execute(request, recorder, interrupts).await? else {
         return Ok(EXIT_OK);
     };
-    let started = std::time::Instant::now();
-    let outcomes = plan.outcomes(&outcome.records, &outcome.unfinished);
+    let collected = std::mem::take(&mut *collected.lock().unwrap_or_else(|p| p.into_inner()));
+    let outcomes = plan.outcomes(collected, &outcome.unfinished);
     drop(outcome);
-    tracing::info!(devices = outcomes.len(), elapsed = ?started.elapsed(), "outputs normalised");
     let started = std::time::Instant::now();
     let push = args.push.clone();
     let (committed, pushed) = tokio::task::spawn_blocking(move || {
