@@ -51,7 +51,7 @@ pub struct Recorder {
     session_log: Option<OutputTree>,
     /// Applied to each record before anything else (`fanout backup` takes the outputs here,
     /// normalising them while the run goes on, and leaves the record without them).
-    transform: Option<Box<dyn FnMut(&mut HostRecord) + Send>>,
+    transform: Option<Transform>,
     /// Why `results.jsonl` stopped taking lines, once it did. Later hosts are kept in memory
     /// only (and fail as `output_write_failed`), so the report still accounts for them.
     stopped: Option<String>,
@@ -64,6 +64,9 @@ pub struct Recorder {
     failed: usize,
     progress: indicatif::ProgressBar,
 }
+
+/// What [`Recorder::with_transform`] takes.
+type Transform = Box<dyn FnMut(&mut HostRecord) + Send>;
 
 /// The file `results.jsonl` is, in the output directory.
 const RESULTS: &str = "results.jsonl";

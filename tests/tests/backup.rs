@@ -252,7 +252,17 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
     edit_inventory(&lab.inventory, |doc| {
         doc["hosts"]["r00002"]["port"] = closed.into();
     });
-    lab.fleet.dynamics().churn().step(100.0, 1);
+    // Every configuration changes, through devsim's control API as a script would.
+    let control = lab
+        .fleet
+        .serve_control("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (status, body) =
+        fanout_tests::http(control, "POST", "/churn", r#"{"percent": 100, "seed": 1}"#).await;
+    assert_eq!(status, 200, "{body}");
+    let churned: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(churned["changed"].as_array().unwrap().len(), 4, "{body}");
     // Every notice goes to a program that keeps it.
     let notices = lab.dir.path().join("notices.jsonl");
     let script = lab.dir.path().join("notify.sh");
