@@ -4,6 +4,9 @@
 //! refused while one holds the repository, and a killed run leaves a repository `git fsck`
 //! accepts that the next run completes.
 
+#[path = "../../monitor/tests/support/mod.rs"]
+mod support;
+
 use fanout_devsim::{FleetConfig, running_config};
 use fanout_tests::{Finished, Lab, RunningFanout, edit_inventory, fanout, json_lines};
 use std::collections::BTreeSet;
@@ -273,7 +276,9 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
     .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let script = script.to_string_lossy().into_owned();
-    let second = backup(&lab, &["--notify-exec", &script]).await;
+    let webhook = support::Receiver::start(0).await;
+    let url = webhook.url();
+    let second = backup(&lab, &["--notify-exec", &script, "--notify-webhook", &url]).await;
     assert_eq!(second.code, Some(1), "{}", second.stderr);
     assert!(
         second.stdout.contains("failed   r00002  refused"),
@@ -321,9 +326,25 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
         "{}",
         summaries[3]
     );
+    // The webhook got the same notices, Slack-shaped.
+    let bodies = webhook.bodies();
+    let texts: Vec<&str> = bodies.iter().map(|b| b["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 4, "{bodies:?}");
+    assert!(
+        texts[0].starts_with("ALERT: r00001: configuration changed (+1 -0)"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[3].starts_with("ALERT: r00002: backup failed"),
+        "{}",
+        texts[3]
+    );
+    let all = serde_json::to_string(&bodies).unwrap();
     for device in ["r00001", "r00003"] {
         for secret in secrets_of(device) {
             assert!(!text.contains(&secret), "a secret of {device} was notified");
+            assert!(!all.contains(&secret), "a secret of {device} was posted");
         }
     }
     // --push sends the branch to a remote the user added.
