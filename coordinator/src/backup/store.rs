@@ -654,6 +654,21 @@ mod tests {
     }
 
     #[test]
+    fn locks_of_libgit2_left_by_a_killed_run_do_not_stop_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), author()).unwrap();
+        store.commit(vec![ok("r1", "a\n")]).unwrap();
+        drop(store);
+        for stale in ["index.lock", "refs/heads/main.lock"] {
+            std::fs::write(dir.path().join(".git").join(stale), "").unwrap();
+        }
+        let store = Store::open(dir.path(), author()).unwrap();
+        let run = store.commit(vec![ok("r1", "b\n")]).unwrap();
+        assert!(run.commit.is_some());
+        assert!(!dir.path().join(".git/index.lock").exists());
+    }
+
+    #[test]
     fn summaries_group_thousands() {
         assert_eq!(
             summary(47, 9912, 3),
