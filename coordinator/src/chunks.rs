@@ -21,9 +21,21 @@ impl OutputBounds {
     pub fn of(spec: &JobSpec) -> Self {
         Self {
             max_output_bytes: spec.max_output_bytes,
-            steps: spec.commands.len() + spec.http.as_ref().map_or(0, |h| h.steps.len()),
+            steps: most_commands(spec) + spec.http.as_ref().map_or(0, |h| h.steps.len()),
         }
     }
+}
+
+/// The most CLI commands a host of the job runs: a backup's hosts run their platform's or
+/// their own commands instead of the job's.
+fn most_commands(spec: &JobSpec) -> usize {
+    let lists = spec
+        .platform_commands
+        .values()
+        .chain(spec.host_commands.values());
+    lists
+        .map(|list| list.commands.len())
+        .fold(spec.commands.len(), usize::max)
 }
 
 /// One lease's outputs as their chunks arrive, or why they cannot be trusted. Nothing is ever
@@ -167,6 +179,20 @@ mod tests {
             .failure
             .as_ref()
             .and_then(|f| FailureKind::from_proto(f.kind()))
+    }
+
+    #[test]
+    fn a_backup_job_bounds_steps_by_its_longest_command_list() {
+        let list = |n: usize| fanout_common::proto::CommandList {
+            commands: vec!["show x".to_string(); n],
+        };
+        let spec = JobSpec {
+            platform_commands: [("cisco_ios".to_string(), list(1))].into(),
+            host_commands: [("r1".to_string(), list(3))].into(),
+            ..JobSpec::default()
+        };
+        assert_eq!(OutputBounds::of(&spec).steps, 3);
+        assert_eq!(OutputBounds::of(&JobSpec::default()).steps, 0);
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub enum Command {
     Cancel(JobIdArgs),
     /// List the workers attached to a coordinator.
     Workers(RemoteOnlyArgs),
+    /// Commit every selected device's configuration to a git repository, one commit per run.
+    Backup(crate::backup::args::BackupArgs),
+    /// Show how a device's configuration changed (its last change, or since REV).
+    Diff(crate::backup::args::DiffArgs),
+    /// List the backups that changed a device's configuration.
+    History(crate::backup::args::HistoryArgs),
     /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
     #[command(hide = true)]
     Worker(fanout_worker::WorkerArgs),

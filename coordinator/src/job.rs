@@ -1,6 +1,6 @@
 //! What a job asks every host for, and the limits it runs under.
 
-use fanout_common::proto::{HostKeyPolicy, HttpJob, JobSpec, Validation};
+use fanout_common::proto::{CommandList, HostKeyPolicy, HttpJob, JobSpec, Validation};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +35,10 @@ pub struct JobSettings {
     pub platform_profiles: HashMap<String, String>,
     /// Workers keep a transcript of each host's session and send it with the result.
     pub session_log: bool,
+    /// `fanout backup`: each platform's configuration commands, run instead of `commands`.
+    pub platform_commands: HashMap<String, CommandList>,
+    /// `fanout backup`: the hosts whose inventory overrides their platform's commands.
+    pub host_commands: HashMap<String, CommandList>,
 }
 
 /// The job as workers receive it, its id left for the coordinator that runs it to give. The
@@ -56,6 +60,8 @@ impl From<&JobSettings> for JobSpec {
             http: s.http.clone(),
             platform_profiles: s.platform_profiles.clone(),
             session_log: s.session_log,
+            platform_commands: s.platform_commands.clone(),
+            host_commands: s.host_commands.clone(),
             ..JobSpec::default()
         }
     }

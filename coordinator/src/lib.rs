@@ -1,6 +1,7 @@
 //! fanout's coordinator and CLI: loads and checks the inventory and the job, shards hosts
 //! across worker processes, leases work by credit, records every result, reports.
 
+pub mod backup;
 pub mod chunks;
 pub mod cli;
 pub mod commands;

@@ -58,6 +58,9 @@ fn main() -> ExitCode {
             Command::Watch(args) => commands::remote::watch(args, interrupts).await,
             Command::Cancel(args) => commands::remote::cancel(args).await,
             Command::Workers(args) => commands::remote::workers(args).await,
+            Command::Backup(args) => commands::backup::backup(args, interrupts).await,
+            Command::Diff(args) => commands::backup::diff(args),
+            Command::History(args) => commands::backup::history(args),
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {

@@ -49,6 +49,9 @@ pub struct Recorder {
     output: Option<Saved>,
     /// `--session-log`: one transcript per host.
     session_log: Option<OutputTree>,
+    /// Applied to each record before anything else (`fanout backup` takes the outputs here,
+    /// normalising them while the run goes on, and leaves the record without them).
+    transform: Option<Transform>,
     /// Why `results.jsonl` stopped taking lines, once it did. Later hosts are kept in memory
     /// only (and fail as `output_write_failed`), so the report still accounts for them.
     stopped: Option<String>,
@@ -61,6 +64,9 @@ pub struct Recorder {
     failed: usize,
     progress: indicatif::ProgressBar,
 }
+
+/// What [`Recorder::with_transform`] takes.
+type Transform = Box<dyn FnMut(&mut HostRecord) + Send>;
 
 /// The file `results.jsonl` is, in the output directory.
 const RESULTS: &str = "results.jsonl";
@@ -99,6 +105,7 @@ impl Recorder {
             format,
             output,
             session_log: None,
+            transform: None,
             stopped: None,
             kept: Vec::new(),
             files_written: 0,
@@ -110,6 +117,15 @@ impl Recorder {
     /// Also writes each host's session transcript (`--session-log`) into `dir`, as
     /// `<host>.log` (names escaped as for `--output`), under the same rules as `--output`: a new
     /// or empty directory, or with `overwrite` an earlier run's transcripts, removed first.
+    /// See [`Recorder::transform`]'s field.
+    pub fn with_transform(
+        mut self,
+        transform: impl FnMut(&mut HostRecord) + Send + 'static,
+    ) -> Self {
+        self.transform = Some(Box::new(transform));
+        self
+    }
+
     pub fn with_session_log(
         mut self,
         dir: Option<&Path>,
@@ -138,6 +154,9 @@ impl Recorder {
     /// `results.jsonl` itself can no longer be written, and the caller should stop the run
     /// (this and every later record are still kept for the report).
     pub fn record(&mut self, mut record: HostRecord) -> Result<(), RecorderError> {
+        if let Some(transform) = &mut self.transform {
+            transform(&mut record);
+        }
         let mut outcome = Ok(());
         let transcript = std::mem::take(&mut record.transcript);
         if let Some(tree) = &self.session_log

@@ -81,6 +81,8 @@ pub struct Dynamics {
     seed: u64,
     /// Each device's drift, so the control API's model matches what sessions show.
     drift: Vec<Vec<crate::Drift>>,
+    /// Configuration changes and moving stamps (off unless asked for).
+    churn: crate::churn::ConfigChurn,
 }
 
 /// One device's view of the fleet's [`Dynamics`], handed to its shell.
@@ -139,7 +141,13 @@ impl Dynamics {
             flapping,
             seed,
             drift,
+            churn: crate::churn::ConfigChurn::new(devices.len()),
         })
+    }
+
+    /// The fleet's configuration churn: change devices' configurations, move stamps.
+    pub fn churn(&self) -> &crate::churn::ConfigChurn {
+        &self.churn
     }
 
     /// The index of the device called `name`.

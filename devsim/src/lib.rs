@@ -21,6 +21,7 @@
 //! # }
 //! ```
 
+pub mod churn;
 mod config_gen;
 mod device;
 mod drift;

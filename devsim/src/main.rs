@@ -103,6 +103,17 @@ struct Args {
     /// Seed of --cpu-spikes.
     #[arg(long, default_value_t = 1)]
     cpu_seed: u64,
+    /// Change the configuration of this share of the devices (0-100) every --churn-every, and
+    /// make `show running-config` print stamps that move every time (NVRAM, ntp clock-period):
+    /// churn a backup must record, and churn it must not.
+    #[arg(long, value_name = "PERCENT")]
+    config_churn: Option<f64>,
+    /// How often --config-churn changes devices.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    churn_every: Duration,
+    /// Seed of --config-churn.
+    #[arg(long, default_value_t = 1)]
+    churn_seed: u64,
     /// Serve the control API (force flaps and CPU spikes over HTTP) on this loopback address;
     /// port 0 lets the OS choose, and the startup line says which.
     #[arg(long, value_name = "ADDR")]
@@ -284,6 +295,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
         std::fs::write(path, fleet.known_hosts())
             .with_context(|| format!("cannot write known_hosts to {}", path.display()))?;
         summary.push_str(&format!("; known_hosts written to {}", path.display()));
+    }
+    if let Some(percent) = args.config_churn {
+        if !(0.0..=100.0).contains(&percent) || args.churn_every.is_zero() {
+            bail!("--config-churn takes 0-100 and --churn-every a non-zero duration");
+        }
+        let dynamics = fleet.dynamics().clone();
+        dynamics.churn().set_moving_stamps(true);
+        let (every, seed) = (args.churn_every, args.churn_seed);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                let changed = dynamics.churn().step(percent, seed);
+                tracing::info!(devices = changed.len(), "configurations changed");
+            }
+        });
+        summary.push_str(&format!(
+            "; {percent}% of configurations change every {}",
+            humantime::format_duration(every)
+        ));
     }
     // Scripts wait for this line: it is printed only once the fleet accepts connections.
     println!("{summary}");

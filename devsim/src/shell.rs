@@ -680,7 +680,10 @@ impl Shell {
                 return Outcome::Huge(crate::HUGE_OUTPUT_BYTES);
             }
             Cmd::ShowRunningConfig => {
-                let config = (self.persona.running_config)(&self.model);
+                let mut config = (self.persona.running_config)(&self.model);
+                if let Some(live) = &self.options.live {
+                    config = live.dynamics.churn().render(live.index, config);
+                }
                 if self.fault() == Some(Fault::DropMidOutput) {
                     let mut half = config.len() / 2;
                     while !config.is_char_boundary(half) {

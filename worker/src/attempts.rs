@@ -127,10 +127,11 @@ async fn collect_once(
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
     }
-    let mut outcome = if job.spec.commands.is_empty() {
+    let commands = commands_for(&job.spec, target);
+    let mut outcome = if commands.is_empty() {
         HostOutcome::default()
     } else {
-        session::collect(target, &job.spec.commands, &options).await
+        session::collect(target, commands, &options).await
     };
     let http = match &job.http {
         _ if outcome.failure.is_some() => return outcome,
@@ -162,6 +163,15 @@ async fn collect_once(
         });
     }
     outcome
+}
+
+/// The CLI commands this host runs: its own (a backup's per-host override), else its
+/// platform's (a backup's configuration command), else the job's.
+fn commands_for<'a>(spec: &'a proto::JobSpec, target: &DeviceTarget) -> &'a [String] {
+    spec.host_commands
+        .get(&target.name)
+        .or_else(|| spec.platform_commands.get(&target.platform))
+        .map_or(&spec.commands, |list| &list.commands)
 }
 
 /// Whether the attempt failed for want of a file descriptor on this worker (a socket, the
@@ -244,6 +254,36 @@ fn humanize(duration: Duration) -> String {
 mod tests {
     use super::*;
     use crate::outcome::CommandOutput;
+
+    #[test]
+    fn a_host_runs_its_own_commands_else_its_platforms_else_the_jobs() {
+        let list = |c: &str| proto::CommandList {
+            commands: vec![c.to_string()],
+        };
+        let spec = proto::JobSpec {
+            commands: vec!["show version".into()],
+            platform_commands: [("juniper_junos".to_string(), list("show configuration"))].into(),
+            host_commands: [("r3".to_string(), list("show startup-config"))].into(),
+            ..proto::JobSpec::default()
+        };
+        let target = |name: &str, platform: &str| DeviceTarget {
+            name: name.into(),
+            platform: platform.into(),
+            ..DeviceTarget::default()
+        };
+        assert_eq!(
+            commands_for(&spec, &target("r1", "cisco_ios")),
+            ["show version"]
+        );
+        assert_eq!(
+            commands_for(&spec, &target("r2", "juniper_junos")),
+            ["show configuration"]
+        );
+        assert_eq!(
+            commands_for(&spec, &target("r3", "juniper_junos")),
+            ["show startup-config"]
+        );
+    }
 
     #[test]
     fn a_changing_http_step_once_reached_is_not_retried() {

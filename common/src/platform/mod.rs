@@ -6,6 +6,7 @@
 //!
 //! This module only describes and checks profiles; driving a device from one is the worker's.
 
+pub mod backup;
 mod error;
 mod registry;
 
@@ -91,6 +92,10 @@ pub struct PlatformProfile {
     /// Sent to leave the shell politely.
     #[serde(default = "default_exit_command")]
     pub exit_command: String,
+    /// What `fanout backup` collects and how it cleans it; absent for a platform that has no
+    /// configuration to back up.
+    #[serde(default)]
+    pub backup: Option<backup::BackupProfile>,
 }
 
 /// Regular expressions (Rust `regex` syntax) that match a whole prompt line, trailing blanks
@@ -223,6 +228,14 @@ impl PlatformProfile {
                 "aliases",
                 format!("{alias:?} is not a usable alias (empty, padded, or the name itself)"),
             ));
+        }
+        if let Some(backup) = &self.backup {
+            if backup.commands.is_empty() {
+                return Err(invalid("backup", "`commands` is empty".into()));
+            }
+            backup
+                .check()
+                .map_err(|e| invalid("backup", e.to_string()))?;
         }
         if self.failure_indicators.iter().any(|f| f.trim().is_empty()) {
             return Err(invalid(

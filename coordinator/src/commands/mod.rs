@@ -1,6 +1,7 @@
 //! The subcommands. Each returns the process exit code, or an error that `main` prints (and
 //! exits 2 for).
 
+pub mod backup;
 #[cfg(feature = "demo")]
 pub mod bench;
 pub mod certs;
@@ -61,6 +62,11 @@ pub enum CommandError {
         address: std::net::SocketAddr,
         source: std::io::Error,
     },
+    /// `fanout backup`, `diff`, `history`: the repository cannot be used.
+    #[error(transparent)]
+    BackupStore(#[from] crate::backup::store::StoreError),
+    #[error(transparent)]
+    BackupRead(#[from] crate::backup::history::ReadError),
     #[error("cannot start the loader thread: {0}")]
     LoaderThread(std::io::Error),
     #[error("the loader thread panicked")]
@@ -224,6 +230,8 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         http: None,
         platform_profiles: HashMap::new(),
         session_log: false,
+        platform_commands: HashMap::new(),
+        host_commands: HashMap::new(),
     }
 }
 

@@ -6,6 +6,8 @@
 //! POST /devices/{name}/link    {"interface": "GigabitEthernet1/0/1", "up": false}
 //! POST /devices/{name}/cpu     {"percent": 95}      (null clears)
 //! POST /devices/{name}/clear   drop everything forced on the device
+//! POST /churn                  {"percent": 1, "seed": 7, "moving_stamps": true}
+//!                              → {"changed": ["r00012", ..]}: configurations changed now
 //! ```
 //!
 //! Every POST answers with the device's new state, as GET does. An unknown device is 404, an
@@ -45,6 +47,23 @@ struct CpuRequest {
     percent: Option<u8>,
 }
 
+/// `POST /churn`: change this share of the configurations now (between two backup runs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChurnRequest {
+    percent: f64,
+    #[serde(default)]
+    seed: u64,
+    /// Also turn moving stamps on (or off); left as it is when absent.
+    #[serde(default)]
+    moving_stamps: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+struct Churned {
+    changed: Vec<String>,
+}
+
 /// A failed control request: the status and the reason for the caller.
 struct Refusal(StatusCode, String);
 
@@ -67,6 +86,7 @@ pub(crate) async fn serve(
         .route("/devices/{name}/link", post(link))
         .route("/devices/{name}/cpu", post(cpu))
         .route("/devices/{name}/clear", post(clear))
+        .route("/churn", post(churn))
         .with_state(dynamics);
     if let Ok(address) = listener.local_addr() {
         info!(%address, "control api listening");
@@ -132,4 +152,24 @@ async fn clear(State(dynamics): State<Arc<Dynamics>>, Path(name): Path<String>) 
         .map_err(|reason| Refusal(StatusCode::BAD_REQUEST, reason))?;
     info!(device = %name, "forced state cleared");
     state(&dynamics, index, name)
+}
+
+async fn churn(
+    State(dynamics): State<Arc<Dynamics>>,
+    Json(request): Json<ChurnRequest>,
+) -> Result<Json<Churned>, Refusal> {
+    if !(0.0..=100.0).contains(&request.percent) {
+        let why = format!("percent {} is outside 0..=100", request.percent);
+        return Err(Refusal(StatusCode::BAD_REQUEST, why));
+    }
+    if let Some(on) = request.moving_stamps {
+        dynamics.churn().set_moving_stamps(on);
+    }
+    let changed = dynamics.churn().step(request.percent, request.seed);
+    info!(devices = changed.len(), "configurations changed");
+    let names = changed
+        .into_iter()
+        .filter_map(|index| dynamics.device_name(index).ok())
+        .collect();
+    Ok(Json(Churned { changed: names }))
 }

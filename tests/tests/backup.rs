@@ -1,0 +1,438 @@
+//! `fanout backup` against a simulated fleet through real worker processes, checked with the
+//! real `git` CLI: only devices whose normalised configuration changed are committed, moving
+//! stamps and secrets never reach the history, a failed device keeps its file, a second run is
+//! refused while one holds the repository, and a killed run leaves a repository `git fsck`
+//! accepts that the next run completes.
+
+#[path = "../../monitor/tests/support/mod.rs"]
+mod support;
+
+use fanout_devsim::{FleetConfig, running_config};
+use fanout_tests::{Finished, Lab, RunningFanout, edit_inventory, fanout, json_lines};
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+const SEED: u64 = 15;
+const DEADLINE: Duration = Duration::from_secs(120);
+
+async fn lab(count: usize, latency: Duration) -> Lab {
+    Lab::start(FleetConfig {
+        count,
+        port: 0,
+        latency,
+        seed: SEED,
+        ..FleetConfig::default()
+    })
+    .await
+}
+
+fn backup_args(lab: &Lab, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "backup".to_string(),
+        "-i".into(),
+        lab.inventory_arg(),
+        "--repo".into(),
+        lab.path("repo"),
+        "--known-hosts".into(),
+        lab.path("known_hosts"),
+        "--connect-rate".into(),
+        "0".into(),
+        "--workers".into(),
+        "2".into(),
+        "--author".into(),
+        "Backup Test <backup@example.net>".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+async fn backup(lab: &Lab, extra: &[&str]) -> Finished {
+    let args = backup_args(lab, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fanout(&args, DEADLINE).await
+}
+
+async fn read(lab: &Lab, args: &[&str]) -> Finished {
+    let repo = lab.path("repo");
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--repo", repo.as_str()]);
+    fanout(&all, DEADLINE).await
+}
+
+/// The real git CLI on the repository; its stdout, the test failing if git does.
+fn git(lab: &Lab, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(lab.path("repo"))
+        .args(args)
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(e) => {
+            fanout_tests::cannot_run(&format!("the git CLI cannot run: {e}"));
+            panic!("git is needed to check the repository");
+        }
+    };
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn report(run: &Finished) -> serde_json::Value {
+    let lines = json_lines(&run.stdout);
+    assert_eq!(lines.len(), 1, "one report line: {}", run.stdout);
+    lines.into_iter().next().unwrap()
+}
+
+fn hosts(list: &serde_json::Value) -> BTreeSet<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["host"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The secrets devsim's configurations hold: enable and user hashes, the SNMP community.
+fn secrets_of(name: &str) -> Vec<String> {
+    let config = running_config(name, SEED);
+    let mut secrets: Vec<String> = config
+        .lines()
+        .filter(|l| l.contains(" secret 5 "))
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect();
+    assert!(secrets.len() >= 2, "devsim's config has hashes: {config}");
+    secrets.push("devsim-ro".into());
+    secrets
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_commit_exactly_the_devices_whose_configuration_changed() {
+    let lab = lab(300, Duration::ZERO).await;
+    let churn = lab.fleet.dynamics().churn();
+    // Stamps move on every showing: churn that must not count.
+    churn.set_moving_stamps(true);
+
+    let first = backup(&lab, &["--format", "json"]).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let first = report(&first);
+    assert_eq!(first["changed"].as_array().unwrap().len(), 300);
+    assert_eq!(first["summary"], "300 changed, 0 unchanged, 0 failed");
+
+    // Churn that must count: 5% of the devices change their configuration.
+    let changed: BTreeSet<String> = churn
+        .step(5.0, 3)
+        .into_iter()
+        .map(|i| lab.fleet.devices()[i].name.clone())
+        .collect();
+    assert_eq!(changed.len(), 15);
+
+    let second = backup(&lab, &["--format", "json"]).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let second = report(&second);
+    assert_eq!(hosts(&second["changed"]), changed);
+    assert_eq!(second["summary"], "15 changed, 285 unchanged, 0 failed");
+    for change in second["changed"].as_array().unwrap() {
+        assert_eq!(
+            (change["added"].as_u64(), change["removed"].as_u64()),
+            (Some(1), Some(0))
+        );
+    }
+    // The commit touches the changed devices' files and nothing else.
+    let touched: BTreeSet<String> = git(&lab, &["diff", "--name-only", "HEAD~1", "HEAD"])
+        .lines()
+        .map(|path| {
+            let file = path.rsplit('/').next().unwrap();
+            file.trim_end_matches(".cfg").to_string()
+        })
+        .collect();
+    assert_eq!(touched, changed);
+    let log = git(&lab, &["log", "--format=%an <%ae>|%s"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "Backup Test <backup@example.net>|backup: 15 changed, 285 unchanged, 0 failed",
+            "Backup Test <backup@example.net>|backup: 300 changed, 0 unchanged, 0 failed",
+        ]
+    );
+    git(&lab, &["fsck", "--strict"]);
+
+    // Nothing volatile and no secret anywhere in the history.
+    let history = git(&lab, &["log", "-p", "--all"]);
+    for volatile in [
+        "NVRAM config last updated",
+        "Last configuration change",
+        "ntp clock-period",
+        "Current configuration",
+        "Building configuration",
+    ] {
+        assert!(
+            !history.contains(volatile),
+            "{volatile} reached the repository"
+        );
+    }
+    for device in ["r00001", "r00150", "r00300"] {
+        for secret in secrets_of(device) {
+            assert!(
+                !history.contains(&secret),
+                "a secret of {device} reached the repository"
+            );
+        }
+    }
+    assert!(history.contains("enable secret 5 <removed>"));
+
+    // diff and history of a changed device and of an unchanged one.
+    let device = changed.iter().next().unwrap().clone();
+    let diff = read(&lab, &["diff", &device]).await;
+    assert_eq!(diff.code, Some(0), "{}", diff.stderr);
+    let added: Vec<&str> = diff
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(
+        added,
+        ["+ip host devsim-change-1 10.255.0.1"],
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        !diff
+            .stdout
+            .lines()
+            .any(|l| l.starts_with('-') && !l.starts_with("---"))
+    );
+    let diff = read(&lab, &["diff", &device, "HEAD~1", "--format", "json"]).await;
+    let diff = report(&diff);
+    assert_eq!(
+        (diff["added"].as_u64(), diff["removed"].as_u64()),
+        (Some(1), Some(0))
+    );
+
+    let history = read(&lab, &["history", &device, "--format", "json"]).await;
+    let history = report(&history);
+    let entries = history.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{history}");
+    assert_eq!(
+        entries[0]["summary"],
+        "backup: 15 changed, 285 unchanged, 0 failed"
+    );
+    assert_eq!(entries[0]["added"], 1);
+    let unchanged = (1..=300)
+        .map(|i| format!("r{i:05}"))
+        .find(|name| !changed.contains(name))
+        .unwrap();
+    let history = read(&lab, &["history", &unchanged]).await;
+    assert_eq!(history.stdout.lines().count(), 1, "{}", history.stdout);
+    assert!(history.stdout.contains("300 changed"), "{}", history.stdout);
+    let unknown = read(&lab, &["history", "no-such-device"]).await;
+    assert_eq!(unknown.code, Some(2));
+    assert!(
+        unknown.stderr.contains("no host \"no-such-device\""),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
+    let lab = lab(4, Duration::ZERO).await;
+    let first = backup(&lab, &[]).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let path = git(&lab, &["ls-files"])
+        .lines()
+        .find(|p| p.ends_with("/r00002.cfg"))
+        .expect("r00002 backed up")
+        .to_string();
+    let before = git(&lab, &["show", &format!("HEAD:{path}")]);
+    assert!(before.contains("hostname r00002"));
+
+    // r00002 stops answering (its port now refuses); the others change meanwhile.
+    let closed = fanout_tests::closed_port();
+    edit_inventory(&lab.inventory, |doc| {
+        doc["hosts"]["r00002"]["port"] = closed.into();
+    });
+    // Every configuration changes, through devsim's control API as a script would.
+    let control = lab
+        .fleet
+        .serve_control("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (status, body) =
+        fanout_tests::http(control, "POST", "/churn", r#"{"percent": 100, "seed": 1}"#).await;
+    assert_eq!(status, 200, "{body}");
+    let churned: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(churned["changed"].as_array().unwrap().len(), 4, "{body}");
+    // Every notice goes to a program that keeps it.
+    let notices = lab.dir.path().join("notices.jsonl");
+    let script = lab.dir.path().join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat >> '{}'\n", notices.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = script.to_string_lossy().into_owned();
+    let webhook = support::Receiver::start(0).await;
+    let url = webhook.url();
+    let second = backup(&lab, &["--notify-exec", &script, "--notify-webhook", &url]).await;
+    assert_eq!(second.code, Some(1), "{}", second.stderr);
+    assert!(
+        second.stdout.contains("failed   r00002  refused"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains(&format!("(kept {path})")),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains("3 changed, 0 unchanged, 1 failed"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(git(&lab, &["show", &format!("HEAD:{path}")]), before);
+    let failed: serde_json::Value =
+        serde_json::from_str(&git(&lab, &["show", "HEAD:failed.json"])).unwrap();
+    assert_eq!(failed[0]["host"], "r00002");
+    assert_eq!(failed[0]["kind"], "refused");
+    assert_eq!(failed[0]["kept"], path.as_str());
+    // One notice per changed device with its diff, one for the failed device, no secret.
+    let text = std::fs::read_to_string(&notices).unwrap();
+    let notices = json_lines(&text);
+    let summaries: Vec<&str> = notices
+        .iter()
+        .map(|n| n["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(summaries.len(), 4, "{text}");
+    for (notice, device) in summaries.iter().zip(["r00001", "r00003", "r00004"]) {
+        assert!(
+            notice.starts_with(&format!(
+                "{device}: configuration changed (+1 -0) in backup "
+            )),
+            "{notice}"
+        );
+        assert!(
+            notice.contains("\n+ip host devsim-change-1 10.255.0.1\n"),
+            "{notice}"
+        );
+    }
+    assert!(
+        summaries[3].starts_with("r00002: backup failed (refused)"),
+        "{}",
+        summaries[3]
+    );
+    // The webhook got the same notices, Slack-shaped.
+    let bodies = webhook.bodies();
+    let texts: Vec<&str> = bodies.iter().map(|b| b["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 4, "{bodies:?}");
+    assert!(
+        texts[0].starts_with("ALERT: r00001: configuration changed (+1 -0)"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[3].starts_with("ALERT: r00002: backup failed"),
+        "{}",
+        texts[3]
+    );
+    let all = serde_json::to_string(&bodies).unwrap();
+    for device in ["r00001", "r00003"] {
+        for secret in secrets_of(device) {
+            assert!(!text.contains(&secret), "a secret of {device} was notified");
+            assert!(!all.contains(&secret), "a secret of {device} was posted");
+        }
+    }
+    // --push sends the branch to a remote the user added.
+    let remote = lab.path("remote.git");
+    let init = Command::new("git")
+        .args(["init", "--bare", "-q", &remote])
+        .status()
+        .unwrap();
+    assert!(init.success());
+    git(&lab, &["remote", "add", "origin", &remote]);
+    let pushed = backup(&lab, &["--push", "origin"]).await;
+    assert_eq!(
+        pushed.code,
+        Some(1),
+        "r00002 still fails: {}",
+        pushed.stderr
+    );
+    assert!(!pushed.stderr.contains("not pushed"), "{}", pushed.stderr);
+    let remote_head = Command::new("git")
+        .args(["-C", &remote, "rev-parse", "refs/heads/main"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&remote_head.stdout),
+        git(&lab, &["rev-parse", "HEAD"])
+    );
+    let unknown = backup(&lab, &["--push", "no-such-remote"]).await;
+    assert!(
+        unknown.stderr.contains("committed but not pushed"),
+        "{}",
+        unknown.stderr
+    );
+    // The work tree shows the same.
+    let on_disk = std::fs::read_to_string(lab.dir.path().join("repo").join(&path)).unwrap();
+    assert_eq!(on_disk, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_is_refused_and_a_killed_run_leaves_a_repository_the_next_completes() {
+    let lab = lab(300, Duration::from_millis(40)).await;
+    let first = backup(&lab, &[]).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let head = git(&lab, &["rev-parse", "HEAD"]);
+    let changed = lab.fleet.dynamics().churn().step(10.0, 9);
+
+    let args = backup_args(&lab, &["--concurrency", "20"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let running = RunningFanout::start(&args);
+    // Once it has workers it holds the lock: a second run is refused before contacting anyone.
+    assert!(
+        fanout_tests::wait_until(Duration::from_secs(20), || !running.workers().is_empty()).await
+    );
+    let refused = backup(&lab, &[]).await;
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("another fanout backup is running on this repository"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("pid "), "{}", refused.stderr);
+
+    // Killed mid-run: the branch stays where it was and git accepts the repository.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let workers = running.workers();
+    running.signal(nix::sys::signal::Signal::SIGKILL);
+    let killed = running.finish(DEADLINE).await;
+    assert_eq!(killed.code, None, "killed by a signal");
+    for pid in workers {
+        fanout_tests::wait_until(Duration::from_secs(10), || {
+            !fanout_tests::process_alive(pid)
+        })
+        .await;
+    }
+    git(&lab, &["fsck", "--strict"]);
+    assert_eq!(git(&lab, &["rev-parse", "HEAD"]), head);
+
+    let next = backup(&lab, &["--format", "json"]).await;
+    assert_eq!(next.code, Some(0), "{}", next.stderr);
+    assert_eq!(
+        report(&next)["changed"].as_array().unwrap().len(),
+        changed.len()
+    );
+    git(&lab, &["fsck", "--strict"]);
+    assert_eq!(
+        git(&lab, &["status", "--porcelain"]),
+        "",
+        "the work tree is the commit"
+    );
+}
