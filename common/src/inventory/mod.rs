@@ -10,10 +10,12 @@
 //! `yaml`), then resolution walks the hosts once (`resolve`); line numbers for problems found
 //! after reading are looked up again only when there is a problem (`locate`).
 
+mod connection;
 mod error;
 mod filter;
 mod host;
 mod locate;
+mod nornir_config;
 mod raw;
 mod resolve;
 mod sections;
@@ -34,6 +36,9 @@ use std::path::Path;
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     hosts: Vec<Host>,
+    /// Settings the files hold that fanout reads but does not use (Netmiko's
+    /// `global_delay_factor`), one line each with file:line, for the caller to show.
+    notes: Vec<String>,
 }
 
 /// What the loader checks beyond the files themselves.
@@ -52,8 +57,17 @@ impl Inventory {
     /// `defaults` sections. An empty hosts file gives an inventory without hosts.
     pub fn load(path: &Path, options: &LoadOptions) -> Result<Inventory, InventoryError> {
         let document = source::Document::read(path)?;
-        let hosts = resolve::resolve(&document, options)?;
-        Ok(Inventory { hosts })
+        let mut notes = resolve::Notes::default();
+        let hosts = resolve::resolve(&document, options, &mut notes)?;
+        Ok(Inventory {
+            hosts,
+            notes: notes.into_notes(),
+        })
+    }
+
+    /// Settings read but without effect in fanout, each with its file:line and why.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     pub fn hosts(&self) -> &[Host] {

@@ -63,6 +63,15 @@ impl Document {
         let hosts_path = find(dir, "hosts")?.ok_or_else(|| {
             InventoryError::new(InventoryErrorKind::MissingHostsFile).at(SourceLocation::file(dir))
         })?;
+        Self::read_files(hosts_path, find(dir, "groups")?, find(dir, "defaults")?)
+    }
+
+    /// Reads SimpleInventory's three files; groups and defaults are optional.
+    pub fn read_files(
+        hosts_path: PathBuf,
+        groups_path: Option<PathBuf>,
+        defaults_path: Option<PathBuf>,
+    ) -> Result<Document, InventoryError> {
         let mut sources = Vec::new();
         let hosts_file = read_text(&hosts_path)?;
         let hosts = parse(
@@ -79,7 +88,7 @@ impl Document {
 
         let mut groups = Vec::new();
         let mut groups_source = None;
-        if let Some(path) = find(dir, "groups")? {
+        if let Some(path) = groups_path {
             let text = read_text(&path)?;
             groups = parse(
                 &path,
@@ -96,7 +105,7 @@ impl Document {
 
         let mut defaults = RawEntry::default();
         let mut defaults_source = None;
-        if let Some(path) = find(dir, "defaults")? {
+        if let Some(path) = defaults_path {
             let text = read_text(&path)?;
             let subject = Some(Level::Defaults.subject(""));
             defaults = parse(
@@ -125,7 +134,21 @@ impl Document {
 
     fn read_single_file(path: &Path) -> Result<Document, InventoryError> {
         let text = read_text(path)?;
-        let sections = parse(path, &text, None, SingleFile).map_err(|e| {
+        let parsed = parse(path, &text, None, SingleFile);
+        // A Nornir configuration (`nornir.yaml`) names the inventory's files rather than
+        // holding hosts; its top-level keys tell it apart.
+        if let Err(error) = &parsed
+            && let InventoryErrorKind::UnknownKey {
+                what: "section",
+                key,
+                ..
+            } = error.kind()
+            && super::nornir_config::is_config_key(key)
+        {
+            let files = super::nornir_config::read(path, &text)?;
+            return Self::read_files(files.hosts, files.groups, files.defaults);
+        }
+        let sections = parsed.map_err(|e| {
             let section = match e.kind() {
                 InventoryErrorKind::DuplicateGroup { .. } => "groups",
                 _ => "hosts",

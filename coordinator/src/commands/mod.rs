@@ -157,6 +157,9 @@ pub fn select_hosts(selection: &Selection) -> Result<Selected, CommandError> {
         platform_aliases: registry.aliases().clone(),
     };
     let inventory = Inventory::load(&selection.inventory, &options)?;
+    for note in inventory.notes() {
+        eprintln!("fanout: note: {note}");
+    }
     let hosts: Vec<Host> = inventory.select(&filters).into_iter().cloned().collect();
     check_private_keys(&hosts)?;
     let profiles = hosts

@@ -3,6 +3,7 @@
 mod errors;
 mod filters;
 mod load;
+mod nornir;
 
 use super::*;
 use std::fs;
@@ -32,4 +33,13 @@ fn host<'i>(inventory: &'i Inventory, name: &str) -> &'i Host {
         .iter()
         .find(|h| h.name == name)
         .unwrap_or_else(|| panic!("no host {name}"))
+}
+
+/// Load options knowing the built-in platforms and their aliases, as `fanout` loads.
+fn builtin_options() -> LoadOptions {
+    let registry = crate::platform::PlatformRegistry::builtin();
+    LoadOptions {
+        known_platforms: registry.names(),
+        platform_aliases: registry.aliases().clone(),
+    }
 }
