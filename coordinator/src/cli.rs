@@ -59,9 +59,12 @@ pub enum Command {
 
 #[derive(Args, Clone)]
 pub struct Selection {
-    /// Inventory: a directory with hosts.yaml (groups.yaml, defaults.yaml) or one YAML file.
-    #[arg(short, long)]
-    pub inventory: PathBuf,
+    /// Inventory: a Nornir directory (hosts.yaml, groups.yaml, defaults.yaml) or file, a
+    /// nornir.yaml, an Ansible inventory (YAML, INI, or a directory with group_vars/), a .csv
+    /// with a header row, or exec:PROGRAM printing Ansible's --list JSON. Repeat to merge
+    /// several; a host in more than one comes from the last.
+    #[arg(short, long, required = true)]
+    pub inventory: Vec<PathBuf>,
 
     /// Only hosts matching KEY=VALUE (or KEY!=VALUE; `*` globs). Repeat to narrow further.
     #[arg(long = "filter", value_name = "KEY=VALUE")]

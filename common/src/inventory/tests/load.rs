@@ -513,6 +513,7 @@ fn a_platform_written_as_an_alias_resolves_to_the_platform() {
     let options = LoadOptions {
         known_platforms: vec!["cisco_ios".into()],
         platform_aliases: [("ios".to_string(), "cisco_ios".to_string())].into(),
+        ..Default::default()
     };
     let inventory = Inventory::load(dir.path(), &options).unwrap();
     assert_eq!(host(&inventory, "r1").platform, "cisco_ios");

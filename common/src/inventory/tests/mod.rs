@@ -1,9 +1,11 @@
 //! Loader tests: real files in temp dirs, loaded through the public API.
 
+mod ansible;
 mod errors;
 mod filters;
 mod load;
 mod nornir;
+mod sources;
 
 use super::*;
 use std::fs;
@@ -41,5 +43,6 @@ fn builtin_options() -> LoadOptions {
     LoadOptions {
         known_platforms: registry.names(),
         platform_aliases: registry.aliases().clone(),
+        ..Default::default()
     }
 }
