@@ -116,6 +116,17 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
+    /// Structured records from each output: `textfsm` for every command, or
+    /// `textfsm:COMMAND` for one (repeat for several). They go into the JSON output and
+    /// beside each text file as <host>/<command>.json.
+    #[arg(long, value_name = "PARSER[:COMMAND]")]
+    pub parse: Vec<String>,
+
+    /// TextFSM templates for --parse (an ntc-templates `index` plus templates)
+    /// [default: $NET_TEXTFSM, else python3's installed ntc_templates].
+    #[arg(long, value_name = "DIR", requires = "parse")]
+    pub templates: Option<PathBuf>,
+
     #[command(flatten)]
     pub remote: RemoteArgs,
 

@@ -13,6 +13,7 @@ pub mod local_run;
 pub mod monitor_job;
 pub mod output;
 pub mod output_tree;
+pub mod parsed_output;
 pub mod process_usage;
 pub mod recorder;
 pub mod run_report;
