@@ -14,6 +14,32 @@ use std::time::Duration;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Defaults for any command's flags [default: ./fanout.yaml, else
+    /// $XDG_CONFIG_HOME/fanout/config.yaml]. Every flag also reads FANOUT_<FLAG>; flags win
+    /// over the environment, which wins over the file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `fanout config`: what the config file and the environment set.
+#[derive(Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigAction {
+    /// Show every flag of COMMAND with its value and where it comes from (command line,
+    /// environment, config file:line, built-in); without COMMAND, which file is read.
+    Show {
+        /// The command whose flags to show (`run`, `validate`, ...).
+        command: Option<String>,
+        /// That command's flags, as you would give them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -52,6 +78,8 @@ pub enum Command {
     Cancel(JobIdArgs),
     /// List the workers attached to a coordinator.
     Workers(RemoteOnlyArgs),
+    /// Show the settings a command would use, and where each comes from.
+    Config(ConfigArgs),
     /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
     #[command(hide = true)]
     Worker(fanout_worker::WorkerArgs),

@@ -4,6 +4,7 @@
 pub mod chunks;
 pub mod cli;
 pub mod commands;
+pub mod config_file;
 pub mod host_record;
 pub mod http_job;
 pub mod interrupts;

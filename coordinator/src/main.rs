@@ -1,7 +1,6 @@
 //! `fanout`: flags, logging and signals; the subcommands live in the library.
 
-use clap::Parser;
-use fanout_coordinator::cli::{Cli, Command};
+use fanout_coordinator::cli::Command;
 use fanout_coordinator::commands;
 use fanout_coordinator::interrupts::Interrupts;
 use fanout_coordinator::run_report::EXIT_BAD_INPUT;
@@ -10,7 +9,7 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = fanout_coordinator::config_file::parse_cli();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
@@ -58,6 +57,8 @@ fn main() -> ExitCode {
             Command::Watch(args) => commands::remote::watch(args, interrupts).await,
             Command::Cancel(args) => commands::remote::cancel(args).await,
             Command::Workers(args) => commands::remote::workers(args).await,
+            Command::Config(args) => fanout_coordinator::config_file::show(&args)
+                .map_err(|e| commands::CommandError::Input(e.to_string())),
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {
