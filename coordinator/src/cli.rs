@@ -22,6 +22,20 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 }
 
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// Write fanout.1 and one page per command (fanout-run.1, ...) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
 /// `fanout config`: what the config file and the environment set.
 #[derive(Args)]
 pub struct ConfigArgs {
@@ -80,6 +94,10 @@ pub enum Command {
     Workers(RemoteOnlyArgs),
     /// Show the settings a command would use, and where each comes from.
     Config(ConfigArgs),
+    /// Print a shell completion script: `fanout completions bash > /etc/bash_completion.d/fanout`.
+    Completions(CompletionsArgs),
+    /// Print the man page (or write one per command with --out-dir).
+    Man(ManArgs),
     /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
     #[command(hide = true)]
     Worker(fanout_worker::WorkerArgs),

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 /// Commands that take no defaults: the hidden worker (configured by its own flags and
 /// environment) and `config` itself.
-const SKIPPED: &[&str] = &["worker", "config", "help"];
+const SKIPPED: &[&str] = &["worker", "config", "help", "completions", "man"];
 
 /// A config file that cannot be used, with its file and line.
 #[derive(Debug, thiserror::Error)]

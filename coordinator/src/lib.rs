@@ -20,6 +20,7 @@ pub mod recorder;
 pub mod run_report;
 pub mod scheduler;
 pub mod serve;
+pub mod shell_docs;
 pub mod terminal_text;
 pub mod validate_report;
 pub mod worker_service;

@@ -59,6 +59,9 @@ fn main() -> ExitCode {
             Command::Workers(args) => commands::remote::workers(args).await,
             Command::Config(args) => fanout_coordinator::config_file::show(&args)
                 .map_err(|e| commands::CommandError::Input(e.to_string())),
+            Command::Completions(args) => Ok(fanout_coordinator::shell_docs::completions(&args)),
+            Command::Man(args) => fanout_coordinator::shell_docs::man(&args)
+                .map_err(|e| commands::CommandError::Internal(format!("man page: {e}"))),
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {
