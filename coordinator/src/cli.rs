@@ -373,6 +373,8 @@ pub enum ReportFormat {
     Junit,
     /// A Markdown report for pull requests and wikis.
     Markdown,
+    /// CSV: one row per host and rule (one per host not evaluated), for spreadsheets.
+    Csv,
 }
 
 #[derive(Args)]

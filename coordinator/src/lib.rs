@@ -5,6 +5,7 @@ pub mod chunks;
 pub mod cli;
 pub mod commands;
 pub mod config_file;
+pub mod csv_report;
 pub mod host_record;
 pub mod http_job;
 pub mod interrupts;

@@ -20,6 +20,9 @@ pub enum Format {
     Human,
     /// One JSON object per host per line on stdout; the summary goes to stderr.
     Json,
+    /// CSV on stdout when the run ends (run: a row per host and command; inventory: a row
+    /// per host); the summary goes to stderr.
+    Csv,
 }
 
 #[derive(Debug, thiserror::Error)]
