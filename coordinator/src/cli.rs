@@ -20,6 +20,23 @@ pub struct Cli {
     /// over the environment, which wins over the file.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// How log lines on stderr look: `text` for people, `json` (one object per line, local
+    /// workers' lines too) for log shippers. Verbosity comes from FANOUT_LOG.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        env = "FANOUT_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args)]

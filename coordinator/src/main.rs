@@ -1,6 +1,6 @@
 //! `fanout`: flags, logging and signals; the subcommands live in the library.
 
-use fanout_coordinator::cli::Command;
+use fanout_coordinator::cli::{Command, LogFormat};
 use fanout_coordinator::commands;
 use fanout_coordinator::interrupts::Interrupts;
 use fanout_coordinator::run_report::EXIT_BAD_INPUT;
@@ -10,17 +10,30 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
     let cli = fanout_coordinator::config_file::parse_cli();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // `fanout serve` logs to journald or a container runtime: no colour codes there.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        // A log line to a reader that went away must not bring the process down.
-        .log_internal_errors(false)
-        .init();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG").unwrap_or_else(|_| "warn".into())
+    };
+    match cli.log_format {
+        LogFormat::Json => {
+            // Local workers inherit it and log JSON too. Nothing else runs yet: no thread can
+            // be reading the environment while it changes.
+            unsafe { std::env::set_var("FANOUT_LOG_FORMAT", "json") };
+            tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(filter())
+                .with_writer(std::io::stderr)
+                .log_internal_errors(false)
+                .init();
+        }
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            // `fanout serve` logs to journald or a container runtime: no colour codes there.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            // A log line to a reader that went away must not bring the process down.
+            .log_internal_errors(false)
+            .init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
