@@ -74,6 +74,11 @@ pub(super) fn load(path: &Path) -> Result<Option<Document>, InventoryError> {
         read_vars_dirs(&mut model, path)?;
     } else {
         let text = read_text(path)?;
+        // A Nornir single file (only `hosts`, `groups`, `defaults` at the top) is left to the
+        // Nornir reader without a second parse.
+        if nornir_sections_only(&text) {
+            return Ok(None);
+        }
         if !read_text_source(&mut model, path, text)? {
             return Ok(None);
         }
@@ -93,6 +98,21 @@ pub(super) fn from_script(
     model.origin = Some(PathBuf::from(origin));
     yaml_format::read_script(&mut model, output)?;
     model.into_document()
+}
+
+/// Whether every top-level key of a YAML text is a Nornir section name.
+fn nornir_sections_only(text: &str) -> bool {
+    let mut keys = text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with([' ', '\t', '#', '-']))
+        .filter(|l| !l.starts_with("..."))
+        .map(|l| l.split(':').next().unwrap_or_default().trim());
+    let mut any = false;
+    let only = keys.all(|k| {
+        any = true;
+        matches!(k, "hosts" | "groups" | "defaults")
+    });
+    any && only
 }
 
 fn read_error(path: &Path, error: std::io::Error) -> InventoryError {
