@@ -14,6 +14,63 @@ use std::time::Duration;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Defaults for any command's flags [default: ./fanout.yaml, else
+    /// $XDG_CONFIG_HOME/fanout/config.yaml]. Every flag also reads FANOUT_<FLAG>; flags win
+    /// over the environment, which wins over the file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// How log lines on stderr look: `text` for people, `json` (one object per line, local
+    /// workers' lines too) for log shippers. Verbosity comes from FANOUT_LOG.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        env = "FANOUT_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// Write fanout.1 and one page per command (fanout-run.1, ...) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// `fanout config`: what the config file and the environment set.
+#[derive(Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigAction {
+    /// Show every flag of COMMAND with its value and where it comes from (command line,
+    /// environment, config file:line, built-in); without COMMAND, which file is read.
+    Show {
+        /// The command whose flags to show (`run`, `validate`, ...).
+        command: Option<String>,
+        /// That command's flags, as you would give them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,6 +115,12 @@ pub enum Command {
     Diff(crate::backup::args::DiffArgs),
     /// List the backups that changed a device's configuration.
     History(crate::backup::args::HistoryArgs),
+    /// Show the settings a command would use, and where each comes from.
+    Config(ConfigArgs),
+    /// Print a shell completion script: `fanout completions bash > /etc/bash_completion.d/fanout`.
+    Completions(CompletionsArgs),
+    /// Print the man page (or write one per command with --out-dir).
+    Man(ManArgs),
     /// Run as a worker (what `fanout-worker` does; used when that binary is not installed).
     #[command(hide = true)]
     Worker(fanout_worker::WorkerArgs),
@@ -65,9 +128,12 @@ pub enum Command {
 
 #[derive(Args, Clone)]
 pub struct Selection {
-    /// Inventory: a directory with hosts.yaml (groups.yaml, defaults.yaml) or one YAML file.
-    #[arg(short, long)]
-    pub inventory: PathBuf,
+    /// Inventory: a Nornir directory (hosts.yaml, groups.yaml, defaults.yaml) or file, a
+    /// nornir.yaml, an Ansible inventory (YAML, INI, or a directory with group_vars/), a .csv
+    /// with a header row, or exec:PROGRAM printing Ansible's --list JSON. Repeat to merge
+    /// several; a host in more than one comes from the last.
+    #[arg(short, long, required = true)]
+    pub inventory: Vec<PathBuf>,
 
     /// Only hosts matching KEY=VALUE (or KEY!=VALUE; `*` globs). Repeat to narrow further.
     #[arg(long = "filter", value_name = "KEY=VALUE")]
@@ -118,6 +184,17 @@ pub struct RunArgs {
     /// How to report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Structured records from each output: `textfsm` for every command, or
+    /// `textfsm:COMMAND` for one (repeat for several). They go into the JSON output and
+    /// beside each text file as <host>/<command>.json.
+    #[arg(long, value_name = "PARSER[:COMMAND]")]
+    pub parse: Vec<String>,
+
+    /// TextFSM templates for --parse (an ntc-templates `index` plus templates)
+    /// [default: $NET_TEXTFSM, else python3's installed ntc_templates].
+    #[arg(long, value_name = "DIR", requires = "parse")]
+    pub templates: Option<PathBuf>,
 
     #[command(flatten)]
     pub remote: RemoteArgs,
@@ -319,6 +396,8 @@ pub enum ReportFormat {
     Junit,
     /// A Markdown report for pull requests and wikis.
     Markdown,
+    /// CSV: one row per host and rule (one per host not evaluated), for spreadsheets.
+    Csv,
 }
 
 #[derive(Args)]

@@ -61,6 +61,15 @@ pub struct CommandRecord {
     /// Where `--output` wrote it, relative to the output directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// `--parse textfsm`: the output's records, as Netmiko's `use_textfsm=True` gives them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parsed: Option<serde_json::Value>,
+    /// Where `--output` wrote the records (`<host>/<command>.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parsed_file: Option<String>,
+    /// `--parse textfsm`: why this output has no records (no template, a template error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
     /// The raw bytes, for the output files; never serialised.
     #[serde(skip)]
     pub raw: Vec<u8>,
@@ -112,6 +121,9 @@ impl HostRecord {
                 duration_ms: status.duration_ms,
                 rejected: status.rejected,
                 file: None,
+                parsed: None,
+                parsed_file: None,
+                parse_error: None,
                 raw,
             })
             .collect();

@@ -1,7 +1,6 @@
 //! `fanout`: flags, logging and signals; the subcommands live in the library.
 
-use clap::Parser;
-use fanout_coordinator::cli::{Cli, Command};
+use fanout_coordinator::cli::{Command, LogFormat};
 use fanout_coordinator::commands;
 use fanout_coordinator::interrupts::Interrupts;
 use fanout_coordinator::run_report::EXIT_BAD_INPUT;
@@ -10,18 +9,31 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // `fanout serve` logs to journald or a container runtime: no colour codes there.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        // A log line to a reader that went away must not bring the process down.
-        .log_internal_errors(false)
-        .init();
+    let cli = fanout_coordinator::config_file::parse_cli();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG").unwrap_or_else(|_| "warn".into())
+    };
+    match cli.log_format {
+        LogFormat::Json => {
+            // Local workers inherit it and log JSON too. Nothing else runs yet: no thread can
+            // be reading the environment while it changes.
+            unsafe { std::env::set_var("FANOUT_LOG_FORMAT", "json") };
+            tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(filter())
+                .with_writer(std::io::stderr)
+                .log_internal_errors(false)
+                .init();
+        }
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            // `fanout serve` logs to journald or a container runtime: no colour codes there.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            // A log line to a reader that went away must not bring the process down.
+            .log_internal_errors(false)
+            .init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -61,6 +73,11 @@ fn main() -> ExitCode {
             Command::Backup(args) => commands::backup::backup(args, interrupts).await,
             Command::Diff(args) => commands::backup::diff(args),
             Command::History(args) => commands::backup::history(args),
+            Command::Config(args) => fanout_coordinator::config_file::show(&args)
+                .map_err(|e| commands::CommandError::Input(e.to_string())),
+            Command::Completions(args) => Ok(fanout_coordinator::shell_docs::completions(&args)),
+            Command::Man(args) => fanout_coordinator::shell_docs::man(&args)
+                .map_err(|e| commands::CommandError::Internal(format!("man page: {e}"))),
             Command::Worker(args) => return run_worker(args, interrupts.abort).await,
         }
         .unwrap_or_else(|e| {

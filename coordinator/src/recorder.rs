@@ -20,6 +20,9 @@ pub enum Format {
     Human,
     /// One JSON object per host per line on stdout; the summary goes to stderr.
     Json,
+    /// CSV on stdout when the run ends (run: a row per host and command; inventory: a row
+    /// per host); the summary goes to stderr.
+    Csv,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,8 @@ pub struct Recorder {
     /// Hosts failed so far, for the live progress line.
     failed: usize,
     progress: indicatif::ProgressBar,
+    /// `--parse textfsm`: adds records to each host's outputs before they are written.
+    parser: Option<crate::parsed_output::OutputParser>,
 }
 
 /// What [`Recorder::with_transform`] takes.
@@ -111,6 +116,7 @@ impl Recorder {
             files_written: 0,
             failed: 0,
             progress,
+            parser: None,
         })
     }
 
@@ -149,6 +155,12 @@ impl Recorder {
         Ok(self)
     }
 
+    /// Parses outputs into records (`--parse`) as each host arrives.
+    pub fn with_parser(mut self, parser: Option<crate::parsed_output::OutputParser>) -> Self {
+        self.parser = parser;
+        self
+    }
+
     /// Keeps `record`, writing its outputs and its line in `results.jsonl` first. A host whose
     /// outputs cannot be stored fails as `output_write_failed` and the run goes on; `Err` means
     /// `results.jsonl` itself can no longer be written, and the caller should stop the run
@@ -158,6 +170,9 @@ impl Recorder {
             transform(&mut record);
         }
         let mut outcome = Ok(());
+        if let Some(parser) = &self.parser {
+            parser.apply(&mut record);
+        }
         let transcript = std::mem::take(&mut record.transcript);
         if let Some(tree) = &self.session_log
             && !transcript.is_empty()
@@ -249,6 +264,7 @@ fn without_outputs(record: &HostRecord) -> HostRecord {
     let mut slim = record.clone();
     for command in &mut slim.commands {
         command.output = None;
+        command.parsed = None;
         command.raw = Vec::new();
     }
     slim
@@ -278,6 +294,21 @@ impl Saved {
                 Err(e) => {
                     failure = Some(e.to_string());
                     break;
+                }
+            }
+            if let Some(parsed) = &command.parsed {
+                let records = crate::parsed_output::records_file(&file);
+                let mut json = serde_json::to_vec_pretty(parsed).expect("records serialise");
+                json.push(b'\n');
+                match self.tree.write(&[&dir, &records], &json) {
+                    Ok(()) => {
+                        command.parsed_file = Some(format!("{dir}/{records}"));
+                        written += 1;
+                    }
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
                 }
             }
         }
@@ -383,6 +414,9 @@ mod tests {
                     duration_ms: 1,
                     rejected: false,
                     file: None,
+                    parsed: None,
+                    parsed_file: None,
+                    parse_error: None,
                     raw: output.as_bytes().to_vec(),
                 })
                 .collect(),

@@ -228,6 +228,14 @@ pub fn print(outcome: &RunOutcome, format: Format, output_dir: Option<&Path>) {
             eprint!("{}", failure_table(&outcome.records, &outcome.unfinished));
             eprint!("{}", summary(outcome, output_dir));
         }
+        Format::Csv => {
+            crate::out!(
+                "{}",
+                crate::csv_report::run(&outcome.records, &outcome.unfinished)
+            );
+            eprint!("{}", failure_table(&outcome.records, &outcome.unfinished));
+            eprint!("{}", summary(outcome, output_dir));
+        }
     }
 }
 

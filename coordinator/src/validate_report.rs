@@ -256,6 +256,56 @@ impl<'a> ValidationReport<'a> {
         out
     }
 
+    /// One row per host and rule (`passed`, `failed`), or one per host not evaluated
+    /// (`error`, with why), hosts in name order.
+    pub fn csv(&self) -> String {
+        use crate::csv_report::line;
+        let mut out = line(&[
+            "host",
+            "status",
+            "rule",
+            "passed",
+            "reason",
+            "offending_line",
+            "error",
+        ]);
+        let status = |s: HostStatus| match s {
+            HostStatus::Passed => "passed",
+            HostStatus::Failed => "failed",
+            HostStatus::Error => "error",
+        };
+        for (record, host_status) in &self.hosts {
+            if *host_status == HostStatus::Error {
+                let error = error_text(record);
+                out.push_str(&line(&[&record.host, "error", "", "", "", "", &error]));
+                continue;
+            }
+            for verdict in &record.rules {
+                out.push_str(&line(&[
+                    record.host.as_str(),
+                    status(*host_status),
+                    &verdict.rule,
+                    if verdict.passed { "true" } else { "false" },
+                    verdict.reason.as_deref().unwrap_or_default(),
+                    verdict.offending_line.as_deref().unwrap_or_default(),
+                    "",
+                ]));
+            }
+        }
+        for host in self.never_ran {
+            out.push_str(&line(&[
+                host.as_str(),
+                "error",
+                "",
+                "",
+                "",
+                "",
+                "never ran",
+            ]));
+        }
+        out
+    }
+
     pub fn json(&self) -> String {
         let hosts: Vec<HostEntry> = self
             .hosts

@@ -15,18 +15,28 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Local workers write into a pipe the coordinator reads; colour codes would be noise.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        // When whoever read our stderr is gone, a log line must not panic the worker (the
-        // subscriber would report the failed write on stderr, and that report panics).
-        .log_internal_errors(false)
-        .init();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG").unwrap_or_else(|_| "warn".into())
+    };
+    // `fanout --log-format json` sets this for the workers it starts: one JSON object a line.
+    if std::env::var("FANOUT_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .log_internal_errors(false)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            // Local workers write into a pipe the coordinator reads; colour codes would be noise.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            // When whoever read our stderr is gone, a log line must not panic the worker (the
+            // subscriber would report the failed write on stderr, and that report panics).
+            .log_internal_errors(false)
+            .init();
+    }
     let mut config = match fanout_worker::WorkerConfig::try_from(Cli::parse().worker) {
         Ok(config) => config,
         Err(e) => {

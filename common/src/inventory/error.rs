@@ -211,6 +211,9 @@ pub enum InventoryErrorKind {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A dynamic inventory program that failed, timed out or printed no inventory.
+    #[error("inventory script: {reason}")]
+    Script { reason: String },
     /// A `--filter` expression that is not `key=value` or `key!=value`.
     #[error("invalid filter {expr:?}: {reason}")]
     BadFilter { expr: String, reason: &'static str },

@@ -1,6 +1,7 @@
 //! Hosts, groups and defaults as written in the files, before any inheritance: what each key
 //! means, which keys exist at which level, and the checks that only need one entry to make.
 
+use super::connection::{ConnectionOptions, RawConnections};
 use super::error::{InventoryErrorKind, group_subject, host_subject};
 use super::values::{Flag, MERGE_KEY, Mapping, Name, NameList, Port, Text};
 use super::yaml::{Expect, ParseState, Scalar, Seed};
@@ -117,10 +118,8 @@ pub(super) struct RawEntry {
     pub platform: Option<String>,
     pub password: Option<Credential>,
     pub secret: Option<Credential>,
-    /// The enable secret a Nornir inventory keeps in `connection_options` (netmiko's
-    /// `extras.secret`, scrapli's `extras.auth_secondary`); used when no `secret*` key is set at
-    /// this level.
-    pub connection_secret: Option<Credential>,
+    /// Nornir's per-plugin overrides (see `connection`).
+    pub connections: RawConnections,
     pub groups: Option<Vec<String>>,
     pub data: Map<String, Value>,
     pub ssh: RawSsh,
@@ -153,11 +152,6 @@ impl RawSsh {
 }
 
 impl RawEntry {
-    /// The enable secret this level supplies, if any.
-    pub fn enable_secret(&self) -> Option<&Credential> {
-        self.secret.as_ref().or(self.connection_secret.as_ref())
-    }
-
     /// Fills what this mapping leaves unset from a YAML merge source (`<<: *base`).
     fn merge_from(&mut self, base: RawEntry) {
         self.hostname = self.hostname.take().or(base.hostname);
@@ -166,7 +160,7 @@ impl RawEntry {
         self.platform = self.platform.take().or(base.platform);
         self.password = self.password.take().or(base.password);
         self.secret = self.secret.take().or(base.secret);
-        self.connection_secret = self.connection_secret.take().or(base.connection_secret);
+        self.connections.merge_from(base.connections);
         self.groups = self.groups.take().or(base.groups);
         self.ssh.merge_from(base.ssh);
         for (key, value) in base.data {
@@ -426,17 +420,7 @@ impl<'de> Expect<'de> for EntryExpect {
                     entry.data = map.next_value_seed(Seed::new(state, Mapping { field: "data" }))?
                 }
                 Field::ConnectionOptions => {
-                    let options = map.next_value_seed(Seed::new(
-                        state,
-                        Mapping {
-                            field: "connection_options",
-                        },
-                    ))?;
-                    entry.connection_secret =
-                        connection_secret(&options).map(|secret| Credential {
-                            field: "connection_options",
-                            source: CredentialSource::Literal(secret),
-                        });
+                    entry.connections = map.next_value_seed(Seed::new(state, ConnectionOptions))?
                 }
                 Field::SshKeyFile => {
                     entry.ssh.key_file = map.next_value_seed(name("ssh_key_file"))?
@@ -476,19 +460,6 @@ impl<'de> Expect<'de> for EntryExpect {
         }
         Ok(entry)
     }
-}
-
-/// The enable secret in Nornir's per-connection options, netmiko's first, then scrapli's.
-fn connection_secret(options: &Map<String, Value>) -> Option<Secret> {
-    let pick =
-        |connection: &str, key: &str| match options.get(connection)?.get("extras")?.get(key)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
-    pick("netmiko", "secret")
-        .or_else(|| pick("scrapli", "auth_secondary"))
-        .map(Secret::new)
 }
 
 /// The value of a merge key in an entry: one mapping or a list of them, earlier ones winning.

@@ -6,6 +6,7 @@
 //! by name in a hash map, and credentials referenced by a group or the defaults are read once.
 
 use super::LoadOptions;
+use super::connection::{Plugin, RawConnection, read_extras};
 use super::error::{InventoryError, InventoryErrorKind, group_subject, host_subject};
 use super::host::{Host, SshOptions};
 use super::locate::Step;
@@ -21,7 +22,11 @@ const DEFAULT_PORT: u16 = 22;
 const MAX_CREDENTIAL_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Resolves every host of `doc`, in file order.
-pub(super) fn resolve(doc: &Document, options: &LoadOptions) -> Result<Vec<Host>, InventoryError> {
+pub(super) fn resolve(
+    doc: &Document,
+    options: &LoadOptions,
+    notes: &mut Notes,
+) -> Result<Vec<Host>, InventoryError> {
     let graph = GroupGraph::build(doc)?;
     let known: HashSet<&str> = options.known_platforms.iter().map(String::as_str).collect();
     let mut credentials = CredentialCache::default();
@@ -39,26 +44,38 @@ pub(super) fn resolve(doc: &Document, options: &LoadOptions) -> Result<Vec<Host>
             doc,
             name: &named.name,
             levels: &levels,
+            plugin: Plugin::PREFERENCE.into_iter().find(|plugin| {
+                levels
+                    .iter()
+                    .any(|o| doc.entry(*o).connections.get(*plugin).is_some())
+            }),
         };
+        let extras = resolver.extras(notes)?;
         hosts.push(Host {
             name: named.name.clone(),
             hostname: resolver
-                .first(|e| e.hostname.as_ref())
-                .map_or_else(|| named.name.clone(), |(_, h)| h.clone()),
+                .attribute(|c| c.hostname.as_ref(), |e| e.hostname.as_ref())
+                .map_or_else(|| named.name.clone(), |h| h.clone()),
             port: resolver
-                .first(|e| e.port.as_ref())
-                .map_or(DEFAULT_PORT, |(_, p)| *p),
+                .attribute(|c| c.port.as_ref(), |e| e.port.as_ref())
+                .map_or(DEFAULT_PORT, |p| *p),
             username: resolver
-                .first(|e| e.username.as_ref())
-                .map(|(_, u)| u.clone())
+                .attribute(|c| c.username.as_ref(), |e| e.username.as_ref())
+                .cloned()
                 .unwrap_or_default(),
-            password: resolver.credential(&mut credentials, |e| e.password.as_ref())?,
-            secret: resolver.credential(&mut credentials, RawEntry::enable_secret)?,
+            password: match resolver.connection_first(|c| c.password.as_ref()) {
+                Some((_, password)) => password.clone(),
+                None => resolver.credential(&mut credentials, |e| e.password.as_ref())?,
+            },
+            secret: match &extras.secret {
+                Some(secret) => secret.clone(),
+                None => resolver.credential(&mut credentials, |e| e.secret.as_ref())?,
+            },
             platform: resolver.platform(&known, options)?,
             groups: named.entry.groups.clone().unwrap_or_default(),
             all_groups: chain.iter().map(|g| doc.groups[*g].name.clone()).collect(),
             data: resolver.data(),
-            ssh: resolver.ssh(&mut credentials)?,
+            ssh: resolver.ssh(&mut credentials, &extras)?,
         });
     }
     Ok(hosts)
@@ -69,6 +86,19 @@ struct HostResolver<'d> {
     doc: &'d Document,
     name: &'d str,
     levels: &'d [Origin],
+    /// The connection plugin whose `connection_options` apply, if any level has some.
+    plugin: Option<Plugin>,
+}
+
+/// What resolved from a plugin's `extras`, with where it was written.
+#[derive(Default)]
+struct ResolvedExtras {
+    origin: Option<Origin>,
+    secret: Option<Secret>,
+    key_file: Option<String>,
+    key_passphrase: Option<Secret>,
+    use_keys: Option<bool>,
+    allow_agent: Option<bool>,
 }
 
 impl<'d> HostResolver<'d> {
@@ -80,6 +110,63 @@ impl<'d> HostResolver<'d> {
         self.levels
             .iter()
             .find_map(|origin| get(self.doc.entry(*origin)).map(|value| (*origin, value)))
+    }
+
+    /// The first level whose options for the chosen plugin set the attribute `get` reads.
+    fn connection_first<T: ?Sized>(
+        &self,
+        get: impl Fn(&'d RawConnection) -> Option<&'d T>,
+    ) -> Option<(Origin, &'d T)> {
+        let plugin = self.plugin?;
+        self.levels.iter().find_map(|origin| {
+            let options = self.doc.entry(*origin).connections.get(plugin)?;
+            get(options).map(|value| (*origin, value))
+        })
+    }
+
+    /// Nornir's rule: the plugin's option from any level, else the attribute from any level.
+    fn attribute<T: ?Sized>(
+        &self,
+        option: impl Fn(&'d RawConnection) -> Option<&'d T>,
+        plain: impl Fn(&'d RawEntry) -> Option<&'d T>,
+    ) -> Option<&'d T> {
+        self.connection_first(option)
+            .or_else(|| self.first(plain))
+            .map(|(_, value)| value)
+    }
+
+    /// The path to the chosen plugin's options, then `tail`.
+    fn connection_path<'t>(&self, tail: &[Step<'t>]) -> Vec<Step<'t>> {
+        let plugin = self.plugin.map_or("netmiko", Plugin::name);
+        let mut path = vec![Step::Key("connection_options"), Step::Key(plugin)];
+        path.extend_from_slice(tail);
+        path
+    }
+
+    /// The plugin's `extras`, from the first level that has them (whole, as Nornir takes them).
+    /// Settings fanout has no use for become notes.
+    fn extras(&self, notes: &mut Notes) -> Result<ResolvedExtras, InventoryError> {
+        let (Some(plugin), Some((origin, extras))) =
+            (self.plugin, self.connection_first(|c| c.extras.as_ref()))
+        else {
+            return Ok(ResolvedExtras::default());
+        };
+        let read = read_extras(plugin, extras).map_err(|(path, kind)| {
+            let mut tail = vec![Step::Key("extras")];
+            tail.extend(path.iter().map(|p| Step::Key(p.as_str())));
+            self.error(kind, origin, &self.connection_path(&tail))
+        })?;
+        for (key, why) in &read.ignored {
+            notes.add(self, origin, plugin, key, why);
+        }
+        Ok(ResolvedExtras {
+            origin: Some(origin),
+            secret: read.secret,
+            key_file: read.key_file,
+            key_passphrase: read.key_passphrase,
+            use_keys: read.use_keys,
+            allow_agent: read.allow_agent,
+        })
     }
 
     fn error(&self, kind: InventoryErrorKind, origin: Origin, tail: &[Step<'_>]) -> InventoryError {
@@ -96,15 +183,20 @@ impl<'d> HostResolver<'d> {
         options: &LoadOptions,
     ) -> Result<String, InventoryError> {
         let host = self.levels[0];
-        let Some((origin, platform)) = self.first(|e| e.platform.as_ref()) else {
-            return Err(self.error(InventoryErrorKind::MissingPlatform, host, &[]));
-        };
+        let (origin, platform, at) =
+            if let Some((origin, platform)) = self.connection_first(|c| c.platform.as_ref()) {
+                (
+                    origin,
+                    platform,
+                    self.connection_path(&[Step::Key("platform")]),
+                )
+            } else if let Some((origin, platform)) = self.first(|e| e.platform.as_ref()) {
+                (origin, platform, vec![Step::Key("platform")])
+            } else {
+                return Err(self.error(InventoryErrorKind::MissingPlatform, host, &[]));
+            };
         if platform.is_empty() {
-            return Err(self.error(
-                InventoryErrorKind::MissingPlatform,
-                origin,
-                &[Step::Key("platform")],
-            ));
+            return Err(self.error(InventoryErrorKind::MissingPlatform, origin, &at));
         }
         if let Some(canonical) = options.platform_aliases.get(platform)
             && !known.contains(platform.as_str())
@@ -121,7 +213,7 @@ impl<'d> HostResolver<'d> {
                 suggestion: closest(platform, names).map(str::to_string),
                 known: options.known_platforms.clone(),
             };
-            return Err(self.error(kind, origin, &[Step::Key("platform")]));
+            return Err(self.error(kind, origin, &at));
         }
         Ok(platform.clone())
     }
@@ -137,11 +229,21 @@ impl<'d> HostResolver<'d> {
         }
     }
 
-    fn ssh(&self, cache: &mut CredentialCache) -> Result<SshOptions, InventoryError> {
+    fn ssh(
+        &self,
+        cache: &mut CredentialCache,
+        extras: &ResolvedExtras,
+    ) -> Result<SshOptions, InventoryError> {
         let list = |get: fn(&'d RawEntry) -> Option<&'d Vec<String>>| {
             self.first(get).map(|(_, v)| v.clone()).unwrap_or_default()
         };
-        let (key_file, key) = match self.first(|e| e.ssh.key_file.as_ref()) {
+        let key_file = match (&extras.key_file, extras.origin) {
+            // netmiko's `use_keys: false`: no key, wherever one is named.
+            _ if extras.use_keys == Some(false) => None,
+            (Some(file), Some(origin)) => Some((origin, file)),
+            _ => self.first(|e| e.ssh.key_file.as_ref()),
+        };
+        let (key_file, key) = match key_file {
             None => (None, Secret::default()),
             Some((origin, relative)) => {
                 let credential = Credential {
@@ -155,10 +257,16 @@ impl<'d> HostResolver<'d> {
         Ok(SshOptions {
             key_file,
             key,
-            key_passphrase: self.credential(cache, |e| e.ssh.key_passphrase.as_ref())?,
-            agent: self
-                .first(|e| e.ssh.agent.as_ref())
-                .is_some_and(|(_, a)| *a),
+            key_passphrase: match &extras.key_passphrase {
+                Some(passphrase) => passphrase.clone(),
+                None => self.credential(cache, |e| e.ssh.key_passphrase.as_ref())?,
+            },
+            agent: match extras.allow_agent {
+                Some(allow) => allow,
+                None => self
+                    .first(|e| e.ssh.agent.as_ref())
+                    .is_some_and(|(_, a)| *a),
+            },
             kex: list(|e| e.ssh.kex.as_ref()),
             ciphers: list(|e| e.ssh.ciphers.as_ref()),
             host_key_algorithms: list(|e| e.ssh.host_key_algorithms.as_ref()),
@@ -431,5 +539,64 @@ impl Dedup {
         let fresh = self.stamp[group] != self.current;
         self.stamp[group] = self.current;
         fresh
+    }
+}
+
+/// Settings read but without effect, said once per place they are written: a note for each
+/// group or defaults entry, one for all hosts that write the same key.
+#[derive(Default)]
+pub(super) struct Notes {
+    seen: HashSet<(Option<Origin>, String)>,
+    /// Per key written on hosts: the first host's note and how many hosts wrote it.
+    on_hosts: Vec<(String, String, usize)>,
+    notes: Vec<String>,
+}
+
+impl Notes {
+    fn add(
+        &mut self,
+        host: &HostResolver<'_>,
+        origin: Origin,
+        plugin: Plugin,
+        key: &str,
+        why: &str,
+    ) {
+        let path = format!("connection_options.{}.extras.{key}", plugin.name());
+        if let Origin::Host(_) = origin {
+            if let Some(entry) = self.on_hosts.iter_mut().find(|(p, _, _)| *p == path) {
+                entry.2 += 1;
+                return;
+            }
+        } else if !self.seen.insert((Some(origin), path.clone())) {
+            return;
+        }
+        let steps: Vec<Step<'_>> = path.split('.').map(Step::Key).collect();
+        let subject = match origin {
+            Origin::Host(_) => host_subject(host.name),
+            Origin::Group(g) => group_subject(&host.doc.groups[g].name),
+            Origin::Defaults => "defaults".to_string(),
+        };
+        let location = host
+            .doc
+            .locate(origin, &steps)
+            .map_or_else(String::new, |l| format!("{l}: "));
+        let note = format!("{location}{subject}: `{path}` is ignored: {why}");
+        match origin {
+            Origin::Host(_) => self.on_hosts.push((path, note, 1)),
+            _ => self.notes.push(note),
+        }
+    }
+
+    pub fn into_notes(self) -> Vec<String> {
+        let mut notes = self.notes;
+        notes.extend(
+            self.on_hosts
+                .into_iter()
+                .map(|(_, note, count)| match count {
+                    1 => note,
+                    n => format!("{note} (and on {} more hosts)", n - 1),
+                }),
+        );
+        notes
     }
 }

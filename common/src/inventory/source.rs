@@ -34,8 +34,45 @@ pub(super) enum Origin {
     Defaults,
 }
 
+/// Where something of an inventory in another format (Ansible) is written, found only when a
+/// message needs it.
+#[derive(Debug, Clone, Default)]
+pub(super) enum Place {
+    /// Not in a file (a script's output).
+    #[default]
+    Nowhere,
+    /// A node of a YAML or JSON source, by its path of keys.
+    Yaml { source: usize, path: Vec<String> },
+    /// A known position (INI files are read line by line).
+    Line {
+        source: usize,
+        line: usize,
+        column: usize,
+    },
+}
+
+/// Where an entry of a converted inventory is written, and where each field it sets came from
+/// (by fanout's field name: `platform` for Ansible's `ansible_network_os`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct EntryPlaces {
+    pub at: Place,
+    pub keys: Vec<(&'static str, Place)>,
+}
+
+/// The places of every entry of a converted inventory, parallel to its hosts and groups.
+#[derive(Debug, Default)]
+pub(super) struct Places {
+    pub hosts: Vec<EntryPlaces>,
+    pub groups: Vec<EntryPlaces>,
+    pub defaults: EntryPlaces,
+    /// Where the inventory came from when no file is (`exec:./script`).
+    pub origin: Option<PathBuf>,
+}
+
 /// Everything the files say, before inheritance.
 pub(super) struct Document {
+    /// Set for inventories converted from another format; `layout` is then unused.
+    places: Option<Places>,
     layout: Layout,
     sources: Vec<SourceFile>,
     pub hosts: Vec<Named>,
@@ -63,6 +100,15 @@ impl Document {
         let hosts_path = find(dir, "hosts")?.ok_or_else(|| {
             InventoryError::new(InventoryErrorKind::MissingHostsFile).at(SourceLocation::file(dir))
         })?;
+        Self::read_files(hosts_path, find(dir, "groups")?, find(dir, "defaults")?)
+    }
+
+    /// Reads SimpleInventory's three files; groups and defaults are optional.
+    pub fn read_files(
+        hosts_path: PathBuf,
+        groups_path: Option<PathBuf>,
+        defaults_path: Option<PathBuf>,
+    ) -> Result<Document, InventoryError> {
         let mut sources = Vec::new();
         let hosts_file = read_text(&hosts_path)?;
         let hosts = parse(
@@ -79,7 +125,7 @@ impl Document {
 
         let mut groups = Vec::new();
         let mut groups_source = None;
-        if let Some(path) = find(dir, "groups")? {
+        if let Some(path) = groups_path {
             let text = read_text(&path)?;
             groups = parse(
                 &path,
@@ -96,7 +142,7 @@ impl Document {
 
         let mut defaults = RawEntry::default();
         let mut defaults_source = None;
-        if let Some(path) = find(dir, "defaults")? {
+        if let Some(path) = defaults_path {
             let text = read_text(&path)?;
             let subject = Some(Level::Defaults.subject(""));
             defaults = parse(
@@ -112,6 +158,7 @@ impl Document {
         }
 
         Ok(Document {
+            places: None,
             layout: Layout::Directory,
             sources,
             hosts,
@@ -125,7 +172,21 @@ impl Document {
 
     fn read_single_file(path: &Path) -> Result<Document, InventoryError> {
         let text = read_text(path)?;
-        let sections = parse(path, &text, None, SingleFile).map_err(|e| {
+        let parsed = parse(path, &text, None, SingleFile);
+        // A Nornir configuration (`nornir.yaml`) names the inventory's files rather than
+        // holding hosts; its top-level keys tell it apart.
+        if let Err(error) = &parsed
+            && let InventoryErrorKind::UnknownKey {
+                what: "section",
+                key,
+                ..
+            } = error.kind()
+            && super::nornir_config::is_config_key(key)
+        {
+            let files = super::nornir_config::read(path, &text)?;
+            return Self::read_files(files.hosts, files.groups, files.defaults);
+        }
+        let sections = parsed.map_err(|e| {
             let section = match e.kind() {
                 InventoryErrorKind::DuplicateGroup { .. } => "groups",
                 _ => "hosts",
@@ -133,6 +194,7 @@ impl Document {
             with_first_line(e, &text, &[Step::Key(section)])
         })?;
         Ok(Document {
+            places: None,
             layout: Layout::SingleFile,
             sources: vec![SourceFile {
                 path: path.to_path_buf(),
@@ -145,6 +207,80 @@ impl Document {
             defaults: sections.defaults,
             defaults_source: Some(0),
         })
+    }
+
+    /// An inventory converted from another format, with where each entry is written.
+    pub fn converted(
+        sources: Vec<SourceFile>,
+        hosts: Vec<Named>,
+        groups: Vec<Named>,
+        defaults: RawEntry,
+        places: Places,
+    ) -> Document {
+        Document {
+            places: Some(places),
+            layout: Layout::Directory,
+            sources,
+            hosts,
+            hosts_source: 0,
+            groups,
+            groups_source: None,
+            defaults,
+            defaults_source: None,
+        }
+    }
+
+    fn entry_places(&self, origin: Origin) -> Option<&EntryPlaces> {
+        let places = self.places.as_ref()?;
+        match origin {
+            Origin::Host(i) => places.hosts.get(i),
+            Origin::Group(i) => places.groups.get(i),
+            Origin::Defaults => Some(&places.defaults),
+        }
+    }
+
+    /// The location of a place, or of the inventory as a whole.
+    fn place_location(&self, place: &Place) -> Option<SourceLocation> {
+        match place {
+            Place::Nowhere => None,
+            Place::Yaml { source, path } => {
+                let source = &self.sources[*source];
+                let steps: Vec<Step<'_>> = path.iter().map(|k| Step::Key(k)).collect();
+                let mut location = SourceLocation::file(&source.path);
+                if let Some((line, column)) = locate(&source.text, &steps) {
+                    location.line = Some(line);
+                    location.column = Some(column);
+                }
+                Some(location)
+            }
+            Place::Line {
+                source,
+                line,
+                column,
+            } => {
+                let mut location = SourceLocation::file(&self.sources[*source].path);
+                location.line = Some(*line);
+                location.column = Some(*column);
+                Some(location)
+            }
+        }
+    }
+
+    fn locate_converted(&self, origin: Origin, tail: &[Step<'_>]) -> Option<SourceLocation> {
+        let entry = self.entry_places(origin)?;
+        let field = match tail.first() {
+            Some(Step::Key(key)) => Some(*key),
+            _ => None,
+        };
+        let place = field
+            .and_then(|f| entry.keys.iter().rev().find(|(k, _)| *k == f))
+            .map_or(&entry.at, |(_, place)| place);
+        self.place_location(place)
+            .or_else(|| self.place_location(&entry.at))
+            .or_else(|| {
+                let origin = self.places.as_ref()?.origin.as_ref()?;
+                Some(SourceLocation::file(origin))
+            })
     }
 
     pub fn entry(&self, origin: Origin) -> &RawEntry {
@@ -162,6 +298,16 @@ impl Document {
     }
 
     fn source_index(&self, origin: Origin) -> Option<usize> {
+        if let Some(entry) = self.entry_places(origin) {
+            let key_source = entry.keys.iter().find_map(|(_, p)| match p {
+                Place::Yaml { source, .. } | Place::Line { source, .. } => Some(*source),
+                Place::Nowhere => None,
+            });
+            return match &entry.at {
+                Place::Yaml { source, .. } | Place::Line { source, .. } => Some(*source),
+                Place::Nowhere => key_source,
+            };
+        }
         match origin {
             Origin::Host(_) => Some(self.hosts_source),
             Origin::Group(_) => self.groups_source,
@@ -172,6 +318,9 @@ impl Document {
     /// Where `tail` (a key of the entry, or deeper) is written; failing that, where the entry
     /// starts; failing that, the file.
     pub fn locate(&self, origin: Origin, tail: &[Step<'_>]) -> Option<SourceLocation> {
+        if self.places.is_some() {
+            return self.locate_converted(origin, tail);
+        }
         let source = &self.sources[self.source_index(origin)?];
         let mut path = Vec::with_capacity(2 + tail.len());
         let (section, name) = match origin {

@@ -60,7 +60,7 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
     let scratch = tempfile::tempdir().map_err(|e| CommandError::Internal(e.to_string()))?;
     let fleet = BenchFleet::start(&args, scratch.path()).await?;
     let hosts = super::select_hosts(&Selection {
-        inventory: fleet.inventory.clone(),
+        inventory: vec![fleet.inventory.clone()],
         filters: Vec::new(),
         platforms: None,
     })?

@@ -34,7 +34,7 @@ pub async fn run(args: DemoArgs, interrupts: Interrupts) -> Result<u8, CommandEr
         .write_inventory(&inventory)
         .map_err(|e| CommandError::Internal(format!("cannot write the demo inventory: {e}")))?;
     let hosts = select_hosts(&Selection {
-        inventory,
+        inventory: vec![inventory],
         filters: Vec::new(),
         platforms: None,
     })?

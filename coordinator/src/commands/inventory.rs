@@ -18,6 +18,22 @@ pub async fn run(args: InventoryArgs, interrupts: Interrupts) -> Result<u8, Comm
             }
         }
         Format::Human => crate::out!("{}", table(&hosts)),
+        Format::Csv => {
+            let mut out = crate::csv_report::line(&[
+                "name", "hostname", "port", "username", "platform", "groups",
+            ]);
+            for h in &hosts {
+                out.push_str(&crate::csv_report::line(&[
+                    h.name.clone(),
+                    h.hostname.clone(),
+                    h.port.to_string(),
+                    h.username.clone(),
+                    h.platform.clone(),
+                    h.all_groups.join(";"),
+                ]));
+            }
+            crate::out!("{out}");
+        }
     }
     Ok(0)
 }

@@ -161,8 +161,12 @@ pub fn select_hosts(selection: &Selection) -> Result<Selected, CommandError> {
     let options = LoadOptions {
         known_platforms: registry.names(),
         platform_aliases: registry.aliases().clone(),
+        ..Default::default()
     };
-    let inventory = Inventory::load(&selection.inventory, &options)?;
+    let inventory = Inventory::load_all(&selection.inventory, &options)?;
+    for note in inventory.notes() {
+        eprintln!("fanout: note: {note}");
+    }
     let hosts: Vec<Host> = inventory.select(&filters).into_iter().cloned().collect();
     check_private_keys(&hosts)?;
     let profiles = hosts
@@ -177,9 +181,14 @@ pub fn select_hosts(selection: &Selection) -> Result<Selected, CommandError> {
         } else {
             format!("no host matches {}", selection.filters.join(" and "))
         };
+        let sources: Vec<String> = selection
+            .inventory
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         return Err(CommandError::Input(format!(
             "{}: nothing to run: {how}",
-            selection.inventory.display()
+            sources.join(" + ")
         )));
     }
     Ok(Selected { hosts, profiles })

@@ -26,6 +26,16 @@ pub fn run(args: PlatformsArgs) -> Result<u8, CommandError> {
             }
         }
         Format::Human => crate::out!("{}", table(&registry)),
+        Format::Csv => {
+            let mut out = crate::csv_report::line(&["name", "source"]);
+            for loaded in registry.iter() {
+                out.push_str(&crate::csv_report::line(&[
+                    loaded.profile.name.clone(),
+                    source(loaded),
+                ]));
+            }
+            crate::out!("{out}");
+        }
     }
     Ok(0)
 }

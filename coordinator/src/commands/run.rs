@@ -7,6 +7,7 @@ use super::{
 };
 use crate::cli::RunArgs;
 use crate::interrupts::Interrupts;
+use crate::parsed_output::{OutputParser, ParseSpec};
 use crate::recorder::{Format, Recorder};
 use crate::run_report;
 
@@ -25,12 +26,19 @@ pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandErr
     if args.output.is_some() {
         crate::recorder::check_job_file_names(&hosts, &job)?;
     }
+    let parser = output_parser(
+        &args.parse,
+        args.templates.as_deref(),
+        &hosts,
+        &job.commands,
+    )?;
     let progress = progress_bar(hosts.len());
     let keep_outputs = args.format == Format::Human && args.output.is_none();
     let output = args.output.as_deref();
     job.session_log = args.session_log.is_some();
     let recorder = Recorder::new(args.format, output, args.overwrite, keep_outputs, progress)?
-        .with_session_log(args.session_log.as_deref(), args.overwrite)?;
+        .with_session_log(args.session_log.as_deref(), args.overwrite)?
+        .with_parser(parser);
     let request = JobRequest {
         hosts,
         job,
@@ -44,6 +52,25 @@ pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandErr
     };
     run_report::print(&outcome, args.format, args.output.as_deref());
     Ok(outcome.exit_code())
+}
+
+/// The `--parse` parser, its templates found and checked before anything connects.
+fn output_parser(
+    parse: &[String],
+    templates: Option<&std::path::Path>,
+    hosts: &[fanout_common::inventory::Host],
+    commands: &[String],
+) -> Result<Option<OutputParser>, CommandError> {
+    let spec = ParseSpec::from_args(parse).map_err(CommandError::Input)?;
+    if spec.is_empty() {
+        return Ok(None);
+    }
+    let mut platforms: Vec<&str> = hosts.iter().map(|h| h.platform.as_str()).collect();
+    platforms.sort_unstable();
+    platforms.dedup();
+    OutputParser::new(spec, templates, commands, &platforms)
+        .map(Some)
+        .map_err(CommandError::Input)
 }
 
 /// Each `-c` is one command line: a line break or another control character in it would be

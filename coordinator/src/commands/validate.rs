@@ -93,6 +93,7 @@ pub async fn run(args: ValidateArgs, interrupts: Interrupts) -> Result<u8, Comma
         ReportFormat::Json => report.json(),
         ReportFormat::Junit => report.junit(),
         ReportFormat::Markdown => report.markdown(),
+        ReportFormat::Csv => report.csv(),
     };
     crate::out!("{text}");
     if args.format != ReportFormat::Human {

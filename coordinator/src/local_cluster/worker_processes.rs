@@ -32,6 +32,8 @@ const PASSED_VARIABLES: &[&str] = &[
     "XDG_STATE_HOME",
     "XDG_RUNTIME_DIR",
     "FANOUT_LOG",
+    // `--log-format json`: workers log JSON lines too.
+    "FANOUT_LOG_FORMAT",
     "RUST_LOG",
     "RUST_BACKTRACE",
     "RUST_LIB_BACKTRACE",
@@ -251,7 +253,11 @@ async fn keep_tail(
 ) {
     let mut lines = BufReader::new(stderr).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        eprintln!("[worker {pid}] {line}");
+        match line.strip_prefix('{') {
+            // A JSON log line (`--log-format json`) stays one JSON object, with the worker.
+            Some(rest) => eprintln!("{{\"worker_pid\":{pid},{rest}"),
+            None => eprintln!("[worker {pid}] {line}"),
+        }
         let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
         if tail.len() == STDERR_TAIL_LINES {
             tail.pop_front();

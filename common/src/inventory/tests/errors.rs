@@ -25,6 +25,7 @@ fn platforms() -> LoadOptions {
             .into_iter()
             .map(|(a, p)| (a.to_string(), p.to_string()))
             .collect(),
+        ..Default::default()
     }
 }
 

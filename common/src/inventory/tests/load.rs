@@ -352,47 +352,6 @@ r3:
 }
 
 #[test]
-fn secret_keys_beat_connection_options_at_the_same_level_only() {
-    let inventory = load_dir(&[
-        (
-            "hosts.yaml",
-            "\
-explicit:
-  secret: from-secret-key
-  connection_options: {netmiko: {extras: {secret: from-netmiko}}}
-host_options:
-  connection_options: {netmiko: {extras: {secret: from-host-netmiko}}}
-inherits:
-  groups: [g]
-scrapli_only:
-  connection_options:
-    scrapli: {extras: {auth_secondary: from-scrapli}}
-    napalm: {extras: {optional_args: {secret: ignored}}}
-",
-        ),
-        (
-            "groups.yaml",
-            "g:\n  connection_options: {netmiko: {extras: {secret: 1234}}}\n",
-        ),
-        ("defaults.yaml", "platform: linux\nsecret: from-defaults\n"),
-    ])
-    .unwrap();
-    assert_eq!(
-        host(&inventory, "explicit").secret.expose(),
-        "from-secret-key"
-    );
-    assert_eq!(
-        host(&inventory, "host_options").secret.expose(),
-        "from-host-netmiko"
-    );
-    assert_eq!(host(&inventory, "inherits").secret.expose(), "1234");
-    assert_eq!(
-        host(&inventory, "scrapli_only").secret.expose(),
-        "from-scrapli"
-    );
-}
-
-#[test]
 fn null_entries_numbers_and_merge_keys() {
     let inventory = load_dir(&[
         (
@@ -554,6 +513,7 @@ fn a_platform_written_as_an_alias_resolves_to_the_platform() {
     let options = LoadOptions {
         known_platforms: vec!["cisco_ios".into()],
         platform_aliases: [("ios".to_string(), "cisco_ios".to_string())].into(),
+        ..Default::default()
     };
     let inventory = Inventory::load(dir.path(), &options).unwrap();
     assert_eq!(host(&inventory, "r1").platform, "cisco_ios");

@@ -1,8 +1,11 @@
 //! Loader tests: real files in temp dirs, loaded through the public API.
 
+mod ansible;
 mod errors;
 mod filters;
 mod load;
+mod nornir;
+mod sources;
 
 use super::*;
 use std::fs;
@@ -32,4 +35,14 @@ fn host<'i>(inventory: &'i Inventory, name: &str) -> &'i Host {
         .iter()
         .find(|h| h.name == name)
         .unwrap_or_else(|| panic!("no host {name}"))
+}
+
+/// Load options knowing the built-in platforms and their aliases, as `fanout` loads.
+fn builtin_options() -> LoadOptions {
+    let registry = crate::platform::PlatformRegistry::builtin();
+    LoadOptions {
+        known_platforms: registry.names(),
+        platform_aliases: registry.aliases().clone(),
+        ..Default::default()
+    }
 }
