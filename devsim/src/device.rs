@@ -49,6 +49,9 @@ pub struct FleetConfig {
     /// Prompt-detection traps every device sets (banner, timestamps, prompt-like lines, split
     /// writes); none by default.
     pub quirks: crate::Quirks,
+    /// How long one minute of Junos `commit confirmed N` lasts: a minute, unless a test wants
+    /// the automatic rollback sooner.
+    pub confirm_minute: Duration,
 }
 
 impl Default for FleetConfig {
@@ -70,6 +73,7 @@ impl Default for FleetConfig {
             dynamics: crate::DynamicsConfig::default(),
             platforms: Vec::new(),
             quirks: crate::Quirks::default(),
+            confirm_minute: Duration::from_secs(60),
         }
     }
 }

@@ -22,6 +22,7 @@
 //! ```
 
 mod config_gen;
+mod config_store;
 mod device;
 mod drift;
 pub mod dynamics;
