@@ -14,6 +14,7 @@ pub mod monitor_job;
 pub mod output;
 pub mod output_tree;
 pub mod process_usage;
+pub mod push;
 pub mod recorder;
 pub mod run_report;
 pub mod scheduler;

@@ -127,10 +127,16 @@ async fn collect_once(
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
     }
-    let mut outcome = if job.spec.commands.is_empty() {
+    // A push gives each host its own commands.
+    let commands = if target.commands.is_empty() {
+        &job.spec.commands
+    } else {
+        &target.commands
+    };
+    let mut outcome = if commands.is_empty() {
         HostOutcome::default()
     } else {
-        session::collect(target, &job.spec.commands, &options).await
+        session::collect(target, commands, &options).await
     };
     let http = match &job.http {
         _ if outcome.failure.is_some() => return outcome,

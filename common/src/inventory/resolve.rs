@@ -58,6 +58,8 @@ pub(super) fn resolve(doc: &Document, options: &LoadOptions) -> Result<Vec<Host>
             groups: named.entry.groups.clone().unwrap_or_default(),
             all_groups: chain.iter().map(|g| doc.groups[*g].name.clone()).collect(),
             data: resolver.data(),
+            commands: Vec::new(),
+            abort_commands: Vec::new(),
             ssh: resolver.ssh(&mut credentials)?,
         });
     }

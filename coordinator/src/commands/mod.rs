@@ -10,6 +10,7 @@ pub mod follow;
 pub mod inventory;
 pub mod monitor;
 pub mod platforms;
+pub mod push;
 pub mod remote;
 pub mod run;
 pub mod serve;
