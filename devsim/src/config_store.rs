@@ -258,7 +258,7 @@ mod tests {
         store
             .device(0)
             .commit(vec![vlan.clone()], Some(Duration::from_millis(20)));
-        assert_eq!(store.device(0).changes, [vlan.clone()]);
+        assert_eq!(store.device(0).changes, [vlan]);
         std::thread::sleep(Duration::from_millis(30));
         let device = store.device(0);
         assert!(device.changes.is_empty());

@@ -197,26 +197,25 @@ async fn a_gate_failing_in_wave_2_stops_and_rolls_back_wave_2_while_wave_1_stays
     let report = report(&lab);
     let hosts = report["hosts"].as_array().unwrap();
     // Canary r00001-2 and wave 1 r00003-6 keep the change.
-    for i in 0..6 {
+    for (i, host) in hosts.iter().enumerate().take(6) {
         assert!(
             vlan_42(&lab, i).is_some_and(|n| n.starts_with("OK-")),
             "host {i}"
         );
-        assert_eq!(hosts[i]["status"]["state"], "applied");
+        assert_eq!(host["status"]["state"], "applied");
     }
     // Wave 2 (r00007-10) is back to exactly what it was.
     for i in 6..10 {
-        assert_eq!(
-            lab.fleet.running_config(i),
-            before[i],
-            "host {i} rolled back"
+        assert!(
+            lab.fleet.running_config(i) == before[i],
+            "host {i} not rolled back"
         );
         assert_eq!(hosts[i]["status"]["state"], "rolled_back", "{}", hosts[i]);
     }
     assert_eq!(hosts[7]["gate"]["passed"], false);
     // Wave 3 was never touched.
     for i in 10..20 {
-        assert_eq!(lab.fleet.running_config(i), before[i], "host {i} untouched");
+        assert!(lab.fleet.running_config(i) == before[i], "host {i} touched");
         assert_eq!(hosts[i]["status"]["state"], "not_reached");
     }
     lab.fleet.shutdown().await;
@@ -278,7 +277,7 @@ async fn a_commit_confirmed_nobody_confirms_rolls_back_by_itself() {
     })
     .await;
     assert!(rolled_back, "the device did not roll back by itself");
-    assert_eq!(lab.fleet.running_config(0), before);
+    assert!(lab.fleet.running_config(0) == before, "not back as before");
     lab.fleet.shutdown().await;
 }
 
@@ -323,7 +322,7 @@ async fn a_dry_run_shows_lines_and_diffs_and_changes_nothing() {
     assert_eq!(run.code, Some(0), "{}\n{}", run.stderr, run.stdout);
     no_secrets(&run, &lab);
     for (i, config) in before.iter().enumerate() {
-        assert_eq!(&lab.fleet.running_config(i), config, "host {i} changed");
+        assert!(&lab.fleet.running_config(i) == config, "host {i} changed");
     }
     let report = report(&lab);
     let hosts = report["hosts"].as_array().unwrap();

@@ -288,10 +288,8 @@ impl Shell {
             ));
         }
         text.push_str("commit complete\n");
-        if and_quit {
-            if let Outcome::Text(bye) = self.leave_config() {
-                text.push_str(&bye);
-            }
+        if and_quit && let Outcome::Text(bye) = self.leave_config() {
+            text.push_str(&bye);
         }
         Outcome::Text(text)
     }
