@@ -389,3 +389,121 @@ async fn a_rejected_line_aborts_the_host_and_leaves_config_mode() {
     assert!(config.contains("\nvlan 43\n") && !config.contains("\nvlan 44\n"));
     lab.fleet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junos_commits_are_confirmed_after_the_gate_and_stay() {
+    let lab = Lab::start(FleetConfig {
+        count: 2,
+        port: 0,
+        password: PASSWORD.into(),
+        secret: SECRET.into(),
+        platforms: vec![Platform::JuniperJunos],
+        confirm_minute: Duration::from_millis(500),
+        ..FleetConfig::default()
+    })
+    .await;
+    std::fs::write(
+        lab.path("change.j2"),
+        "set vlans PUSH-{{ name | upper }} vlan-id 42\n",
+    )
+    .unwrap();
+    std::fs::write(
+        lab.path("rules.yaml"),
+        "rules:\n  - name: vlan\n    command: show configuration\n    expect: { contains: PUSH- }\n",
+    )
+    .unwrap();
+    let run = push(
+        &lab,
+        &[
+            "--template",
+            &lab.path("change.j2"),
+            "--commit",
+            "--canary",
+            "1",
+            "--confirm-minutes",
+            "1",
+            "--validate",
+            &lab.path("rules.yaml"),
+            "--report",
+            &lab.path("report.json"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stderr, run.stdout);
+    let report = report(&lab);
+    for host in report["hosts"].as_array().unwrap() {
+        assert_eq!(host["status"]["state"], "applied", "{host}");
+        assert_eq!(host["diff_by"], "device");
+        let step: Vec<&str> = host["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["step"] == "confirm")
+            .map(|r| r["command"].as_str().unwrap())
+            .collect();
+        assert_eq!(step, ["configure", "commit", "exit configuration-mode"]);
+    }
+    // Well past the confirm timer: confirmed commits stay.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for i in 0..2 {
+        assert!(
+            lab.fleet.running_config(i).contains("PUSH-R0000"),
+            "host {i}"
+        );
+        assert_eq!(lab.fleet.unconfirmed_rollbacks(i), 0);
+    }
+    lab.fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_rollout_after_the_hosts_in_flight() {
+    let lab = Lab::start(FleetConfig {
+        count: 12,
+        port: 0,
+        password: PASSWORD.into(),
+        secret: SECRET.into(),
+        latency: Duration::from_millis(150),
+        ..FleetConfig::default()
+    })
+    .await;
+    std::fs::write(lab.path("change.txt"), "vlan 42\n name INTERRUPTED\n").unwrap();
+    let before: Vec<String> = (0..12).map(|i| lab.fleet.running_config(i)).collect();
+    let args = push_args(
+        &lab,
+        &[
+            "--lines",
+            &lab.path("change.txt"),
+            "--commit",
+            "--canary",
+            "1",
+            "--waves",
+            "50%,100%",
+            "--report",
+            &lab.path("report.json"),
+        ],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let fanout = RunningFanout::start(&args);
+    let canary_done = wait_until(Duration::from_secs(60), || {
+        lab.fleet.running_config(0).contains("INTERRUPTED")
+    })
+    .await;
+    assert!(canary_done, "the canary never changed");
+    fanout.signal(nix::sys::signal::Signal::SIGINT);
+    let run = fanout.finish(Duration::from_secs(60)).await;
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stderr, run.stdout);
+    assert!(
+        run.stdout.contains("STOPPED: interrupted"),
+        "{}",
+        run.stdout
+    );
+    // The last wave never started, and the report says where every host stands.
+    for (i, config) in before.iter().enumerate().skip(6) {
+        assert!(&lab.fleet.running_config(i) == config, "host {i} changed");
+    }
+    let report = report(&lab);
+    let hosts = report["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 12);
+    assert_eq!(hosts[11]["status"]["state"], "not_reached");
+    lab.fleet.shutdown().await;
+}

@@ -330,8 +330,13 @@ async fn run_job(
         kind,
         detach: false,
     };
-    let Some(outcome) = execute(request, recorder, interrupts.clone()).await? else {
-        return Ok(HashMap::new());
+    let outcome = match execute(request, recorder, interrupts.clone()).await {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => return Ok(HashMap::new()),
+        // Interrupted while the step's workers started: none of its hosts ran, and the report
+        // still has to say where every other host stands.
+        Err(_) if interrupts.drain.is_cancelled() => return Ok(HashMap::new()),
+        Err(e) => return Err(e),
     };
     Ok(outcome
         .records
