@@ -840,6 +840,11 @@ pub struct PushArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
+    /// Keep every session's transcript (secrets masked) under DIR, one subdirectory per step
+    /// of the push (`01-push`, `02-push-gate`, ...), DIR/<step>/<host>.log.
+    #[arg(long, value_name = "DIR")]
+    pub session_log: Option<PathBuf>,
+
     #[command(flatten)]
     pub execution: ExecutionArgs,
 }

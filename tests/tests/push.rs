@@ -316,6 +316,8 @@ async fn a_dry_run_shows_lines_and_diffs_and_changes_nothing() {
             &lab.path("mixed.j2"),
             "--report",
             &lab.path("report.json"),
+            "--session-log",
+            &lab.path("sessions"),
         ],
     )
     .await;
@@ -343,6 +345,17 @@ async fn a_dry_run_shows_lines_and_diffs_and_changes_nothing() {
         "{}",
         run.stdout
     );
+    // Each step's transcripts, secrets masked.
+    let transcript =
+        std::fs::read_to_string(lab.dir.path().join("sessions/01-push-dry-run/r00002.log"))
+            .unwrap();
+    assert!(transcript.contains("show | compare"), "{transcript}");
+    assert!(!transcript.contains(PASSWORD) && !transcript.contains(SECRET));
+    // The IOS host typed its enable secret: the transcript shows it masked.
+    let ios = std::fs::read_to_string(lab.dir.path().join("sessions/01-push-dry-run/r00001.log"))
+        .unwrap();
+    assert!(ios.contains("enable"), "{ios}");
+    assert!(!ios.contains(PASSWORD) && !ios.contains(SECRET), "{ios}");
     lab.fleet.shutdown().await;
 }
 

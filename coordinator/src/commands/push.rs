@@ -67,6 +67,8 @@ pub async fn run(args: PushArgs, interrupts: Interrupts) -> Result<u8, CommandEr
         rollback_on_failure: args.rollback_on_failure,
         confirm_minutes: args.confirm_minutes,
         archive,
+        session_log: args.session_log.clone(),
+        steps_run: Default::default(),
     };
     let outcome = push::run(run, interrupts).await?;
     let text = match args.format {

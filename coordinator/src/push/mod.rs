@@ -57,6 +57,10 @@ pub struct Push<'a> {
     pub confirm_minutes: u32,
     /// The name of the pre-change archive on platforms that keep one.
     pub archive: String,
+    /// `--session-log`: transcripts under this directory, a subdirectory per step.
+    pub session_log: Option<std::path::PathBuf>,
+    /// Steps run so far, to number their transcript directories.
+    pub steps_run: std::sync::atomic::AtomicUsize,
 }
 
 /// What happened, host by host.
@@ -314,13 +318,22 @@ async fn run_job(
     if hosts.is_empty() {
         return Ok(HashMap::new());
     }
-    let recorder = Recorder::new(
+    let mut job = job;
+    let mut recorder = Recorder::new(
         Format::Human,
         None,
         false,
         true,
         indicatif::ProgressBar::hidden(),
     )?;
+    if let Some(dir) = &push.session_log {
+        let n = push
+            .steps_run
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        job.session_log = true;
+        recorder = recorder.with_session_log(Some(&dir.join(format!("{n:02}-{kind}"))), false)?;
+    }
     let remote = RemoteArgs::default();
     let request = JobRequest {
         hosts,
