@@ -520,3 +520,45 @@ async fn ctrl_c_stops_the_rollout_after_the_hosts_in_flight() {
     assert_eq!(hosts[11]["status"]["state"], "not_reached");
     lab.fleet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_lost_mid_change_is_reported_unknown_and_not_retried() {
+    let lab = Lab::start(FleetConfig {
+        count: 2,
+        port: 0,
+        password: PASSWORD.into(),
+        secret: SECRET.into(),
+        faults: [(0, fanout_devsim::Fault::DropMidConfig)].into(),
+        ..FleetConfig::default()
+    })
+    .await;
+    std::fs::write(lab.path("change.txt"), "vlan 42\nvlan 43\n").unwrap();
+    let run = push(
+        &lab,
+        &[
+            "--lines",
+            &lab.path("change.txt"),
+            "--commit",
+            "--max-failures",
+            "1",
+            // Asked for, and still not used: a change is never retried.
+            "--retries",
+            "3",
+            "--report",
+            &lab.path("report.json"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stderr, run.stdout);
+    let report = report(&lab);
+    let lost = &report["hosts"][0];
+    assert_eq!(lost["status"]["state"], "unknown", "{lost}");
+    assert!(run.stdout.contains("UNKNOWN state"), "{}", run.stdout);
+    // The first line took effect, the second never came: one connection, no retry.
+    let config = lab.fleet.running_config(0);
+    assert!(config.contains("\nvlan 42\n") && !config.contains("\nvlan 43\n"));
+    assert_eq!(report["hosts"][1]["status"]["state"], "applied");
+    // r00001 once (no retry), r00002 once.
+    assert_eq!(lab.fleet.connections_accepted(), 2);
+    lab.fleet.shutdown().await;
+}

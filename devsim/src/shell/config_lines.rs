@@ -111,6 +111,9 @@ impl Shell {
             if let Some(config) = &self.options.config {
                 config.lock().changes.push(change);
             }
+            if self.fault() == Some(crate::Fault::DropMidConfig) {
+                return Outcome::Drop(String::new());
+            }
         }
         Outcome::Text(String::new())
     }
