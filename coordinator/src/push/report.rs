@@ -316,3 +316,57 @@ pub fn markdown(outcome: &Outcome) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome() -> Outcome {
+        let host = Host {
+            name: "r1".into(),
+            platform: "cisco_ios".into(),
+            ..Host::default()
+        };
+        let mut applied = HostChange::new(&host, &["vlan 42".to_string()]);
+        applied.status = Status::Applied;
+        applied.wave = Some("canary".into());
+        applied.diff = Some("+ vlan 42\n".into());
+        applied.diff_by = Some("fanout");
+        let mut waiting = HostChange::new(
+            &Host {
+                name: "j1".into(),
+                ..host
+            },
+            &[],
+        );
+        waiting.status = Status::AwaitingConfirm;
+        Outcome {
+            changes: vec![applied, waiting],
+            stopped: Some("wave 1: the gate failed on 1 host(s)".into()),
+            committed: true,
+        }
+    }
+
+    #[test]
+    fn every_format_says_where_each_host_stands() {
+        let outcome = outcome();
+        let human = human(&outcome);
+        assert!(
+            human.contains("== r1 (cisco_ios, canary): applied"),
+            "{human}"
+        );
+        assert!(human.contains("diff (fanout's computed diff)"), "{human}");
+        assert!(human.contains("rolls it back by itself"), "{human}");
+        assert!(human.contains("STOPPED: wave 1"), "{human}");
+        let markdown = markdown(&outcome);
+        assert!(
+            markdown.contains("| r1 | cisco_ios | canary | applied | - | - |"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("```diff\n+ vlan 42\n```"), "{markdown}");
+        let json: serde_json::Value = serde_json::from_str(&json(&outcome)).unwrap();
+        assert_eq!(json["hosts"][1]["status"]["state"], "awaiting_confirm");
+        assert_eq!(json["stopped"], "wave 1: the gate failed on 1 host(s)");
+        assert_eq!(outcome.exit_code(), 1);
+    }
+}
