@@ -562,3 +562,54 @@ async fn a_device_lost_mid_change_is_reported_unknown_and_not_retried() {
     assert_eq!(lab.fleet.connections_accepted(), 2);
     lab.fleet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_junos_wave_is_rolled_back_by_rollback_1_and_commit() {
+    let lab = lab(4, vec![Platform::JuniperJunos], Duration::from_secs(60)).await;
+    edit_inventory(&lab.inventory, |doc| {
+        doc["hosts"]["r00003"]["data"]["vlan_name"] = "WRONG".into();
+    });
+    std::fs::write(
+        lab.path("change.j2"),
+        "set vlans {{ data.vlan_name }} vlan-id 42\n",
+    )
+    .unwrap();
+    std::fs::write(
+        lab.path("rules.yaml"),
+        "rules:\n  - name: vlan\n    command: show configuration\n    expect: { contains: OK- }\n",
+    )
+    .unwrap();
+    let before: Vec<String> = (0..4).map(|i| lab.fleet.running_config(i)).collect();
+    let run = push(
+        &lab,
+        &[
+            "--template",
+            &lab.path("change.j2"),
+            "--commit",
+            "--canary",
+            "1",
+            "--validate",
+            &lab.path("rules.yaml"),
+            "--rollback-on-failure",
+            "--report",
+            &lab.path("report.json"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stderr, run.stdout);
+    let report = report(&lab);
+    let hosts = report["hosts"].as_array().unwrap();
+    // The canary passed its gate and was confirmed; wave 1 failed its gate on r00003 and
+    // every host of it was rolled back at once, not left to the timer.
+    assert_eq!(hosts[0]["status"]["state"], "applied");
+    assert!(lab.fleet.running_config(0).contains("OK-R00001"));
+    for (i, config) in before.iter().enumerate().skip(1) {
+        assert_eq!(hosts[i]["status"]["state"], "rolled_back", "{}", hosts[i]);
+        assert!(
+            &lab.fleet.running_config(i) == config,
+            "host {i} not rolled back"
+        );
+        assert_eq!(lab.fleet.unconfirmed_rollbacks(i), 0);
+    }
+    lab.fleet.shutdown().await;
+}
