@@ -33,6 +33,8 @@ impl From<&Host> for HostTarget {
             ssh_ciphers: host.ssh.ciphers.clone(),
             ssh_host_key_algorithms: host.ssh.host_key_algorithms.clone(),
             jump_host: host.ssh.jump_host.clone().unwrap_or_default(),
+            commands: host.commands.clone(),
+            abort_commands: host.abort_commands.clone(),
         }
     }
 }

@@ -79,6 +79,9 @@ pub enum Command {
     Run(RunArgs),
     /// Check every selected host against a rules file; report for people and for CI.
     Validate(ValidateArgs),
+    /// Change the configuration of every selected host from a template, in waves with a
+    /// validation gate between them (a dry run unless --commit).
+    Push(Box<PushArgs>),
     /// List the hosts a filter selects, with their resolved fields (never secrets).
     Inventory(InventoryArgs),
     /// List the platform profiles (built-in and from --platforms), or print one.
@@ -857,4 +860,83 @@ pub struct ServeArgs {
     /// runs with this limit, and an output beyond it fails its host with output_too_large.
     #[arg(long, default_value = "256MiB", value_parser = parse_output_limit)]
     pub max_output: u64,
+}
+
+/// `fanout push`: see `crate::push`.
+#[derive(Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// A MiniJinja template rendered per host with its inventory fields (`name`, `platform`,
+    /// `data.*`, ...): one configuration line per output line.
+    #[arg(long, value_name = "FILE", required_unless_present = "lines")]
+    pub template: Option<PathBuf>,
+
+    /// The same configuration lines for every host, one per line, sent as written.
+    #[arg(long, value_name = "FILE", conflicts_with = "template")]
+    pub lines: Option<PathBuf>,
+
+    /// Only show per host the lines and a diff; change nothing (the default).
+    #[arg(long, conflicts_with = "commit")]
+    pub dry_run: bool,
+
+    /// Apply the change.
+    #[arg(long)]
+    pub commit: bool,
+
+    /// Hosts changed first, alone, before any wave.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub canary: usize,
+
+    /// Where each wave ends, as a share of all selected hosts (`10%,50%,100%`) or a host count
+    /// (`30,150,300`); the last must reach every host. Default: one wave.
+    #[arg(long, value_delimiter = ',', value_name = "END,...")]
+    pub waves: Vec<String>,
+
+    /// Failed hosts a wave (canary included) may have, pushes and gate together, before the
+    /// rollout stops.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_failures: usize,
+
+    /// The gate between waves: this rules file (as `fanout validate` takes) on the hosts just
+    /// changed.
+    #[arg(long, value_name = "RULES")]
+    pub validate: Option<PathBuf>,
+
+    /// TextFSM templates for the gate's rules (as `fanout validate --templates`).
+    #[arg(long, value_name = "DIR", requires = "validate")]
+    pub templates: Option<PathBuf>,
+
+    /// When a wave fails, roll back the hosts that wave changed.
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+
+    /// Minutes a `commit confirmed` waits for its confirmation before the device rolls it
+    /// back by itself (platforms with candidates).
+    #[arg(long, default_value_t = 10, value_name = "MINUTES")]
+    pub confirm_minutes: u32,
+
+    /// How to report on stdout.
+    #[arg(long, value_enum, default_value_t = PushFormat::Human)]
+    pub format: PushFormat,
+
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Keep every session's transcript (secrets masked) under DIR, one subdirectory per step
+    /// of the push (`01-push`, `02-push-gate`, ...), DIR/<step>/<host>.log.
+    #[arg(long, value_name = "DIR")]
+    pub session_log: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PushFormat {
+    Human,
+    Json,
+    Markdown,
 }

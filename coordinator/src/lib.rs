@@ -18,6 +18,7 @@ pub mod output;
 pub mod output_tree;
 pub mod parsed_output;
 pub mod process_usage;
+pub mod push;
 pub mod recorder;
 pub mod run_report;
 pub mod scheduler;

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::run(args, interrupts).await,
             Command::Validate(args) => commands::validate::run(args, interrupts).await,
+            Command::Push(args) => commands::push::run(*args, interrupts).await,
             Command::Inventory(args) => commands::inventory::run(args, interrupts).await,
             Command::Platforms(args) => commands::platforms::run(args),
             #[cfg(feature = "demo")]

@@ -122,7 +122,14 @@ impl Shared {
         if asked > ceiling {
             info!(job = %spec.job_id, asked, limit = ceiling, "job's output limit lowered to the coordinator's");
         }
-        let bounds = OutputBounds::of(&spec);
+        let mut bounds = OutputBounds::of(&spec);
+        // A push gives hosts their own commands (and abort commands after a rejection).
+        let own = hosts
+            .iter()
+            .map(|h| h.target.commands.len() + h.target.abort_commands.len())
+            .max()
+            .unwrap_or(0);
+        bounds.steps = bounds.steps.max(own);
         let job_id = spec.job_id.clone();
         let mut state = self.lock();
         state.scheduler.add_job(spec, hosts);

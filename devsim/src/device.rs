@@ -49,6 +49,9 @@ pub struct FleetConfig {
     /// Prompt-detection traps every device sets (banner, timestamps, prompt-like lines, split
     /// writes); none by default.
     pub quirks: crate::Quirks,
+    /// How long one minute of Junos `commit confirmed N` lasts: a minute, unless a test wants
+    /// the automatic rollback sooner.
+    pub confirm_minute: Duration,
 }
 
 impl Default for FleetConfig {
@@ -70,6 +73,7 @@ impl Default for FleetConfig {
             dynamics: crate::DynamicsConfig::default(),
             platforms: Vec::new(),
             quirks: crate::Quirks::default(),
+            confirm_minute: Duration::from_secs(60),
         }
     }
 }
@@ -107,6 +111,10 @@ pub enum Fault {
     /// `exit` does not end the session: no exit status, no EOF, the channel stays open until the
     /// client closes it.
     HoldOpen,
+    /// The first configuration line that changes something takes effect, then the channel
+    /// closes abruptly: a device lost mid-change. Not in [`Fault::ALL`], so seeded mixes stay
+    /// what they were; named like the others.
+    DropMidConfig,
 }
 
 impl Fault {
@@ -141,6 +149,7 @@ impl Fault {
             Fault::Garbage => "garbage",
             Fault::Huge => "huge",
             Fault::HoldOpen => "hold-open",
+            Fault::DropMidConfig => "drop-mid-config",
         }
     }
 }
@@ -155,13 +164,11 @@ impl std::str::FromStr for Fault {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Fault::ALL
-            .into_iter()
-            .find(|f| f.name() == text.trim())
-            .ok_or_else(|| {
-                let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown fault {text:?} ({})", names.join(", "))
-            })
+        let every = || Fault::ALL.into_iter().chain([Fault::DropMidConfig]);
+        every().find(|f| f.name() == text.trim()).ok_or_else(|| {
+            let names: Vec<&str> = every().map(|f| f.name()).collect();
+            format!("unknown fault {text:?} ({})", names.join(", "))
+        })
     }
 }
 
@@ -427,7 +434,7 @@ mod tests {
 
     #[test]
     fn fault_names_round_trip() {
-        for fault in Fault::ALL {
+        for fault in Fault::ALL.into_iter().chain([Fault::DropMidConfig]) {
             assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
         }
         assert!("explode".parse::<Fault>().is_err());

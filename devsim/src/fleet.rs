@@ -1,6 +1,7 @@
 //! The running fleet: one listener for every device, the accept loop that tells devices apart by
 //! the local address a client connected to, and shutdown.
 
+use crate::config_store::ConfigStore;
 use crate::device::{plan_devices, plan_faults};
 use crate::drift::{self, plan_drift};
 use crate::inventory::{self, Access};
@@ -57,6 +58,8 @@ pub(crate) struct FleetShared {
     refused_once: Vec<AtomicBool>,
     /// Flapping interfaces and CPU load, scheduled or forced through the control API.
     pub(crate) dynamics: Arc<Dynamics>,
+    /// The configuration pushed to each device since the fleet started.
+    pub(crate) config: Arc<ConfigStore>,
 }
 
 impl FleetShared {
@@ -147,6 +150,7 @@ impl Fleet {
             cfg.seed,
             drift.clone(),
         )?);
+        let config = Arc::new(ConfigStore::new(devices.len(), cfg.confirm_minute));
         let by_address = devices.iter().map(|d| (d.address, d.index)).collect();
         let server_configs = devices.iter().map(|_| OnceLock::new()).collect();
         let shared = Arc::new(FleetShared {
@@ -165,6 +169,7 @@ impl Fleet {
             drift,
             connections: AtomicU64::new(0),
             dynamics,
+            config: config.clone(),
         });
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -174,6 +179,7 @@ impl Fleet {
             cancel.clone(),
             tracker.clone(),
         ));
+        tracker.spawn(sweep_confirmations(config, cancel.clone()));
         tracker.spawn(crate::http::serve(
             http_listener,
             shared.clone(),
@@ -269,6 +275,22 @@ impl Fleet {
     /// Writes [`Fleet::inventory_yaml`] to `path`.
     pub fn write_inventory(&self, path: &Path) -> std::io::Result<()> {
         std::fs::write(path, self.inventory_yaml())
+    }
+
+    /// The device's running configuration now, as its persona prints it, with every change
+    /// pushed to it (and any unconfirmed `commit confirmed` whose time is up rolled back).
+    pub fn running_config(&self, index: usize) -> String {
+        let device = &self.shared.devices[index];
+        let changes = self.shared.config.device(index).changes.clone();
+        let mut model = crate::model::DeviceModel::generate(&device.name, self.shared.seed)
+            .drifted(self.shared.drift(index));
+        crate::config_store::apply(&mut model, &changes);
+        (device.platform.persona().running_config)(&model)
+    }
+
+    /// How many `commit confirmed` the device rolled back because nobody confirmed them.
+    pub fn unconfirmed_rollbacks(&self, index: usize) -> u32 {
+        self.shared.config.device(index).rolled_back
     }
 
     /// The fleet's live state: force a flap or a CPU spike on a device from in-process tests.
@@ -469,6 +491,18 @@ async fn hold_silent(mut stream: TcpStream, cancel: &CancellationToken) {
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             },
+        }
+    }
+}
+
+/// Rolls back expired `commit confirmed`s a few times per `commit confirmed` minute, so a
+/// device undoes an unconfirmed commit on its own, whether or not anyone looks at it.
+async fn sweep_confirmations(config: Arc<ConfigStore>, cancel: CancellationToken) {
+    let every = (config.minute / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => config.sweep(),
         }
     }
 }

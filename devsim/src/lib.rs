@@ -23,6 +23,7 @@
 
 pub mod churn;
 mod config_gen;
+mod config_store;
 mod device;
 mod drift;
 pub mod dynamics;

@@ -132,6 +132,10 @@ struct Args {
     /// (prompts repainted with `\r ESC[K` and colour), or `all`.
     #[arg(long, value_delimiter = ',', value_name = "QUIRK,...", value_parser = parse_quirk)]
     quirks: Vec<Quirks>,
+    /// How long one minute of Junos `commit confirmed N` lasts before the device rolls the
+    /// commit back by itself (`1s` makes tests of the automatic rollback quick).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    confirm_minute: Duration,
 }
 
 impl From<&Args> for FleetConfig {
@@ -175,6 +179,7 @@ impl From<&Args> for FleetConfig {
                 .quirks
                 .iter()
                 .fold(Quirks::default(), |all, q| all.union(*q)),
+            confirm_minute: args.confirm_minute,
         }
     }
 }

@@ -60,7 +60,8 @@ pub(crate) fn site_and_role(hostname: &str, seed: u64) -> (&'static str, &'stati
 /// A VLAN defined on the device.
 pub(crate) struct Vlan {
     pub id: u16,
-    pub name: &'static str,
+    /// Owned, because a pushed configuration may name a VLAN anything (`name CAMERAS-2`).
+    pub name: String,
 }
 
 /// How an interface is used; it decides both its config stanza and its status.
@@ -354,7 +355,10 @@ impl Plan {
     fn vlans(&mut self) -> Vec<Vlan> {
         role_vlans(self.role)
             .iter()
-            .map(|&(id, name)| Vlan { id, name })
+            .map(|&(id, name)| Vlan {
+                id,
+                name: name.to_string(),
+            })
             .collect()
     }
 
@@ -476,7 +480,7 @@ impl Plan {
             });
             let mut svi = Interface::layer3(
                 &format!("Vlan{}", vlan.id),
-                Some(vlan.name),
+                Some(vlan.name.as_str()),
                 Some((offset(subnet, 1), 24)),
                 true,
             );

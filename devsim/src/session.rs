@@ -168,6 +168,10 @@ impl Handler for DeviceSession {
                     .clone()
                     .unwrap_or_else(|| self.fleet.username.clone()),
                 quirks: self.fleet.quirks,
+                config: Some(crate::config_store::DeviceConfig {
+                    store: self.fleet.config.clone(),
+                    index: self.index,
+                }),
             },
         };
         let cancel = self.cancel.clone();

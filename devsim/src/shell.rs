@@ -14,6 +14,7 @@ use rand::Rng as _;
 
 pub(crate) mod commands;
 pub(crate) mod config;
+mod config_lines;
 mod filter;
 
 /// One step of the device's reaction, to be carried out in order.
@@ -52,6 +53,9 @@ pub struct ShellOptions {
     pub username: String,
     /// Prompt-detection traps to set.
     pub quirks: crate::Quirks,
+    /// The device's committed configuration in the fleet, which configuration lines change
+    /// and every new session starts from; `None` keeps changes in this session alone.
+    pub config: Option<crate::config_store::DeviceConfig>,
 }
 
 /// Longest line the device buffers; further characters are ignored, as a bounded terminal would.
@@ -123,6 +127,12 @@ pub struct Shell {
     finished: bool,
     /// A command has run on a `NoPrompt` device: the prompt is gone for good.
     prompt_lost: bool,
+    /// The fleet's seed, to rebuild the model when the committed configuration changes.
+    seed: u64,
+    /// What the current configuration sub-mode configures (`vlan 42`, `interface Gi1/0/1`).
+    object: Option<config::Object>,
+    /// Junos: the candidate configuration being edited, from `configure` to its end.
+    candidate: Option<Vec<crate::config_store::Change>>,
 }
 
 impl Shell {
@@ -141,10 +151,12 @@ impl Shell {
             ask_size = login.detect;
             length = login.height.unwrap_or(DEFAULT_LENGTH);
         }
-        let mut model = DeviceModel::generate(hostname, seed).drifted(&options.drift);
-        if options.quirks.banner {
-            model.banner = Some(quirks::tricky_banner(&model));
-        }
+        let changes = options
+            .config
+            .as_ref()
+            .map(|c| c.lock().changes.clone())
+            .unwrap_or_default();
+        let model = config::build_model(hostname, seed, &options, &changes);
         Shell {
             model,
             options,
@@ -165,6 +177,9 @@ impl Shell {
             secret_tries: 0,
             finished: false,
             prompt_lost: false,
+            seed,
+            object: None,
+            candidate: None,
         }
     }
 
@@ -430,6 +445,7 @@ impl Shell {
                 self.line.clear();
                 if matches!(self.mode, Mode::Config(_)) {
                     self.mode = Mode::Privileged;
+                    self.candidate = None;
                 }
                 let mut bytes = if byte == 0x03 {
                     b"^C\r\n".to_vec()
@@ -606,6 +622,9 @@ impl Shell {
                 .collect(),
         };
         let privileged = self.mode != Mode::User;
+        if privileged && let Some(outcome) = self.run_archive(tokens) {
+            return outcome;
+        }
         let errors = &self.persona.errors;
         let (cmd, number) = match resolve(self.persona.commands, &head, privileged) {
             Ok(found) => found,
@@ -706,6 +725,7 @@ impl Shell {
             Cmd::ShowTechSupport => show::tech_support(&self.model),
             Cmd::ConfigureTerminal => {
                 self.mode = Mode::Config(Vec::new());
+                self.enter_candidate();
                 if let config::Entered::Mode(sub) = (self.persona.config.sub_mode)(words) {
                     self.mode = Mode::Config(vec![sub]);
                 }

@@ -124,7 +124,7 @@ pub(crate) fn vlan_brief(m: &DeviceModel) -> String {
             .collect()
     };
     let mut rows: Vec<(u16, &str, &str)> = vec![(1, "default", "active")];
-    rows.extend(m.vlans.iter().map(|v| (v.id, v.name, "active")));
+    rows.extend(m.vlans.iter().map(|v| (v.id, v.name.as_str(), "active")));
     rows.extend([
         (1002, "fddi-default", "act/unsup"),
         (1003, "token-ring-default", "act/unsup"),

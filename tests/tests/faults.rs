@@ -24,6 +24,8 @@ fn expected(fault: Fault) -> (Option<&'static str>, bool) {
         Fault::Huge => (Some("output_too_large"), false),
         // Holding the session open after `exit` is the device's problem, not the job's.
         Fault::HoldOpen => (None, false),
+        // Only configuration lines set it off.
+        Fault::DropMidConfig => (None, false),
     }
 }
 

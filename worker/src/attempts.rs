@@ -165,9 +165,13 @@ async fn collect_once(
     outcome
 }
 
-/// The CLI commands this host runs: its own (a backup's per-host override), else its
-/// platform's (a backup's configuration command), else the job's.
-fn commands_for<'a>(spec: &'a proto::JobSpec, target: &DeviceTarget) -> &'a [String] {
+/// The CLI commands this host runs: its target's own (a push's rendered lines), else the
+/// job's for this host (a backup's per-host override), else its platform's (a backup's
+/// configuration command), else the job's.
+fn commands_for<'a>(spec: &'a proto::JobSpec, target: &'a DeviceTarget) -> &'a [String] {
+    if !target.commands.is_empty() {
+        return &target.commands;
+    }
     spec.host_commands
         .get(&target.name)
         .or_else(|| spec.platform_commands.get(&target.platform))

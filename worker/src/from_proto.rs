@@ -53,6 +53,8 @@ impl From<HostTarget> for DeviceTarget {
                 host_key: host.ssh_host_key_algorithms,
             },
             jump_host,
+            commands: host.commands,
+            abort_commands: host.abort_commands,
         }
     }
 }

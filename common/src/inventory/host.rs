@@ -29,6 +29,11 @@ pub struct Host {
     /// Free-form data, resolved key by key: host, then groups in order, then defaults.
     pub data: Map<String, Value>,
     pub ssh: SshOptions,
+    /// Commands for this host alone, in place of the job's (a push's rendered lines); never
+    /// read from an inventory file, and not part of [`Host::describe`].
+    pub commands: Vec<String>,
+    /// Typed when one of `commands` is rejected, to leave configuration mode cleanly.
+    pub abort_commands: Vec<String>,
 }
 
 /// SSH beyond a password: key and agent authentication, algorithms for old devices, a jump

@@ -75,6 +75,8 @@ pub(super) fn resolve(
             groups: named.entry.groups.clone().unwrap_or_default(),
             all_groups: chain.iter().map(|g| doc.groups[*g].name.clone()).collect(),
             data: resolver.data(),
+            commands: Vec::new(),
+            abort_commands: Vec::new(),
             ssh: resolver.ssh(&mut credentials, &extras)?,
         });
     }

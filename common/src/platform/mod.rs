@@ -126,6 +126,47 @@ pub struct Privilege {
 pub struct ConfigMode {
     pub enter: String,
     pub exit: String,
+    /// How `fanout push` commits and rolls back here; absent: it cannot push to the platform.
+    #[serde(default)]
+    pub push: Option<PushSteps>,
+}
+
+/// A platform's commit semantics, as data: `{name}` is the archive's file name, `{minutes}`
+/// the confirm timer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushSteps {
+    /// The platform edits a candidate that only a commit applies (Junos, IOS-XR, EOS
+    /// sessions); without one, each line takes effect as it is typed (IOS).
+    #[serde(default)]
+    pub candidate: bool,
+    /// Prints the candidate's difference from the running configuration, in config mode.
+    #[serde(default)]
+    pub compare: Option<String>,
+    /// Commits so that the device rolls back by itself unless confirmed (`commit confirmed
+    /// {minutes}`).
+    #[serde(default)]
+    pub commit_confirmed: Option<String>,
+    /// Commits (and confirms a confirmed commit).
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// Loads the configuration before the last commit into the candidate (`rollback 1`).
+    #[serde(default)]
+    pub rollback: Option<String>,
+    /// Throws away an uncommitted candidate (`rollback 0`).
+    #[serde(default)]
+    pub discard: Option<String>,
+    /// Saves the running configuration before a change, in exec mode
+    /// (`copy running-config flash:{name}`).
+    #[serde(default)]
+    pub archive: Option<String>,
+    /// Puts an archived configuration back, in exec mode (`configure replace flash:{name}
+    /// force`).
+    #[serde(default)]
+    pub replace: Option<String>,
+    /// Shows the running configuration, to capture it and to diff against (no candidate).
+    #[serde(default)]
+    pub show_running: Option<String>,
 }
 
 /// Accepts `key: text` as well as `key: [text, ...]`.

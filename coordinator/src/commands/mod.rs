@@ -11,6 +11,7 @@ pub mod follow;
 pub mod inventory;
 pub mod monitor;
 pub mod platforms;
+pub mod push;
 pub mod remote;
 pub mod run;
 pub mod serve;

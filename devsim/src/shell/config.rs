@@ -1,9 +1,38 @@
 //! Configuration mode, as each vendor moves through it: the words that climb a level or leave,
 //! and the sub-modes a line enters, as the prompt names them (`r1(config-if)#`,
-//! `[r1-GigabitEthernet0/0/1]`, `r1 (port1) # `). Nothing typed here is applied: the
-//! configuration must stay what the model says.
+//! `[r1-GigabitEthernet0/0/1]`, `r1 (port1) # `). IOS-like devices apply the lines devsim
+//! models (VLANs, interface descriptions, access VLANs, shutdown, NTP servers) at once and reject
+//! any other with `% Invalid input`; Junos edits a candidate that `commit` applies (see
+//! `candidate.rs`). Other vendors accept every line and apply nothing.
 
-use super::{Mode, Outcome, Shell};
+use super::{Mode, Outcome, Shell, ShellOptions};
+use crate::config_store::{self, Change};
+use crate::model::DeviceModel;
+use crate::persona::Platform;
+
+/// What the current sub-mode configures, so its lines know what they change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Object {
+    Vlan(u16),
+    Interface(String),
+    /// A sub-mode devsim does not model (`line vty 0 4`, `router ospf 1`): lines are accepted.
+    Other,
+}
+
+/// The device's model as the fleet's seed, its drift and quirks, and then `changes` make it.
+pub(crate) fn build_model(
+    hostname: &str,
+    seed: u64,
+    options: &ShellOptions,
+    changes: &[Change],
+) -> DeviceModel {
+    let mut model = DeviceModel::generate(hostname, seed).drifted(&options.drift);
+    config_store::apply(&mut model, changes);
+    if options.quirks.banner {
+        model.banner = Some(super::quirks::tricky_banner(&model));
+    }
+    model
+}
 
 /// Whether a configuration line enters a sub-mode.
 #[derive(Debug, PartialEq, Eq)]
@@ -96,6 +125,7 @@ impl Shell {
             if stack.pop().is_none() {
                 return self.leave_config();
             }
+            self.object = None;
             return Outcome::Text(String::new());
         }
         if first == "do" {
@@ -112,6 +142,18 @@ impl Shell {
                 other => other,
             };
         }
+        if matches!(
+            self.options.platform,
+            Platform::CiscoIos | Platform::CiscoXe
+        ) {
+            return self.ios_line(tokens, raw, caret_base);
+        }
+        if self.options.platform == Platform::JuniperJunos {
+            return self.junos_line(tokens, raw, caret_base);
+        }
+        let Mode::Config(stack) = &mut self.mode else {
+            return Outcome::Text(String::new());
+        };
         match (persona.config.sub_mode)(tokens) {
             Entered::No => {}
             Entered::Incomplete => return Outcome::Text(incomplete.into()),
@@ -125,9 +167,12 @@ impl Shell {
         Outcome::Text(String::new())
     }
 
-    /// Back to exec mode, with the vendor's farewell.
-    fn leave_config(&mut self) -> Outcome {
+    /// Back to exec mode, with the vendor's farewell. A Junos candidate not committed is
+    /// discarded.
+    pub(super) fn leave_config(&mut self) -> Outcome {
         self.mode = Mode::Privileged;
+        self.object = None;
+        self.candidate = None;
         Outcome::Text(self.message(self.persona.config_leave, ""))
     }
 }

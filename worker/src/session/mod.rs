@@ -71,6 +71,11 @@ pub struct DeviceTarget {
     /// Reach the device through this SSH host first, as `ProxyJump` does: `[user@]host[:port]`,
     /// parsed when the session starts so a bad one fails the host instead of being skipped.
     pub jump_host: Option<String>,
+    /// Commands for this host alone, in place of the job's (a push's configuration steps).
+    pub commands: Vec<String>,
+    /// Typed when a command is rejected, before the session closes, so a device is not left
+    /// in configuration mode or with a half-edited candidate.
+    pub abort_commands: Vec<String>,
 }
 
 /// Key-based ways to authenticate, tried before the password.
@@ -322,10 +327,31 @@ async fn run_in_shell(
         let rejection = output.rejection.clone();
         outputs.push(output);
         if let Some(line) = rejection {
+            abort(shell, target, options, deadline, outputs).await;
             return Err(rejected(command, &line));
         }
     }
     Ok(())
+}
+
+/// Types the target's abort commands after a rejected one, recording their outputs; their own
+/// failures are not the host's (the rejection is), so they are logged and the rest still typed.
+async fn abort(
+    shell: &mut CliShell,
+    target: &DeviceTarget,
+    options: &SessionOptions,
+    deadline: &HostDeadline,
+    outputs: &mut Vec<CommandOutput>,
+) {
+    for command in &target.abort_commands {
+        match shell.run(command, options, deadline).await {
+            Ok(output) => outputs.push(output),
+            Err(e) => {
+                warn!(command = %command, error = %e, "abort command failed");
+                return;
+            }
+        }
+    }
 }
 
 /// Appends to the last output what the shell found of it later (see `shell.rs`); a refusal
