@@ -17,6 +17,7 @@ mod locate;
 mod raw;
 mod resolve;
 mod sections;
+mod snmp;
 mod source;
 mod values;
 mod yaml;
@@ -27,6 +28,7 @@ mod tests;
 pub use error::{InventoryError, InventoryErrorKind, SourceLocation};
 pub use filter::Filter;
 pub use host::{Host, SshOptions};
+pub use snmp::{DEFAULT_SNMP_PORT, SnmpAuth, SnmpOptions, SnmpPriv, SnmpVersion};
 
 use std::path::Path;
 

@@ -59,16 +59,17 @@ pub(super) fn resolve(doc: &Document, options: &LoadOptions) -> Result<Vec<Host>
             all_groups: chain.iter().map(|g| doc.groups[*g].name.clone()).collect(),
             data: resolver.data(),
             ssh: resolver.ssh(&mut credentials)?,
+            snmp: super::snmp::resolve(&resolver, &mut credentials)?,
         });
     }
     Ok(hosts)
 }
 
 /// One host's resolution order: the host, its groups' ancestry, the defaults.
-struct HostResolver<'d> {
-    doc: &'d Document,
+pub(super) struct HostResolver<'d> {
+    pub(super) doc: &'d Document,
     name: &'d str,
-    levels: &'d [Origin],
+    pub(super) levels: &'d [Origin],
 }
 
 impl<'d> HostResolver<'d> {
@@ -82,7 +83,12 @@ impl<'d> HostResolver<'d> {
             .find_map(|origin| get(self.doc.entry(*origin)).map(|value| (*origin, value)))
     }
 
-    fn error(&self, kind: InventoryErrorKind, origin: Origin, tail: &[Step<'_>]) -> InventoryError {
+    pub(super) fn error(
+        &self,
+        kind: InventoryErrorKind,
+        origin: Origin,
+        tail: &[Step<'_>],
+    ) -> InventoryError {
         let error = InventoryError::new(kind).about(Some(host_subject(self.name)));
         match self.doc.locate(origin, tail) {
             Some(location) => error.at(location),
@@ -189,7 +195,7 @@ impl<'d> HostResolver<'d> {
 /// Credentials read from the environment or files, kept per group/defaults entry so a thousand
 /// hosts sharing a group's `password_file` cause one read.
 #[derive(Default)]
-struct CredentialCache {
+pub(super) struct CredentialCache {
     read: HashMap<(Origin, &'static str), Secret>,
 }
 
@@ -200,6 +206,17 @@ impl CredentialCache {
         credential: &Credential,
         host: &HostResolver<'_>,
     ) -> Result<Secret, InventoryError> {
+        self.read_in(origin, credential, host, &[Step::Key(credential.field)])
+    }
+
+    /// As `read`, for a credential written at `tail` in its entry (under `snmp:`, say).
+    pub(super) fn read_in(
+        &mut self,
+        origin: Origin,
+        credential: &Credential,
+        host: &HostResolver<'_>,
+        tail: &[Step<'_>],
+    ) -> Result<Secret, InventoryError> {
         if let CredentialSource::Literal(secret) = &credential.source {
             return Ok(secret.clone());
         }
@@ -208,7 +225,7 @@ impl CredentialCache {
             return Ok(secret.clone());
         }
         let secret = fetch(credential, host.doc.source_path(origin))
-            .map_err(|kind| host.error(kind, origin, &[Step::Key(credential.field)]))?;
+            .map_err(|kind| host.error(kind, origin, tail))?;
         if !matches!(origin, Origin::Host(_)) {
             self.read.insert(key, secret.clone());
         }

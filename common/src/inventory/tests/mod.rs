@@ -3,6 +3,7 @@
 mod errors;
 mod filters;
 mod load;
+mod snmp;
 
 use super::*;
 use std::fs;
