@@ -18,6 +18,7 @@ pub mod recorder;
 pub mod run_report;
 pub mod scheduler;
 pub mod serve;
+pub mod snmp_job;
 pub mod terminal_text;
 pub mod validate_report;
 pub mod worker_service;

@@ -53,6 +53,7 @@ impl From<HostTarget> for DeviceTarget {
                 host_key: host.ssh_host_key_algorithms,
             },
             jump_host,
+            snmp: host.snmp.map(Into::into),
         }
     }
 }

@@ -222,6 +222,7 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         connect_rate: execution.connect_rate,
         validation: None,
         http: None,
+        snmp: None,
         platform_profiles: HashMap::new(),
         session_log: false,
     }

@@ -71,6 +71,8 @@ pub struct DeviceTarget {
     /// Reach the device through this SSH host first, as `ProxyJump` does: `[user@]host[:port]`,
     /// parsed when the session starts so a bad one fails the host instead of being skipped.
     pub jump_host: Option<String>,
+    /// How to poll the device over SNMP, when the inventory says.
+    pub snmp: Option<crate::snmp::SnmpCredentials>,
 }
 
 /// Key-based ways to authenticate, tried before the password.
