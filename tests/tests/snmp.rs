@@ -320,3 +320,163 @@ async fn bad_snmp_input_is_exit_2_with_file_and_line() {
         run.stderr
     );
 }
+
+const DEVSIM_COMMUNITY: &str = "devsim-Ro-s14-never-printed";
+
+/// A devsim fleet answering SNMPv2c, its inventory rewritten to carry the `snmp:` section.
+async fn snmp_lab(count: usize) -> fanout_tests::Lab {
+    let lab = fanout_tests::Lab::start(fanout_devsim::FleetConfig {
+        count,
+        seed: 14,
+        ..fanout_devsim::FleetConfig::default()
+    })
+    .await;
+    lab.fleet.serve_snmp(DEVSIM_COMMUNITY).unwrap();
+    lab.fleet.write_inventory(&lab.inventory).unwrap();
+    lab
+}
+
+/// Each varbind's OID and value text, in order, as `snmpbulkwalk -On -Oqv`-style lines.
+fn oids_of(varbinds: &[serde_json::Value]) -> Vec<String> {
+    varbinds
+        .iter()
+        .map(|v| v["oid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_devsim_devices_walked_through_workers_lose_and_repeat_nothing() {
+    let lab = snmp_lab(500).await;
+    let out = lab.dir.path().join("out");
+    let run = fanout(
+        &[
+            "run",
+            "-i",
+            &lab.inventory_arg(),
+            "--snmp-get",
+            "sysName.0",
+            "--snmp-walk",
+            "IF-MIB::ifOperStatus",
+            "--snmp-walk",
+            "IF-MIB::ifXTable",
+            "--snmp-max-repetitions",
+            "50",
+            // A loaded CI machine answers slowly; silence is not what this test is about.
+            "--snmp-timeout",
+            "5s",
+            "--snmp-retries",
+            "2",
+            "--workers",
+            "2",
+            "--connect-rate",
+            "0",
+            "--output",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let records = json_lines(&std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    assert_eq!(records.len(), 500);
+    let workers: std::collections::BTreeSet<String> =
+        records.iter().map(|r| r["worker"].to_string()).collect();
+    assert_eq!(workers.len(), 2, "both workers polled: {workers:?}");
+    for record in &records {
+        let host = record["host"].as_str().unwrap();
+        let commands = record["commands"].as_array().unwrap();
+        assert_eq!(commands[0]["varbinds"][0]["value"], host, "{record}");
+        let index = lab
+            .fleet
+            .devices()
+            .iter()
+            .position(|d| d.name == host)
+            .unwrap();
+        let interfaces = lab.fleet.dynamics().interfaces(index).unwrap().len();
+        // One ifOperStatus and 7 ifXTable columns per interface, each exactly once, in order.
+        for (walk, columns) in [(1, 1), (2, 7)] {
+            let oids = oids_of(commands[walk]["varbinds"].as_array().unwrap());
+            assert_eq!(oids.len(), columns * interfaces, "{host} walk {walk}");
+            let mut sorted = oids.clone();
+            sorted.sort_by_key(|o| {
+                o.split('.')
+                    .map(|a| a.parse::<u32>().unwrap())
+                    .collect::<Vec<_>>()
+            });
+            sorted.dedup();
+            assert_eq!(sorted, oids, "{host}: walk {walk} out of order or repeated");
+        }
+    }
+    assert!(!run.all_output().contains(DEVSIM_COMMUNITY));
+    assert!(!everything_under(&out).contains(DEVSIM_COMMUNITY));
+    lab.fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_flap_shows_in_the_cli_and_over_snmp_and_net_snmp_reads_the_if_table() {
+    let lab = snmp_lab(3).await;
+    let port = lab.fleet.serve_snmp(DEVSIM_COMMUNITY).unwrap();
+    let states = lab.fleet.dynamics().interfaces(1).unwrap();
+    let position = states.iter().position(|s| s.status == "up").unwrap();
+    let name = states[position].name.clone();
+    lab.fleet.dynamics().set_link(1, &name, false).unwrap();
+    let oper_status = format!("IF-MIB::ifOperStatus.{}", position + 1);
+    let run = fanout(
+        &[
+            "run",
+            "-i",
+            &lab.inventory_arg(),
+            "--filter",
+            "name=r00002",
+            "-c",
+            "show ip interface brief",
+            "--snmp-get",
+            &oper_status,
+            "--format",
+            "json",
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let record = &json_lines(&run.stdout)[0];
+    let cli = record["commands"][0]["output"].as_str().unwrap();
+    let line = cli.lines().find(|l| l.starts_with(&name)).unwrap();
+    assert!(line.contains("down"), "{line}");
+    assert_eq!(record["commands"][1]["varbinds"][0]["value"], 2, "{record}");
+
+    if which("snmpbulkwalk").is_none() {
+        cannot_run("net-snmp's snmpbulkwalk is not installed (apt-get install snmp)");
+        return;
+    }
+    let device = &lab.fleet.devices()[1];
+    let walk = tokio::process::Command::new("snmpbulkwalk")
+        .args(["-v2c", "-c", DEVSIM_COMMUNITY, "-On", "-Cr5"])
+        .arg(format!("{}:{port}", device.address))
+        .arg("1.3.6.1.2.1.2.2")
+        .env("MIBS", "")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        walk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&walk.stderr)
+    );
+    let text = String::from_utf8(walk.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 17 * states.len(), "{text}");
+    for (i, state) in states.iter().enumerate() {
+        let descr = format!(
+            ".1.3.6.1.2.1.2.2.1.2.{} = STRING: \"{}\"",
+            i + 1,
+            state.name
+        );
+        assert!(lines.contains(&descr.as_str()), "{descr} not in\n{text}");
+    }
+    let down = format!(".1.3.6.1.2.1.2.2.1.8.{} = INTEGER: 2", position + 1);
+    assert!(lines.contains(&down.as_str()), "{down} not in\n{text}");
+    lab.fleet.shutdown().await;
+}

@@ -18,7 +18,9 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                // The SNMP library logs every failed request as an error; each is the host's
+                // result already (FANOUT_LOG=async_snmp=debug shows them).
+                .unwrap_or_else(|_| "warn,async_snmp=off".into()),
         )
         .with_writer(std::io::stderr)
         // Local workers write into a pipe the coordinator reads; colour codes would be noise.
