@@ -11,8 +11,8 @@ use crate::outcome::{CommandOutput, HostOutcome, SessionFailure};
 use crate::session::{DeviceTarget, SessionOptions};
 use async_snmp::transport::{UdpHandle, UdpTransport};
 use async_snmp::{
-    Auth, AuthProtocol, Client, EngineCache, ErrorKind, PrivProtocol, Retry, UsmConfig, Value,
-    VarBind,
+    Auth, AuthProtocol, Client, EngineCache, ErrorKind, MasterKeys, PrivProtocol, Retry, UsmConfig,
+    Value, VarBind,
 };
 use fanout_common::proto::{SnmpJob, SnmpOp, SnmpRequest, SnmpTarget};
 use fanout_common::wire::DEFAULT_MAX_OUTPUT_BYTES;
@@ -275,24 +275,26 @@ impl SnmpRunner {
             return Ok(config.clone());
         }
         let user = UsmConfig::new(c.user.as_bytes().to_vec());
+        // Master keys (a megabyte of hashing each) derived here, once per password; the
+        // client only localises them per engine.
         let config = match (auth_protocol(&c.auth)?, c.privacy.as_str()) {
             (None, _) => user,
-            (Some(auth), "") => user
-                .auth(auth, c.auth_password.expose())
-                .map_err(|e| internal(&e))?,
-            (Some(auth), "aes128") => user
-                .auth_priv(
-                    auth,
-                    c.auth_password.expose(),
-                    PrivProtocol::Aes128,
-                    c.priv_password.expose(),
-                )
-                .map_err(|e| internal(&e))?,
-            (Some(_), other) => {
-                return Err(SessionFailure {
-                    kind: FailureKind::Internal,
-                    message: format!("unknown SNMP privacy protocol {other:?}"),
-                });
+            (Some(auth), privacy) => {
+                let keys = MasterKeys::new(auth, c.auth_password.expose().as_bytes())
+                    .map_err(|e| internal(&e))?;
+                let keys = match privacy {
+                    "" => keys,
+                    "aes128" => keys
+                        .with_privacy(PrivProtocol::Aes128, c.priv_password.expose().as_bytes())
+                        .map_err(|e| internal(&e))?,
+                    other => {
+                        return Err(SessionFailure {
+                            kind: FailureKind::Internal,
+                            message: format!("unknown SNMP privacy protocol {other:?}"),
+                        });
+                    }
+                };
+                user.with_master_keys(keys).map_err(|e| internal(&e))?
             }
         };
         cache.insert(key, config.clone());
