@@ -4,7 +4,8 @@
 //! `job` module, since those settings are the coordinator's own.)
 
 use crate::inventory::Host;
-use crate::proto::HostTarget;
+use crate::inventory::SnmpOptions;
+use crate::proto::{HostTarget, SnmpTarget};
 
 /// What a worker needs to reach the host. The secrets leave the coordinator only here, over an
 /// authenticated worker stream; `facts_json` carries the rest of the host (data included,
@@ -35,6 +36,27 @@ impl From<&Host> for HostTarget {
             jump_host: host.ssh.jump_host.clone().unwrap_or_default(),
             commands: host.commands.clone(),
             abort_commands: host.abort_commands.clone(),
+            snmp: host.snmp.as_ref().map(snmp_target),
         }
+    }
+}
+
+/// The SNMP credentials as the worker's client takes them.
+fn snmp_target(snmp: &SnmpOptions) -> SnmpTarget {
+    SnmpTarget {
+        version: snmp.version.as_str().to_string(),
+        port: u32::from(snmp.port),
+        community: snmp.community.expose().to_string(),
+        user: snmp.user.clone(),
+        auth: snmp
+            .auth
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default(),
+        auth_password: snmp.auth_password.expose().to_string(),
+        privacy: snmp
+            .privacy
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+        priv_password: snmp.priv_password.expose().to_string(),
     }
 }

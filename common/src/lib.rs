@@ -15,6 +15,7 @@ pub mod paths;
 pub mod platform;
 pub mod proto;
 pub mod secret;
+pub mod snmp_names;
 pub mod suggest;
 pub mod wire;
 

@@ -13,7 +13,7 @@ use tracing::warn;
 pub struct OutputBounds {
     /// Largest output of one command, as the job was sent to workers.
     pub max_output_bytes: u64,
-    /// How many outputs a host may have: its commands and HTTP steps.
+    /// How many outputs a host may have: its commands, HTTP steps and SNMP requests.
     pub steps: usize,
 }
 
@@ -21,7 +21,9 @@ impl OutputBounds {
     pub fn of(spec: &JobSpec) -> Self {
         Self {
             max_output_bytes: spec.max_output_bytes,
-            steps: most_commands(spec) + spec.http.as_ref().map_or(0, |h| h.steps.len()),
+            steps: most_commands(spec)
+                + spec.http.as_ref().map_or(0, |h| h.steps.len())
+                + spec.snmp.as_ref().map_or(0, |s| s.requests.len()),
         }
     }
 }

@@ -157,12 +157,15 @@ pub struct RunArgs {
         short = 'c',
         long = "command",
         value_name = "COMMAND",
-        required_unless_present = "steps"
+        required_unless_present_any = ["steps", "snmp_gets", "snmp_walks"]
     )]
     pub commands: Vec<String>,
 
     #[command(flatten)]
     pub http: HttpArgs,
+
+    #[command(flatten)]
+    pub snmp: SnmpArgs,
 
     #[command(flatten)]
     pub execution: ExecutionArgs,
@@ -256,6 +259,54 @@ pub struct HttpArgs {
     /// on loopback, where anyone on the path can read them. Without it such a run is refused.
     #[arg(long)]
     pub http_allow_plaintext_credentials: bool,
+}
+
+/// SNMP requests a run sends to every host, after its CLI commands and HTTP requests.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "SNMP polling")]
+pub struct SnmpArgs {
+    /// GET this object on every host: a numeric OID or a built-in name (`sysDescr.0`,
+    /// `IF-MIB::ifOperStatus.1`; MIB files are not loaded). Repeat for several. The host's
+    /// `snmp:` inventory section says how (version, community or v3 user, port).
+    #[arg(long = "snmp-get", value_name = "OID", id = "snmp_gets")]
+    pub gets: Vec<String>,
+
+    /// Walk this subtree on every host with GETBULK (`IF-MIB::ifTable`, `1.3.6.1.2.1.2`).
+    /// Repeat for several. Results are stored like command outputs: one JSON object per
+    /// varbind and line, with its type.
+    #[arg(long = "snmp-walk", value_name = "OID", id = "snmp_walks")]
+    pub walks: Vec<String>,
+
+    /// Varbinds asked for in each GETBULK of a walk.
+    #[arg(long, value_name = "N", default_value_t = 25,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub snmp_max_repetitions: u32,
+
+    /// How long to wait for the answer to one request before sending it again.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_positive_duration)]
+    pub snmp_timeout: Duration,
+
+    /// How many times an unanswered request is sent again before the host fails as `timeout`.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub snmp_retries: u32,
+
+    /// Requests outstanding at once per host, so a slow agent is not flooded.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub snmp_in_flight: u32,
+}
+
+impl Default for SnmpArgs {
+    fn default() -> Self {
+        Self {
+            gets: Vec::new(),
+            walks: Vec::new(),
+            snmp_max_repetitions: 25,
+            snmp_timeout: Duration::from_secs(2),
+            snmp_retries: 1,
+            snmp_in_flight: 4,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]

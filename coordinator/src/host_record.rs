@@ -70,6 +70,10 @@ pub struct CommandRecord {
     /// `--parse textfsm`: why this output has no records (no template, a template error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parse_error: Option<String>,
+    /// SNMP requests: the varbinds, typed (`{"oid", "name", "type", "value"}`), kept in the
+    /// JSON records even when the output itself goes to a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub varbinds: Option<Vec<serde_json::Value>>,
     /// The raw bytes, for the output files; never serialised.
     #[serde(skip)]
     pub raw: Vec<u8>,
@@ -115,6 +119,7 @@ impl HostRecord {
             .into_iter()
             .zip(outputs)
             .map(|(status, raw)| CommandRecord {
+                varbinds: snmp_varbinds(&status.command, &raw),
                 command: status.command,
                 output: Some(String::from_utf8_lossy(&raw).into_owned()),
                 output_bytes: raw.len() as u64,
@@ -142,4 +147,14 @@ impl HostRecord {
             transcript,
         }
     }
+}
+
+/// The varbinds of an SNMP request's output (one JSON object per line, as the worker writes
+/// them); `None` for other commands.
+fn snmp_varbinds(command: &str, raw: &[u8]) -> Option<Vec<serde_json::Value>> {
+    if !(command.starts_with("snmp-get ") || command.starts_with("snmp-walk ")) {
+        return None;
+    }
+    let lines = raw.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+    lines.map(|l| serde_json::from_slice(l).ok()).collect()
 }

@@ -30,6 +30,8 @@ pub struct JobSettings {
     pub validation: Option<Validation>,
     /// Set for `fanout run --http`: requests sent to every host after its commands.
     pub http: Option<HttpJob>,
+    /// Set for `fanout run --snmp-get/--snmp-walk`: requests sent to every host after the rest.
+    pub snmp: Option<fanout_common::proto::SnmpJob>,
     /// YAML of the profiles from `--platforms` that the hosts use, by platform name; workers
     /// use their built-in profiles for every other platform.
     pub platform_profiles: HashMap<String, String>,
@@ -58,6 +60,7 @@ impl From<&JobSettings> for JobSpec {
             connect_rate: s.connect_rate,
             validation: s.validation.clone(),
             http: s.http.clone(),
+            snmp: s.snmp.clone(),
             platform_profiles: s.platform_profiles.clone(),
             session_log: s.session_log,
             platform_commands: s.platform_commands.clone(),

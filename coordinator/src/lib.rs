@@ -24,6 +24,7 @@ pub mod run_report;
 pub mod scheduler;
 pub mod serve;
 pub mod shell_docs;
+pub mod snmp_job;
 pub mod terminal_text;
 pub mod validate_report;
 pub mod worker_service;

@@ -363,7 +363,9 @@ pub fn check_job_file_names(
     job: &crate::job::JobSettings,
 ) -> Result<(), RecorderError> {
     let steps = job.http.iter().flat_map(|http| &http.steps);
-    let labels: Vec<String> = steps.map(fanout_common::http::step_label).collect();
+    let mut labels: Vec<String> = steps.map(fanout_common::http::step_label).collect();
+    let requests = job.snmp.iter().flat_map(|snmp| &snmp.requests);
+    labels.extend(requests.map(|r| r.label.clone()));
     check_file_names(
         hosts.iter().map(|h| h.name.as_str()),
         job.commands.iter().chain(&labels).map(String::as_str),
@@ -417,6 +419,7 @@ mod tests {
                     parsed: None,
                     parsed_file: None,
                     parse_error: None,
+                    varbinds: None,
                     raw: output.as_bytes().to_vec(),
                 })
                 .collect(),

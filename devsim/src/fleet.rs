@@ -60,6 +60,8 @@ pub(crate) struct FleetShared {
     pub(crate) dynamics: Arc<Dynamics>,
     /// The configuration pushed to each device since the fleet started.
     pub(crate) config: Arc<ConfigStore>,
+    /// The SNMP agent's community and UDP port, once [`Fleet::serve_snmp`] started it.
+    snmp: OnceLock<(String, u16)>,
 }
 
 impl FleetShared {
@@ -170,6 +172,7 @@ impl Fleet {
             connections: AtomicU64::new(0),
             dynamics,
             config: config.clone(),
+            snmp: OnceLock::new(),
         });
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -268,8 +271,50 @@ impl Fleet {
                 username: &self.shared.username,
                 password: &self.shared.password,
                 secret: &self.shared.secret,
+                snmp: self.shared.snmp.get().map(|(c, p)| (c.as_str(), *p)),
             },
         )
+    }
+
+    /// Starts answering SNMPv2c with `community` for every device (see [`crate::snmp`]) on one
+    /// UDP socket, on the fleet's SSH port number when that is free as a UDP port, else on one
+    /// the OS picks; returns the port. From then on the inventory carries an `snmp:` section.
+    /// Calling it again returns the port of the agent already running.
+    pub fn serve_snmp(&self, community: &str) -> Result<u16, DevsimError> {
+        if let Some((_, port)) = self.shared.snmp.get() {
+            return Ok(*port);
+        }
+        let ip = match self.shared.devices.as_slice() {
+            [only] => only.address,
+            _ => Ipv4Addr::UNSPECIFIED,
+        };
+        let wanted = SocketAddr::from((ip, self.port));
+        let socket = crate::snmp::bind(wanted)
+            .or_else(|_| crate::snmp::bind(SocketAddr::from((ip, 0))))
+            .map_err(|reason| DevsimError::Listen {
+                address: wanted,
+                reason,
+            })?;
+        let port = socket
+            .local_addr()
+            .map_err(|reason| DevsimError::Listen {
+                address: wanted,
+                reason,
+            })?
+            .port();
+        let _ = self.shared.snmp.set((community.to_string(), port));
+        let agent = Arc::new(crate::snmp::SnmpAgent::new(
+            community,
+            self.shared.devices.len(),
+        ));
+        self.tracker.spawn(crate::snmp::serve(
+            Arc::new(socket),
+            agent,
+            self.shared.clone(),
+            self.cancel.clone(),
+        ));
+        info!(port, "snmp agent started");
+        Ok(port)
     }
 
     /// Writes [`Fleet::inventory_yaml`] to `path`.

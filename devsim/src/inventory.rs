@@ -22,6 +22,17 @@ struct Defaults<'a> {
     /// For hosts added to the inventory by hand; every fleet host names its own.
     platform: &'static str,
     data: DefaultsData,
+    /// Set when the fleet answers SNMP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snmp: Option<SnmpDefaults<'a>>,
+}
+
+/// How every device answers SNMP: v2c with the fleet's community.
+#[derive(Serialize)]
+struct SnmpDefaults<'a> {
+    version: &'static str,
+    community: &'a str,
+    port: u16,
 }
 
 /// Data every host inherits.
@@ -67,6 +78,8 @@ pub(crate) struct Access<'a> {
     pub username: &'a str,
     pub password: &'a str,
     pub secret: &'a str,
+    /// The SNMP community and UDP port, when the fleet answers SNMP.
+    pub snmp: Option<(&'a str, u16)>,
 }
 
 fn site_group(site: &str) -> String {
@@ -112,6 +125,11 @@ pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
                 http_port: access.http_port,
                 http_scheme: "http",
             },
+            snmp: access.snmp.map(|(community, port)| SnmpDefaults {
+                version: "2c",
+                community,
+                port,
+            }),
         },
         groups,
         hosts,
@@ -151,6 +169,7 @@ mod tests {
             username: "admin",
             password: "yes",
             secret: "enable",
+            snmp: None,
         };
         let yaml = render(&devices, &access);
         let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();

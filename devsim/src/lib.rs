@@ -37,6 +37,7 @@ mod persona;
 mod session;
 pub mod shell;
 mod show;
+mod snmp;
 
 pub use config_gen::running_config;
 pub use device::{Device, Fault, FaultMix, FleetConfig};

@@ -118,6 +118,10 @@ struct Args {
     /// port 0 lets the OS choose, and the startup line says which.
     #[arg(long, value_name = "ADDR")]
     control: Option<SocketAddr>,
+    /// Answer SNMPv2c with this community on every device (one UDP socket, on the SSH port's
+    /// number when free); the inventory then carries an `snmp:` section.
+    #[arg(long, value_name = "COMMUNITY")]
+    snmp_community: Option<String>,
     /// The vendor CLIs devices speak, handed out in turn (r00001 the first, r00002 the second,
     /// ...): cisco_ios, cisco_xe, cisco_nxos, cisco_xr, arista_eos, juniper_junos, cisco_asa,
     /// paloalto_panos, fortinet, huawei_vrp, hp_comware, hp_procurve, dell_os10, dell_os6,
@@ -284,6 +288,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(address) = args.control {
         let bound = fleet.serve_control(address).await?;
         summary.push_str(&format!("; control api on http://{bound}"));
+    }
+    if let Some(community) = &args.snmp_community {
+        let port = fleet.serve_snmp(community)?;
+        summary.push_str(&format!("; snmp v2c on udp port {port}"));
     }
     if let Some(path) = &args.inventory_out {
         fleet

@@ -17,7 +17,14 @@ fn the_peer_benchmark_runs_every_tool_without_failures() {
     let json = dir.path().join("peers.json");
     let run = Command::new(&python)
         .arg(peers.join("peers.py"))
-        .args(["--devices", "20", "--latency", "0.2", "--fanout-workers", "2"])
+        .args([
+            "--devices",
+            "20",
+            "--latency",
+            "0.2",
+            "--fanout-workers",
+            "2",
+        ])
         .args(["--port", &closed_port().to_string()])
         .arg("--fanout")
         .arg(binary("fanout"))
@@ -36,10 +43,16 @@ fn the_peer_benchmark_runs_every_tool_without_failures() {
         .iter()
         .map(|row| row["tool"].as_str().unwrap())
         .collect();
-    assert_eq!(tools, ["fanout", "asyncssh", "scrapli", "netmiko", "nornir"]);
+    assert_eq!(
+        tools,
+        ["fanout", "asyncssh", "scrapli", "netmiko", "nornir"]
+    );
     for row in rows.as_array().unwrap() {
         assert_eq!(row["failed"], 0, "{row}");
         assert_eq!(row["devices"], 20, "{row}");
-        assert!(row["client_cpu_ms_per_device"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(
+            row["client_cpu_ms_per_device"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
     }
 }

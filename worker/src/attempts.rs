@@ -133,25 +133,37 @@ async fn collect_once(
     } else {
         session::collect(target, commands, &options).await
     };
-    let http = match &job.http {
-        _ if outcome.failure.is_some() => return outcome,
-        None => return outcome,
-        Some(Err(e)) => {
-            outcome.failure = Some(SessionFailure {
-                kind: FailureKind::Internal,
-                message: e.clone(),
-            });
-            return outcome;
+    if outcome.failure.is_some() {
+        return outcome;
+    }
+    // HTTP steps, then SNMP requests, within what is left of the host's time.
+    let rest = async {
+        match &job.http {
+            None => {}
+            Some(Err(e)) => {
+                outcome.failure = Some(SessionFailure {
+                    kind: FailureKind::Internal,
+                    message: e.clone(),
+                });
+                return;
+            }
+            Some(Ok(http)) => {
+                http.run(target, facts, &mut outcome).await;
+                if outcome.failure.is_some() {
+                    return;
+                }
+            }
         }
-        Some(Ok(http)) => http,
+        if let Some(snmp) = &job.snmp {
+            snmp.run(target, &mut outcome).await;
+        }
     };
-    let steps = http.run(target, facts, &mut outcome);
     let finished = match deadline {
         None => {
-            steps.await;
+            rest.await;
             true
         }
-        Some(deadline) => tokio::time::timeout_at(deadline, steps).await.is_ok(),
+        Some(deadline) => tokio::time::timeout_at(deadline, rest).await.is_ok(),
     };
     if !finished {
         outcome.failure = Some(SessionFailure {

@@ -55,6 +55,7 @@ impl From<HostTarget> for DeviceTarget {
             jump_host,
             commands: host.commands,
             abort_commands: host.abort_commands,
+            snmp: host.snmp.map(Into::into),
         }
     }
 }

@@ -7,6 +7,7 @@
 use crate::http::HttpRunner;
 use crate::pacer::Pacer;
 use crate::session::{DeviceProfile, DeviceTarget, SessionOptions};
+use crate::snmp::SnmpRunner;
 use crate::validate::Validator;
 use fanout_common::proto::{self, JobSpec};
 use std::collections::HashMap;
@@ -29,6 +30,8 @@ pub struct Job {
     /// connections are pooled. An error (a CA file that does not parse) fails every host as
     /// `internal`.
     pub http: Option<Result<HttpRunner, String>>,
+    /// Jobs with SNMP requests only: the sockets and v3 engines the job's hosts share here.
+    pub snmp: Option<SnmpRunner>,
     /// The job's platform profiles, compiled once; a profile that does not parse fails its
     /// hosts as `internal` with the reason.
     profiles: HashMap<String, Result<Arc<DeviceProfile>, String>>,
@@ -43,6 +46,11 @@ impl Job {
             .as_ref()
             .filter(|http| !http.steps.is_empty())
             .map(|http| HttpRunner::new(http, &options));
+        let snmp = spec
+            .snmp
+            .as_ref()
+            .filter(|snmp| !snmp.requests.is_empty())
+            .map(|snmp| SnmpRunner::new(snmp, &options));
         let profiles = spec
             .platform_profiles
             .iter()
@@ -54,6 +62,7 @@ impl Job {
         Self {
             cancel: attach.child_token(),
             http,
+            snmp,
             options,
             // Each assignment sets this worker's share of the job's rate.
             pacer: Arc::new(Pacer::new(0.0)),

@@ -24,6 +24,7 @@ pub mod pacer;
 pub mod preflight;
 mod report;
 pub mod session;
+pub mod snmp;
 pub mod validate;
 
 pub use args::{WorkerArgs, WorkerConfig};

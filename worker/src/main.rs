@@ -16,7 +16,10 @@ struct Cli {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let filter = || {
-        tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG").unwrap_or_else(|_| "warn".into())
+        // The SNMP library logs every failed request as an error; each is the host's result
+        // already (FANOUT_LOG=async_snmp=debug shows them).
+        tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
+            .unwrap_or_else(|_| "warn,async_snmp=off".into())
     };
     // `fanout --log-format json` sets this for the workers it starts: one JSON object a line.
     if std::env::var("FANOUT_LOG_FORMAT").is_ok_and(|f| f == "json") {

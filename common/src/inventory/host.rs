@@ -1,5 +1,6 @@
 //! A host as a job sees it: every attribute resolved, credentials read.
 
+use super::snmp::SnmpOptions;
 use crate::Secret;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub struct Host {
     pub commands: Vec<String>,
     /// Typed when one of `commands` is rejected, to leave configuration mode cleanly.
     pub abort_commands: Vec<String>,
+    /// How to poll it over SNMP; `None` when no level has an `snmp:` section.
+    pub snmp: Option<SnmpOptions>,
 }
 
 /// SSH beyond a password: key and agent authentication, algorithms for old devices, a jump
@@ -60,7 +63,7 @@ impl Host {
     /// Every resolved field as JSON, for `fanout inventory` and reports. Credentials appear only
     /// as whether they are set.
     pub fn describe(&self) -> Value {
-        json!({
+        let mut described = json!({
             "name": self.name,
             "hostname": self.hostname,
             "port": self.port,
@@ -78,6 +81,19 @@ impl Host {
             "ssh_ciphers": self.ssh.ciphers,
             "ssh_host_key_algorithms": self.ssh.host_key_algorithms,
             "jump_host": self.ssh.jump_host,
-        })
+        });
+        if let Some(snmp) = &self.snmp {
+            described["snmp"] = json!({
+                "version": snmp.version.as_str(),
+                "port": snmp.port,
+                "community_set": !snmp.community.is_empty(),
+                "user": snmp.user,
+                "auth": snmp.auth.map(|a| a.as_str()),
+                "auth_password_set": !snmp.auth_password.is_empty(),
+                "priv": snmp.privacy.map(|p| p.as_str()),
+                "priv_password_set": !snmp.priv_password.is_empty(),
+            });
+        }
+        described
     }
 }

@@ -22,6 +22,7 @@ mod nornir_config;
 mod raw;
 mod resolve;
 mod sections;
+mod snmp;
 mod source;
 mod values;
 mod yaml;
@@ -32,6 +33,7 @@ mod tests;
 pub use error::{InventoryError, InventoryErrorKind, SourceLocation};
 pub use filter::Filter;
 pub use host::{Host, SshOptions};
+pub use snmp::{DEFAULT_SNMP_PORT, SnmpAuth, SnmpOptions, SnmpPriv, SnmpVersion};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -67,6 +67,7 @@ const ENTRY_FIELDS: &[&str] = &[
     "ssh_ciphers",
     "ssh_host_key_algorithms",
     "jump_host",
+    "snmp",
 ];
 const DEFAULTS_FIELDS: &[&str] = &[
     "hostname",
@@ -90,6 +91,7 @@ const DEFAULTS_FIELDS: &[&str] = &[
     "ssh_ciphers",
     "ssh_host_key_algorithms",
     "jump_host",
+    "snmp",
 ];
 
 /// Where a credential comes from, as written at one level.
@@ -123,6 +125,8 @@ pub(super) struct RawEntry {
     pub groups: Option<Vec<String>>,
     pub data: Map<String, Value>,
     pub ssh: RawSsh,
+    /// The `snmp:` mapping as written; checked once merged (see `snmp`).
+    pub snmp: Option<Map<String, Value>>,
 }
 
 /// The SSH options of one level, each inherited on its own (a group may set the algorithms
@@ -163,6 +167,7 @@ impl RawEntry {
         self.connections.merge_from(base.connections);
         self.groups = self.groups.take().or(base.groups);
         self.ssh.merge_from(base.ssh);
+        self.snmp = self.snmp.take().or(base.snmp);
         for (key, value) in base.data {
             self.data.entry(key).or_insert(value);
         }
@@ -194,6 +199,7 @@ enum Field {
     SshCiphers,
     SshHostKeyAlgorithms,
     JumpHost,
+    Snmp,
     Merge,
 }
 
@@ -222,6 +228,7 @@ impl Field {
             "ssh_ciphers" => Field::SshCiphers,
             "ssh_host_key_algorithms" => Field::SshHostKeyAlgorithms,
             "jump_host" => Field::JumpHost,
+            "snmp" => Field::Snmp,
             MERGE_KEY => Field::Merge,
             _ => return None,
         };
@@ -277,6 +284,7 @@ impl Field {
             Field::SshCiphers => "ssh_ciphers",
             Field::SshHostKeyAlgorithms => "ssh_host_key_algorithms",
             Field::JumpHost => "jump_host",
+            Field::Snmp => "snmp",
             Field::Merge => MERGE_KEY,
         }
     }
@@ -450,6 +458,10 @@ impl<'de> Expect<'de> for EntryExpect {
                     entry.ssh.host_key_algorithms = map.next_value_seed(names(field))?
                 }
                 Field::JumpHost => entry.ssh.jump_host = map.next_value_seed(name("jump_host"))?,
+                Field::Snmp => {
+                    let field = "snmp";
+                    entry.snmp = Some(map.next_value_seed(Seed::new(state, Mapping { field }))?)
+                }
                 Field::Merge => {
                     bases.extend(map.next_value_seed(Seed::new(state, Bases { level }))?)
                 }

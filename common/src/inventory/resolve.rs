@@ -78,16 +78,17 @@ pub(super) fn resolve(
             commands: Vec::new(),
             abort_commands: Vec::new(),
             ssh: resolver.ssh(&mut credentials, &extras)?,
+            snmp: super::snmp::resolve(&resolver, &mut credentials)?,
         });
     }
     Ok(hosts)
 }
 
 /// One host's resolution order: the host, its groups' ancestry, the defaults.
-struct HostResolver<'d> {
-    doc: &'d Document,
+pub(super) struct HostResolver<'d> {
+    pub(super) doc: &'d Document,
     name: &'d str,
-    levels: &'d [Origin],
+    pub(super) levels: &'d [Origin],
     /// The connection plugin whose `connection_options` apply, if any level has some.
     plugin: Option<Plugin>,
 }
@@ -171,7 +172,12 @@ impl<'d> HostResolver<'d> {
         })
     }
 
-    fn error(&self, kind: InventoryErrorKind, origin: Origin, tail: &[Step<'_>]) -> InventoryError {
+    pub(super) fn error(
+        &self,
+        kind: InventoryErrorKind,
+        origin: Origin,
+        tail: &[Step<'_>],
+    ) -> InventoryError {
         let error = InventoryError::new(kind).about(Some(host_subject(self.name)));
         match self.doc.locate(origin, tail) {
             Some(location) => error.at(location),
@@ -299,7 +305,7 @@ impl<'d> HostResolver<'d> {
 /// Credentials read from the environment or files, kept per group/defaults entry so a thousand
 /// hosts sharing a group's `password_file` cause one read.
 #[derive(Default)]
-struct CredentialCache {
+pub(super) struct CredentialCache {
     read: HashMap<(Origin, &'static str), Secret>,
 }
 
@@ -310,6 +316,17 @@ impl CredentialCache {
         credential: &Credential,
         host: &HostResolver<'_>,
     ) -> Result<Secret, InventoryError> {
+        self.read_in(origin, credential, host, &[Step::Key(credential.field)])
+    }
+
+    /// As `read`, for a credential written at `tail` in its entry (under `snmp:`, say).
+    pub(super) fn read_in(
+        &mut self,
+        origin: Origin,
+        credential: &Credential,
+        host: &HostResolver<'_>,
+        tail: &[Step<'_>],
+    ) -> Result<Secret, InventoryError> {
         if let CredentialSource::Literal(secret) = &credential.source {
             return Ok(secret.clone());
         }
@@ -318,7 +335,7 @@ impl CredentialCache {
             return Ok(secret.clone());
         }
         let secret = fetch(credential, host.doc.source_path(origin))
-            .map_err(|kind| host.error(kind, origin, &[Step::Key(credential.field)]))?;
+            .map_err(|kind| host.error(kind, origin, tail))?;
         if !matches!(origin, Origin::Host(_)) {
             self.read.insert(key, secret.clone());
         }

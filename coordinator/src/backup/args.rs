@@ -1,7 +1,6 @@
 //! Flags of `fanout backup`, `fanout diff` and `fanout history`.
 
 use crate::cli::{ExecutionArgs, RemoteArgs, Selection};
-use crate::recorder::Format;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -64,11 +63,21 @@ pub struct BackupArgs {
     pub execution: ExecutionArgs,
 
     /// How to report on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
 
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// How backup, diff and history report: a backup's result is one report, not rows, so there
+/// is no CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON document on stdout.
+    Json,
 }
 
 fn parse_webhook_format(text: &str) -> Result<fanout_monitor::config::WebhookFormat, String> {
@@ -88,8 +97,8 @@ pub struct DiffArgs {
     pub rev: Option<String>,
     #[arg(long, value_name = "DIR", env = "FANOUT_BACKUP_REPO")]
     pub repo: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
 }
 
 #[derive(Args)]
@@ -98,6 +107,6 @@ pub struct HistoryArgs {
     pub host: String,
     #[arg(long, value_name = "DIR", env = "FANOUT_BACKUP_REPO")]
     pub repo: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
 }

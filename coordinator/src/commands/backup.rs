@@ -4,7 +4,7 @@ use super::{
     CommandError, JobRequest, Selected, execute, job_settings, load_interruptibly, progress_bar,
     select_hosts,
 };
-use crate::backup::args::{BackupArgs, DiffArgs, HistoryArgs};
+use crate::backup::args::{BackupArgs, DiffArgs, HistoryArgs, ReportFormat};
 use crate::backup::history::BackupRepo;
 use crate::backup::layout::Layout;
 use crate::backup::plan::{BackupPlan, RunRules};
@@ -102,13 +102,13 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     })
 }
 
-fn print(committed: &Committed, format: Format) {
+fn print(committed: &Committed, format: ReportFormat) {
     match format {
-        Format::Json => {
+        ReportFormat::Json => {
             let line = serde_json::to_string(committed).expect("the report serialises");
             crate::outln!("{line}");
         }
-        Format::Human => {
+        ReportFormat::Human => {
             for change in &committed.changed {
                 let new = if change.new { " (new)" } else { "" };
                 crate::outln!(
@@ -143,11 +143,11 @@ pub fn diff(args: DiffArgs) -> Result<u8, CommandError> {
     let repo = BackupRepo::open(&args.repo)?;
     let diff = repo.diff(&args.host, args.rev.as_deref())?;
     match args.format {
-        Format::Json => {
+        ReportFormat::Json => {
             let line = serde_json::to_string(&diff).expect("the diff serialises");
             crate::outln!("{line}");
         }
-        Format::Human => {
+        ReportFormat::Human => {
             if diff.patch.is_empty() {
                 crate::outln!("{}: no change ({})", diff.host, diff.path);
             } else {
@@ -162,11 +162,11 @@ pub fn history(args: HistoryArgs) -> Result<u8, CommandError> {
     let repo = BackupRepo::open(&args.repo)?;
     let revisions = repo.history(&args.host)?;
     match args.format {
-        Format::Json => {
+        ReportFormat::Json => {
             let line = serde_json::to_string(&revisions).expect("the history serialises");
             crate::outln!("{line}");
         }
-        Format::Human => {
+        ReportFormat::Human => {
             for r in &revisions {
                 let when = std::time::UNIX_EPOCH
                     + std::time::Duration::from_secs(u64::try_from(r.time_unix).unwrap_or(0));

@@ -238,6 +238,7 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         connect_rate: execution.connect_rate,
         validation: None,
         http: None,
+        snmp: None,
         platform_profiles: HashMap::new(),
         session_log: false,
         platform_commands: HashMap::new(),

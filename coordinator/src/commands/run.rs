@@ -14,15 +14,18 @@ use crate::run_report;
 pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
     check_commands(&args.commands)?;
     let (selection, http) = (args.selection.clone(), args.http.clone());
-    let (Selected { hosts, profiles }, http) = load_interruptibly(&interrupts, move || {
+    let snmp = args.snmp.clone();
+    let (Selected { hosts, profiles }, (http, snmp)) = load_interruptibly(&interrupts, move || {
         let selected = select_hosts(&selection)?;
         let http = crate::http_job::build(&http, &selected.hosts)?;
-        Ok((selected, http))
+        let snmp = crate::snmp_job::build(&snmp, &selected.hosts)?;
+        Ok((selected, (http, snmp)))
     })
     .await?;
     let mut job = job_settings(&args.execution, args.commands);
     job.platform_profiles = profiles;
     job.http = http;
+    job.snmp = snmp;
     if args.output.is_some() {
         crate::recorder::check_job_file_names(&hosts, &job)?;
     }

@@ -76,6 +76,8 @@ pub struct DeviceTarget {
     /// Typed when a command is rejected, before the session closes, so a device is not left
     /// in configuration mode or with a half-edited candidate.
     pub abort_commands: Vec<String>,
+    /// How to poll the device over SNMP, when the inventory says.
+    pub snmp: Option<crate::snmp::SnmpCredentials>,
 }
 
 /// Key-based ways to authenticate, tried before the password.

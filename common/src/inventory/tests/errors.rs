@@ -419,7 +419,7 @@ fn single_file_sections_are_checked() {
     let message = Inventory::load(&dir.path().join("inv.yaml"), &LoadOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(message.ends_with("inv.yaml:2:3: defaults: unknown field `platfrom` (did you mean `platform`?), expected one of `hostname`, `port`, `username`, `password`, `password_env`, `password_file`, `secret`, `secret_env`, `secret_file`, `platform`, `data`, `connection_options`, `ssh_key_file`, `ssh_key_passphrase`, `ssh_key_passphrase_env`, `ssh_key_passphrase_file`, `ssh_agent`, `ssh_kex`, `ssh_ciphers`, `ssh_host_key_algorithms`, `jump_host`"), "{message}");
+    assert!(message.ends_with("inv.yaml:2:3: defaults: unknown field `platfrom` (did you mean `platform`?), expected one of `hostname`, `port`, `username`, `password`, `password_env`, `password_file`, `secret`, `secret_env`, `secret_file`, `platform`, `data`, `connection_options`, `ssh_key_file`, `ssh_key_passphrase`, `ssh_key_passphrase_env`, `ssh_key_passphrase_file`, `ssh_agent`, `ssh_kex`, `ssh_ciphers`, `ssh_host_key_algorithms`, `jump_host`, `snmp`"), "{message}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod errors;
 mod filters;
 mod load;
 mod nornir;
+mod snmp;
 mod sources;
 
 use super::*;

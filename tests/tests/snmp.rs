@@ -1,0 +1,482 @@
+//! `fanout run --snmp-get/--snmp-walk` against a real net-snmp `snmpd` on loopback, through
+//! worker processes: SNMPv2c and SNMPv3 authPriv (SHA-256, AES-128) answers checked against
+//! net-snmp's own `snmpget`/`snmpbulkwalk`, a wrong community failing as `timeout` (silence),
+//! a wrong v3 password as `auth_failed`, and no community or password anywhere in what fanout
+//! printed or wrote.
+
+use fanout_tests::{cannot_run, fanout, json_lines};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+const SNMPD: &str = "/usr/sbin/snmpd";
+const COMMUNITY: &str = "s14-Comm-7qv-never-printed";
+const USER: &str = "fanoutv3";
+const AUTH_PASSWORD: &str = "auth-Pw-s14-never-printed";
+const PRIV_PASSWORD: &str = "priv-Pw-s14-never-printed";
+const WRONG: &str = "wrong-Pw-s14-never-printed";
+
+/// A net-snmp agent on a free 127.0.0.1 UDP port, configured by the test, its state files in
+/// the test's temp dir; killed when dropped.
+struct Snmpd {
+    port: u16,
+    _child: tokio::process::Child,
+}
+
+impl Snmpd {
+    async fn start(dir: &Path) -> Option<Snmpd> {
+        if !Path::new(SNMPD).exists() || which("snmpget").is_none() {
+            cannot_run("net-snmp is not installed (apt-get install snmpd snmp)");
+            return None;
+        }
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let persist = dir.join("snmpd-state");
+        std::fs::create_dir_all(&persist).unwrap();
+        let conf = dir.join("snmpd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "agentAddress udp:127.0.0.1:{port}\n\
+                 rocommunity {COMMUNITY} 127.0.0.1\n\
+                 createUser {USER} SHA-256 \"{AUTH_PASSWORD}\" AES \"{PRIV_PASSWORD}\"\n\
+                 rouser {USER} priv\n"
+            ),
+        )
+        .unwrap();
+        let child = tokio::process::Command::new(SNMPD)
+            // Foreground, log to stdout, only our config (not /etc/snmp), go on without root's
+            // files; state (engine boots, users) in the temp dir.
+            .args(["-f", "-Lo", "-C", "-r", "-c"])
+            .arg(&conf)
+            .env("SNMP_PERSISTENT_DIR", &persist)
+            .env("MIBS", "")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("snmpd starts");
+        let agent = Snmpd {
+            port,
+            _child: child,
+        };
+        for _ in 0..100 {
+            if agent
+                .net_snmp("snmpget", "1.3.6.1.2.1.1.5.0")
+                .await
+                .is_some()
+            {
+                return Some(agent);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("snmpd never answered on 127.0.0.1:{port}");
+    }
+
+    /// What net-snmp's own client reads over v2c: one value per line (`-Oqv`), or `None` when
+    /// the agent did not answer.
+    async fn net_snmp(&self, tool: &str, oid: &str) -> Option<String> {
+        let out = tokio::process::Command::new(tool)
+            .args(["-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0", "-Oqv"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg(oid)
+            .env("MIBS", "")
+            .output()
+            .await
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+fn which(tool: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
+    })
+}
+
+fn inventory(dir: &Path, port: u16) -> String {
+    let path = dir.join("hosts.yaml");
+    let v3 = |name: &str, auth_env: &str| {
+        format!(
+            "  {name}:\n    hostname: 127.0.0.1\n    snmp:\n      version: 3\n      user: {USER}\n      \
+             auth: sha256\n      auth_password_env: {auth_env}\n      priv: aes128\n      \
+             priv_password_env: FANOUT_T_SNMP_PRIV\n      port: {port}\n"
+        )
+    };
+    let text = format!(
+        "defaults:\n  platform: linux\ngroups:\n  v2:\n    snmp: {{version: 2c, community_env: \
+         FANOUT_T_SNMP_COMMUNITY, port: {port}}}\nhosts:\n  \
+         v2c:\n    hostname: 127.0.0.1\n    groups: [v2]\n  \
+         wrong-community:\n    hostname: 127.0.0.1\n    groups: [v2]\n    snmp: \
+         {{community_env: FANOUT_T_SNMP_WRONG}}\n{}{}",
+        v3("v3", "FANOUT_T_SNMP_AUTH"),
+        v3("wrong-password", "FANOUT_T_SNMP_WRONG"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Every file under `dir`, concatenated.
+fn everything_under(dir: &Path) -> String {
+    let mut all = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            all.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
+    }
+    all
+}
+
+/// A varbind's value as `snmpget -Oqv -Ox` prints it: text in quotes, hex bytes, numbers.
+fn as_net_snmp_prints(varbind: &serde_json::Value) -> String {
+    match (&varbind["value"], &varbind["hex"]) {
+        (serde_json::Value::String(text), _) => format!("\"{text}\""),
+        (serde_json::Value::Number(n), _) => n.to_string(),
+        (_, serde_json::Value::String(hex)) => hex.replace(':', " ").to_uppercase(),
+        other => panic!("no value in {varbind}: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2c_and_v3_through_workers_match_net_snmp_and_failures_have_their_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(agent) = Snmpd::start(dir.path()).await else {
+        return;
+    };
+    let inventory = inventory(dir.path(), agent.port);
+    let out = dir.path().join("out");
+    let run = fanout_tests::RunningFanout::start_with_env(
+        &[
+            "run",
+            "-i",
+            &inventory,
+            "--snmp-get",
+            "SNMPv2-MIB::sysDescr.0",
+            "--snmp-get",
+            "1.3.6.1.2.1.1.99.0",
+            "--snmp-walk",
+            "IF-MIB::ifDescr",
+            "--snmp-walk",
+            "ifInOctets",
+            "--snmp-max-repetitions",
+            "2",
+            "--snmp-timeout",
+            "300ms",
+            "--snmp-retries",
+            "1",
+            "--workers",
+            "2",
+            "--output",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[
+            ("FANOUT_T_SNMP_COMMUNITY", COMMUNITY),
+            ("FANOUT_T_SNMP_AUTH", AUTH_PASSWORD),
+            ("FANOUT_T_SNMP_PRIV", PRIV_PASSWORD),
+            ("FANOUT_T_SNMP_WRONG", WRONG),
+        ],
+    )
+    .finish(Duration::from_secs(60))
+    .await;
+    let records = json_lines(&std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    let by_host: HashMap<&str, &serde_json::Value> = records
+        .iter()
+        .map(|r| (r["host"].as_str().unwrap(), r))
+        .collect();
+    assert_eq!(by_host.len(), 4, "{}", run.stderr);
+    assert_ne!(run.code, Some(0), "two hosts fail");
+
+    let descr = agent
+        .net_snmp("snmpget", "1.3.6.1.2.1.1.1.0")
+        .await
+        .unwrap();
+    let if_descr = agent
+        .net_snmp("snmpbulkwalk", "1.3.6.1.2.1.2.2.1.2")
+        .await
+        .unwrap();
+    let in_octets = agent
+        .net_snmp("snmpbulkwalk", "1.3.6.1.2.1.2.2.1.10")
+        .await
+        .unwrap();
+    for host in ["v2c", "v3"] {
+        let record = by_host[host];
+        assert_eq!(record["ok"], true, "{host}: {record}");
+        let commands = record["commands"].as_array().unwrap();
+        let labels: Vec<&str> = commands
+            .iter()
+            .map(|c| c["command"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "snmp-get SNMPv2-MIB::sysDescr.0",
+                "snmp-get 1.3.6.1.2.1.1.99.0",
+                "snmp-walk IF-MIB::ifDescr",
+                "snmp-walk ifInOctets",
+            ]
+        );
+        let varbinds = |i: usize| commands[i]["varbinds"].as_array().unwrap().clone();
+        let got = varbinds(0);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0]["name"], "SNMPv2-MIB::sysDescr.0");
+        assert_eq!(got[0]["type"], "octet_string");
+        assert_eq!(as_net_snmp_prints(&got[0]), descr.trim_end(), "{host}");
+        let missing = varbinds(1);
+        assert_eq!(missing[0]["type"], "no_such_object", "{host}: {missing:?}");
+        // The whole column, in order, as net-snmp reads it.
+        let walked: Vec<String> = varbinds(2).iter().map(as_net_snmp_prints).collect();
+        let expected: Vec<&str> = if_descr.lines().collect();
+        assert!(!expected.is_empty());
+        assert_eq!(walked, expected, "{host}: ifDescr");
+        let counters = varbinds(3);
+        assert_eq!(counters.len(), in_octets.lines().count(), "{host}");
+        assert!(
+            counters.iter().all(|v| v["type"] == "counter32"),
+            "{counters:?}"
+        );
+        assert!(
+            counters[0]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("IF-MIB::ifInOctets."),
+            "{counters:?}"
+        );
+        // The output file holds the same lines.
+        let file = commands[2]["file"].as_str().unwrap();
+        let stored = std::fs::read_to_string(out.join(file)).unwrap();
+        assert_eq!(stored.lines().count(), expected.len());
+    }
+
+    let silent = by_host["wrong-community"];
+    assert_eq!(silent["failure"]["kind"], "timeout", "{silent}");
+    let message = silent["failure"]["message"].as_str().unwrap();
+    assert!(message.contains("wrong community"), "{message}");
+    let refused = by_host["wrong-password"];
+    assert_eq!(refused["failure"]["kind"], "auth_failed", "{refused}");
+    let message = refused["failure"]["message"].as_str().unwrap();
+    assert!(message.contains("password"), "{message}");
+
+    let everything = format!("{}{}", run.all_output(), everything_under(&out));
+    for secret in [COMMUNITY, AUTH_PASSWORD, PRIV_PASSWORD, WRONG] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} was printed or stored"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_snmp_input_is_exit_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("hosts.yaml");
+    std::fs::write(
+        &inventory,
+        "r1:\n  hostname: 127.0.0.1\n  platform: linux\n  snmp:\n    version: 3\n    \
+         user: u\n    priv: aes128\n    priv_password: long-enough-1\n",
+    )
+    .unwrap();
+    let inv = dir.path().to_str().unwrap();
+    let run = fanout(
+        &["run", "-i", inv, "--snmp-get", "sysDescr.0"],
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hosts.yaml:7:5")
+            && run.stderr.contains("privacy needs authentication"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all_output().contains("long-enough-1"));
+
+    std::fs::write(
+        &inventory,
+        "r1:\n  hostname: 127.0.0.1\n  platform: linux\n  snmp: {version: 2c, community: c}\n",
+    )
+    .unwrap();
+    let run = fanout(
+        &["run", "-i", inv, "--snmp-walk", "IF-MIB::ifOperStatsu"],
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean ifOperStatus"),
+        "{}",
+        run.stderr
+    );
+}
+
+const DEVSIM_COMMUNITY: &str = "devsim-Ro-s14-never-printed";
+
+/// A devsim fleet answering SNMPv2c, its inventory rewritten to carry the `snmp:` section.
+async fn snmp_lab(count: usize) -> fanout_tests::Lab {
+    let lab = fanout_tests::Lab::start(fanout_devsim::FleetConfig {
+        count,
+        seed: 14,
+        ..fanout_devsim::FleetConfig::default()
+    })
+    .await;
+    lab.fleet.serve_snmp(DEVSIM_COMMUNITY).unwrap();
+    lab.fleet.write_inventory(&lab.inventory).unwrap();
+    lab
+}
+
+/// Each varbind's OID and value text, in order, as `snmpbulkwalk -On -Oqv`-style lines.
+fn oids_of(varbinds: &[serde_json::Value]) -> Vec<String> {
+    varbinds
+        .iter()
+        .map(|v| v["oid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_devsim_devices_walked_through_workers_lose_and_repeat_nothing() {
+    let lab = snmp_lab(500).await;
+    let out = lab.dir.path().join("out");
+    let run = fanout(
+        &[
+            "run",
+            "-i",
+            &lab.inventory_arg(),
+            "--snmp-get",
+            "sysName.0",
+            "--snmp-walk",
+            "IF-MIB::ifOperStatus",
+            "--snmp-walk",
+            "IF-MIB::ifXTable",
+            "--snmp-max-repetitions",
+            "50",
+            // A loaded CI machine answers slowly; silence is not what this test is about.
+            "--snmp-timeout",
+            "5s",
+            "--snmp-retries",
+            "2",
+            "--workers",
+            "2",
+            "--connect-rate",
+            "0",
+            "--output",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let records = json_lines(&std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    assert_eq!(records.len(), 500);
+    let workers: std::collections::BTreeSet<String> =
+        records.iter().map(|r| r["worker"].to_string()).collect();
+    assert_eq!(workers.len(), 2, "both workers polled: {workers:?}");
+    for record in &records {
+        let host = record["host"].as_str().unwrap();
+        let commands = record["commands"].as_array().unwrap();
+        assert_eq!(commands[0]["varbinds"][0]["value"], host, "{record}");
+        let index = lab
+            .fleet
+            .devices()
+            .iter()
+            .position(|d| d.name == host)
+            .unwrap();
+        let interfaces = lab.fleet.dynamics().interfaces(index).unwrap().len();
+        // One ifOperStatus and 7 ifXTable columns per interface, each exactly once, in order.
+        for (walk, columns) in [(1, 1), (2, 7)] {
+            let oids = oids_of(commands[walk]["varbinds"].as_array().unwrap());
+            assert_eq!(oids.len(), columns * interfaces, "{host} walk {walk}");
+            let mut sorted = oids.clone();
+            sorted.sort_by_key(|o| {
+                o.split('.')
+                    .map(|a| a.parse::<u32>().unwrap())
+                    .collect::<Vec<_>>()
+            });
+            sorted.dedup();
+            assert_eq!(sorted, oids, "{host}: walk {walk} out of order or repeated");
+        }
+    }
+    assert!(!run.all_output().contains(DEVSIM_COMMUNITY));
+    assert!(!everything_under(&out).contains(DEVSIM_COMMUNITY));
+    lab.fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_flap_shows_in_the_cli_and_over_snmp_and_net_snmp_reads_the_if_table() {
+    let lab = snmp_lab(3).await;
+    let port = lab.fleet.serve_snmp(DEVSIM_COMMUNITY).unwrap();
+    let states = lab.fleet.dynamics().interfaces(1).unwrap();
+    let position = states.iter().position(|s| s.status == "up").unwrap();
+    let name = states[position].name.clone();
+    lab.fleet.dynamics().set_link(1, &name, false).unwrap();
+    let oper_status = format!("IF-MIB::ifOperStatus.{}", position + 1);
+    let run = fanout(
+        &[
+            "run",
+            "-i",
+            &lab.inventory_arg(),
+            "--filter",
+            "name=r00002",
+            "-c",
+            "show ip interface brief",
+            "--snmp-get",
+            &oper_status,
+            "--format",
+            "json",
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let record = &json_lines(&run.stdout)[0];
+    let cli = record["commands"][0]["output"].as_str().unwrap();
+    let line = cli.lines().find(|l| l.starts_with(&name)).unwrap();
+    assert!(line.contains("down"), "{line}");
+    assert_eq!(record["commands"][1]["varbinds"][0]["value"], 2, "{record}");
+
+    if which("snmpbulkwalk").is_none() {
+        cannot_run("net-snmp's snmpbulkwalk is not installed (apt-get install snmp)");
+        return;
+    }
+    let device = &lab.fleet.devices()[1];
+    let walk = tokio::process::Command::new("snmpbulkwalk")
+        .args(["-v2c", "-c", DEVSIM_COMMUNITY, "-On", "-Cr5"])
+        .arg(format!("{}:{port}", device.address))
+        .arg("1.3.6.1.2.1.2.2")
+        .env("MIBS", "")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        walk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&walk.stderr)
+    );
+    let text = String::from_utf8(walk.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 17 * states.len(), "{text}");
+    for (i, state) in states.iter().enumerate() {
+        let descr = format!(
+            ".1.3.6.1.2.1.2.2.1.2.{} = STRING: \"{}\"",
+            i + 1,
+            state.name
+        );
+        assert!(lines.contains(&descr.as_str()), "{descr} not in\n{text}");
+    }
+    let down = format!(".1.3.6.1.2.1.2.2.1.8.{} = INTEGER: 2", position + 1);
+    assert!(lines.contains(&down.as_str()), "{down} not in\n{text}");
+    lab.fleet.shutdown().await;
+}
