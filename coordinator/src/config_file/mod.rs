@@ -301,31 +301,9 @@ pub fn with_file_values(
     let Some(file) = file else {
         return (argv, Vec::new());
     };
-    // The command's name: the first word that names one, past `--config FILE`.
-    let mut position = None;
-    let mut skip_next = false;
-    for (index, arg) in argv.iter().enumerate().skip(1) {
-        let text = arg.to_string_lossy();
-        if skip_next {
-            skip_next = false;
-            continue;
-        }
-        if text == "--config" {
-            skip_next = true;
-            continue;
-        }
-        if command.find_subcommand(text.as_ref()).is_some() {
-            position = Some(index);
-            break;
-        }
-        if !text.starts_with('-') {
-            break;
-        }
-    }
-    let Some(position) = position else {
+    let Some((position, name)) = command_name(&argv, command) else {
         return (argv, Vec::new());
     };
-    let name = argv[position].to_string_lossy().into_owned();
     let Some(sub) = command.find_subcommand(&name) else {
         return (argv, Vec::new());
     };
@@ -373,6 +351,66 @@ pub fn with_file_values(
     (argv, added)
 }
 
+/// Where the command's name is on the command line, and the name: the first word that names
+/// one, past `--config FILE`.
+fn command_name(argv: &[OsString], command: &clap::Command) -> Option<(usize, String)> {
+    let mut skip_next = false;
+    for (index, arg) in argv.iter().enumerate().skip(1) {
+        let text = arg.to_string_lossy();
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        if text == "--config" {
+            skip_next = true;
+            continue;
+        }
+        if command.find_subcommand(text.as_ref()).is_some() {
+            return Some((index, text.into_owned()));
+        }
+        if !text.starts_with('-') {
+            return None;
+        }
+    }
+    None
+}
+
+/// A value the file gave that clap refused (`concurrency: lots`), as the file's error with its
+/// line: clap's own message names only the flag, which the user never typed.
+fn file_value_refused(
+    error: &clap::Error,
+    argv: &[OsString],
+    command: &clap::Command,
+    file: &ConfigFile,
+    added: &[String],
+) -> Option<ConfigFileError> {
+    use clap::error::{ContextKind, ContextValue};
+    use std::error::Error as _;
+    let ContextValue::String(arg) = error.get(ContextKind::InvalidArg)? else {
+        return None;
+    };
+    let long = arg
+        .strip_prefix("--")?
+        .split([' ', '='])
+        .next()
+        .unwrap_or_default();
+    if !added.iter().any(|a| a == long) {
+        return None;
+    }
+    let (_, name) = command_name(argv, command)?;
+    let value = file.value(&name, long)?;
+    let reason = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(given)) => format!("`{long}`: invalid value `{given}`"),
+        _ => format!("`{long}`: invalid value"),
+    };
+    let why = error.source().map(|e| format!(": {e}")).unwrap_or_default();
+    Some(ConfigFileError {
+        path: file.path.display().to_string(),
+        line: value.line,
+        reason: format!("{reason}{why}"),
+    })
+}
+
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
 }
@@ -389,8 +427,22 @@ pub fn parse_cli() -> Cli {
         }
     };
     let command = layered();
-    let (args, _) = with_file_values(args, &command, file.as_ref());
-    let matches = command.get_matches_from(args);
+    let (with_file, added) = with_file_values(args.clone(), &command, file.as_ref());
+    let matches = command
+        .clone()
+        .try_get_matches_from(with_file)
+        .unwrap_or_else(|error| {
+            let refused = file
+                .as_ref()
+                .and_then(|f| file_value_refused(&error, &args, &command, f, &added));
+            match refused {
+                Some(e) => {
+                    eprintln!("fanout: {e}");
+                    std::process::exit(i32::from(crate::run_report::EXIT_BAD_INPUT));
+                }
+                None => error.exit(),
+            }
+        });
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
@@ -509,6 +561,36 @@ run:
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_value_the_file_gave_that_clap_refuses_names_the_file_and_line() {
+        let (_dir, path) = file_with("workers: 2\nrun:\n  format: json\n  concurrency: lots\n");
+        let file = ConfigFile::read(&path, &Cli::command()).unwrap();
+        let command = layered();
+        let argv: Vec<OsString> = ["fanout", "run", "-i", "x.yaml", "-c", "show clock"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let (with_file, added) = with_file_values(argv.clone(), &command, Some(&file));
+        let error = command.clone().try_get_matches_from(with_file).unwrap_err();
+        let refused = file_value_refused(&error, &argv, &command, &file, &added).unwrap();
+        assert_eq!(refused.line, Some(4));
+        assert!(
+            refused.to_string().ends_with(
+                "fanout.yaml:4: `concurrency`: invalid value `lots`: invalid digit found in string"
+            ),
+            "{refused}"
+        );
+
+        // The same bad value typed on the command line is clap's to report, not the file's.
+        let typed: Vec<OsString> = ["fanout", "run", "-i", "x", "-c", "c", "--concurrency", "x"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let (with_file, added) = with_file_values(typed.clone(), &command, Some(&file));
+        let error = command.clone().try_get_matches_from(with_file).unwrap_err();
+        assert!(file_value_refused(&error, &typed, &command, &file, &added).is_none());
     }
 
     #[test]
