@@ -227,7 +227,9 @@ impl ChannelIo {
             while let Some(message) = read_half.wait().await {
                 match message {
                     ChannelMsg::Data { data } => {
-                        if tx.send(Incoming::Data(data.to_vec())).is_err() {
+                        let sent = tx.send(Incoming::Data(data.to_vec()));
+                        if sent.is_err() {
+                            // libgit2 is done with the stream.
                             return;
                         }
                     }

@@ -197,12 +197,12 @@ impl ScheduledBackups {
                         seen.insert(record.host.clone());
                         collector.take(&mut record);
                     }
-                    Some(job_event::Body::Status(status)) => {
-                        if status.state() != JobState::Running {
-                            break;
-                        }
+                    Some(job_event::Body::Status(status))
+                        if status.state() != JobState::Running =>
+                    {
+                        break;
                     }
-                    None => {}
+                    Some(job_event::Body::Status(_)) | None => {}
                 },
                 Some(Err(e)) => {
                     warn!(job = %job_id, error = %e.message(), "following the backup job ended early");
