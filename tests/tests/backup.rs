@@ -612,6 +612,17 @@ async fn serve_runs_scheduled_backups_on_its_workers_with_history_and_metrics() 
         })
         .collect();
     assert_eq!(touched, changed);
+    // Masked and stamp-free here too, in every commit.
+    let history = git(&lab, &["log", "-p", "--all"]);
+    for device in ["r00001", "r00020"] {
+        for secret in secrets_of(device) {
+            assert!(
+                !history.contains(&secret),
+                "a secret of {device} was committed"
+            );
+        }
+    }
+    assert!(!history.contains("Last configuration change"));
 
     // A device that stops answering is counted as failed, run after run.
     let closed = fanout_tests::closed_port();
@@ -739,4 +750,88 @@ async fn serve_checks_its_backup_schedule_at_start() {
         .wait_for_line("backing up into", Duration::from_secs(30))
         .await;
     assert!(line.contains("cron 0 * * * * (next at "), "{line}");
+}
+
+/// A coordinator killed in the middle of a scheduled backup leaves a repository `git fsck`
+/// accepts at its last commit; started again, it cancels the job it left behind (which would
+/// otherwise resume with no one to commit it) and its next run commits the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_killed_mid_backup_leaves_a_sound_repository_and_the_next_run_completes() {
+    use fanout_tests::daemon::Daemon;
+    const BOOT: Duration = Duration::from_secs(60);
+    let lab = lab(60, Duration::from_millis(150)).await;
+    let token = lab.path("token");
+    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
+    let listen = format!("127.0.0.1:{}", fanout_tests::closed_port());
+    let url = format!("http://{listen}");
+    let start = || {
+        let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
+        command
+            .args(["serve", "--listen", &listen, "--token-file", &token])
+            .args(["--worker-token-file", &worker_token])
+            .args(["--state-dir", &lab.path("state")])
+            .args(["--backup-repo", &lab.path("repo")])
+            .args(["--backup-inventory", &lab.inventory_arg()])
+            .args(["--backup-every", "1s"])
+            .args(["--backup-known-hosts", &lab.path("known_hosts")])
+            .env("FANOUT_LOG", "info");
+        Daemon::spawn("fanout serve", command)
+    };
+    let mut serve = start();
+    serve.wait_for_line("serving on", BOOT).await;
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
+    command
+        .args(["--coordinator", &url, "--token-file", &worker_token])
+        .args(["--worker-id", "w-kill", "--concurrency", "4"]);
+    let _worker = Daemon::spawn("worker", command);
+    serve
+        .wait_for_line("60 changed, 0 unchanged, 0 failed", BOOT)
+        .await;
+    let head = git(&lab, &["rev-parse", "HEAD"]);
+    let changed = lab.fleet.dynamics().churn().step(10.0, 7);
+    assert_eq!(changed.len(), 6);
+    // The next run has started and has results in: killed there.
+    let until = std::time::Instant::now() + BOOT;
+    while serve.output().matches("scheduled backup started").count() < 2 {
+        assert!(std::time::Instant::now() < until, "{}", serve.output());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !serve.output().contains("6 changed, 54 unchanged"),
+        "the run ended before it was killed: {}",
+        serve.output()
+    );
+    serve.kill().await;
+    git(&lab, &["fsck", "--strict"]);
+    assert_eq!(git(&lab, &["rev-parse", "HEAD"]), head);
+
+    let serve = start();
+    serve
+        .wait_for_line("cancelling a scheduled backup left by an earlier run", BOOT)
+        .await;
+    serve
+        .wait_for_line("6 changed, 54 unchanged, 0 failed", BOOT)
+        .await;
+    git(&lab, &["fsck", "--strict"]);
+    assert_eq!(git(&lab, &["status", "--porcelain"]), "");
+    let client = [
+        "--coordinator",
+        url.as_str(),
+        "--token-file",
+        token.as_str(),
+    ];
+    let mut list = vec!["jobs", "--json"];
+    list.extend_from_slice(&client);
+    let listed = fanout(&list, DEADLINE).await;
+    let jobs: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let states: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["state"].as_str().unwrap_or("?"))
+        .collect();
+    assert!(states.contains(&"cancelled"), "{jobs}");
 }

@@ -27,6 +27,8 @@ use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+/// Who the coordinator's jobs say submitted a scheduled backup.
+const SUBMITTER: &str = "schedule";
 /// How long a job cancelled because the coordinator is stopping gets to say it is over.
 const CANCEL_WAIT: Duration = Duration::from_secs(1);
 
@@ -93,6 +95,7 @@ impl ScheduledBackups {
     pub async fn run(self: Arc<Self>, hub: Arc<Hub>, stop: CancellationToken) {
         let described = self.schedule.describe();
         info!(repo = %self.repo.display(), schedule = %described, "scheduled backups");
+        self.cancel_leftovers(&hub).await;
         let mut wait = self.schedule.first_wait();
         eprintln!(
             "fanout: backing up into {} {described} (next at {})",
@@ -135,6 +138,23 @@ impl ScheduledBackups {
         }
     }
 
+    /// A scheduled backup that was running when the coordinator died comes back from the
+    /// state directory and would resume with no one to commit it: cancelled, so its devices
+    /// are not logged in to for nothing. The schedule's own first run backs them up.
+    async fn cancel_leftovers(&self, hub: &Arc<Hub>) {
+        let leftovers = hub.list().into_iter().filter(|job| {
+            job.state() == JobState::Running
+                && job.kind == "backup"
+                && job.submitted_by.starts_with(SUBMITTER)
+        });
+        for job in leftovers {
+            warn!(job = %job.job_id, "cancelling a scheduled backup left by an earlier run of the coordinator");
+            if let Err(e) = hub.cancel(&job.job_id).await {
+                warn!(job = %job.job_id, error = %e.message(), "cannot cancel it");
+            }
+        }
+    }
+
     /// One backup: plan, job, follow, commit, push, notify.
     async fn run_once(&self, hub: &Arc<Hub>, stop: &CancellationToken) -> Result<RunDone, String> {
         let selection = self.selection.clone();
@@ -166,7 +186,7 @@ impl ScheduledBackups {
             job: Some(spec),
             hosts: hosts.iter().map(HostTarget::from).collect(),
             kind: "backup".into(),
-            submitted_by: format!("schedule ({})", self.schedule.describe()),
+            submitted_by: format!("{SUBMITTER} ({})", self.schedule.describe()),
         };
         drop(hosts);
         let status = hub
