@@ -835,3 +835,41 @@ async fn a_coordinator_killed_mid_backup_leaves_a_sound_repository_and_the_next_
         .collect();
     assert!(states.contains(&"cancelled"), "{jobs}");
 }
+
+/// `--backup-cron` through to the repository: a pattern with croner's optional seconds field
+/// fires every two seconds, and the runs come at those times on the attached worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_backups_at_the_times_of_a_cron_pattern() {
+    use fanout_tests::daemon::{Daemon, address_in};
+    const BOOT: Duration = Duration::from_secs(30);
+    let lab = lab(3, Duration::ZERO).await;
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
+    let token = lab.path("token");
+    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--token-file", &token])
+        .args(["--worker-token-file", &worker_token])
+        .args(["--backup-repo", &lab.path("repo")])
+        .args(["--backup-inventory", &lab.inventory_arg()])
+        .args(["--backup-cron", "*/2 * * * * *"])
+        .args(["--backup-known-hosts", &lab.path("known_hosts")]);
+    let serve = Daemon::spawn("fanout serve", command);
+    let url = format!(
+        "http://{}",
+        address_in(&serve.wait_for_line("serving on http://", BOOT).await)
+    );
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
+    command
+        .args(["--coordinator", &url, "--token-file", &worker_token])
+        .args(["--worker-id", "w-cron", "--concurrency", "8"]);
+    let _worker = Daemon::spawn("worker", command);
+    serve
+        .wait_for_line("3 changed, 0 unchanged, 0 failed", BOOT)
+        .await;
+    serve
+        .wait_for_line("0 changed, 3 unchanged, 0 failed", BOOT)
+        .await;
+    assert_eq!(git(&lab, &["rev-list", "--count", "HEAD"]), "1\n");
+}

@@ -199,7 +199,8 @@ pub struct ScheduledBackupArgs {
     pub backup_every: Option<std::time::Duration>,
 
     /// Run a backup at the times of this crontab pattern (five fields, the coordinator's local
-    /// time zone: `0 2 * * *` is every night at two).
+    /// time zone: `0 2 * * *` is every night at two; a leading sixth field of seconds is
+    /// accepted too).
     #[arg(long, value_name = "PATTERN", requires = "backup_repo")]
     pub backup_cron: Option<String>,
 
