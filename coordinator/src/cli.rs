@@ -911,6 +911,9 @@ pub struct ServeArgs {
     /// runs with this limit, and an output beyond it fails its host with output_too_large.
     #[arg(long, default_value = "256MiB", value_parser = parse_output_limit)]
     pub max_output: u64,
+
+    #[command(flatten)]
+    pub backup: crate::backup::args::ScheduledBackupArgs,
 }
 
 /// `fanout push`: see `crate::push`.

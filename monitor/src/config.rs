@@ -190,6 +190,12 @@ pub struct EmailConfig {
 pub struct Password(String);
 
 impl Password {
+    /// A password read from somewhere other than a checks file (`fanout backup`'s
+    /// FANOUT_SMTP_PASSWORD).
+    pub fn new(secret: String) -> Self {
+        Password(secret)
+    }
+
     /// The secret itself, for the one place that must send it.
     pub fn expose(&self) -> &str {
         &self.0

@@ -278,7 +278,22 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
     let script = script.to_string_lossy().into_owned();
     let webhook = support::Receiver::start(0).await;
     let url = webhook.url();
-    let second = backup(&lab, &["--notify-exec", &script, "--notify-webhook", &url]).await;
+    // And a real SMTP server process, when aiosmtpd is installed (always under CI).
+    let smtp = support::SmtpServer::start();
+    let smtp_at = smtp.as_ref().map(|s| format!("127.0.0.1:{}", s.port));
+    let mut notify = vec!["--notify-exec", &script, "--notify-webhook", &url];
+    if let Some(at) = &smtp_at {
+        notify.extend([
+            "--notify-email",
+            "noc@example.net",
+            "--smtp",
+            at,
+            "--smtp-from",
+            "fanout@example.net",
+            "--smtp-plaintext",
+        ]);
+    }
+    let second = backup(&lab, &notify).await;
     assert_eq!(second.code, Some(1), "{}", second.stderr);
     assert!(
         second.stdout.contains("failed   r00002  refused"),
@@ -345,6 +360,55 @@ async fn a_failed_device_keeps_its_last_good_file_and_is_listed() {
         for secret in secrets_of(device) {
             assert!(!text.contains(&secret), "a secret of {device} was notified");
             assert!(!all.contains(&secret), "a secret of {device} was posted");
+        }
+    }
+    // One mail per notice: the first line as subject, the diff in the body, no secret.
+    if let Some(smtp) = &smtp {
+        // Headers unfolded, as a mail reader shows them.
+        let mails: Vec<String> = smtp
+            .messages()
+            .iter()
+            .map(|m| {
+                let m = m.replace("\r\n", "\n");
+                let (head, body) = m.split_once("\n\n").unwrap_or((&m, ""));
+                let head = head.replace("\n ", " ").replace("\n\t", " ");
+                format!("{head}\n\n{body}")
+            })
+            .collect();
+        assert_eq!(mails.len(), 4, "{mails:?}");
+        let subject = |device: &str| -> String {
+            let prefix = format!("Subject: [fanout] ALERT: {device}: ");
+            mails
+                .iter()
+                .find_map(|m| m.lines().find(|l| l.starts_with(&prefix)))
+                .unwrap_or_else(|| panic!("no mail about {device}: {mails:?}"))
+                .to_string()
+        };
+        assert!(
+            subject("r00001").contains("configuration changed (+1 -0) in backup "),
+            "{}",
+            subject("r00001")
+        );
+        assert!(
+            subject("r00002").contains("backup failed (refused)"),
+            "{}",
+            subject("r00002")
+        );
+        let r1 = mails
+            .iter()
+            .find(|m| m.contains("Subject: [fanout] ALERT: r00001: "))
+            .unwrap();
+        assert!(
+            r1.contains("\n+ip host devsim-change-1 10.255.0.1\n"),
+            "{r1}"
+        );
+        for mail in &mails {
+            assert!(mail.contains("To: noc@example.net"), "{mail}");
+            for device in ["r00001", "r00003", "r00004"] {
+                for secret in secrets_of(device) {
+                    assert!(!mail.contains(&secret), "a secret of {device} was mailed");
+                }
+            }
         }
     }
     // --push sends the branch to a remote the user added.
@@ -435,4 +499,377 @@ async fn a_second_run_is_refused_and_a_killed_run_leaves_a_repository_the_next_c
         "",
         "the work tree is the commit"
     );
+}
+
+/// `fanout serve` with a worker process attached and scheduled backups every two seconds,
+/// plus a `fanout backup --coordinator` through the same coordinator into another repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_scheduled_backups_on_its_workers_with_history_and_metrics() {
+    use fanout_tests::daemon::{Daemon, address_in};
+    const BOOT: Duration = Duration::from_secs(30);
+    let lab = lab(20, Duration::ZERO).await;
+    let churn = lab.fleet.dynamics().churn();
+    churn.set_moving_stamps(true);
+    let token = lab.path("token");
+    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
+    let known_hosts = lab.path("known_hosts");
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--token-file", &token])
+        .args(["--worker-token-file", &worker_token])
+        .args(["--state-dir", &lab.path("state")])
+        .args(["--metrics-listen", "127.0.0.1:0"])
+        .args(["--backup-repo", &lab.path("repo")])
+        .args(["--backup-inventory", &lab.inventory_arg()])
+        .args(["--backup-every", "2s"])
+        .args(["--backup-known-hosts", &known_hosts])
+        .args(["--author", "Backup Test <backup@example.net>"])
+        .env("FANOUT_LOG", "info");
+    let serve = Daemon::spawn("fanout serve", command);
+    let url = format!(
+        "http://{}",
+        address_in(&serve.wait_for_line("serving on http://", BOOT).await)
+    );
+    let metrics: std::net::SocketAddr = address_in(&serve.wait_for_line("metrics on", BOOT).await)
+        .parse()
+        .unwrap();
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
+    command
+        .args(["--coordinator", &url, "--token-file", &worker_token])
+        .args(["--worker-id", "w-backup", "--concurrency", "8"]);
+    let _worker = Daemon::spawn("worker", command);
+
+    // The first run backs up every device on the attached worker.
+    serve
+        .wait_for_line("20 changed, 0 unchanged, 0 failed", BOOT)
+        .await;
+    // Stamps moved in between, and runs keep coming: none commits anything.
+    serve
+        .wait_for_line("0 changed, 20 unchanged, 0 failed", BOOT)
+        .await;
+    let changed: BTreeSet<String> = churn
+        .step(10.0, 4)
+        .into_iter()
+        .map(|i| lab.fleet.devices()[i].name.clone())
+        .collect();
+    assert_eq!(changed.len(), 2);
+    // While that run's numbers are the last, /metrics shows them.
+    let page = {
+        let until = std::time::Instant::now() + BOOT;
+        loop {
+            let (status, page) = fanout_tests::http(metrics, "GET", "/metrics", "").await;
+            assert_eq!(status, 200);
+            if page.contains("fanout_backup_last_devices{outcome=\"changed\"} 2\n") {
+                break page;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "no run committed the churn: {page}\n{}",
+                serve.output()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert!(
+        page.contains("fanout_backup_last_devices{outcome=\"unchanged\"} 18\n"),
+        "{page}"
+    );
+    assert!(
+        page.contains("fanout_backup_last_devices{outcome=\"failed\"} 0\n"),
+        "{page}"
+    );
+    let stamp = page
+        .lines()
+        .find_map(|l| l.strip_prefix("fanout_backup_last_success_timestamp "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("a success timestamp");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now.abs_diff(stamp) < 60, "{stamp} vs {now}");
+    // Two commits: everything, then exactly the churned devices.
+    let log = git(&lab, &["log", "--format=%s"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "backup: 2 changed, 18 unchanged, 0 failed",
+            "backup: 20 changed, 0 unchanged, 0 failed",
+        ],
+        "{}",
+        serve.output()
+    );
+    let touched: BTreeSet<String> = git(&lab, &["diff", "--name-only", "HEAD~1", "HEAD"])
+        .lines()
+        .map(|p| {
+            p.rsplit('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".cfg")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(touched, changed);
+    // Masked and stamp-free here too, in every commit.
+    let history = git(&lab, &["log", "-p", "--all"]);
+    for device in ["r00001", "r00020"] {
+        for secret in secrets_of(device) {
+            assert!(
+                !history.contains(&secret),
+                "a secret of {device} was committed"
+            );
+        }
+    }
+    assert!(!history.contains("Last configuration change"));
+
+    // A device that stops answering is counted as failed, run after run.
+    let closed = fanout_tests::closed_port();
+    edit_inventory(&lab.inventory, |doc| {
+        doc["hosts"]["r00005"]["port"] = closed.into();
+    });
+    serve
+        .wait_for_line("0 changed, 19 unchanged, 1 failed", BOOT)
+        .await;
+    let (_, page) = fanout_tests::http(metrics, "GET", "/metrics", "").await;
+    assert!(
+        page.contains("fanout_backup_last_devices{outcome=\"failed\"} 1\n"),
+        "{page}"
+    );
+    assert!(
+        page.contains("fanout_backup_runs_total{result=\"ok\"} "),
+        "{page}"
+    );
+    let failed: serde_json::Value =
+        serde_json::from_str(&git(&lab, &["show", "HEAD:failed.json"])).unwrap();
+    assert_eq!(failed[0]["host"], "r00005");
+
+    // The runs are jobs of the coordinator like any other: listed, and each one replayable.
+    let client = [
+        "--coordinator",
+        url.as_str(),
+        "--token-file",
+        token.as_str(),
+    ];
+    let mut list = vec!["jobs", "--json"];
+    list.extend_from_slice(&client);
+    let listed = fanout(&list, DEADLINE).await;
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    let jobs: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let backups: Vec<&serde_json::Value> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "backup")
+        .collect();
+    assert!(backups.len() >= 4, "{jobs}");
+    assert_eq!(backups[0]["submitted_by"], "schedule (every 2s)", "{jobs}");
+    assert_eq!(backups[0]["hosts"], 20, "{jobs}");
+    let first = backups[0]["job_id"].as_str().unwrap();
+    let mut watch = vec!["watch", first, "--format", "json"];
+    watch.extend_from_slice(&client);
+    let replayed = fanout(&watch, DEADLINE).await;
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr);
+    let records = json_lines(&replayed.stdout);
+    assert_eq!(fanout_tests::distinct_hosts(&records).len(), 20);
+
+    // `fanout backup --coordinator` runs through the same workers into a repository of its own.
+    let other = lab.path("repo-remote");
+    let mut args = vec![
+        "backup",
+        "-i",
+        lab.inventory.to_str().unwrap(),
+        "--repo",
+        other.as_str(),
+        "--known-hosts",
+        known_hosts.as_str(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(&client);
+    let remote = fanout(&args, DEADLINE).await;
+    assert_eq!(remote.code, Some(1), "r00005 fails: {}", remote.stderr);
+    let remote = report(&remote);
+    assert_eq!(remote["summary"], "19 changed, 0 unchanged, 1 failed");
+    let stored = std::fs::read_dir(std::path::Path::new(&other))
+        .unwrap()
+        .count();
+    assert!(stored >= 3, "files of the remote backup: {stored}");
+}
+
+/// `--backup-cron` is checked at start and runs on its own schedule; a bad pattern stops the
+/// coordinator before it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_checks_its_backup_schedule_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let token = write("token", &"c1".repeat(32));
+    let worker_token = write("worker-token", &"a7".repeat(32));
+    let inventory = write("hosts.yaml", "hosts: {}\n");
+    let repo = dir.path().join("repo").to_string_lossy().into_owned();
+    let serve = |schedule: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--token-file",
+            &token,
+            "--worker-token-file",
+            &worker_token,
+            "--backup-repo",
+            &repo,
+            "--backup-inventory",
+            &inventory,
+        ];
+        args.extend_from_slice(schedule);
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    for (schedule, says) in [
+        (
+            &["--backup-cron", "61 * * * *"][..],
+            "--backup-cron \"61 * * * *\"",
+        ),
+        (&[][..], "--backup-every or --backup-cron"),
+    ] {
+        let args = serve(schedule);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let refused = fanout(&args, DEADLINE).await;
+        assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+        assert!(refused.stderr.contains(says), "{}", refused.stderr);
+    }
+    let args = serve(&["--backup-cron", "0 * * * *"]);
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
+    command.args(&args);
+    let serve = fanout_tests::daemon::Daemon::spawn("fanout serve", command);
+    let line = serve
+        .wait_for_line("backing up into", Duration::from_secs(30))
+        .await;
+    assert!(line.contains("cron 0 * * * * (next at "), "{line}");
+}
+
+/// A coordinator killed in the middle of a scheduled backup leaves a repository `git fsck`
+/// accepts at its last commit; started again, it cancels the job it left behind (which would
+/// otherwise resume with no one to commit it) and its next run commits the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_killed_mid_backup_leaves_a_sound_repository_and_the_next_run_completes() {
+    use fanout_tests::daemon::Daemon;
+    const BOOT: Duration = Duration::from_secs(60);
+    let lab = lab(60, Duration::from_millis(150)).await;
+    let token = lab.path("token");
+    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
+    let listen = format!("127.0.0.1:{}", fanout_tests::closed_port());
+    let url = format!("http://{listen}");
+    let start = || {
+        let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
+        command
+            .args(["serve", "--listen", &listen, "--token-file", &token])
+            .args(["--worker-token-file", &worker_token])
+            .args(["--state-dir", &lab.path("state")])
+            .args(["--backup-repo", &lab.path("repo")])
+            .args(["--backup-inventory", &lab.inventory_arg()])
+            .args(["--backup-every", "1s"])
+            .args(["--backup-known-hosts", &lab.path("known_hosts")])
+            .env("FANOUT_LOG", "info");
+        Daemon::spawn("fanout serve", command)
+    };
+    let mut serve = start();
+    serve.wait_for_line("serving on", BOOT).await;
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
+    command
+        .args(["--coordinator", &url, "--token-file", &worker_token])
+        .args(["--worker-id", "w-kill", "--concurrency", "4"]);
+    let _worker = Daemon::spawn("worker", command);
+    serve
+        .wait_for_line("60 changed, 0 unchanged, 0 failed", BOOT)
+        .await;
+    let head = git(&lab, &["rev-parse", "HEAD"]);
+    let changed = lab.fleet.dynamics().churn().step(10.0, 7);
+    assert_eq!(changed.len(), 6);
+    // The next run has started and has results in: killed there.
+    let until = std::time::Instant::now() + BOOT;
+    while serve.output().matches("scheduled backup started").count() < 2 {
+        assert!(std::time::Instant::now() < until, "{}", serve.output());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !serve.output().contains("6 changed, 54 unchanged"),
+        "the run ended before it was killed: {}",
+        serve.output()
+    );
+    serve.kill().await;
+    git(&lab, &["fsck", "--strict"]);
+    assert_eq!(git(&lab, &["rev-parse", "HEAD"]), head);
+
+    let serve = start();
+    serve
+        .wait_for_line("cancelling a scheduled backup left by an earlier run", BOOT)
+        .await;
+    serve
+        .wait_for_line("6 changed, 54 unchanged, 0 failed", BOOT)
+        .await;
+    git(&lab, &["fsck", "--strict"]);
+    assert_eq!(git(&lab, &["status", "--porcelain"]), "");
+    let client = [
+        "--coordinator",
+        url.as_str(),
+        "--token-file",
+        token.as_str(),
+    ];
+    let mut list = vec!["jobs", "--json"];
+    list.extend_from_slice(&client);
+    let listed = fanout(&list, DEADLINE).await;
+    let jobs: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let states: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["state"].as_str().unwrap_or("?"))
+        .collect();
+    assert!(states.contains(&"cancelled"), "{jobs}");
+}
+
+/// `--backup-cron` through to the repository: a pattern with croner's optional seconds field
+/// fires every two seconds, and the runs come at those times on the attached worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_backups_at_the_times_of_a_cron_pattern() {
+    use fanout_tests::daemon::{Daemon, address_in};
+    const BOOT: Duration = Duration::from_secs(30);
+    let lab = lab(3, Duration::ZERO).await;
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
+    let token = lab.path("token");
+    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--token-file", &token])
+        .args(["--worker-token-file", &worker_token])
+        .args(["--backup-repo", &lab.path("repo")])
+        .args(["--backup-inventory", &lab.inventory_arg()])
+        .args(["--backup-cron", "*/2 * * * * *"])
+        .args(["--backup-known-hosts", &lab.path("known_hosts")]);
+    let serve = Daemon::spawn("fanout serve", command);
+    let url = format!(
+        "http://{}",
+        address_in(&serve.wait_for_line("serving on http://", BOOT).await)
+    );
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
+    command
+        .args(["--coordinator", &url, "--token-file", &worker_token])
+        .args(["--worker-id", "w-cron", "--concurrency", "8"]);
+    let _worker = Daemon::spawn("worker", command);
+    serve
+        .wait_for_line("3 changed, 0 unchanged, 0 failed", BOOT)
+        .await;
+    serve
+        .wait_for_line("0 changed, 3 unchanged, 0 failed", BOOT)
+        .await;
+    assert_eq!(git(&lab, &["rev-list", "--count", "HEAD"]), "1\n");
 }

@@ -104,6 +104,147 @@ async fn linux_hosts_over_real_openssh() {
     assert!(!mismatch.all_output().contains(PASSWORD));
 }
 
+/// `fanout backup --push` to an `ssh://` remote on the real sshd: the server's key must be in
+/// --push-known-hosts (unknown or different keys refuse the push), the user authenticates with
+/// --push-ssh-key, and the remote's branch ends at the backup's commit, push after push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_pushes_over_ssh_to_a_real_openssh_checking_its_host_key() {
+    if !Path::new(SSHD).is_file() || command_output("id", &["-u"]).trim() != "0" {
+        fanout_tests::cannot_run(&format!(
+            "needs root and {SSHD} (apt-get install openssh-server)"
+        ));
+        return;
+    }
+    ensure_test_user();
+    let dir = tempfile::tempdir().unwrap();
+    set_mode(dir.path(), 0o755);
+    let lab = OpensshLab::new(dir.path());
+    let key = lab.key("push_key", "");
+    let _sshd = Sshd::start(&lab, "host_key_1").await;
+    // The bare repository belongs to the user the server runs git-receive-pack as.
+    let remote = dir.path().join("configs.git");
+    let remote_arg = remote.to_str().unwrap();
+    git(None, &["init", "--bare", "-q", remote_arg]).expect("git init --bare");
+    let chowned = std::process::Command::new("chown")
+        .args(["-R", USER, remote_arg])
+        .status()
+        .unwrap();
+    assert!(chowned.success());
+
+    let fleet = Lab::start(FleetConfig {
+        count: 3,
+        port: 0,
+        seed: 3,
+        ..FleetConfig::default()
+    })
+    .await;
+    let repo = dir.path().join("repo");
+    let repo_arg = repo.to_str().unwrap();
+    let device_keys = dir.path().join("device_known_hosts");
+    let backup = |push: Vec<String>| {
+        let mut args: Vec<String> = [
+            "backup",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "--repo",
+            repo_arg,
+            "--known-hosts",
+            device_keys.to_str().unwrap(),
+            "--workers",
+            "1",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(push);
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            fanout(&args, DEADLINE).await
+        }
+    };
+    let first = backup(Vec::new()).await;
+    assert_eq!(first.code, Some(0), "{}", first.all_output());
+    let url = format!("ssh://{USER}@127.0.0.1:{}{}", lab.port, remote.display());
+    git(Some(&repo), &["remote", "add", "origin", &url]).expect("git remote add");
+    let server_key = std::fs::read_to_string(dir.path().join("host_key_1.pub")).unwrap();
+    let with_keys = |name: &str, line: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, line).unwrap();
+        let path = path.to_string_lossy().into_owned();
+        [
+            "--push",
+            "origin",
+            "--push-ssh-key",
+            key.to_str().unwrap(),
+            "--push-known-hosts",
+            &path,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let remote_head = || {
+        git(
+            Some(&remote),
+            &["rev-parse", "--verify", "-q", "refs/heads/main"],
+        )
+    };
+
+    // A server whose key is not known, or not the one known, gets nothing.
+    let other = dir.path().join("other_key");
+    ssh_keygen(&other, "");
+    let other_key = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    for (known, says) in [
+        (String::new(), "is not in known_hosts"),
+        (
+            format!("[127.0.0.1]:{} {other_key}", lab.port),
+            "does not match known_hosts",
+        ),
+    ] {
+        let refused = backup(with_keys("refusing_known_hosts", &known)).await;
+        assert_eq!(refused.code, Some(1), "{}", refused.all_output());
+        assert!(
+            refused.stderr.contains("committed but not pushed") && refused.stderr.contains(says),
+            "{}",
+            refused.stderr
+        );
+        assert_eq!(remote_head(), None, "the remote got a branch");
+    }
+
+    // The server's key known: pushed, and again after a change.
+    let known = format!("[127.0.0.1]:{} {server_key}", lab.port);
+    for round in 0..2 {
+        if round == 1 {
+            let changed = fleet.fleet.dynamics().churn().step(100.0, 2);
+            assert_eq!(changed.len(), 3);
+        }
+        let pushed = backup(with_keys("known_hosts_push", &known)).await;
+        assert_eq!(pushed.code, Some(0), "{}", pushed.all_output());
+        assert!(!pushed.stderr.contains("not pushed"), "{}", pushed.stderr);
+        let local = git(Some(&repo), &["rev-parse", "HEAD"]);
+        assert_eq!(remote_head(), local, "round {round}");
+    }
+    assert_eq!(
+        git(Some(&repo), &["rev-list", "--count", "HEAD"]).as_deref(),
+        Some("2"),
+        "the first backup and the change"
+    );
+    git(Some(&remote), &["fsck", "--strict"]).expect("the remote passes git fsck");
+}
+
+/// The git CLI (as root, so the test user's repository is declared safe); its trimmed stdout,
+/// `None` when git fails.
+fn git(repo: Option<&Path>, args: &[&str]) -> Option<String> {
+    let mut command = std::process::Command::new("git");
+    command.args(["-c", "safe.directory=*"]);
+    if let Some(repo) = repo {
+        command.arg("-C").arg(repo);
+    }
+    let output = command.args(args).output().expect("git runs");
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
 async fn jump_to_a_simulated_router(lab: &OpensshLab) {
     let router = Lab::start(FleetConfig {
         count: 1,
@@ -350,8 +491,13 @@ impl Drop for Agent {
 }
 
 /// The test user exists with the test password (idempotent: CI machines are fresh, developer
-/// machines keep the user between runs).
+/// machines keep the user between runs). Once per process: the tests run side by side.
 fn ensure_test_user() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(create_test_user);
+}
+
+fn create_test_user() {
     let exists = std::process::Command::new("id")
         .arg(USER)
         .stdout(Stdio::null())

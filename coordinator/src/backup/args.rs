@@ -13,6 +13,25 @@ pub struct BackupArgs {
     #[arg(long, value_name = "DIR", env = "FANOUT_BACKUP_REPO")]
     pub repo: PathBuf,
 
+    #[command(flatten)]
+    pub options: BackupOptions,
+
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+
+    /// How to report on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// What a backup does besides collecting: where files go, who commits, what is masked, where
+/// the branch is pushed and who is told. Shared by `fanout backup` and the scheduled backups
+/// of `fanout serve`.
+#[derive(Args, Clone)]
+pub struct BackupOptions {
     /// Where each device's file goes: {host}, {group} (its first), {site} (data.site),
     /// {platform}.
     #[arg(long, default_value = super::layout::DEFAULT_LAYOUT)]
@@ -42,7 +61,8 @@ pub struct BackupArgs {
     pub keep_secrets: bool,
 
     /// After the commit, push the branch to this remote of the repository (`git remote add`
-    /// it first). This build reaches remotes on a local path or `file://` only.
+    /// it first): a local path, `file://`, or `ssh://` with the key of --push-ssh-key or
+    /// ssh-agent, the server checked against --push-known-hosts.
     #[arg(long, value_name = "REMOTE")]
     pub push: Option<String>,
 
@@ -59,15 +79,45 @@ pub struct BackupArgs {
     #[arg(long, value_name = "COMMAND")]
     pub notify_exec: Option<String>,
 
-    #[command(flatten)]
-    pub execution: ExecutionArgs,
+    /// The private key --push uses for an `ssh://` remote (its passphrase, if any, in
+    /// FANOUT_PUSH_SSH_PASSPHRASE); without it, ssh-agent's keys.
+    #[arg(long, value_name = "FILE", env = "FANOUT_PUSH_SSH_KEY")]
+    pub push_ssh_key: Option<PathBuf>,
 
-    /// How to report on stdout.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-    pub format: ReportFormat,
+    /// known_hosts that must hold the `ssh://` remote's host key [default: ~/.ssh/known_hosts].
+    /// An unknown or different key refuses the push.
+    #[arg(long, value_name = "FILE", env = "FANOUT_PUSH_KNOWN_HOSTS")]
+    pub push_known_hosts: Option<PathBuf>,
 
     #[command(flatten)]
-    pub remote: RemoteArgs,
+    pub email: EmailArgs,
+}
+
+/// `--notify-email`: the monitor's SMTP notifier, configured by flags.
+#[derive(Args, Clone)]
+pub struct EmailArgs {
+    /// Mail a notice for each changed or failed device to this address (needs --smtp and
+    /// --smtp-from). Repeat for several.
+    #[arg(long = "notify-email", value_name = "ADDRESS", requires_all = ["smtp", "smtp_from"])]
+    pub to: Vec<String>,
+
+    /// The SMTP server, HOST or HOST:PORT (587 when not given).
+    #[arg(long, value_name = "HOST[:PORT]", env = "FANOUT_SMTP")]
+    pub smtp: Option<String>,
+
+    /// The sender address of the mails.
+    #[arg(long, value_name = "ADDRESS", env = "FANOUT_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+
+    /// Log in to the SMTP server as this user; the password is read from the environment
+    /// variable FANOUT_SMTP_PASSWORD, never from a flag.
+    #[arg(long, value_name = "USER", env = "FANOUT_SMTP_USER")]
+    pub smtp_user: Option<String>,
+
+    /// Send without STARTTLS (a relay on this machine). Without it, a server that cannot
+    /// upgrade the connection gets nothing.
+    #[arg(long)]
+    pub smtp_plaintext: bool,
 }
 
 /// How backup, diff and history report: a backup's result is one report, not rows, so there
@@ -109,4 +159,55 @@ pub struct HistoryArgs {
     pub repo: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
+}
+
+/// `fanout serve`'s scheduled backups: the same backup as `fanout backup`, run by the
+/// coordinator on its own workers every interval or at the times of a cron pattern.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Scheduled backups")]
+pub struct ScheduledBackupArgs {
+    /// Back up the configurations of --backup-inventory into this git repository on the
+    /// schedule of --backup-every or --backup-cron.
+    #[arg(long, value_name = "DIR", requires = "backup_inventory")]
+    pub backup_repo: Option<PathBuf>,
+
+    /// The inventory of the scheduled backups, read again before every run (so an edit is
+    /// picked up without a restart). Repeat to merge several.
+    #[arg(long, value_name = "PATH", requires = "backup_repo")]
+    pub backup_inventory: Vec<PathBuf>,
+
+    /// Only hosts matching KEY=VALUE. Repeat to narrow further.
+    #[arg(
+        long = "backup-filter",
+        value_name = "KEY=VALUE",
+        requires = "backup_repo"
+    )]
+    pub backup_filters: Vec<String>,
+
+    /// Platform profiles (*.yaml) that add to or replace the built-in ones.
+    #[arg(long, value_name = "DIR", requires = "backup_repo")]
+    pub backup_platforms: Option<PathBuf>,
+
+    /// Run a backup at start and then this long after each run started (e.g. 1h, 30m).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = crate::cli::parse_positive_duration,
+        requires = "backup_repo",
+        conflicts_with = "backup_cron"
+    )]
+    pub backup_every: Option<std::time::Duration>,
+
+    /// Run a backup at the times of this crontab pattern (five fields, the coordinator's local
+    /// time zone: `0 2 * * *` is every night at two; a leading sixth field of seconds is
+    /// accepted too).
+    #[arg(long, value_name = "PATTERN", requires = "backup_repo")]
+    pub backup_cron: Option<String>,
+
+    /// known_hosts the workers check devices against [default: each worker's own].
+    #[arg(long, value_name = "FILE", requires = "backup_repo")]
+    pub backup_known_hosts: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: BackupOptions,
 }

@@ -3,9 +3,11 @@
 //! of the stored, normalised files, so a masked secret is never in it; with `--keep-secrets`
 //! notices carry line counts only.
 
+use super::args::{BackupOptions, EmailArgs};
 use super::store::Committed;
-use fanout_monitor::config::{WebhookConfig, WebhookFormat};
+use fanout_monitor::config::{EmailConfig, Password, WebhookConfig};
 use fanout_monitor::event::{Event, EventKind};
+use fanout_monitor::notify::email::EmailNotifier;
 use fanout_monitor::notify::exec::ExecNotifier;
 use fanout_monitor::notify::webhook::WebhookNotifier;
 use fanout_monitor::notify::{Notice, Notifier};
@@ -28,32 +30,39 @@ pub struct Notifiers {
 }
 
 impl Notifiers {
-    pub fn new(
-        webhooks: &[String],
-        webhook_format: WebhookFormat,
-        exec: Option<&str>,
-        with_diff: bool,
-    ) -> Result<Self, String> {
+    /// The notifiers `options` asks for, checked now: a bad URL or address is refused before
+    /// any device is contacted. Secrets stay out of every notice unless the run keeps them,
+    /// in which case notices carry line counts only.
+    pub fn new(options: &BackupOptions) -> Result<Self, String> {
         let mut targets: Vec<(String, Box<dyn Notifier>)> = Vec::new();
-        for url in webhooks {
+        for url in &options.notify_webhooks {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(format!("--notify-webhook {url:?} is not an http(s) URL"));
             }
             let config = WebhookConfig {
                 url: url.clone(),
-                format: webhook_format,
+                format: options.notify_webhook_format,
             };
             let notifier = WebhookNotifier::new(&config, SEND_TIMEOUT)
                 .map_err(|e| format!("--notify-webhook: {e}"))?;
             targets.push((format!("webhook {url}"), Box::new(notifier)));
         }
-        if let Some(command) = exec {
+        if let Some(command) = &options.notify_exec {
             let argv: Vec<String> = command.split_whitespace().map(str::to_string).collect();
             let notifier =
                 ExecNotifier::new(argv, SEND_TIMEOUT).map_err(|e| format!("--notify-exec: {e}"))?;
             targets.push((format!("exec {command}"), Box::new(notifier)));
         }
-        Ok(Notifiers { targets, with_diff })
+        if let Some(config) = email_config(&options.email, |name| std::env::var(name).ok())? {
+            let notifier = EmailNotifier::new(&config, SEND_TIMEOUT)
+                .map_err(|e| format!("--notify-email: {e}"))?;
+            let name = format!("email {}", config.to.join(","));
+            targets.push((name, Box::new(notifier)));
+        }
+        Ok(Notifiers {
+            targets,
+            with_diff: !options.keep_secrets,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -73,6 +82,47 @@ impl Notifiers {
             }
         }
     }
+}
+
+/// The SMTP settings of `--notify-email`, `None` without recipients. The password comes from
+/// the environment (FANOUT_SMTP_PASSWORD), so it is never in a process listing or a shell
+/// history.
+fn email_config(
+    email: &EmailArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<EmailConfig>, String> {
+    if email.to.is_empty() {
+        return Ok(None);
+    }
+    let server = email.smtp.as_deref().unwrap_or_default();
+    let (host, port) = match server.rsplit_once(':') {
+        Some((host, port)) => {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| format!("--smtp {server:?}: the port is not a number"))?;
+            (host, port)
+        }
+        None => (server, 587),
+    };
+    if host.is_empty() {
+        return Err(format!("--smtp {server:?}: no host"));
+    }
+    let credentials = match &email.smtp_user {
+        None => None,
+        Some(user) => {
+            let password = env("FANOUT_SMTP_PASSWORD")
+                .ok_or_else(|| format!("--smtp-user {user}: FANOUT_SMTP_PASSWORD is not set"))?;
+            Some((user.clone(), Password::new(password)))
+        }
+    };
+    Ok(Some(EmailConfig {
+        host: host.to_string(),
+        port,
+        from: email.smtp_from.clone().unwrap_or_default(),
+        to: email.to.clone(),
+        starttls: !email.smtp_plaintext,
+        credentials,
+    }))
 }
 
 /// One notice per changed or failed device, at most [`MAX_NOTICES`], then one for the rest.

@@ -13,6 +13,7 @@
 //! drops it when the process dies, so a killed run never leaves a lock behind that refuses the
 //! next one; a `.lock` file of libgit2's own left by a killed run is removed under it.
 
+use super::push::PushTarget;
 use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
 use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
 use nix::fcntl::{Flock, FlockArg};
@@ -396,11 +397,34 @@ impl Store {
         })
     }
 
-    /// Pushes the branch to `remote` (a remote of the repository, as `git remote add` made
-    /// it). Run after every backup, changed or not, so a push that failed once catches up.
-    /// This build's libgit2 has no network transports: a remote on a local path or `file://`
-    /// works, an SSH or HTTPS one is refused by libgit2 with its own message.
-    pub fn push(&self, remote: &str) -> Result<(), StoreError> {
+    /// Pushes the branch to the remote of `target` (a remote of the repository, as `git remote
+    /// add` made it). Run after every backup, changed or not, so a push that failed once
+    /// catches up. A remote on a local path or `file://` is written by libgit2 itself; an
+    /// `ssh://` one goes through fanout's SSH client (see [`super::push`]); `https://` is not
+    /// offered by this build.
+    pub fn push(&self, target: &PushTarget) -> Result<(), StoreError> {
+        let git = |e| self.git(e);
+        let remote = self.repo.find_remote(&target.remote).map_err(git)?;
+        let url = remote
+            .pushurl()
+            .or(remote.url())
+            .unwrap_or_default()
+            .to_string();
+        drop(remote);
+        if url.starts_with("ssh://") {
+            return super::push::with_ssh(&target.ssh, || self.push_to(&target.remote))
+                .map_err(|e| self.git(git2::Error::from_str(&e)))?;
+        }
+        if url.starts_with("http://") || url.starts_with("https://") || url.starts_with("git://") {
+            return Err(self.git(git2::Error::from_str(&format!(
+                "remote {} is {url}: this build pushes to a local path, file:// or ssh:// only",
+                target.remote
+            ))));
+        }
+        self.push_to(&target.remote)
+    }
+
+    fn push_to(&self, remote: &str) -> Result<(), StoreError> {
         let git = |e| self.git(e);
         let head = self.repo.head().map_err(git)?;
         let branch = head.name().unwrap_or("refs/heads/main").to_string();

@@ -2,44 +2,25 @@
 
 use super::{
     CommandError, JobRequest, Selected, execute, job_settings, load_interruptibly, progress_bar,
-    select_hosts,
 };
 use crate::backup::args::{BackupArgs, DiffArgs, HistoryArgs, ReportFormat};
 use crate::backup::history::BackupRepo;
-use crate::backup::layout::Layout;
-use crate::backup::plan::{BackupPlan, RunRules};
-use crate::backup::store::{Author, Committed, Store};
+use crate::backup::pipeline::{self, Collector, Prepared, Written};
+use crate::backup::store::{Committed, Store};
 use crate::interrupts::Interrupts;
 use crate::recorder::{Format, Recorder};
 use crate::run_report::{EXIT_HOST_FAILED, EXIT_OK};
-use fanout_common::platform::PlatformRegistry;
 
 pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
-    let layout = Layout::parse(&args.layout).map_err(CommandError::Input)?;
-    let author = Author::parse(&args.author).map_err(CommandError::Input)?;
-    let rules = RunRules {
-        volatile: args.volatile.clone(),
-        secrets: args.secrets.clone(),
-        keep_secrets: args.keep_secrets,
-    };
-    let notifiers = crate::backup::notify::Notifiers::new(
-        &args.notify_webhooks,
-        args.notify_webhook_format,
-        args.notify_exec.as_deref(),
-        !args.keep_secrets,
-    )
-    .map_err(CommandError::Input)?;
+    let prepared = Prepared::new(&args.options).map_err(CommandError::Input)?;
     let selection = args.selection.clone();
+    let (layout, rules) = (prepared.layout.clone(), prepared.rules.clone());
     let (Selected { hosts, profiles }, plan) = load_interruptibly(&interrupts, move || {
-        let selected = select_hosts(&selection)?;
-        let registry = PlatformRegistry::load(selection.platforms.as_deref())?;
-        let plan = BackupPlan::new(&selected.hosts, &registry, &layout, &rules)
-            .map_err(CommandError::Input)?;
-        Ok((selected, plan))
+        pipeline::plan(&selection, &layout, &rules)
     })
     .await?;
     // The lock is taken before any device is contacted: a second run is refused at once.
-    let store = Store::open(&args.repo, author)?;
+    let store = Store::open(&args.repo, prepared.author.clone())?;
     let mut job = job_settings(&args.execution, Vec::new());
     job.platform_profiles = profiles;
     job.platform_commands = plan.platform_commands();
@@ -47,19 +28,10 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     let progress = progress_bar(hosts.len());
     // Each result is normalised as it arrives and its outputs dropped; the repository is
     // written once, at the end.
-    let plan = std::sync::Arc::new(plan);
-    let collected = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (taker, into) = (plan.clone(), collected.clone());
-    let recorder =
-        Recorder::new(Format::Human, None, false, false, progress)?.with_transform(move |record| {
-            if let Some(outcome) = taker.outcome_of(record) {
-                into.lock().unwrap_or_else(|p| p.into_inner()).push(outcome);
-            }
-            for command in &mut record.commands {
-                command.output = None;
-                command.raw = Vec::new();
-            }
-        });
+    let collector = Collector::new(plan);
+    let taker = collector.clone();
+    let recorder = Recorder::new(Format::Human, None, false, false, progress)?
+        .with_transform(move |record| taker.take(record));
     let request = JobRequest {
         hosts,
         job,
@@ -71,31 +43,22 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     let Some(outcome) = execute(request, recorder, interrupts).await? else {
         return Ok(EXIT_OK);
     };
-    let collected = std::mem::take(&mut *collected.lock().unwrap_or_else(|p| p.into_inner()));
-    let outcomes = plan.outcomes(collected, &outcome.unfinished);
+    let outcomes = collector.outcomes(&outcome.unfinished);
     drop(outcome);
     let started = std::time::Instant::now();
-    let push = args.push.clone();
-    let (committed, pushed) = tokio::task::spawn_blocking(move || {
-        let committed = store.commit(outcomes)?;
-        let pushed = push.map(|remote| store.push(&remote));
-        Ok::<_, CommandError>((committed, pushed))
-    })
-    .await
-    .map_err(|e| CommandError::Internal(format!("the repository writer failed: {e}")))??;
+    let Written {
+        committed,
+        push_error,
+    } = pipeline::write(store, outcomes, prepared.push.clone()).await?;
     tracing::info!(elapsed = ?started.elapsed(), "repository written");
     print(&committed, args.format);
-    let push_failed = match pushed {
-        Some(Err(e)) => {
-            eprintln!("fanout: the backup is committed but not pushed: {e}");
-            true
-        }
-        _ => false,
-    };
-    if !notifiers.is_empty() {
-        notifiers.send(&committed).await;
+    if let Some(e) = &push_error {
+        eprintln!("fanout: the backup is committed but not pushed: {e}");
     }
-    Ok(if committed.failed.is_empty() && !push_failed {
+    if !prepared.notifiers.is_empty() {
+        prepared.notifiers.send(&committed).await;
+    }
+    Ok(if committed.failed.is_empty() && push_error.is_none() {
         EXIT_OK
     } else {
         EXIT_HOST_FAILED

@@ -1,6 +1,7 @@
 //! `fanout serve`: flags to a [`ServeConfig`], then serve until a signal.
 
 use super::CommandError;
+use crate::backup::scheduled::ScheduledBackups;
 use crate::cli::ServeArgs;
 use crate::interrupts::Interrupts;
 use crate::serve::hub::HubSettings;
@@ -15,6 +16,9 @@ pub async fn run(args: ServeArgs, interrupts: Interrupts) -> Result<u8, CommandE
             .transpose()
             .map(|token| token.map(Secret::new))
     };
+    let backup = ScheduledBackups::new(args.backup)
+        .map_err(CommandError::Input)?
+        .map(std::sync::Arc::new);
     let config = ServeConfig {
         listen: args.listen,
         tls: args.tls_cert.zip(args.tls_key),
@@ -25,6 +29,7 @@ pub async fn run(args: ServeArgs, interrupts: Interrupts) -> Result<u8, CommandE
         metrics_listen: args.metrics_listen,
         lease_timeout: args.lease_timeout,
         max_output_bytes: args.max_output,
+        backup,
         hub: HubSettings {
             affinity_keys: args
                 .affinity_keys

@@ -5,6 +5,7 @@
 //! by hand from one snapshot rather than kept in a metrics registry that would duplicate it.
 
 use super::hub::Hub;
+use crate::backup::scheduled::{BackupRuns, RunsState};
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
@@ -13,18 +14,84 @@ use axum::routing::get;
 use std::fmt::Write;
 use std::sync::Arc;
 
-pub fn router(hub: Arc<Hub>) -> Router {
+/// What the page is rendered from: the jobs, and the scheduled backups when there are any.
+type Sources = (Arc<Hub>, Option<Arc<BackupRuns>>);
+
+pub fn router(hub: Arc<Hub>, backups: Option<Arc<BackupRuns>>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(hub)
+        .with_state((hub, backups))
 }
 
-async fn metrics(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        render(&hub),
-    )
+async fn metrics(State((hub, backups)): State<Sources>) -> impl IntoResponse {
+    let mut page = render(&hub);
+    if let Some(backups) = backups {
+        page.push_str(&render_backups(&backups.snapshot()));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], page)
+}
+
+/// The scheduled backups of `fanout serve --backup-repo`: the last run's outcome, for alerts
+/// such as `time() - fanout_backup_last_success_timestamp > 2 * 3600`.
+fn render_backups(runs: &RunsState) -> String {
+    let mut page = Page::default();
+    page.family(
+        "fanout_backup_last_success_timestamp",
+        "gauge",
+        "Unix time the last successful scheduled backup ended (repository written and, with --push, pushed); 0 before the first.",
+    );
+    page.sample(
+        "fanout_backup_last_success_timestamp",
+        "",
+        runs.last_success_unix,
+    );
+    page.family(
+        "fanout_backup_last_run_timestamp",
+        "gauge",
+        "Unix time the last scheduled backup ended, whatever it came to; 0 before the first.",
+    );
+    page.sample("fanout_backup_last_run_timestamp", "", runs.last_run_unix);
+    page.family(
+        "fanout_backup_last_duration_seconds",
+        "gauge",
+        "How long the last scheduled backup took.",
+    );
+    let _ = writeln!(
+        page.text,
+        "fanout_backup_last_duration_seconds {:.3}",
+        runs.last_duration.as_secs_f64()
+    );
+    page.family(
+        "fanout_backup_last_devices",
+        "gauge",
+        "Devices of the last scheduled backup that wrote the repository, by outcome.",
+    );
+    for (outcome, n) in [
+        ("changed", runs.last_changed),
+        ("unchanged", runs.last_unchanged),
+        ("failed", runs.last_failed),
+    ] {
+        page.sample(
+            "fanout_backup_last_devices",
+            &format!("outcome=\"{outcome}\""),
+            n,
+        );
+    }
+    page.family(
+        "fanout_backup_runs_total",
+        "counter",
+        "Scheduled backups ended, by result (failed: nothing committed, or not pushed).",
+    );
+    page.sample("fanout_backup_runs_total", "result=\"ok\"", runs.succeeded);
+    page.sample("fanout_backup_runs_total", "result=\"failed\"", runs.failed);
+    page.family(
+        "fanout_backup_running",
+        "gauge",
+        "1 while a scheduled backup runs.",
+    );
+    page.sample("fanout_backup_running", "", u64::from(runs.running));
+    page.text
 }
 
 fn render(hub: &Hub) -> String {

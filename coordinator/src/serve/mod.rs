@@ -49,6 +49,8 @@ pub struct ServeConfig {
     pub lease_timeout: Duration,
     pub max_output_bytes: u64,
     pub hub: HubSettings,
+    /// `--backup-repo`: backups this coordinator runs on its own schedule.
+    pub backup: Option<std::sync::Arc<crate::backup::scheduled::ScheduledBackups>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,7 +198,10 @@ pub async fn serve(config: ServeConfig, stop: CancellationToken) -> Result<(), S
         source,
     })?;
     let metrics = match config.metrics_listen {
-        Some(at) => Some(start_metrics(at, hub.clone(), stop.clone()).await?),
+        Some(at) => {
+            let backups = config.backup.as_ref().map(|b| b.runs.clone());
+            Some(start_metrics(at, hub.clone(), backups, stop.clone()).await?)
+        }
         None => None,
     };
 
@@ -234,6 +239,9 @@ pub async fn serve(config: ServeConfig, stop: CancellationToken) -> Result<(), S
         hub.resume(store.load()?).await;
     }
     tokio::spawn(hub.clone().prune_until(stop.clone()));
+    if let Some(backup) = &config.backup {
+        tokio::spawn(backup.clone().run(hub.clone(), stop.clone()));
+    }
     let scheme = if config.tls.is_some() {
         "https"
     } else {
@@ -263,6 +271,7 @@ pub async fn serve(config: ServeConfig, stop: CancellationToken) -> Result<(), S
 async fn start_metrics(
     at: SocketAddr,
     hub: std::sync::Arc<Hub>,
+    backups: Option<std::sync::Arc<crate::backup::scheduled::BackupRuns>>,
     stop: CancellationToken,
 ) -> Result<SocketAddr, ServeError> {
     let listener = TcpListener::bind(at)
@@ -276,7 +285,7 @@ async fn start_metrics(
         source,
     })?;
     tokio::spawn(async move {
-        let app = metrics::router(hub);
+        let app = metrics::router(hub, backups);
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(stop.cancelled_owned())
             .await;

@@ -57,7 +57,12 @@ impl EmailNotifier {
 fn message(notice: &Notice, from: &Mailbox, to: &[Mailbox]) -> Result<Message, NotifyError> {
     let mut b = Message::builder()
         .from(from.clone())
-        .subject(format!("[fanout] {}", notice.text()))
+        // The first line only: a notice may carry more (a backup's diff), which belongs in
+        // the body, and a header must not hold a line break.
+        .subject(format!(
+            "[fanout] {}",
+            notice.text().lines().next().unwrap_or_default()
+        ))
         .header(ContentType::TEXT_PLAIN);
     for t in to {
         b = b.to(t.clone());

@@ -245,6 +245,53 @@ pub async fn collect(
     outcome
 }
 
+/// An authenticated SSH connection running one command on an `exec` channel, for the
+/// coordinator's `git push` to an `ssh://` remote: the server is reached, its host key checked
+/// against known_hosts under the policy, and the user authenticated (key file, agent,
+/// password) exactly as a device is, so there is one SSH client to trust, not two.
+pub struct ExecChannel {
+    /// The command's channel; its data is the command's stdin and stdout.
+    pub channel: russh::Channel<russh::client::Msg>,
+    /// Keeps the connection open for as long as the channel is used.
+    _connection: transport::Connection,
+}
+
+impl ExecChannel {
+    /// The channel, and what keeps its connection open (drop it once the channel is done).
+    pub fn into_parts(self) -> (Box<dyn Send>, russh::Channel<russh::client::Msg>) {
+        (Box::new(self._connection), self.channel)
+    }
+}
+
+/// Connects to `target`, authenticates, and starts `command` (`connect_timeout` for each step).
+pub async fn exec_channel(
+    target: &DeviceTarget,
+    options: &SessionOptions,
+    command: &str,
+) -> Result<ExecChannel, String> {
+    let deadline = HostDeadline::start(options.host_timeout);
+    let connection = transport::connect(target, options, &deadline)
+        .await
+        .map_err(|e| e.to_string())?;
+    let open = async {
+        let channel = connection.device.channel_open_session().await?;
+        channel.exec(true, command).await?;
+        Ok::<_, russh::Error>(channel)
+    };
+    let channel = deadline
+        .run(
+            options.connect_timeout,
+            || format!("starting {command:?}"),
+            open,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ExecChannel {
+        channel,
+        _connection: connection,
+    })
+}
+
 async fn run_host(
     target: &DeviceTarget,
     commands: &[String],
