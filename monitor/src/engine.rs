@@ -427,13 +427,6 @@ impl Engine {
     pub fn series(&self, limit: usize) -> (Vec<Series>, usize) {
         let mut out = Vec::new();
         let mut more = 0usize;
-        let mut push = |s: Series| {
-            if out.len() < limit {
-                out.push(s);
-            } else {
-                more += 1;
-            }
-        };
         for (host, h) in &self.hosts {
             let mut checks: Vec<&String> = h
                 .keys
@@ -444,24 +437,32 @@ impl Engine {
             checks.sort_unstable();
             checks.dedup();
             for check in checks {
-                let series = |key: &str, value, up| Series {
-                    host: host.clone(),
-                    check: check.clone(),
-                    key: key.to_string(),
-                    value,
-                    up,
+                // Labels are built only for the series shown: past the limit a scrape of a
+                // large fleet only counts.
+                let mut push = |key: &str, value, up| {
+                    if out.len() < limit {
+                        out.push(Series {
+                            host: host.clone(),
+                            check: check.clone(),
+                            key: key.to_string(),
+                            value,
+                            up,
+                        });
+                    } else {
+                        more += 1;
+                    }
                 };
                 if let Some(n) = h.numbers.get(check).and_then(|n| n.current) {
-                    push(series("", n, false));
+                    push("", n, false);
                 }
                 for (key, state) in h.rows.get(check).into_iter().flatten() {
                     if let Some(v) = state.current {
-                        push(series(key, v, false));
+                        push(key, v, false);
                     }
                 }
                 for (key, state) in h.keys.get(check).into_iter().flatten() {
                     let up = cell_view(&state.current).ok;
-                    push(series(key, if up { 1.0 } else { 0.0 }, true));
+                    push(key, if up { 1.0 } else { 0.0 }, true);
                 }
             }
         }

@@ -317,4 +317,38 @@ alerts: []
         assert!(p.parse(report("cpu", "% Invalid input")).is_err());
         assert!(p.parse(report("nope", "")).is_err());
     }
+
+    #[test]
+    fn snmp_counters_become_rates_per_host_across_reports() {
+        let config = MonitorConfig::parse(
+            "checks:\n  - name: in_bps\n    snmp: { walk: ifHCInOctets, index_by: ifName, rate: bits }\n",
+            Path::new("monitor.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let mut p = PollParser::new(&config.checks, HashMap::new(), TemplateIndex::bundled());
+        let poll = |host: &str, octets: u64, uptime: u32| {
+            let lines = format!(
+                "{{\"oid\":\"1.3.6.1.2.1.31.1.1.1.6.1\",\"type\":\"counter64\",\"value\":{octets}}}\n\
+                 {{\"oid\":\"1.3.6.1.2.1.31.1.1.1.1.1\",\"type\":\"octet_string\",\"value\":\"Gi1/0/1\"}}\n\
+                 {{\"oid\":\"1.3.6.1.2.1.1.3.0\",\"type\":\"timeticks\",\"value\":{uptime}}}\n"
+            );
+            PollReport {
+                host: host.into(),
+                ..report("in_bps", &lines)
+            }
+        };
+        let rows = |r: PollResult| match r.outcome {
+            PollOutcome::Ok(Values::Rows(rows)) => rows.into_iter().collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(rows(p.parse(poll("r1", 1_000, 100)).unwrap()), []);
+        // Another host's readings are its own: no rate from r1's baseline.
+        assert_eq!(rows(p.parse(poll("r2", 9_000, 100)).unwrap()), []);
+        // 1,000 octets in 1 s: 8,000 bit/s.
+        assert_eq!(
+            rows(p.parse(poll("r1", 2_000, 200)).unwrap()),
+            [("Gi1/0/1".to_string(), 8_000.0)]
+        );
+    }
 }
