@@ -32,7 +32,7 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
     .await?;
     let spec = monitor_spec(&config, args.every);
     let snmp = has_snmp_checks(&config)
-        .then(|| snmp_settings(&hosts))
+        .then(|| snmp_settings(&hosts, &args))
         .transpose()
         .map_err(|e| CommandError::Input(format!("{}: {e}", args.checks.display())))?;
     let platforms = hosts
@@ -132,16 +132,23 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
 /// How many hosts without `snmp:` settings an error names before it counts the rest.
 const NAMED_HOSTS: usize = 5;
 
-/// The SNMP settings of a monitor with SNMP checks (the workers' defaults: a 2 s timeout, one
-/// retry, GETBULKs of 25), once every host has been found to say how to reach it over SNMP.
-fn snmp_settings(hosts: &[Host]) -> Result<SnmpJob, String> {
+/// The SNMP settings of a monitor with SNMP checks, once every host has been found to say how
+/// to reach it over SNMP.
+fn snmp_settings(hosts: &[Host], args: &MonitorArgs) -> Result<SnmpJob, String> {
     let missing: Vec<&str> = hosts
         .iter()
         .filter(|h| h.snmp.is_none())
         .map(|h| h.name.as_str())
         .collect();
     if missing.is_empty() {
-        return Ok(SnmpJob::default());
+        return Ok(SnmpJob {
+            requests: Vec::new(),
+            max_repetitions: args.snmp_max_repetitions,
+            timeout_ms: u64::try_from(args.snmp_timeout.as_millis()).unwrap_or(u64::MAX),
+            retries: args.snmp_retries,
+            // A check's few walks (column, names, speed, sysUpTime) go out at once.
+            max_in_flight: 4,
+        });
     }
     let more = match missing.len().saturating_sub(NAMED_HOSTS) {
         0 => String::new(),
