@@ -495,6 +495,20 @@ pub struct MonitorArgs {
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
+    /// SNMP checks: how long to wait for one request's answer before sending it again.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_positive_duration)]
+    pub snmp_timeout: Duration,
+
+    /// SNMP checks: how many times an unanswered request is sent again before the poll
+    /// counts as unanswered.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub snmp_retries: u32,
+
+    /// SNMP checks: varbinds asked for in each GETBULK of a walk.
+    #[arg(long, value_name = "N", default_value_t = 25,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub snmp_max_repetitions: u32,
+
     #[command(flatten)]
     pub execution: ExecutionArgs,
 }

@@ -5,7 +5,8 @@
 //! - a seeded schedule ([`DynamicsConfig`]): a share of the devices flaps one interface on a
 //!   fixed period, and every device's CPU wanders around its own baseline with occasional spikes;
 //! - forced state set through [`Dynamics`] (or its HTTP face, [`control`]): tests take a chosen
-//!   interface down or up, or pin a device's CPU, and it holds until cleared.
+//!   interface down or up, pin a device's CPU, or push extra traffic through an interface (its
+//!   SNMP octet counters climb faster), and it holds until cleared.
 //!
 //! Forced state wins over the schedule. With the default (empty) configuration and nothing
 //! forced, devices print exactly what the static model says.
@@ -83,6 +84,34 @@ pub struct Dynamics {
     drift: Vec<Vec<crate::Drift>>,
     /// Configuration changes and moving stamps (off unless asked for).
     churn: crate::churn::ConfigChurn,
+    /// Extra traffic forced through interfaces, by device then interface. Kept apart from
+    /// `forced` because clearing stops the extra traffic but must not take back what it
+    /// carried: octet counters only go up.
+    traffic: Vec<Mutex<BTreeMap<String, Boost>>>,
+}
+
+/// Extra traffic on one interface, as a share of its line rate integrated over time.
+#[derive(Debug, Default, Clone, Copy)]
+struct Boost {
+    /// Line-rate seconds carried by earlier, ended boosts (0.5 = half the line for a second).
+    carried: f64,
+    /// The boost running now: its share of the line rate and since when.
+    running: Option<(f64, Instant)>,
+}
+
+impl Boost {
+    fn line_seconds(&self) -> f64 {
+        self.carried
+            + self
+                .running
+                .map_or(0.0, |(share, since)| share * since.elapsed().as_secs_f64())
+    }
+
+    /// Ends the running boost, keeping what it carried.
+    fn stop(&mut self) {
+        self.carried = self.line_seconds();
+        self.running = None;
+    }
 }
 
 /// One device's view of the fleet's [`Dynamics`], handed to its shell.
@@ -142,6 +171,7 @@ impl Dynamics {
             seed,
             drift,
             churn: crate::churn::ConfigChurn::new(devices.len()),
+            traffic: devices.iter().map(|_| Mutex::default()).collect(),
         })
     }
 
@@ -193,12 +223,54 @@ impl Dynamics {
         Ok(())
     }
 
+    /// Pushes `percent` of the line rate through `interface` of device `index`, on top of its
+    /// usual traffic, until cleared with `None` (its octet counters climb faster, so a poller
+    /// sees its utilisation rise). Fails if the device has no such interface.
+    pub fn set_traffic(
+        &self,
+        index: usize,
+        interface: &str,
+        percent: Option<u8>,
+    ) -> Result<(), String> {
+        let name = self.device_name(index)?;
+        let model = self.model(index, &name);
+        if !model.interfaces.iter().any(|i| i.name == interface) {
+            return Err(format!("device {name} has no interface {interface:?}"));
+        }
+        if let Some(p) = percent.filter(|p| *p > 100) {
+            return Err(format!("traffic {p}% is above 100% of the line rate"));
+        }
+        let mut boosts = self.boosts(index);
+        let boost = boosts.entry(interface.to_string()).or_default();
+        boost.stop();
+        boost.running = percent.map(|p| (f64::from(p) / 100.0, Instant::now()));
+        Ok(())
+    }
+
+    /// Line-rate seconds of extra traffic `interface` of device `index` has carried so far:
+    /// the SNMP agent adds this times the line rate to its octet counters.
+    pub fn extra_traffic(&self, index: usize, interface: &str) -> f64 {
+        self.traffic.get(index).map_or(0.0, |m| {
+            m.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(interface)
+                .map_or(0.0, Boost::line_seconds)
+        })
+    }
+
+    fn boosts(&self, index: usize) -> MutexGuard<'_, BTreeMap<String, Boost>> {
+        self.traffic[index]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Drops everything forced on device `index`; the schedule (if any) takes over again.
     pub fn clear(&self, index: usize) -> Result<(), String> {
         self.device_name(index)?;
         if let Some(mut forced) = self.forced(index) {
             *forced = Forced::default();
         }
+        self.boosts(index).values_mut().for_each(Boost::stop);
         Ok(())
     }
 
@@ -363,6 +435,24 @@ mod tests {
             show::ip_interface_brief(&model)
         );
         assert_eq!(live.processes_cpu(&model), show::processes_cpu(&model));
+    }
+
+    #[test]
+    fn forced_traffic_adds_up_and_stops_without_going_back() {
+        let dynamics = dynamics(DynamicsConfig::default(), 3);
+        assert!(dynamics.set_traffic(1, "Nope0", Some(50)).is_err());
+        assert!(dynamics.set_traffic(1, "Loopback0", Some(101)).is_err());
+        assert_eq!(dynamics.extra_traffic(1, "Loopback0"), 0.0);
+        dynamics.set_traffic(1, "Loopback0", Some(100)).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let running = dynamics.extra_traffic(1, "Loopback0");
+        assert!((0.19..1.0).contains(&running), "{running}");
+        dynamics.clear(1).unwrap();
+        let kept = dynamics.extra_traffic(1, "Loopback0");
+        assert!(kept >= running);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(dynamics.extra_traffic(1, "Loopback0"), kept);
+        assert_eq!(dynamics.extra_traffic(0, "Loopback0"), 0.0);
     }
 
     #[test]

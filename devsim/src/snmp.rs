@@ -6,7 +6,9 @@
 //! device's model, oper status with the fleet's flaps (scheduled or forced through the control
 //! API) applied, CPU from the same dynamics as `show processes cpu`, and traffic counters that
 //! advance with time at a seeded rate per interface (from the fleet's start; an interface that
-//! is down in the static model carries no traffic). A request with another community goes
+//! is down in the static model carries no traffic), plus whatever extra traffic the control
+//! API pushed through it (`POST /devices/{name}/traffic`), so a poller sees utilisation rise
+//! and fall. A request with another community goes
 //! unanswered, as a real agent does. SNMPv3 is not served (yet): such requests are dropped.
 
 use crate::dynamics::Dynamics;
@@ -340,12 +342,15 @@ impl DeviceView {
             let mut rng = Rng::new(&device.name, shared.seed, 40 + u64::from(i));
             let (in_share, out_share) = (1 + rng.below(30), 1 + rng.below(30));
             let carries = interface.is_up();
+            // Forced traffic counts whatever the link state, so a counter never goes back.
+            let extra = dynamics.extra_traffic(index, &interface.name);
             let octets = |share: u64| {
                 let base = rng_base(&device.name, shared.seed, i, share);
-                match carries {
-                    true => base + (speed_bps as f64 * share as f64 / 100.0 / 8.0 * seconds) as u64,
-                    false => base,
-                }
+                let usual = match carries {
+                    true => speed_bps as f64 * share as f64 / 100.0 / 8.0 * seconds,
+                    false => 0.0,
+                };
+                base + (usual + speed_bps as f64 / 8.0 * extra) as u64
             };
             let (in_octets, out_octets) = (octets(in_share), octets(out_share));
             let kind = if interface.name.starts_with("Loopback") {

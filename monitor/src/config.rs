@@ -14,6 +14,8 @@ use fanout_common::input::{
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::snmp_check::{self, RawSnmp, SnmpSource};
+
 /// Why a checks file was refused; every variant names the file and, where known, the line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -52,7 +54,14 @@ pub struct MonitorConfig {
     /// Alerts each notifier may send per minute before the rest are summarised (default 20),
     /// so a site outage produces one page, not a thousand.
     pub max_alerts_per_minute: u32,
+    /// Per-host, per-row gauges `/metrics` shows at most (default 10,000): a label set per
+    /// host × check × interface, bounded so a large fleet cannot make a scrape unbounded.
+    pub metrics_max_series: usize,
 }
+
+/// Default of [`MonitorConfig::metrics_max_series`]: 200 switches × 48 ports, or 10,000
+/// single-number checks, in one scrape of a few hundred kilobytes.
+pub const DEFAULT_METRICS_MAX_SERIES: usize = 10_000;
 
 /// One thing polled on every host.
 #[derive(Debug, Clone)]
@@ -65,13 +74,14 @@ pub struct Check {
     pub rule: Rule,
 }
 
-/// What a check runs on the device. Only CLI commands for now: the workers' poll loop drives an
-/// SSH session, so an HTTP check is refused when the file loads rather than accepted here and
-/// refused later by `fanout monitor`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a check runs on the device: a CLI command or SNMP walks. An HTTP check is refused
+/// when the file loads rather than accepted here and refused later by `fanout monitor`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     /// A CLI command over the host's SSH session.
     Command(String),
+    /// SNMP walks through the worker's shared UDP sockets.
+    Snmp(SnmpSource),
 }
 
 /// How a check's output becomes state.
@@ -84,6 +94,14 @@ pub enum Rule {
         /// Compiled regex with exactly one capture group holding the number.
         regex: Regex,
         /// When to alert; without it the value is only shown.
+        alert_when: Option<Threshold>,
+    },
+    /// SNMP: watch the walked value of each row (named by `index_by`) for changes.
+    SnmpTrack,
+    /// SNMP: one number per row (a gauge, a rate or a utilisation), each row judged on its
+    /// own against the threshold.
+    SnmpValues {
+        /// When a row alerts; without it the values are only shown.
         alert_when: Option<Threshold>,
     },
 }
@@ -218,6 +236,7 @@ struct RawFile {
     alerts: Vec<RawNotifier>,
     unreachable_after: Option<u32>,
     max_alerts_per_minute: Option<u32>,
+    metrics_max_series: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -227,10 +246,21 @@ struct RawCheck {
     command: Option<String>,
     /// Parsed only to refuse it with a clear message: HTTP checks are not polled yet.
     http: Option<serde_yaml_ng::Value>,
+    /// SNMP walks instead of a command.
+    snmp: Option<RawSnmp>,
     parse: Option<ParseKind>,
-    track: Option<Track>,
+    track: Option<RawTrack>,
     extract: Option<String>,
     alert_when: Option<RawThreshold>,
+}
+
+/// `track: {key, field}` for a parsed CLI table, `track: true` for an SNMP column (the row
+/// names and the watched value are the check's `index_by` and `walk`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTrack {
+    Columns(Track),
+    Flag(bool),
 }
 
 #[derive(Deserialize, PartialEq, Eq)]
@@ -367,15 +397,16 @@ impl MonitorConfig {
             alerts,
             unreachable_after,
             max_alerts_per_minute,
+            metrics_max_series: raw.metrics_max_series.unwrap_or(DEFAULT_METRICS_MAX_SERIES),
         })
     }
 }
 
 fn check_from_raw(
-    c: RawCheck,
+    mut c: RawCheck,
     invalid: &impl Fn(&str, String) -> ConfigError,
 ) -> Result<Check, ConfigError> {
-    let name = c.name;
+    let name = std::mem::take(&mut c.name);
     if c.http.is_some() {
         return Err(invalid(
             &name,
@@ -384,6 +415,9 @@ fn check_from_raw(
                  poll with a `command`"
             ),
         ));
+    }
+    if let Some(raw) = c.snmp.take() {
+        return snmp_check_from_raw(name, raw, c, invalid);
     }
     let source = match c.command {
         Some(cmd) if !cmd.trim().is_empty() => {
@@ -403,12 +437,20 @@ fn check_from_raw(
         _ => {
             return Err(invalid(
                 &name,
-                format!("check `{name}`: give the `command` it polls"),
+                format!("check `{name}`: give the `command` (or `snmp`) it polls"),
             ));
         }
     };
     let rule = match (c.parse, c.track, c.extract) {
-        (Some(ParseKind::Textfsm), Some(track), None) => {
+        (Some(ParseKind::Textfsm), Some(RawTrack::Flag(_)), None) => {
+            return Err(invalid(
+                &name,
+                format!(
+                    "check `{name}`: a parsed table's track needs `{{ key: COLUMN, field: COLUMN }}`"
+                ),
+            ));
+        }
+        (Some(ParseKind::Textfsm), Some(RawTrack::Columns(track)), None) => {
             if c.alert_when.is_some() {
                 return Err(invalid(
                     &name,
@@ -444,6 +486,64 @@ fn check_from_raw(
         }
     };
     Ok(Check { name, source, rule })
+}
+
+/// An `snmp:` check: walks instead of a command, `track: true` or numbers per row.
+fn snmp_check_from_raw(
+    name: String,
+    raw: RawSnmp,
+    c: RawCheck,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<Check, ConfigError> {
+    if c.command.is_some() || c.parse.is_some() || c.extract.is_some() {
+        return Err(invalid(
+            &name,
+            format!(
+                "check `{name}`: an `snmp` check takes no `command`, `parse` or `extract` \
+                 (give each source its own check)"
+            ),
+        ));
+    }
+    let source: SnmpSource =
+        snmp_check::from_raw(raw, &name).map_err(|(needle, why)| invalid(&needle, why))?;
+    let rule = match (c.track, c.alert_when) {
+        (Some(RawTrack::Flag(true)), None) => {
+            if source.rate.is_some() {
+                return Err(invalid(
+                    &name,
+                    format!(
+                        "check `{name}`: a rate changes every poll; give it `alert_when`, not `track`"
+                    ),
+                ));
+            }
+            Rule::SnmpTrack
+        }
+        (Some(RawTrack::Flag(true)), Some(_)) => {
+            return Err(invalid(
+                &name,
+                format!("check `{name}`: give either `track: true` or `alert_when`, not both"),
+            ));
+        }
+        (Some(RawTrack::Columns(_)), _) => {
+            return Err(invalid(
+                &name,
+                format!(
+                    "check `{name}`: an snmp check tracks its walked column by `index_by`: \
+                     write `track: true`"
+                ),
+            ));
+        }
+        (Some(RawTrack::Flag(false)) | None, alert_when) => Rule::SnmpValues {
+            alert_when: alert_when
+                .map(|t| threshold_from_raw(t, &name, invalid))
+                .transpose()?,
+        },
+    };
+    Ok(Check {
+        name,
+        source: Source::Snmp(source),
+        rule,
+    })
 }
 
 fn threshold_from_raw(
@@ -654,5 +754,80 @@ mod tests {
         assert_eq!(with_exec("sh"), Ok(()));
         let err = with_exec("fanout-no-such-notifier").unwrap_err();
         assert!(err.ends_with("is not found in PATH"), "{err}");
+    }
+
+    #[test]
+    fn snmp_checks_resolve_their_names_and_refuse_what_cannot_work() {
+        let ok = parse(
+            "checks:\n  - name: links\n    snmp: { walk: IF-MIB::ifOperStatus, index_by: IF-MIB::ifName }\n    track: true\n  - name: in_util\n    snmp: { walk: ifHCInOctets, index_by: ifName, utilisation_of: ifHighSpeed }\n    alert_when: { above: 80, for: 2 }\n",
+        )
+        .unwrap();
+        assert!(matches!(ok.checks[0].rule, Rule::SnmpTrack));
+        let Source::Snmp(links) = &ok.checks[0].source else {
+            panic!()
+        };
+        assert_eq!(links.walk.oid, "1.3.6.1.2.1.2.2.1.8");
+        assert!(matches!(
+            ok.checks[1].rule,
+            Rule::SnmpValues {
+                alert_when: Some(_)
+            }
+        ));
+        let snmp = |body: &str| {
+            parse(&format!("checks:\n  - name: c\n    snmp: {body}\n"))
+                .unwrap_err()
+                .to_string()
+        };
+        for (body, line, why) in [
+            (
+                "{ walk: IF-MIB::ifOperStatsu }",
+                3,
+                "did you mean ifOperStatus?",
+            ),
+            (
+                "{ walk: ifHCInOctets, index_by: ifNmae }",
+                3,
+                "snmp.index_by",
+            ),
+            (
+                "{ walk: ifHCInOctets, utilisation_of: ifMtu }",
+                3,
+                "utilisation_of must be",
+            ),
+            (
+                "{ walk: ifHCInOctets, rate: per_second, utilisation_of: ifSpeed }",
+                3,
+                "rate: bits",
+            ),
+            ("{ walk: ifTable, index_by: ifDescr }", 3, "overlap"),
+            ("{ walk: ifInOctets, rat: bits }", 3, "unknown field `rat`"),
+        ] {
+            let err = snmp(body);
+            assert!(err.starts_with(&format!("m.yaml:{line}:")), "{body}: {err}");
+            assert!(err.contains(why), "{body}: {err}");
+        }
+        let rule = |extra: &str| {
+            parse(&format!(
+                "checks:\n  - name: c\n    snmp: {{ walk: ifHCInOctets, rate: bits }}\n{extra}"
+            ))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        };
+        assert!(
+            rule("    track: true\n")
+                .unwrap_err()
+                .contains("give it `alert_when`")
+        );
+        assert!(
+            rule("    command: show x\n")
+                .unwrap_err()
+                .contains("takes no `command`")
+        );
+        assert!(
+            rule("    track: { key: a, field: b }\n")
+                .unwrap_err()
+                .contains("write `track: true`")
+        );
+        assert_eq!(rule("    alert_when: { above: 1000000 }\n"), Ok(()));
     }
 }

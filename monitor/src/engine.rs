@@ -43,6 +43,8 @@ pub enum Values {
     Table(BTreeMap<String, String>),
     /// The number an `extract` regex pulled out.
     Number(f64),
+    /// One number per row (interface → utilisation): an SNMP column, each row judged alone.
+    Rows(BTreeMap<String, f64>),
 }
 
 /// What the engine knows about how to judge each check.
@@ -50,6 +52,7 @@ pub enum Values {
 enum Judge {
     Track,
     Number(Option<Threshold>),
+    Rows(Option<Threshold>),
 }
 
 /// Per host × tracked key: the baseline and whether it is currently changed.
@@ -79,6 +82,8 @@ struct HostState {
     last_poll: Option<SystemTime>,
     keys: HashMap<String, BTreeMap<String, KeyState>>,
     numbers: HashMap<String, NumberState>,
+    /// Per-row numbers by check, then row (interface).
+    rows: HashMap<String, BTreeMap<String, NumberState>>,
 }
 
 /// A recent change of a tracked value, for the dashboard's list.
@@ -143,8 +148,9 @@ impl Engine {
             .iter()
             .map(|c| {
                 let judge = match &c.rule {
-                    Rule::Track(Track { .. }) => Judge::Track,
+                    Rule::Track(Track { .. }) | Rule::SnmpTrack => Judge::Track,
                     Rule::Extract { alert_when, .. } => Judge::Number(*alert_when),
+                    Rule::SnmpValues { alert_when } => Judge::Rows(*alert_when),
                 };
                 (c.name.clone(), judge)
             })
@@ -225,6 +231,7 @@ impl Engine {
                 match (judge, values) {
                     (Judge::Track, Values::Table(rows)) => self.track(poll, rows, &mut obs),
                     (Judge::Number(t), Values::Number(v)) => self.number(poll, *v, t, &mut obs),
+                    (Judge::Rows(t), Values::Rows(rows)) => self.rows(poll, rows, t, &mut obs),
                     _ => {}
                 }
             }
@@ -306,65 +313,52 @@ impl Engine {
             return;
         };
         let state = host.numbers.entry(poll.check.clone()).or_default();
-        let breached = threshold.is_some_and(|t| t.breached_by(value));
-        let was_ok = !state.open;
-        let previous = state.current.replace(value);
-        let incident = format!("{}/{}", poll.host, poll.check);
-        let event = |kind, summary| Event {
-            kind,
-            incident: incident.clone(),
-            host: poll.host.clone(),
-            check: poll.check.clone(),
-            key: None,
-            from: None,
-            to: Some(fmt_number(value)),
-            at: poll.at,
-            summary,
-        };
-        if let (true, Some(t)) = (breached, threshold) {
-            state.streak = state.streak.saturating_add(1);
-            if state.streak >= t.for_polls && !state.open {
-                state.open = true;
-                let e = event(
-                    EventKind::Alert,
-                    format!(
-                        "{} {} is {} ({} {} for {} polls)",
-                        poll.host,
-                        poll.check,
-                        fmt_number(value),
-                        match t.direction {
-                            crate::config::Direction::Above => "above",
-                            crate::config::Direction::Below => "below",
-                        },
-                        fmt_number(t.limit),
-                        t.for_polls
-                    ),
-                );
-                self.open.insert(incident.clone(), e.clone());
-                obs.events.push(e);
-            }
-        } else {
-            state.streak = 0;
-            if state.open {
-                state.open = false;
-                self.open.remove(&incident);
-                obs.events.push(event(
-                    EventKind::Recovery,
-                    format!(
-                        "{} {} is {} (recovered)",
-                        poll.host,
-                        poll.check,
-                        fmt_number(value)
-                    ),
-                ));
-            }
+        let was_open = state.open;
+        let previous = state.current;
+        if let Some(event) = judge(state, poll, None, value, threshold) {
+            apply(&mut self.open, &event);
+            obs.events.push(event);
         }
-        if previous != Some(value) || was_ok == state.open {
+        if previous != Some(value) || was_open != state.open {
             obs.cells.push(CellChange {
                 host: poll.host.clone(),
                 column: poll.check.clone(),
                 value: fmt_number(value),
                 ok: !state.open,
+            });
+        }
+    }
+
+    /// Per-row numbers: each row is judged (and alerts) on its own; the dashboard's one cell
+    /// for the check shows the worst row, so a 48-port switch is one column, not 48.
+    fn rows(
+        &mut self,
+        poll: &PollResult,
+        rows: &BTreeMap<String, f64>,
+        threshold: Option<Threshold>,
+        obs: &mut Observation,
+    ) {
+        let Some(host) = self.hosts.get_mut(&poll.host) else {
+            return;
+        };
+        let states = host.rows.entry(poll.check.clone()).or_default();
+        let before = worst(states, threshold);
+        for (key, value) in rows {
+            let state = states.entry(key.clone()).or_default();
+            if let Some(event) = judge(state, poll, Some(key), *value, threshold) {
+                apply(&mut self.open, &event);
+                obs.events.push(event);
+            }
+        }
+        let after = worst(states, threshold);
+        if let Some((value, ok)) = after
+            && before != after
+        {
+            obs.cells.push(CellChange {
+                host: poll.host.clone(),
+                column: poll.check.clone(),
+                value: fmt_number(value),
+                ok,
             });
         }
     }
@@ -391,6 +385,21 @@ impl Engine {
                         );
                     }
                 }
+                for (check, rows) in &h.rows {
+                    let threshold = match self.judges.get(check) {
+                        Some(Judge::Rows(t)) => *t,
+                        _ => None,
+                    };
+                    if let Some((v, ok)) = worst(rows, threshold) {
+                        cells.insert(
+                            check.clone(),
+                            CellView {
+                                value: fmt_number(v),
+                                ok,
+                            },
+                        );
+                    }
+                }
                 HostView {
                     host: name.clone(),
                     reachable: !h.unreachable,
@@ -410,6 +419,54 @@ impl Engine {
     /// How many incidents are open now.
     pub fn open_count(&self) -> usize {
         self.open.len()
+    }
+
+    /// Every per-host, per-row value for `/metrics`, sorted by host, check and row: numbers as
+    /// they are, tracked values as 1 when `up` and 0 otherwise. At most `limit` series; the
+    /// second value is how many more there were.
+    pub fn series(&self, limit: usize) -> (Vec<Series>, usize) {
+        let mut out = Vec::new();
+        let mut more = 0usize;
+        for (host, h) in &self.hosts {
+            let mut checks: Vec<&String> = h
+                .keys
+                .keys()
+                .chain(h.numbers.keys())
+                .chain(h.rows.keys())
+                .collect();
+            checks.sort_unstable();
+            checks.dedup();
+            for check in checks {
+                // Labels are built only for the series shown: past the limit a scrape of a
+                // large fleet only counts.
+                let mut push = |key: &str, value, up| {
+                    if out.len() < limit {
+                        out.push(Series {
+                            host: host.clone(),
+                            check: check.clone(),
+                            key: key.to_string(),
+                            value,
+                            up,
+                        });
+                    } else {
+                        more += 1;
+                    }
+                };
+                if let Some(n) = h.numbers.get(check).and_then(|n| n.current) {
+                    push("", n, false);
+                }
+                for (key, state) in h.rows.get(check).into_iter().flatten() {
+                    if let Some(v) = state.current {
+                        push(key, v, false);
+                    }
+                }
+                for (key, state) in h.keys.get(check).into_iter().flatten() {
+                    let up = cell_view(&state.current).ok;
+                    push(key, if up { 1.0 } else { 0.0 }, true);
+                }
+            }
+        }
+        (out, more)
     }
 
     /// The most recent tracked-value changes, newest last.
@@ -434,6 +491,106 @@ fn cell(host: &str, column: &str, value: &str) -> CellChange {
         value: v.value,
         ok: v.ok,
     }
+}
+
+/// One `/metrics` sample: a host's check, one row of it (empty for a single-number check).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub host: String,
+    pub check: String,
+    pub key: String,
+    pub value: f64,
+    /// A tracked value shown as 1 (`up`) or 0, rather than a number the device gave.
+    pub up: bool,
+}
+
+/// Judges one number of one host's check (one row of it, for per-row checks): the alert when
+/// it has breached for long enough, the recovery when it is back on the good side.
+fn judge(
+    state: &mut NumberState,
+    poll: &PollResult,
+    key: Option<&str>,
+    value: f64,
+    threshold: Option<Threshold>,
+) -> Option<Event> {
+    state.current = Some(value);
+    let breached = threshold.is_some_and(|t| t.breached_by(value));
+    let (incident, what) = match key {
+        Some(key) => (
+            format!("{}/{}/{key}", poll.host, poll.check),
+            format!("{} {} {key}", poll.host, poll.check),
+        ),
+        None => (
+            format!("{}/{}", poll.host, poll.check),
+            format!("{} {}", poll.host, poll.check),
+        ),
+    };
+    let event = |kind, summary| Event {
+        kind,
+        incident: incident.clone(),
+        host: poll.host.clone(),
+        check: poll.check.clone(),
+        key: key.map(str::to_string),
+        from: None,
+        to: Some(fmt_number(value)),
+        at: poll.at,
+        summary,
+    };
+    if let (true, Some(t)) = (breached, threshold) {
+        state.streak = state.streak.saturating_add(1);
+        if state.streak >= t.for_polls && !state.open {
+            state.open = true;
+            return Some(event(
+                EventKind::Alert,
+                format!(
+                    "{what} is {} ({} {} for {} polls)",
+                    fmt_number(value),
+                    match t.direction {
+                        crate::config::Direction::Above => "above",
+                        crate::config::Direction::Below => "below",
+                    },
+                    fmt_number(t.limit),
+                    t.for_polls
+                ),
+            ));
+        }
+    } else {
+        state.streak = 0;
+        if state.open {
+            state.open = false;
+            return Some(event(
+                EventKind::Recovery,
+                format!("{what} is {} (recovered)", fmt_number(value)),
+            ));
+        }
+    }
+    None
+}
+
+/// Records an alert as open, or closes the incident a recovery ends.
+fn apply(open: &mut BTreeMap<String, Event>, event: &Event) {
+    match event.kind {
+        EventKind::Alert => {
+            open.insert(event.incident.clone(), event.clone());
+        }
+        EventKind::Recovery => {
+            open.remove(&event.incident);
+        }
+    }
+}
+
+/// The row the dashboard shows for a per-row check: the one furthest on the bad side (the
+/// highest without a threshold), and whether every row is fine.
+fn worst(
+    rows: &BTreeMap<String, NumberState>,
+    threshold: Option<Threshold>,
+) -> Option<(f64, bool)> {
+    let below = threshold.is_some_and(|t| t.direction == crate::config::Direction::Below);
+    let value = rows
+        .values()
+        .filter_map(|s| s.current)
+        .reduce(|a, b| if below { a.min(b) } else { a.max(b) })?;
+    Some((value, rows.values().all(|s| !s.open)))
 }
 
 fn fmt_number(v: f64) -> String {

@@ -13,7 +13,9 @@ pub mod event;
 pub mod journal;
 pub mod monitor;
 pub mod notify;
+pub mod rate;
 pub mod ratelimit;
+pub mod snmp_check;
 
 pub use config::{ConfigError, MonitorConfig};
 pub use engine::{Engine, PollOutcome, PollResult, Values};

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -72,6 +72,8 @@ pub struct Monitor {
     notifiers: Vec<NotifierHandle>,
     updates: broadcast::Sender<Update>,
     counters: Counters,
+    /// Per-host, per-row series `/metrics` shows at most (see [`crate::config::MonitorConfig::metrics_max_series`]).
+    max_series: AtomicUsize,
 }
 
 impl Monitor {
@@ -101,13 +103,20 @@ impl Monitor {
             })?;
             notifiers.push((name, notifier));
         }
-        Self::with_notifiers(
+        let monitor = Self::with_notifiers(
             Engine::new(config),
             journal_path,
             notifiers,
             settings,
             shutdown,
-        )
+        )?;
+        monitor.set_max_series(config.metrics_max_series);
+        Ok(monitor)
+    }
+
+    /// Caps the per-host, per-row series of `/metrics`.
+    pub fn set_max_series(&self, limit: usize) {
+        self.max_series.store(limit, Ordering::Relaxed);
     }
 
     /// Start a monitor around `engine` with the given notifiers (tests bring their own).
@@ -131,6 +140,7 @@ impl Monitor {
             notifiers,
             updates,
             counters: Counters::default(),
+            max_series: AtomicUsize::new(crate::config::DEFAULT_METRICS_MAX_SERIES),
         }))
     }
 
@@ -311,8 +321,56 @@ impl Monitor {
             "Notices held back by the rate limit per notifier.",
             per(|s| &s.suppressed),
         );
+        self.series_text(&mut out);
         out
     }
+
+    /// Per-host, per-row gauges: `fanout_monitor_value` for numbers (a rate, a utilisation,
+    /// an extracted CPU figure), `fanout_monitor_up` for tracked values. Their label sets are
+    /// host × check × row, so a fleet of 10,000 switches with 48 ports each would be millions
+    /// of series; the first `max_series` (by host, check, row) are shown and the rest
+    /// counted in `fanout_monitor_series_dropped`, so a scrape stays bounded.
+    fn series_text(&self, out: &mut String) {
+        let limit = self.max_series.load(Ordering::Relaxed);
+        let (series, dropped) = lock(&self.engine).series(limit);
+        let _ = writeln!(
+            out,
+            "# HELP fanout_monitor_series_dropped Per-host series left out of this scrape (metrics_max_series).\n\
+             # TYPE fanout_monitor_series_dropped gauge\nfanout_monitor_series_dropped {dropped}"
+        );
+        for (name, help, up) in [
+            (
+                "fanout_monitor_value",
+                "Each host's number per check and row (interface): a rate, utilisation or extracted value.",
+                false,
+            ),
+            (
+                "fanout_monitor_up",
+                "Each host's tracked value per check and row: 1 when it reads up, else 0.",
+                true,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for s in series.iter().filter(|s| s.up == up) {
+                let _ = writeln!(
+                    out,
+                    "{name}{{host=\"{}\",check=\"{}\",key=\"{}\"}} {}",
+                    label(&s.host),
+                    label(&s.check),
+                    label(&s.key),
+                    s.value
+                );
+            }
+        }
+    }
+}
+
+/// A Prometheus label value: backslash, quote and line break escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// `kind`, or `kind-N` when several notifiers share a kind, so metric labels stay unique.

@@ -310,3 +310,58 @@ fn recent_changes_are_bounded() {
     assert_eq!(changes.len(), 200);
     assert_eq!(changes.last().map(|c| c.at), Some(at(499)));
 }
+
+const SNMP_CHECKS: &str = r#"
+checks:
+  - name: in_util
+    snmp: { walk: ifHCInOctets, index_by: ifName, utilisation_of: ifHighSpeed }
+    alert_when: { above: 80, for: 2 }
+"#;
+
+fn util(t: u64, host: &str, rows: &[(&str, f64)]) -> PollResult {
+    PollResult {
+        host: host.into(),
+        at: at(t),
+        check: "in_util".into(),
+        outcome: PollOutcome::Ok(Values::Rows(
+            rows.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        )),
+    }
+}
+
+#[test]
+fn each_row_of_an_snmp_check_alerts_and_recovers_on_its_own() {
+    let c = MonitorConfig::parse(SNMP_CHECKS, Path::new("m.yaml"), |_| None).expect("valid");
+    let mut e = Engine::new(&c);
+    let events = run(
+        &mut e,
+        &[
+            util(0, "r1", &[("Gi1/0/1", 10.0), ("Gi1/0/2", 95.0)]),
+            util(1, "r1", &[("Gi1/0/1", 90.0), ("Gi1/0/2", 96.0)]),
+            // A row missing from a poll (no rate yet) keeps its streak and state.
+            util(2, "r1", &[("Gi1/0/1", 91.0)]),
+            util(3, "r1", &[("Gi1/0/1", 92.0), ("Gi1/0/2", 97.0)]),
+            util(4, "r1", &[("Gi1/0/1", 20.0), ("Gi1/0/2", 30.0)]),
+        ],
+    );
+    assert_eq!(
+        events,
+        [
+            (EventKind::Alert, "r1/in_util/Gi1/0/2".to_string()),
+            (EventKind::Alert, "r1/in_util/Gi1/0/1".to_string()),
+            (EventKind::Recovery, "r1/in_util/Gi1/0/1".to_string()),
+            (EventKind::Recovery, "r1/in_util/Gi1/0/2".to_string()),
+        ]
+    );
+    // One dashboard cell for the check: the worst row.
+    let hosts = e.hosts();
+    assert_eq!(hosts[0].cells["in_util"].value, "30");
+    assert!(hosts[0].cells["in_util"].ok);
+    // Every row in /metrics, and the bound holds.
+    let (series, more) = e.series(10);
+    assert_eq!(series.len(), 2);
+    assert_eq!(more, 0);
+    assert_eq!((series[0].key.as_str(), series[0].value), ("Gi1/0/1", 20.0));
+    let (series, more) = e.series(1);
+    assert_eq!((series.len(), more), (1, 1));
+}

@@ -312,3 +312,263 @@ async fn a_closed_stdout_does_not_stop_the_monitor() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+const SNMP_COMMUNITY: &str = "devsim-monitor-Ro-never-printed";
+
+/// `IF-MIB::ifName` as devsim answers it: IOS's short interface names.
+fn if_name(full: &str) -> String {
+    for (long, short) in [
+        ("TenGigabitEthernet", "Te"),
+        ("GigabitEthernet", "Gi"),
+        ("FastEthernet", "Fa"),
+    ] {
+        if let Some(rest) = full.strip_prefix(long) {
+            return format!("{short}{rest}");
+        }
+    }
+    full.to_string()
+}
+
+/// SNMP checks through the same machinery: an interface forced down on one device is an
+/// `ifOperStatus` alert and its return a recovery; extra traffic forced through an interface
+/// of another turns its `ifHCInOctets` rate into a utilisation alert, which clears when the
+/// traffic stops. Both through real worker processes polling devsim's SNMP agent, to a
+/// webhook, exactly once each, and the per-interface gauges in `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snmp_link_and_utilisation_checks_alert_and_clear_through_workers() {
+    const FLAPPED: usize = 2;
+    const LOADED: usize = 4;
+    let lab = Lab::start(FleetConfig {
+        count: 20,
+        seed: 15,
+        ..FleetConfig::default()
+    })
+    .await;
+    lab.fleet.serve_snmp(SNMP_COMMUNITY).expect("snmp agent");
+    lab.fleet.write_inventory(&lab.inventory).unwrap();
+    let control = lab
+        .fleet
+        .serve_control("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("control api");
+    let up_interface = |index: usize| {
+        lab.fleet
+            .dynamics()
+            .interfaces(index)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.status == "up")
+            .expect("an interface that is up")
+            .name
+    };
+    let (flapped, loaded) = (up_interface(FLAPPED), up_interface(LOADED));
+    let names = |index: usize| lab.fleet.devices()[index].name.clone();
+    let (flapped_host, loaded_host) = (names(FLAPPED), names(LOADED));
+
+    let webhook = Receiver::start(0).await;
+    let checks = format!(
+        r#"checks:
+  - name: links
+    snmp: {{ walk: IF-MIB::ifOperStatus, index_by: IF-MIB::ifName }}
+    track: true
+  - name: in_util
+    snmp: {{ walk: ifHCInOctets, index_by: ifName, utilisation_of: ifHighSpeed }}
+    alert_when: {{ above: 60, for: 2 }}
+alerts:
+  - webhook: {{ url: "{}", format: json }}
+"#,
+        webhook.url()
+    );
+    std::fs::write(lab.path("monitor.yaml"), checks).unwrap();
+    let dashboard: SocketAddr = format!("127.0.0.1:{}", fanout_tests::closed_port())
+        .parse()
+        .unwrap();
+    let journal = lab.path("alerts.jsonl");
+    let fanout = RunningFanout::start(&[
+        "monitor",
+        "-i",
+        &lab.inventory_arg(),
+        "--checks",
+        &lab.path("monitor.yaml"),
+        "--every",
+        "1s",
+        "--workers",
+        "2",
+        // A loaded CI machine answers slowly; silence is not what this test is about.
+        "--snmp-timeout",
+        "3s",
+        "--snmp-retries",
+        "2",
+        "--snmp-max-repetitions",
+        "10",
+        "--journal",
+        &journal,
+        "--dashboard",
+        &dashboard.to_string(),
+    ]);
+    assert!(
+        wait_until(Duration::from_secs(30), || fanout.workers().len() == 2).await,
+        "two workers should start"
+    );
+    wait_for_polls(dashboard, 20, &BTreeMap::new()).await;
+    // Every host's utilisation shows once two readings of its counters are apart (devsim's
+    // agent, like real ones, refreshes them every few seconds).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = http(dashboard, "GET", "/api/hosts", "").await;
+        let hosts: Value = serde_json::from_str(&body).unwrap();
+        let with_util = hosts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["cells"]["in_util"]["value"].is_string())
+            .count();
+        if with_util == 20 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "utilisation for {with_util} of 20 hosts: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(webhook.bodies().is_empty(), "{:#?}", webhook.bodies());
+
+    let (code, body) = http(
+        control,
+        "POST",
+        &format!("/devices/{flapped_host}/link"),
+        &format!(r#"{{"interface": "{flapped}", "up": false}}"#),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = http(
+        control,
+        "POST",
+        &format!("/devices/{loaded_host}/traffic"),
+        &format!(r#"{{"interface": "{loaded}", "percent": 90}}"#),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let flap = format!("{flapped_host}/links/{}", if_name(&flapped));
+    let load = format!("{loaded_host}/in_util/{}", if_name(&loaded));
+    support::eventually(40, "both alerts at the webhook", || {
+        webhook_events(&webhook).len() >= 2
+    })
+    .await;
+
+    // While open: the gauges show both, per host and interface.
+    let (code, metrics) = http(dashboard, "GET", "/metrics", "").await;
+    assert_eq!(code, 200);
+    let down = format!(
+        "fanout_monitor_up{{host=\"{flapped_host}\",check=\"links\",key=\"{}\"}} 0",
+        if_name(&flapped)
+    );
+    assert!(metrics.contains(&down), "{down} not in\n{metrics}");
+    let util = format!(
+        "fanout_monitor_value{{host=\"{loaded_host}\",check=\"in_util\",key=\"{}\"}} ",
+        if_name(&loaded)
+    );
+    let value: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(util.as_str()))
+        .unwrap_or_else(|| panic!("{util} not in\n{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(value > 60.0, "{value}");
+    assert!(
+        metrics.contains("fanout_monitor_series_dropped 0"),
+        "{metrics}"
+    );
+
+    for host in [&flapped_host, &loaded_host] {
+        let (code, body) = http(control, "POST", &format!("/devices/{host}/clear"), "").await;
+        assert_eq!(code, 200, "{body}");
+    }
+    support::eventually(40, "both recoveries at the webhook", || {
+        webhook_events(&webhook).len() >= 4
+    })
+    .await;
+    // More polls: nothing else may arrive.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut got = webhook_events(&webhook);
+    got.sort();
+    let mut expected = vec![
+        ("alert".to_string(), flap.clone()),
+        ("alert".to_string(), load.clone()),
+        ("recovery".to_string(), flap),
+        ("recovery".to_string(), load),
+    ];
+    expected.sort();
+    assert_eq!(got, expected, "webhook notices: {:#?}", webhook.bodies());
+
+    fanout.signal(Signal::SIGINT);
+    let finished = fanout.finish(Duration::from_secs(30)).await;
+    assert_eq!(finished.code, Some(0), "{}", finished.all_output());
+    assert!(
+        finished.stdout.contains("(0 unreadable)"),
+        "{}",
+        finished.stdout
+    );
+    let journal = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(journal.lines().count(), 4, "{journal}");
+    assert!(!finished.all_output().contains(SNMP_COMMUNITY));
+    assert!(!journal.contains(SNMP_COMMUNITY));
+    lab.fleet.shutdown().await;
+}
+
+/// A misspelt object name is bad input with the file's line, and so is an SNMP check on hosts
+/// the inventory gives no `snmp:` settings: exit 2 before any worker starts.
+#[tokio::test]
+async fn bad_snmp_checks_are_exit_2_with_file_and_line() {
+    let lab = Lab::start(FleetConfig {
+        count: 2,
+        seed: 16,
+        ..FleetConfig::default()
+    })
+    .await;
+    let monitor = async |checks: &str| {
+        std::fs::write(lab.path("monitor.yaml"), checks).unwrap();
+        let (inventory, file, journal) = (
+            lab.inventory_arg(),
+            lab.path("monitor.yaml"),
+            lab.path("alerts.jsonl"),
+        );
+        fanout_tests::fanout(
+            &[
+                "monitor",
+                "-i",
+                &inventory,
+                "--checks",
+                &file,
+                "--duration",
+                "1s",
+                "--journal",
+                &journal,
+            ],
+            Duration::from_secs(30),
+        )
+        .await
+    };
+    let run = monitor(
+        "checks:\n  - name: links\n    snmp: { walk: IF-MIB::ifOperStatsu, index_by: ifName }\n    track: true\n",
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.all_output());
+    assert!(
+        run.stderr.contains("monitor.yaml:3:") && run.stderr.contains("did you mean ifOperStatus"),
+        "{}",
+        run.stderr
+    );
+    // The fleet serves no SNMP, so its inventory has no `snmp:` section.
+    let run = monitor(
+        "checks:\n  - name: links\n    snmp: { walk: IF-MIB::ifOperStatus, index_by: ifName }\n    track: true\n",
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.all_output());
+    assert!(
+        run.stderr.contains("no `snmp:` section for r00001, r00002"),
+        "{}",
+        run.stderr
+    );
+}

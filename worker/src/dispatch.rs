@@ -97,6 +97,7 @@ impl Dispatcher {
                 spec: spec.clone(),
                 options: job.options.clone(),
                 pacer: job.pacer.clone(),
+                snmp: job.snmp.clone(),
                 outbound: self.outbound.clone(),
             };
             let cancel = job.cancel.clone();

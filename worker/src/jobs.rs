@@ -30,8 +30,9 @@ pub struct Job {
     /// connections are pooled. An error (a CA file that does not parse) fails every host as
     /// `internal`.
     pub http: Option<Result<HttpRunner, String>>,
-    /// Jobs with SNMP requests only: the sockets and v3 engines the job's hosts share here.
-    pub snmp: Option<SnmpRunner>,
+    /// Jobs with SNMP requests or SNMP monitor checks only: the sockets and v3 engines the
+    /// job's hosts share here.
+    pub snmp: Option<Arc<SnmpRunner>>,
     /// The job's platform profiles, compiled once; a profile that does not parse fails its
     /// hosts as `internal` with the reason.
     profiles: HashMap<String, Result<Arc<DeviceProfile>, String>>,
@@ -46,11 +47,22 @@ impl Job {
             .as_ref()
             .filter(|http| !http.steps.is_empty())
             .map(|http| HttpRunner::new(http, &options));
-        let snmp = spec
-            .snmp
+        let snmp_checks = spec
+            .monitor
             .as_ref()
-            .filter(|snmp| !snmp.requests.is_empty())
-            .map(|snmp| SnmpRunner::new(snmp, &options));
+            .is_some_and(|m| m.checks.iter().any(|c| !c.snmp.is_empty()));
+        // A monitor job's SNMP settings come with no requests of their own: its checks carry
+        // them.
+        let snmp = match &spec.snmp {
+            Some(snmp) if snmp_checks || !snmp.requests.is_empty() => {
+                Some(Arc::new(SnmpRunner::new(snmp, &options)))
+            }
+            None if snmp_checks => Some(Arc::new(SnmpRunner::new(
+                &proto::SnmpJob::default(),
+                &options,
+            ))),
+            _ => None,
+        };
         let profiles = spec
             .platform_profiles
             .iter()

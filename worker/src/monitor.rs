@@ -2,9 +2,14 @@
 //! session open and runs the job's checks every interval, sending each answer as a
 //! [`PollReport`]. A session that dies is reopened at the next poll; a host that cannot be
 //! reached is reported as such on every poll, so the coordinator can tell "down" from "slow".
+//!
+//! SNMP checks go through the job's shared UDP sockets ([`SnmpRunner`]) instead, and need no
+//! session: a job of SNMP checks alone never opens SSH. Their raw varbinds go back as the
+//! output; the coordinator turns counters into rates, so the worker keeps no state per host.
 
 use crate::pacer::Pacer;
 use crate::session::{DeviceTarget, LiveSession, SessionFailure, SessionOptions};
+use crate::snmp::SnmpRunner;
 use fanout_common::proto::{self, Failure, PollReport, WorkerMessage, worker_message};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,6 +29,8 @@ pub struct HostPoller {
     pub spec: Arc<proto::MonitorSpec>,
     pub options: SessionOptions,
     pub pacer: Arc<Pacer>,
+    /// The job's SNMP sockets; set when the job has SNMP checks.
+    pub snmp: Option<Arc<SnmpRunner>>,
     pub outbound: mpsc::Sender<WorkerMessage>,
 }
 
@@ -58,6 +65,33 @@ impl HostPoller {
 
     /// One poll of every check. Returns false when the coordinator is gone.
     async fn poll(&self, session: &mut Option<LiveSession>) -> bool {
+        for check in self.spec.checks.iter().filter(|c| !c.snmp.is_empty()) {
+            let answer = match &self.snmp {
+                Some(snmp) => snmp.poll(&self.target, &check.snmp).await,
+                None => Err(SessionFailure {
+                    kind: fanout_common::FailureKind::Internal,
+                    message: "the job has SNMP checks but no SNMP settings".into(),
+                }),
+            };
+            let sent = match answer {
+                Ok(output) => self.send(check, Ok(output), false).await,
+                Err(failure) => {
+                    debug!(host = %self.target.name, error = %failure.message, "snmp poll failed");
+                    self.send(check, Err(&failure), false).await
+                }
+            };
+            if !sent {
+                return false;
+            }
+        }
+        if self.spec.checks.iter().all(|c| !c.snmp.is_empty()) {
+            return true;
+        }
+        self.poll_cli(session).await
+    }
+
+    /// One poll of the CLI checks over the host's session.
+    async fn poll_cli(&self, session: &mut Option<LiveSession>) -> bool {
         let mut reconnected = false;
         if session.is_none() {
             self.pacer.wait_turn().await;
@@ -68,7 +102,7 @@ impl HostPoller {
                 }
                 Err(failure) => {
                     debug!(host = %self.target.name, error = %failure.message, "cannot open a session");
-                    for check in &self.spec.checks {
+                    for check in self.cli_checks() {
                         if !self.send(check, Err(&failure), false).await {
                             return false;
                         }
@@ -77,7 +111,7 @@ impl HostPoller {
                 }
             }
         }
-        for check in &self.spec.checks {
+        for check in self.cli_checks() {
             let Some(live) = session.as_mut() else { break };
             let answer = live.run(&check.command).await;
             if let Err(failure) = &answer {
@@ -88,9 +122,7 @@ impl HostPoller {
                 let sent = self.send(check, Err(failure), reconnected).await;
                 // The remaining checks did not run; they are reported unanswered too.
                 for rest in self
-                    .spec
-                    .checks
-                    .iter()
+                    .cli_checks()
                     .skip_while(|c| c.name != check.name)
                     .skip(1)
                 {
@@ -106,6 +138,10 @@ impl HostPoller {
             }
         }
         true
+    }
+
+    fn cli_checks(&self) -> impl Iterator<Item = &proto::MonitorCheck> {
+        self.spec.checks.iter().filter(|c| c.snmp.is_empty())
     }
 
     async fn send(

@@ -124,23 +124,52 @@ impl SnmpRunner {
     /// `outcome` in request order; the first failure ends the host.
     #[instrument(skip_all, fields(host = %target.name))]
     pub async fn run(&self, target: &DeviceTarget, outcome: &mut HostOutcome) {
+        let outputs = &mut outcome.outputs;
+        let result = self
+            .run_requests(target, &self.job.requests, |request, duration, output| {
+                outputs.push(CommandOutput {
+                    command: request.label.clone(),
+                    output,
+                    duration,
+                    rejection: None,
+                });
+            })
+            .await;
+        if let Err(failure) = result {
+            outcome.failure = Some(failure);
+        }
+    }
+
+    /// One monitor poll: `requests` (an SNMP check's walks) on one host, their varbinds
+    /// concatenated as one output.
+    pub async fn poll(
+        &self,
+        target: &DeviceTarget,
+        requests: &[SnmpRequest],
+    ) -> Result<Vec<u8>, SessionFailure> {
+        let mut all = Vec::new();
+        self.run_requests(target, requests, |_, _, output| all.extend(output))
+            .await?;
+        Ok(all)
+    }
+
+    /// Runs `requests` on one host, at most `in_flight` at once, handing each output to `each`
+    /// in request order; the first failure ends it.
+    async fn run_requests(
+        &self,
+        target: &DeviceTarget,
+        requests: &[SnmpRequest],
+        mut each: impl FnMut(&SnmpRequest, Duration, Vec<u8>),
+    ) -> Result<(), SessionFailure> {
         let Some(credentials) = &target.snmp else {
-            outcome.failure = Some(SessionFailure {
+            return Err(SessionFailure {
                 kind: FailureKind::Internal,
                 message: "the host has no `snmp:` settings in the inventory".into(),
             });
-            return;
         };
-        let client = match self.client(target, credentials).await {
-            Ok(client) => client,
-            Err(failure) => {
-                outcome.failure = Some(failure);
-                return;
-            }
-        };
+        let client = self.client(target, credentials).await?;
         // By index: a closure over `&SnmpRequest` would have to be general over its lifetime,
         // which the spawned host task cannot prove.
-        let requests = &self.job.requests;
         let client = &client;
         let mut results = futures::stream::iter(0..requests.len())
             .map(|i| {
@@ -157,12 +186,7 @@ impl SnmpRunner {
             .buffered(self.in_flight);
         while let Some((request, duration, result)) = results.next().await {
             match result {
-                Ok(output) => outcome.outputs.push(CommandOutput {
-                    command: request.label.clone(),
-                    output,
-                    duration,
-                    rejection: None,
-                }),
+                Ok(output) => each(request, duration, output),
                 Err(mut failure) => {
                     if failure.kind == FailureKind::Timeout
                         && credentials.v3
@@ -179,11 +203,11 @@ impl SnmpRunner {
                         );
                     }
                     debug!(kind = %failure.kind, "snmp request failed");
-                    outcome.failure = Some(failure);
-                    return;
+                    return Err(failure);
                 }
             }
         }
+        Ok(())
     }
 
     async fn client(

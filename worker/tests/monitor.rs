@@ -63,6 +63,7 @@ async fn one_session_serves_many_polls_and_a_lost_one_is_reopened() {
             checks: vec![MonitorCheck {
                 name: "cpu".into(),
                 command: "show processes cpu | include CPU".into(),
+                snmp: Vec::new(),
             }],
         }),
         options: SessionOptions {
@@ -75,6 +76,7 @@ async fn one_session_serves_many_polls_and_a_lost_one_is_reopened() {
             session_log: false,
         },
         pacer: Arc::new(Pacer::new(0.0)),
+        snmp: None,
         outbound,
     };
     let stop = CancellationToken::new();

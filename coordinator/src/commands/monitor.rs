@@ -9,7 +9,9 @@ use crate::local_cluster::ClusterConfig;
 use crate::local_cluster::sizing::{self, Holding};
 use crate::local_cluster::worker_processes::WorkerProgram;
 use crate::monitor_job::poll_parse::PollParser;
-use crate::monitor_job::{MonitorRun, monitor_spec, run_monitor};
+use crate::monitor_job::{MonitorRun, has_snmp_checks, monitor_spec, run_monitor};
+use fanout_common::inventory::Host;
+use fanout_common::proto::SnmpJob;
 use fanout_monitor::{DispatchSettings, Monitor, MonitorConfig};
 use fanout_rules::TemplateIndex;
 use tokio::net::TcpListener;
@@ -29,6 +31,10 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
     })
     .await?;
     let spec = monitor_spec(&config, args.every);
+    let snmp = has_snmp_checks(&config)
+        .then(|| snmp_settings(&hosts, &args))
+        .transpose()
+        .map_err(|e| CommandError::Input(format!("{}: {e}", args.checks.display())))?;
     let platforms = hosts
         .iter()
         .map(|h| (h.name.clone(), h.platform.clone()))
@@ -78,6 +84,7 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
     let run = MonitorRun {
         job: JobSettings {
             platform_profiles: profiles,
+            snmp,
             ..job_settings(&args.execution, Vec::new())
         },
         interval: args.every,
@@ -120,6 +127,38 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         outcome.reassigned
     );
     Ok(0)
+}
+
+/// How many hosts without `snmp:` settings an error names before it counts the rest.
+const NAMED_HOSTS: usize = 5;
+
+/// The SNMP settings of a monitor with SNMP checks, once every host has been found to say how
+/// to reach it over SNMP.
+fn snmp_settings(hosts: &[Host], args: &MonitorArgs) -> Result<SnmpJob, String> {
+    let missing: Vec<&str> = hosts
+        .iter()
+        .filter(|h| h.snmp.is_none())
+        .map(|h| h.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(SnmpJob {
+            requests: Vec::new(),
+            max_repetitions: args.snmp_max_repetitions,
+            timeout_ms: u64::try_from(args.snmp_timeout.as_millis()).unwrap_or(u64::MAX),
+            retries: args.snmp_retries,
+            // A check's few walks (column, names, speed, sysUpTime) go out at once.
+            max_in_flight: 4,
+        });
+    }
+    let more = match missing.len().saturating_sub(NAMED_HOSTS) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Err(format!(
+        "the checks poll over SNMP, but the inventory has no `snmp:` section for {}{more}; \
+         set one on the hosts, a group or the defaults, or select only hosts that have one",
+        missing[..missing.len().min(NAMED_HOSTS)].join(", ")
+    ))
 }
 
 /// The dashboard has no authentication and no TLS: it shows the fleet's state to whoever

@@ -12,9 +12,10 @@ use crate::job::JobSettings;
 use crate::local_cluster::{ClusterConfig, ClusterError, LocalCluster, sleep_until};
 use crate::process_usage::ProcessUsage;
 use fanout_common::inventory::Host;
-use fanout_common::proto::{JobSpec, MonitorCheck, MonitorSpec};
+use fanout_common::proto::{JobSpec, MonitorCheck, MonitorSpec, SnmpOp, SnmpRequest};
 use fanout_monitor::Monitor;
 use fanout_monitor::config::{MonitorConfig, Source};
+use fanout_monitor::snmp_check::{SYS_UPTIME_0, SnmpSource};
 use poll_parse::PollParser;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +57,12 @@ pub fn monitor_spec(config: &MonitorConfig, interval: Duration) -> MonitorSpec {
             Source::Command(command) => MonitorCheck {
                 name: c.name.clone(),
                 command: command.clone(),
+                snmp: Vec::new(),
+            },
+            Source::Snmp(source) => MonitorCheck {
+                name: c.name.clone(),
+                command: String::new(),
+                snmp: snmp_requests(source),
             },
         })
         .collect();
@@ -65,11 +72,41 @@ pub fn monitor_spec(config: &MonitorConfig, interval: Duration) -> MonitorSpec {
     }
 }
 
+/// An SNMP check's requests: a walk of each of its columns, and `sysUpTime.0` when its counters
+/// become rates (the agent's clock times them, and its going back shows a restart).
+fn snmp_requests(source: &SnmpSource) -> Vec<SnmpRequest> {
+    let mut requests: Vec<SnmpRequest> = source
+        .walks()
+        .into_iter()
+        .map(|column| SnmpRequest {
+            op: SnmpOp::Walk as i32,
+            oid: column.oid.clone(),
+            label: format!("snmp-walk {}", column.written),
+        })
+        .collect();
+    if source.needs_uptime() {
+        requests.push(SnmpRequest {
+            op: SnmpOp::Get as i32,
+            oid: SYS_UPTIME_0.to_string(),
+            label: "snmp-get sysUpTime.0".to_string(),
+        });
+    }
+    requests
+}
+
+/// Whether any check polls over SNMP (the hosts then need `snmp:` in the inventory).
+pub fn has_snmp_checks(config: &MonitorConfig) -> bool {
+    config
+        .checks
+        .iter()
+        .any(|c| matches!(c.source, Source::Snmp(_)))
+}
+
 /// Runs the monitor job until interrupted (or `duration` passes), feeding `monitor`.
 pub async fn run_monitor(
     run: MonitorRun,
     spec: MonitorSpec,
-    parser: PollParser,
+    mut parser: PollParser,
     monitor: Arc<Monitor>,
     interrupts: Interrupts,
     on_started: impl FnOnce(&[u32]),

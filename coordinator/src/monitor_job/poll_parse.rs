@@ -1,9 +1,13 @@
 //! Turns a worker's [`PollReport`] into the [`PollResult`] the monitor engine judges: TextFSM
-//! tables for tracked checks, one regex capture for numeric ones. Parsing happens here, not in
-//! the worker, so workers stay generic and every template problem shows in one log.
+//! tables for tracked checks, one regex capture for numeric ones, and for SNMP checks the
+//! walked varbinds by row, counters turned into rates against the host's previous poll.
+//! Parsing happens here, not in the worker, so workers stay generic (and keep no state per
+//! host: a host moved to another worker keeps its rates) and every template problem shows in
+//! one log.
 
 use fanout_common::proto::PollReport;
 use fanout_monitor::config::{Check, Rule, Source};
+use fanout_monitor::snmp_check::Counters;
 use fanout_monitor::{PollOutcome, PollResult, Values};
 use fanout_rules::TemplateIndex;
 use std::collections::{BTreeMap, HashMap};
@@ -15,6 +19,8 @@ pub struct PollParser {
     /// Platform by host name: which templates apply.
     platforms: HashMap<String, String>,
     templates: TemplateIndex,
+    /// The previous counter readings of each host's rate checks, by host and check.
+    counters: HashMap<(String, String), Counters>,
 }
 
 /// Why a poll's output could not be read; the poll is skipped (and logged), never mistaken for
@@ -37,6 +43,7 @@ impl PollParser {
             checks: checks.iter().map(|c| (c.name.clone(), c.clone())).collect(),
             platforms,
             templates,
+            counters: HashMap::new(),
         }
     }
 
@@ -80,7 +87,7 @@ impl PollParser {
     }
 
     /// The engine's view of one report.
-    pub fn parse(&self, report: PollReport) -> Result<PollResult, ParseError> {
+    pub fn parse(&mut self, report: PollReport) -> Result<PollResult, ParseError> {
         let check = self
             .checks
             .get(&report.check)
@@ -93,6 +100,20 @@ impl PollParser {
         };
         let outcome = match &report.failure {
             Some(failure) => PollOutcome::Unreachable(failure.message.clone()),
+            None if matches!(check.source, Source::Snmp(_)) => {
+                let counters = self
+                    .counters
+                    .entry((report.host.clone(), report.check.clone()))
+                    .or_default();
+                PollOutcome::Ok(
+                    snmp_values(check, &report.output, report.at_unix_ms, counters).map_err(
+                        |message| ParseError::Output {
+                            check: check.name.clone(),
+                            message,
+                        },
+                    )?,
+                )
+            }
             None => {
                 let text = String::from_utf8_lossy(&report.output);
                 let platform = self
@@ -129,8 +150,13 @@ impl PollParser {
                     .map(Values::Number)
                     .map_err(|_| format!("{:?} is not a number", captured.as_str()))
             }
+            Rule::SnmpTrack | Rule::SnmpValues { .. } => {
+                Err("an SNMP rule on a CLI check".to_string())
+            }
             Rule::Track(track) => {
-                let Source::Command(command) = &check.source;
+                let Source::Command(command) = &check.source else {
+                    return Err("a CLI rule on an SNMP check".to_string());
+                };
                 let table = self
                     .templates
                     .parse(platform, command, text)
@@ -146,6 +172,24 @@ impl PollParser {
             }
         }
     }
+}
+
+/// An SNMP check's values from its walks' varbinds.
+fn snmp_values(
+    check: &Check,
+    output: &[u8],
+    at_ms: u64,
+    counters: &mut Counters,
+) -> Result<Values, String> {
+    let Source::Snmp(source) = &check.source else {
+        return Err("not an SNMP check".to_string());
+    };
+    source.read(
+        output,
+        at_ms,
+        matches!(check.rule, Rule::SnmpTrack),
+        counters,
+    )
 }
 
 /// The template column `name` refers to: case-insensitive, and `intf` for `INTERFACE` as
@@ -248,7 +292,7 @@ alerts: []
 
     #[test]
     fn tables_numbers_and_failures() {
-        let p = parser();
+        let mut p = parser();
         let brief = "Interface              IP-Address      OK? Method Status                Protocol\n\
                      GigabitEthernet1/0/1   unassigned      YES unset  down                  down\n\
                      Loopback0              10.255.0.8      YES NVRAM  up                    up\n";
@@ -272,5 +316,39 @@ alerts: []
         );
         assert!(p.parse(report("cpu", "% Invalid input")).is_err());
         assert!(p.parse(report("nope", "")).is_err());
+    }
+
+    #[test]
+    fn snmp_counters_become_rates_per_host_across_reports() {
+        let config = MonitorConfig::parse(
+            "checks:\n  - name: in_bps\n    snmp: { walk: ifHCInOctets, index_by: ifName, rate: bits }\n",
+            Path::new("monitor.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let mut p = PollParser::new(&config.checks, HashMap::new(), TemplateIndex::bundled());
+        let poll = |host: &str, octets: u64, uptime: u32| {
+            let lines = format!(
+                "{{\"oid\":\"1.3.6.1.2.1.31.1.1.1.6.1\",\"type\":\"counter64\",\"value\":{octets}}}\n\
+                 {{\"oid\":\"1.3.6.1.2.1.31.1.1.1.1.1\",\"type\":\"octet_string\",\"value\":\"Gi1/0/1\"}}\n\
+                 {{\"oid\":\"1.3.6.1.2.1.1.3.0\",\"type\":\"timeticks\",\"value\":{uptime}}}\n"
+            );
+            PollReport {
+                host: host.into(),
+                ..report("in_bps", &lines)
+            }
+        };
+        let rows = |r: PollResult| match r.outcome {
+            PollOutcome::Ok(Values::Rows(rows)) => rows.into_iter().collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(rows(p.parse(poll("r1", 1_000, 100)).unwrap()), []);
+        // Another host's readings are its own: no rate from r1's baseline.
+        assert_eq!(rows(p.parse(poll("r2", 9_000, 100)).unwrap()), []);
+        // 1,000 octets in 1 s: 8,000 bit/s.
+        assert_eq!(
+            rows(p.parse(poll("r1", 2_000, 200)).unwrap()),
+            [("Gi1/0/1".to_string(), 8_000.0)]
+        );
     }
 }

@@ -5,6 +5,9 @@
 //! GET  /devices/{name}         {"name": "r00003", "cpu": 3, "interfaces": [{"name": .., "status": "up"}, ..]}
 //! POST /devices/{name}/link    {"interface": "GigabitEthernet1/0/1", "up": false}
 //! POST /devices/{name}/cpu     {"percent": 95}      (null clears)
+//! POST /devices/{name}/traffic {"interface": "GigabitEthernet1/0/1", "percent": 80}
+//!                              extra traffic, percent of line rate, on top of the usual
+//!                              (null stops it; SNMP octet counters show it)
 //! POST /devices/{name}/clear   drop everything forced on the device
 //! POST /churn                  {"percent": 1, "seed": 7, "moving_stamps": true}
 //!                              → {"changed": ["r00012", ..]}: configurations changed now
@@ -39,6 +42,13 @@ struct DeviceState {
 struct LinkRequest {
     interface: String,
     up: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrafficRequest {
+    interface: String,
+    percent: Option<u8>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +95,7 @@ pub(crate) async fn serve(
         .route("/devices/{name}", get(show))
         .route("/devices/{name}/link", post(link))
         .route("/devices/{name}/cpu", post(cpu))
+        .route("/devices/{name}/traffic", post(traffic))
         .route("/devices/{name}/clear", post(clear))
         .route("/churn", post(churn))
         .with_state(dynamics);
@@ -142,6 +153,19 @@ async fn cpu(
         .set_cpu(index, request.percent)
         .map_err(|reason| Refusal(StatusCode::BAD_REQUEST, reason))?;
     info!(device = %name, percent = ?request.percent, "cpu forced");
+    state(&dynamics, index, name)
+}
+
+async fn traffic(
+    State(dynamics): State<Arc<Dynamics>>,
+    Path(name): Path<String>,
+    Json(request): Json<TrafficRequest>,
+) -> Reply {
+    let index = index(&dynamics, &name)?;
+    dynamics
+        .set_traffic(index, &request.interface, request.percent)
+        .map_err(|reason| Refusal(StatusCode::BAD_REQUEST, reason))?;
+    info!(device = %name, interface = %request.interface, percent = ?request.percent, "traffic forced");
     state(&dynamics, index, name)
 }
 
