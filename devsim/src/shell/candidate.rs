@@ -90,7 +90,9 @@ impl Shell {
         ));
         let diff = line_diff(&before, &after);
         if self.options.platform == Platform::CiscoXr {
-            return format!("Building configuration...\n!! IOS XR Configuration 7.5.2\n{diff}end\n");
+            return format!(
+                "Building configuration...\n!! IOS XR Configuration 7.5.2\n{diff}end\n"
+            );
         }
         if diff.is_empty() {
             return String::new();
