@@ -411,7 +411,9 @@ async fn junos_commits_are_confirmed_after_the_gate_and_stay() {
         password: PASSWORD.into(),
         secret: SECRET.into(),
         platforms: vec![Platform::JuniperJunos],
-        confirm_minute: Duration::from_millis(500),
+        // Time for the gate's job to start and pass before the timer ends, even on a loaded
+        // machine (500 ms was not).
+        confirm_minute: Duration::from_secs(3),
         ..FleetConfig::default()
     })
     .await;
@@ -457,7 +459,7 @@ async fn junos_commits_are_confirmed_after_the_gate_and_stay() {
         assert_eq!(step, ["configure", "commit", "exit configuration-mode"]);
     }
     // Well past the confirm timer: confirmed commits stay.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     for i in 0..2 {
         assert!(
             lab.fleet.running_config(i).contains("PUSH-R0000"),
@@ -767,8 +769,9 @@ async fn candidate_dry_run(case: &CandidateCase) {
 /// past its timer); wave 1 fails its gate on r00003 and is undone at once, not left to the
 /// timer.
 async fn candidate_commit(case: &CandidateCase) -> serde_json::Value {
-    // A minute lasts 2 seconds: the gate's job has time to start before the canary's timer ends.
-    let lab = lab(4, vec![case.platform], Duration::from_secs(2)).await;
+    // A minute lasts 4 seconds: time for the gate's job to start and pass before the canary's
+    // timer ends, even on a loaded machine.
+    let lab = lab(4, vec![case.platform], Duration::from_secs(4)).await;
     edit_inventory(&lab.inventory, |doc| {
         doc["hosts"]["r00003"]["data"]["vlan_name"] = "WRONG".into();
     });
@@ -814,7 +817,7 @@ async fn candidate_commit(case: &CandidateCase) -> serde_json::Value {
     }
     // Well past the confirm timer: the confirmed canary keeps its change, and nothing was
     // left to a timer.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     assert!(
         lab.fleet.running_config(0).contains(case.changed),
         "{}",
