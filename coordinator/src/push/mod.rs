@@ -115,7 +115,8 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
                 None => Status::NotReached,
             };
         }
-        let interrupted = interrupts.drain.is_cancelled();
+        let interrupted = interrupts.drain.is_cancelled()
+            && changes.iter().any(|c| c.status == Status::NotReached);
         return Ok(Outcome {
             changes,
             stopped: interrupted
@@ -125,8 +126,11 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
         });
     }
     let mut stopped = None;
+    // Ctrl-C stopped the rollout (one that came after its last step changes nothing).
+    let mut interrupted = false;
     for (name, members) in &push.waves {
         if interrupts.drain.is_cancelled() {
+            interrupted = true;
             stopped = Some(format!("interrupted before {name}"));
             break;
         }
@@ -151,6 +155,7 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
         }
         let mut reason = None;
         if interrupts.drain.is_cancelled() {
+            interrupted = true;
             reason = Some(interrupted_during(name, members, &changes, &push));
         } else if failed > push.max_failures {
             reason = Some(format!(
@@ -173,6 +178,7 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
             }
             if interrupts.drain.is_cancelled() {
                 // Hosts the gate never reached did not fail it: the rollout was interrupted.
+                interrupted = true;
                 reason = Some(interrupted_during(name, members, &changes, &push));
             } else if failed > push.max_failures {
                 reason = Some(format!(
@@ -212,7 +218,7 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
         changes,
         stopped,
         committed: true,
-        interrupted: interrupts.drain.is_cancelled(),
+        interrupted,
     })
 }
 
@@ -223,10 +229,16 @@ fn interrupted_during(
     changes: &[HostChange],
     push: &Push<'_>,
 ) -> String {
-    let mut why = format!(
-        "interrupted during {name}: its hosts in flight finished their change, no other host \
-         was started"
-    );
+    let mut why = match push.remote.coordinator {
+        None => format!(
+            "interrupted during {name}: its hosts in flight finished their change, no other \
+             host was started"
+        ),
+        Some(_) => format!(
+            "interrupted during {name}: its step ran to its end on the coordinator, no later \
+             step was started"
+        ),
+    };
     let waiting = members
         .iter()
         .filter(|&&i| changes[i].status == Status::AwaitingConfirm)
