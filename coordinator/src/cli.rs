@@ -1000,6 +1000,11 @@ pub struct PushArgs {
 
     #[command(flatten)]
     pub execution: ExecutionArgs,
+
+    // `--coordinator`: each step of the push (dry run, wave, gate, confirmation, rollback)
+    // runs as a job of that coordinator, on its workers.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -13,6 +13,8 @@ use std::path::Path;
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_HOST_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
+/// Ctrl-C or SIGTERM stopped the command (as a shell reports a SIGINT): `fanout push`.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 impl RunOutcome {
     pub fn failed(&self) -> usize {

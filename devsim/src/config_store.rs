@@ -128,6 +128,16 @@ pub(crate) struct Committed {
     pub confirm_by: Option<Instant>,
     /// Commits rolled back because nobody confirmed them, for tests and the log.
     pub rolled_back: u32,
+    /// EOS: the configuration session whose `commit timer` runs `confirm_by`; `configure
+    /// session NAME commit` confirms it, `... abort` rolls it back at once.
+    pub timer_session: Option<String>,
+    /// EOS configuration sessions left uncommitted: a session outlives the SSH session that
+    /// edited it, as on a real switch, until it is committed or aborted.
+    pub sessions: BTreeMap<String, Vec<Change>>,
+    /// CLI sessions in configuration mode now.
+    pub in_config: u32,
+    /// CLI sessions that ended (the client left or was cut off) while in configuration mode.
+    pub left_in_config: u32,
 }
 
 impl Committed {
@@ -138,6 +148,25 @@ impl Committed {
         // Junos keeps 50 rollbacks.
         self.history.truncate(50);
         self.confirm_by = confirm_within.map(|d| Instant::now() + d);
+        self.timer_session = None;
+    }
+
+    /// Confirms a pending `commit confirmed`: the configuration stays as it is.
+    pub fn confirm(&mut self) {
+        self.confirm_by = None;
+        self.timer_session = None;
+    }
+
+    /// Undoes the last commit now (EOS `configure session NAME abort` on a running timer, IOS-XR
+    /// `rollback configuration last 1`); false when there is nothing to undo.
+    pub fn undo_last(&mut self) -> bool {
+        if self.history.is_empty() {
+            return false;
+        }
+        self.changes = self.history.remove(0);
+        self.confirm_by = None;
+        self.timer_session = None;
+        true
     }
 
     /// Rolls back an unconfirmed commit whose time is up; true when it did.
@@ -145,6 +174,7 @@ impl Committed {
         match self.confirm_by {
             Some(by) if by <= now => {
                 self.confirm_by = None;
+                self.timer_session = None;
                 if !self.history.is_empty() {
                     self.changes = self.history.remove(0);
                 }
@@ -188,6 +218,31 @@ impl ConfigStore {
     pub fn sweep(&self) {
         for index in 0..self.devices.len() {
             drop(self.device(index));
+        }
+    }
+}
+
+/// Where a device's configuration stands beyond its running configuration: what a change
+/// that was interrupted could have left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigState {
+    /// CLI sessions in configuration mode now.
+    pub in_config: u32,
+    /// CLI sessions that ended while in configuration mode.
+    pub left_in_config: u32,
+    /// Uncommitted EOS configuration sessions, by name.
+    pub open_sessions: Vec<String>,
+    /// A `commit confirmed` (or EOS `commit timer`) runs and nobody has confirmed it yet.
+    pub awaiting_confirm: bool,
+}
+
+impl Committed {
+    pub(crate) fn state(&self) -> ConfigState {
+        ConfigState {
+            in_config: self.in_config,
+            left_in_config: self.left_in_config,
+            open_sessions: self.sessions.keys().cloned().collect(),
+            awaiting_confirm: self.confirm_by.is_some(),
         }
     }
 }

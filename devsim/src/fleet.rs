@@ -338,6 +338,12 @@ impl Fleet {
         self.shared.config.device(index).rolled_back
     }
 
+    /// What an interrupted change may have left on the device: sessions in configuration mode
+    /// (now, or when they ended), uncommitted EOS sessions, a commit awaiting confirmation.
+    pub fn config_state(&self, index: usize) -> crate::config_store::ConfigState {
+        self.shared.config.device(index).state()
+    }
+
     /// The fleet's live state: force a flap or a CPU spike on a device from in-process tests.
     pub fn dynamics(&self) -> &Arc<Dynamics> {
         &self.shared.dynamics

@@ -40,6 +40,7 @@ mod show;
 mod snmp;
 
 pub use config_gen::running_config;
+pub use config_store::ConfigState;
 pub use device::{Device, Fault, FaultMix, FleetConfig};
 pub use drift::{Drift, DriftConfig, device_running_config};
 pub use dynamics::{CpuVariation, Dynamics, DynamicsConfig, FlapSchedule};

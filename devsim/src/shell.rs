@@ -12,6 +12,7 @@ use commands::{Cmd, error_text, invalid_at, resolve, tokenize};
 use filter::{Filter, FilterError};
 use rand::Rng as _;
 
+mod candidate;
 pub(crate) mod commands;
 pub(crate) mod config;
 mod config_lines;
@@ -131,8 +132,13 @@ pub struct Shell {
     seed: u64,
     /// What the current configuration sub-mode configures (`vlan 42`, `interface Gi1/0/1`).
     object: Option<config::Object>,
-    /// Junos: the candidate configuration being edited, from `configure` to its end.
+    /// Junos, IOS-XR, EOS sessions: the candidate configuration being edited, from
+    /// `configure` to its end.
     candidate: Option<Vec<crate::config_store::Change>>,
+    /// EOS: the configuration session being edited (`configure session NAME`).
+    session: Option<String>,
+    /// This session is counted among the device's sessions in configuration mode.
+    counted_in_config: bool,
 }
 
 impl Shell {
@@ -180,6 +186,8 @@ impl Shell {
             seed,
             object: None,
             candidate: None,
+            session: None,
+            counted_in_config: false,
         }
     }
 
@@ -210,11 +218,12 @@ impl Shell {
     pub fn prompt(&self) -> String {
         let prompts = &self.persona.prompts;
         let (template, mode) = match &self.mode {
-            Mode::User => (prompts.user, ""),
-            Mode::Privileged => (prompts.privileged, ""),
-            Mode::Config(stack) => match stack.last() {
-                None => (prompts.config, ""),
-                Some(sub) => (prompts.sub_config, sub.as_str()),
+            Mode::User => (prompts.user, String::new()),
+            Mode::Privileged => (prompts.privileged, String::new()),
+            Mode::Config(stack) => match (stack.last(), self.session_mode(stack.last())) {
+                (_, Some(session)) => (prompts.sub_config, session),
+                (None, None) => (prompts.config, String::new()),
+                (Some(sub), None) => (prompts.sub_config, sub.clone()),
             },
         };
         let user = match self.options.username.as_str() {
@@ -222,7 +231,7 @@ impl Shell {
             name => name,
         };
         self.persona
-            .prompt(template, &self.model.hostname, user, mode)
+            .prompt(template, &self.model.hostname, user, &mode)
             .replace('\n', "\r\n")
     }
 
@@ -396,6 +405,7 @@ impl Shell {
                 }
             }
         }
+        self.note_config_mode();
         self.present(out)
     }
 
@@ -444,8 +454,7 @@ impl Shell {
             0x03 | 0x1a => {
                 self.line.clear();
                 if matches!(self.mode, Mode::Config(_)) {
-                    self.mode = Mode::Privileged;
-                    self.candidate = None;
+                    self.quit_config();
                 }
                 let mut bytes = if byte == 0x03 {
                     b"^C\r\n".to_vec()
@@ -623,6 +632,9 @@ impl Shell {
         };
         let privileged = self.mode != Mode::User;
         if privileged && let Some(outcome) = self.run_archive(tokens) {
+            return outcome;
+        }
+        if privileged && let Some(outcome) = self.run_candidate_exec(tokens) {
             return outcome;
         }
         let errors = &self.persona.errors;

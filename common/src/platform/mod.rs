@@ -131,8 +131,9 @@ pub struct ConfigMode {
     pub push: Option<PushSteps>,
 }
 
-/// A platform's commit semantics, as data: `{name}` is the archive's file name, `{minutes}`
-/// the confirm timer.
+/// A platform's commit semantics, as data: `{name}` is the push's name (the archive's file
+/// name, the EOS session's name), `{minutes}` the confirm timer, `{seconds}` the same in
+/// seconds, `{timer}` the same as `HH:MM:SS`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushSteps {
@@ -140,6 +141,10 @@ pub struct PushSteps {
     /// sessions); without one, each line takes effect as it is typed (IOS).
     #[serde(default)]
     pub candidate: bool,
+    /// Enters the candidate, when `config_mode.enter` does not (EOS `configure session
+    /// {name}`).
+    #[serde(default)]
+    pub enter: Option<String>,
     /// Prints the candidate's difference from the running configuration, in config mode.
     #[serde(default)]
     pub compare: Option<String>,
@@ -156,6 +161,22 @@ pub struct PushSteps {
     /// Throws away an uncommitted candidate (`rollback 0`).
     #[serde(default)]
     pub discard: Option<String>,
+    /// Confirms a commit confirmed from exec mode (EOS `configure session {name} commit`);
+    /// without it, `commit` in configuration mode confirms.
+    #[serde(default)]
+    pub confirm: Option<String>,
+    /// Undoes the change from exec mode, confirmed or not (IOS-XR `rollback configuration last
+    /// 1`, EOS `configure session {name} abort` while its timer runs); without it, `rollback`
+    /// then `commit` in configuration mode.
+    #[serde(default)]
+    pub undo: Option<String>,
+    /// `discard` leaves configuration mode by itself (IOS-XR and EOS `abort`): no `exit`
+    /// after it.
+    #[serde(default)]
+    pub discard_leaves: bool,
+    /// The commits leave configuration mode by themselves (EOS sessions): no `exit` after them.
+    #[serde(default)]
+    pub commit_leaves: bool,
     /// Saves the running configuration before a change, in exec mode
     /// (`copy running-config flash:{name}`).
     #[serde(default)]

@@ -95,7 +95,7 @@ impl CommandError {
             | CommandError::Cluster(ClusterError::InterruptedWhileAttaching { .. })
             | CommandError::Run(RunError::Cluster(ClusterError::InterruptedWhileAttaching {
                 ..
-            })) => 130,
+            })) => crate::run_report::EXIT_INTERRUPTED,
             _ => crate::run_report::EXIT_BAD_INPUT,
         }
     }

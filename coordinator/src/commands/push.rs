@@ -54,12 +54,17 @@ pub async fn run(args: PushArgs, interrupts: Interrupts) -> Result<u8, CommandEr
     // A change is never retried after a possibly partial attempt.
     job.retries = 0;
     let archive = format!("fanout-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    // After Ctrl-C a host in flight finishes its change, however long it takes within its
+    // --host-timeout: cut off at --drain-grace it could be left in configuration mode.
+    let mut execution = args.execution.clone();
+    execution.drain_grace = execution.drain_grace.max(execution.host_timeout);
     let run = push::Push {
         hosts,
         lines: rendered,
         platforms,
         job,
-        execution: &args.execution,
+        execution: &execution,
+        remote: &args.remote,
         commit: args.commit,
         waves,
         max_failures: args.max_failures,

@@ -16,6 +16,12 @@
 //! killed, Ctrl-C, a failed gate without `--rollback-on-failure`) rolls back by itself. A change
 //! is never retried: a host that failed after its configuration steps began is reported in an
 //! unknown state, not pushed again.
+//!
+//! Ctrl-C (or SIGTERM) stops the rollout after the current wave's hosts in flight: no further
+//! host starts, and those in flight finish their change (they are never cut off in
+//! configuration mode; a second Ctrl-C does that). No gate, confirmation or further wave runs
+//! after it, except a wave's confirmation already under way, which finishes. The exit code is
+//! 130.
 
 pub mod diff;
 pub mod plan;
@@ -46,6 +52,9 @@ pub struct Push<'a> {
     /// The settings every step's job starts from (no retries: a change is never retried).
     pub job: JobSettings,
     pub execution: &'a ExecutionArgs,
+    /// `--coordinator`: every step runs as a job of that coordinator instead of on local
+    /// workers.
+    pub remote: &'a RemoteArgs,
     /// Apply (otherwise a dry run).
     pub commit: bool,
     /// Host indexes per wave, canaries first, with the wave's name.
@@ -69,12 +78,17 @@ pub struct Outcome {
     /// Why the rollout stopped before the last wave, if it did.
     pub stopped: Option<String>,
     pub committed: bool,
+    /// Ctrl-C or SIGTERM stopped it.
+    pub interrupted: bool,
 }
 
 impl Outcome {
+    /// 130 when interrupted, else 0 when every host succeeded and 1 when not.
     pub fn exit_code(&self) -> u8 {
         let failed = self.changes.iter().any(|c| !c.status.is_success());
-        if self.stopped.is_some() || failed {
+        if self.interrupted {
+            crate::run_report::EXIT_INTERRUPTED
+        } else if self.stopped.is_some() || failed {
             crate::run_report::EXIT_HOST_FAILED
         } else {
             crate::run_report::EXIT_OK
@@ -101,15 +115,22 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
                 None => Status::NotReached,
             };
         }
+        let interrupted = interrupts.drain.is_cancelled()
+            && changes.iter().any(|c| c.status == Status::NotReached);
         return Ok(Outcome {
             changes,
-            stopped: None,
+            stopped: interrupted
+                .then(|| "interrupted: the hosts not reached were not asked".into()),
             committed: false,
+            interrupted,
         });
     }
     let mut stopped = None;
+    // Ctrl-C stopped the rollout (one that came after its last step changes nothing).
+    let mut interrupted = false;
     for (name, members) in &push.waves {
         if interrupts.drain.is_cancelled() {
+            interrupted = true;
             stopped = Some(format!("interrupted before {name}"));
             break;
         }
@@ -122,14 +143,20 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
             let record = records.get(&push.hosts[i].name);
             let change = &mut changes[i];
             change.absorb(Step::Apply, record, &push.platforms[i]);
-            change.status = applied_status(record, &push.platforms[i], push.confirm_minutes);
+            change.status = applied_status(
+                record,
+                &push.platforms[i],
+                &push.archive,
+                push.confirm_minutes,
+            );
             if !change.status.is_success() {
                 failed += 1;
             }
         }
         let mut reason = None;
         if interrupts.drain.is_cancelled() {
-            reason = Some(format!("interrupted during {name}"));
+            interrupted = true;
+            reason = Some(interrupted_during(name, members, &changes, &push));
         } else if failed > push.max_failures {
             reason = Some(format!(
                 "{name}: {failed} host(s) failed to apply (more than --max-failures {})",
@@ -149,7 +176,11 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
                 }
                 changes[i].gate = Some(verdict);
             }
-            if failed > push.max_failures {
+            if interrupts.drain.is_cancelled() {
+                // Hosts the gate never reached did not fail it: the rollout was interrupted.
+                interrupted = true;
+                reason = Some(interrupted_during(name, members, &changes, &push));
+            } else if failed > push.max_failures {
                 reason = Some(format!(
                     "{name}: the gate failed on {failed} host(s) (more than --max-failures {})",
                     push.max_failures
@@ -168,7 +199,13 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
             .copied()
             .filter(|&i| changes[i].status == Status::AwaitingConfirm)
             .collect();
-        let records = step(&push, Step::Confirm, &to_confirm, &interrupts).await?;
+        // The wave passed: its confirmation finishes even if Ctrl-C comes now, so a wave is
+        // never left half confirmed (a second Ctrl-C still stops it at once).
+        let confirming = Interrupts {
+            drain: Default::default(),
+            abort: interrupts.abort.clone(),
+        };
+        let records = step(&push, Step::Confirm, &to_confirm, &confirming).await?;
         for &i in &to_confirm {
             let record = records.get(&push.hosts[i].name);
             changes[i].absorb(Step::Confirm, record, &push.platforms[i]);
@@ -181,11 +218,48 @@ pub async fn run(push: Push<'_>, interrupts: Interrupts) -> Result<Outcome, Comm
         changes,
         stopped,
         committed: true,
+        interrupted,
     })
 }
 
-/// A host's state after its apply step.
-fn applied_status(record: Option<&HostRecord>, platform: &Platform, minutes: u32) -> Status {
+/// Why the rollout stopped when Ctrl-C came during a wave, and what that leaves on its hosts.
+fn interrupted_during(
+    name: &str,
+    members: &[usize],
+    changes: &[HostChange],
+    push: &Push<'_>,
+) -> String {
+    let mut why = match push.remote.coordinator {
+        None => format!(
+            "interrupted during {name}: its hosts in flight finished their change, no other \
+             host was started"
+        ),
+        Some(_) => format!(
+            "interrupted during {name}: its step ran to its end on the coordinator, no later \
+             step was started"
+        ),
+    };
+    let waiting = members
+        .iter()
+        .filter(|&&i| changes[i].status == Status::AwaitingConfirm)
+        .count();
+    if waiting > 0 {
+        why.push_str(&format!(
+            "; {waiting} host(s) committed with a timer and not confirmed roll back by \
+             themselves within {} minute(s)",
+            push.confirm_minutes
+        ));
+    }
+    why
+}
+
+/// A host's state after its apply step; `name` is the push's (an EOS session's) name.
+fn applied_status(
+    record: Option<&HostRecord>,
+    platform: &Platform,
+    name: &str,
+    minutes: u32,
+) -> Status {
     let Some(record) = record else {
         return Status::NotReached;
     };
@@ -198,10 +272,8 @@ fn applied_status(record: Option<&HostRecord>, platform: &Platform, minutes: u32
     }
     let kind = record.failure.as_ref().map(|f| f.kind);
     // Which configuration steps were typed: the config-mode `enter` marks the start.
-    let entered = record
-        .commands
-        .iter()
-        .any(|c| c.command == platform.mode.enter);
+    let enter = platform.enter_command(name);
+    let entered = record.commands.iter().any(|c| c.command == enter);
     match kind {
         _ if !entered => Status::Failed,
         // A rejected line: the host left configuration mode by its abort commands. A
@@ -237,6 +309,18 @@ async fn roll_back(
         .partition(|&i| push.platforms[i].can_roll_back());
     for i in unable {
         changes[i].rollback = Some("this platform's profile says no way to roll back".into());
+    }
+    // A candidate whose own diff was empty committed nothing: undoing "the last commit" there
+    // would undo someone else's.
+    let (able, unchanged): (Vec<usize>, Vec<usize>) = able.into_iter().partition(|&i| {
+        !push.platforms[i].push.candidate
+            || changes[i]
+                .diff
+                .as_deref()
+                .is_none_or(diff::changes_something)
+    });
+    for i in unchanged {
+        changes[i].rollback = Some("nothing to roll back: the device's diff was empty".into());
     }
     let records = step(push, Step::Rollback, &able, interrupts).await?;
     for &i in &able {
@@ -334,14 +418,22 @@ async fn run_job(
         job.session_log = true;
         recorder = recorder.with_session_log(Some(&dir.join(format!("{n:02}-{kind}"))), false)?;
     }
-    let remote = RemoteArgs::default();
     let request = JobRequest {
         hosts,
         job,
         execution: push.execution,
-        remote: &remote,
+        remote: push.remote,
         kind,
         detach: false,
+    };
+    // A coordinator can only cancel a job, which stops its hosts in flight mid-change: through
+    // one, a first Ctrl-C lets the step's job finish there, and the rollout stops after it.
+    let interrupts = match push.remote.coordinator {
+        Some(_) => Interrupts {
+            drain: Default::default(),
+            abort: interrupts.abort.clone(),
+        },
+        None => interrupts.clone(),
     };
     let outcome = match execute(request, recorder, interrupts.clone()).await {
         Ok(Some(outcome)) => outcome,

@@ -45,31 +45,41 @@ impl Platform {
     /// Whether this platform can undo an applied change.
     pub fn can_roll_back(&self) -> bool {
         if self.push.candidate {
-            self.push.rollback.is_some() && self.push.commit.is_some()
+            self.push.undo.is_some() || (self.push.rollback.is_some() && self.push.commit.is_some())
         } else {
             self.push.archive.is_some() && self.push.replace.is_some()
         }
     }
 
-    /// The commands of `step` for these `lines`; `archive` names the pre-change copy and
-    /// `minutes` is the confirm timer. `None`: the step has nothing to do here.
+    /// The command that enters configuration mode for a change (`configure session {name}`
+    /// filled in on EOS): once typed, the host's configuration steps have begun.
+    pub fn enter_command(&self, name: &str) -> String {
+        match (&self.push.enter, self.push.candidate) {
+            (Some(enter), true) => fill(enter, name, 0),
+            _ => self.mode.enter.clone(),
+        }
+    }
+
+    /// The commands of `step` for these `lines`; `name` names the pre-change copy (or the EOS
+    /// session) and `minutes` is the confirm timer. `None`: the step has nothing to do here.
     pub fn commands(
         &self,
         step: Step,
         lines: &[String],
-        archive: &str,
+        name: &str,
         minutes: u32,
     ) -> Option<Commands> {
         let p = &self.push;
-        let fill = |text: &str| {
-            text.replace("{name}", archive)
-                .replace("{minutes}", &minutes.to_string())
-        };
-        let (enter, exit) = (self.mode.enter.clone(), self.mode.exit.clone());
+        let fill = |text: &str| fill(text, name, minutes);
+        let (enter, exit) = (self.enter_command(name), self.mode.exit.clone());
         let mut out = Commands::default();
         if p.candidate {
-            let discard = p.discard.clone();
-            out.abort = discard.into_iter().chain([exit.clone()]).collect();
+            let discard = p.discard.as_deref().map(fill);
+            // After a rejected line: throw the candidate away and leave configuration mode.
+            out.abort = discard.iter().cloned().collect();
+            if discard.is_none() || !p.discard_leaves {
+                out.abort.push(exit.clone());
+            }
             match step {
                 Step::DryRun | Step::Apply => {
                     out.commands.push(enter);
@@ -78,20 +88,34 @@ impl Platform {
                         out.diff_from = Some(out.commands.len());
                         out.commands.push(compare.clone());
                     }
-                    if step == Step::DryRun {
-                        out.commands.extend(p.discard.clone());
+                    let leaves = if step == Step::DryRun {
+                        out.commands.extend(discard);
+                        p.discard.is_some() && p.discard_leaves
                     } else {
                         let commit = p.commit_confirmed.as_ref().or(p.commit.as_ref())?;
                         out.commands.push(fill(commit));
+                        p.commit_leaves
+                    };
+                    if !leaves {
+                        out.commands.push(exit);
                     }
-                    out.commands.push(exit);
                 }
                 Step::Confirm => {
                     p.commit_confirmed.as_ref()?;
-                    out.commands = vec![enter, p.commit.clone()?, exit];
+                    out.commands = match &p.confirm {
+                        Some(confirm) => vec![fill(confirm)],
+                        None if p.commit_leaves => vec![enter, p.commit.clone()?],
+                        None => vec![enter, p.commit.clone()?, exit],
+                    };
                 }
                 Step::Rollback => {
-                    out.commands = vec![enter, p.rollback.clone()?, p.commit.clone()?, exit];
+                    out.commands = match &p.undo {
+                        Some(undo) => vec![fill(undo)],
+                        None if p.commit_leaves => {
+                            vec![enter, p.rollback.clone()?, p.commit.clone()?]
+                        }
+                        None => vec![enter, p.rollback.clone()?, p.commit.clone()?, exit],
+                    };
                 }
             }
         } else {
@@ -117,6 +141,21 @@ impl Platform {
         }
         Some(out)
     }
+}
+
+/// A profile's command with the push's placeholders filled in.
+fn fill(text: &str, name: &str, minutes: u32) -> String {
+    let seconds = u64::from(minutes) * 60;
+    let timer = format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
+    text.replace("{name}", name)
+        .replace("{minutes}", &minutes.to_string())
+        .replace("{seconds}", &seconds.to_string())
+        .replace("{timer}", &timer)
 }
 
 #[cfg(test)]
@@ -180,5 +219,58 @@ mod tests {
             ["configure", "commit", "exit configuration-mode"]
         );
         assert!(junos.can_roll_back());
+    }
+
+    #[test]
+    fn eos_sessions_commit_with_a_timer_and_confirm_from_exec_mode() {
+        let eos = builtin("arista_eos");
+        let lines = vec!["vlan 42".to_string(), "   name X".to_string()];
+        let apply = eos.commands(Step::Apply, &lines, "fanout-x", 10).unwrap();
+        assert_eq!(
+            apply.commands,
+            [
+                "configure session fanout-x",
+                "vlan 42",
+                "   name X",
+                "show session-config diffs",
+                "commit timer 00:10:00"
+            ]
+        );
+        assert_eq!(apply.diff_from, Some(3));
+        assert_eq!(apply.abort, ["abort"]);
+        assert_eq!(eos.enter_command("fanout-x"), "configure session fanout-x");
+        let dry = eos.commands(Step::DryRun, &lines, "fanout-x", 10).unwrap();
+        assert_eq!(dry.commands.last().unwrap(), "abort");
+        let confirm = eos.commands(Step::Confirm, &lines, "fanout-x", 10).unwrap();
+        assert_eq!(confirm.commands, ["configure session fanout-x commit"]);
+        let back = eos
+            .commands(Step::Rollback, &lines, "fanout-x", 10)
+            .unwrap();
+        assert_eq!(back.commands, ["configure session fanout-x abort"]);
+        assert!(eos.can_roll_back());
+    }
+
+    #[test]
+    fn ios_xr_commits_confirmed_in_seconds_and_rolls_back_from_exec_mode() {
+        let xr = builtin("cisco_xr");
+        let lines = vec!["ntp server 192.0.2.1".to_string()];
+        let apply = xr.commands(Step::Apply, &lines, "fanout-x", 2).unwrap();
+        assert_eq!(
+            apply.commands,
+            [
+                "configure terminal",
+                "ntp server 192.0.2.1",
+                "show commit changes diff",
+                "commit confirmed 120",
+                "end"
+            ]
+        );
+        assert_eq!(apply.abort, ["abort"]);
+        let dry = xr.commands(Step::DryRun, &lines, "x", 2).unwrap();
+        assert_eq!(dry.commands.last().unwrap(), "abort");
+        let confirm = xr.commands(Step::Confirm, &lines, "x", 2).unwrap();
+        assert_eq!(confirm.commands, ["configure terminal", "commit", "end"]);
+        let back = xr.commands(Step::Rollback, &lines, "x", 2).unwrap();
+        assert_eq!(back.commands, ["rollback configuration last 1"]);
     }
 }

@@ -344,6 +344,7 @@ mod tests {
             changes: vec![applied, waiting],
             stopped: Some("wave 1: the gate failed on 1 host(s)".into()),
             committed: true,
+            interrupted: false,
         }
     }
 

@@ -3,6 +3,7 @@
 //! `[r1-GigabitEthernet0/0/1]`, `r1 (port1) # `). IOS-like devices apply the lines devsim
 //! models (VLANs, interface descriptions, access VLANs, shutdown, NTP servers) at once and reject
 //! any other with `% Invalid input`; Junos edits a candidate that `commit` applies (see
+//! `config_lines.rs`), IOS-XR and EOS configuration sessions too, with IOS's lines (see
 //! `candidate.rs`). Other vendors accept every line and apply nothing.
 
 use super::{Mode, Outcome, Shell, ShellOptions};
@@ -142,6 +143,9 @@ impl Shell {
                 other => other,
             };
         }
+        if self.session.is_some() || self.options.platform == Platform::CiscoXr {
+            return self.candidate_line(tokens, raw, caret_base);
+        }
         if matches!(
             self.options.platform,
             Platform::CiscoIos | Platform::CiscoXe
@@ -167,12 +171,10 @@ impl Shell {
         Outcome::Text(String::new())
     }
 
-    /// Back to exec mode, with the vendor's farewell. A Junos candidate not committed is
-    /// discarded.
+    /// Back to exec mode, with the vendor's farewell. A Junos or IOS-XR candidate not
+    /// committed is discarded; an EOS session is kept.
     pub(super) fn leave_config(&mut self) -> Outcome {
-        self.mode = Mode::Privileged;
-        self.object = None;
-        self.candidate = None;
+        self.quit_config();
         Outcome::Text(self.message(self.persona.config_leave, ""))
     }
 }

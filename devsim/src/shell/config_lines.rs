@@ -10,21 +10,45 @@ use crate::config_store::{Change, line_diff};
 use std::net::Ipv4Addr;
 
 impl Shell {
-    /// One IOS configuration line (not `end`, `exit` or `do`, handled before).
+    /// One IOS configuration line (not `end`, `exit` or `do`, handled before): applied at once.
     pub(super) fn ios_line(
         &mut self,
         tokens: &[(usize, &str)],
         raw: &str,
         caret_base: usize,
     ) -> Outcome {
+        match self.ios_change(tokens, raw, caret_base) {
+            Err(refused) => refused,
+            Ok(None) => Outcome::Text(String::new()),
+            Ok(Some(change)) => {
+                crate::config_store::apply(&mut self.model, std::slice::from_ref(&change));
+                if let Some(config) = &self.options.config {
+                    config.lock().changes.push(change);
+                }
+                if self.fault() == Some(crate::Fault::DropMidConfig) {
+                    return Outcome::Drop(String::new());
+                }
+                Outcome::Text(String::new())
+            }
+        }
+    }
+
+    /// What an IOS-style configuration line changes (entering the sub-mode it opens), or the
+    /// device's refusal. IOS applies it at once; IOS-XR and EOS sessions add it to a candidate.
+    pub(super) fn ios_change(
+        &mut self,
+        tokens: &[(usize, &str)],
+        raw: &str,
+        caret_base: usize,
+    ) -> Result<Option<Change>, Outcome> {
         let words: Vec<String> = tokens.iter().map(|(_, w)| w.to_ascii_lowercase()).collect();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let errors = &self.persona.errors;
         let invalid = |word: usize| {
             let column = caret_base + tokens.get(word).map_or(raw.len(), |t| t.0);
-            Outcome::Text(invalid_at(errors, errors.invalid, column))
+            Err(Outcome::Text(invalid_at(errors, errors.invalid, column)))
         };
-        let incomplete = || Outcome::Text(errors.incomplete.into());
+        let incomplete = || Err(Outcome::Text(errors.incomplete.into()));
         // The text after the first `n` words, as typed (a description keeps its case).
         let rest = |n: usize| {
             tokens
@@ -106,16 +130,7 @@ impl Shell {
             (Some(Object::Other), _) => None,
             _ => return invalid(0),
         };
-        if let Some(change) = change {
-            crate::config_store::apply(&mut self.model, std::slice::from_ref(&change));
-            if let Some(config) = &self.options.config {
-                config.lock().changes.push(change);
-            }
-            if self.fault() == Some(crate::Fault::DropMidConfig) {
-                return Outcome::Drop(String::new());
-            }
-        }
-        Outcome::Text(String::new())
+        Ok(change)
     }
 
     /// Enters a sub-mode, leaving any other (IOS sub-modes do not nest).
@@ -174,7 +189,7 @@ impl Shell {
     }
 
     /// The configuration committed in the fleet (or this session's, without a fleet).
-    fn committed_changes(&self) -> Vec<Change> {
+    pub(super) fn committed_changes(&self) -> Vec<Change> {
         self.options
             .config
             .as_ref()
@@ -182,13 +197,17 @@ impl Shell {
             .unwrap_or_default()
     }
 
-    fn rebuild(&mut self, changes: &[Change]) {
+    pub(super) fn rebuild(&mut self, changes: &[Change]) {
         self.model = build_model(&self.model.hostname, self.seed, &self.options, changes);
     }
 
-    /// Junos `configure`: the candidate starts as the committed configuration.
+    /// Junos `configure` and IOS-XR `configure terminal`: the candidate starts as the
+    /// committed configuration.
     pub(super) fn enter_candidate(&mut self) {
-        if self.options.platform == crate::Platform::JuniperJunos {
+        if matches!(
+            self.options.platform,
+            crate::Platform::JuniperJunos | crate::Platform::CiscoXr
+        ) {
             self.candidate = Some(self.committed_changes());
         }
     }
