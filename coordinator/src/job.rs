@@ -1,6 +1,8 @@
 //! What a job asks every host for, and the limits it runs under.
 
-use fanout_common::proto::{CommandList, HostKeyPolicy, HttpJob, JobSpec, Validation};
+use fanout_common::proto::{
+    BackupSecrets, CommandList, HostKeyPolicy, HttpJob, JobSpec, Validation,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,6 +43,8 @@ pub struct JobSettings {
     pub platform_commands: HashMap<String, CommandList>,
     /// `fanout backup`: the hosts whose inventory overrides their platform's commands.
     pub host_commands: HashMap<String, CommandList>,
+    /// `fanout backup` through a coordinator: what it masks before it keeps any output.
+    pub backup_secrets: Option<BackupSecrets>,
 }
 
 /// The job as workers receive it, its id left for the coordinator that runs it to give. The
@@ -65,6 +69,7 @@ impl From<&JobSettings> for JobSpec {
             session_log: s.session_log,
             platform_commands: s.platform_commands.clone(),
             host_commands: s.host_commands.clone(),
+            backup_secrets: s.backup_secrets.clone(),
             ..JobSpec::default()
         }
     }

@@ -673,6 +673,10 @@ async fn serve_runs_scheduled_backups_on_its_workers_with_history_and_metrics() 
     assert_eq!(replayed.code, Some(0), "{}", replayed.stderr);
     let records = json_lines(&replayed.stdout);
     assert_eq!(fanout_tests::distinct_hosts(&records).len(), 20);
+    // What a watcher is given of a backup is the configuration masked, not dropped.
+    let replayed_text = &replayed.stdout;
+    assert!(replayed_text.contains("<removed>"), "{replayed_text}");
+    assert!(replayed_text.contains("hostname r00001"), "{replayed_text}");
 
     // `fanout backup --coordinator` runs through the same workers into a repository of its own.
     let other = lab.path("repo-remote");
@@ -688,6 +692,18 @@ async fn serve_runs_scheduled_backups_on_its_workers_with_history_and_metrics() 
         "json",
     ];
     args.extend_from_slice(&client);
+    // Secrets kept are never handed to the coordinator, whose state directory would keep them.
+    let mut keeping = args.clone();
+    keeping.push("--keep-secrets");
+    let refused = fanout(&keeping, DEADLINE).await;
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("--keep-secrets cannot run through --coordinator"),
+        "{}",
+        refused.stderr
+    );
     let remote = fanout(&args, DEADLINE).await;
     assert_eq!(remote.code, Some(1), "r00005 fails: {}", remote.stderr);
     let remote = report(&remote);
@@ -696,6 +712,36 @@ async fn serve_runs_scheduled_backups_on_its_workers_with_history_and_metrics() 
         .unwrap()
         .count();
     assert!(stored >= 3, "files of the remote backup: {stored}");
+
+    // The coordinator kept every job's records, scheduled and submitted: no secret of any
+    // device is in its state directory, in any file.
+    let secrets: Vec<String> = lab
+        .fleet
+        .devices()
+        .iter()
+        .flat_map(|d| secrets_of(&d.name))
+        .collect();
+    let mut files = 0;
+    let mut dirs = vec![std::path::PathBuf::from(lab.path("state"))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            for secret in &secrets {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds the secret {secret}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(files >= 4, "the state directory holds {files} files");
 }
 
 /// `--backup-cron` is checked at start and runs on its own schedule; a bad pattern stops the
@@ -735,6 +781,10 @@ async fn serve_checks_its_backup_schedule_at_start() {
             "--backup-cron \"61 * * * *\"",
         ),
         (&[][..], "--backup-every or --backup-cron"),
+        (
+            &["--backup-every", "1h", "--keep-secrets"][..],
+            "--keep-secrets is not taken by scheduled backups",
+        ),
     ] {
         let args = serve(schedule);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -133,6 +133,21 @@ impl Normaliser {
         out
     }
 
+    /// The text with its secrets masked and nothing else changed but each line's trailing
+    /// blanks and `\r` (which [`Normaliser::normalise`] drops anyway): what a coordinator keeps of
+    /// a backup job's output, so no secret reaches its state directory. Normalising the result
+    /// gives what normalising the raw text gives (the masks themselves are masked again, to the
+    /// same bytes). Lines are trimmed first so a pattern anchored at `$` matches as it does in
+    /// [`Normaliser::normalise`].
+    pub fn mask_secrets(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for line in text.lines() {
+            out.push_str(&self.mask(line.trim_end()));
+            out.push('\n');
+        }
+        out
+    }
+
     /// The line with every group of every secret rule that matches replaced by [`MASK`].
     fn mask(&self, line: &str) -> String {
         let matching = self.secret_set.matches(line);
@@ -252,15 +267,17 @@ mod tests {
         assert!(!out.contains("Last configuration change"));
     }
 
+    const JUNOS: &str = "## Last commit: 2026-03-01 10:00:00 UTC by admin\n\
+        set version 21.4R3\n\
+        set system root-authentication encrypted-password \"$6$abc$xyz\"\n\
+        set system login user ops authentication encrypted-password \"$6$def$uvw\"\n\
+        set snmp community public authorization read-only\n\
+        set protocols ospf area 0 interface ge-0/0/0.0 authentication md5 1 key \"$9$secretkey\"\n\
+        set system host-name r2\n";
+
     #[test]
     fn junos_commit_stamp_and_encrypted_passwords() {
-        let text = "## Last commit: 2026-03-01 10:00:00 UTC by admin\n\
-            set version 21.4R3\n\
-            set system root-authentication encrypted-password \"$6$abc$xyz\"\n\
-            set system login user ops authentication encrypted-password \"$6$def$uvw\"\n\
-            set snmp community public authorization read-only\n\
-            set protocols ospf area 0 interface ge-0/0/0.0 authentication md5 1 key \"$9$secretkey\"\n\
-            set system host-name r2\n";
+        let text = JUNOS;
         let out = builtin("juniper_junos", false).normalise(text);
         assert!(!out.contains("Last commit"), "{out}");
         for secret in ["$6$abc$xyz", "$6$def$uvw", "$9$secretkey", "public"] {
@@ -280,6 +297,34 @@ mod tests {
         assert_eq!(n.normalise(IOS), n.normalise(&later));
         let changed = IOS.replace("description uplink", "description core");
         assert_ne!(n.normalise(IOS), n.normalise(&changed));
+    }
+
+    #[test]
+    fn masking_first_then_normalising_gives_the_same_file_and_no_secret() {
+        for (platform, text) in [("cisco_ios", IOS), ("juniper_junos", JUNOS)] {
+            let registry = PlatformRegistry::load(None).unwrap();
+            let backup = registry
+                .get(platform)
+                .unwrap()
+                .profile
+                .backup
+                .clone()
+                .unwrap();
+            let masker = Normaliser::new(&[], &backup.secrets, false).unwrap();
+            let masked = masker.mask_secrets(text);
+            let n = builtin(platform, false);
+            assert_eq!(n.normalise(&masked), n.normalise(text), "{platform}");
+            for secret in [
+                "$1$abcd$0123456789abcdefghij",
+                "s3cr3tRO",
+                "$6$abc$xyz",
+                "$9$secretkey",
+            ] {
+                assert!(!masked.contains(secret), "{secret} kept:\n{masked}");
+            }
+            // Volatile lines stay: only the repository's normaliser decides what to leave out.
+            assert!(masked.contains("Last c"), "{masked}");
+        }
     }
 
     #[test]

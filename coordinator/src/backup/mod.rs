@@ -7,6 +7,7 @@
 pub mod args;
 pub mod history;
 pub mod layout;
+pub mod mask;
 pub mod notify;
 pub mod pipeline;
 pub mod plan;

@@ -9,7 +9,7 @@ use crate::host_record::HostRecord;
 use fanout_common::inventory::Host;
 use fanout_common::platform::PlatformRegistry;
 use fanout_common::platform::backup::Normaliser;
-use fanout_common::proto::CommandList;
+use fanout_common::proto::{BackupSecrets, CommandList, PatternList};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -31,6 +31,8 @@ pub struct BackupPlan {
     hosts: HashMap<String, HostPlan>,
     /// Each platform's configuration commands, for the job.
     platform_commands: HashMap<String, Vec<String>>,
+    /// The secret patterns, for a coordinator that runs the job (see [`Self::backup_secrets`]).
+    secrets: BackupSecrets,
 }
 
 impl BackupPlan {
@@ -46,6 +48,7 @@ impl BackupPlan {
         let mut platform_commands = HashMap::new();
         let mut plans = HashMap::new();
         let mut without = Vec::new();
+        let mut secrets = BackupSecrets::default();
         for host in hosts {
             let profile = registry
                 .get(&host.platform)
@@ -62,6 +65,20 @@ impl BackupPlan {
             }
             let own_volatile = strings(host, "backup_volatile")?;
             let own_secrets = strings(host, "backup_secrets")?;
+            let patterns = |extra: &[String]| PatternList {
+                patterns: [&profile.secrets, &rules.secrets, extra]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect(),
+            };
+            if let Some(own) = &own_secrets {
+                secrets.hosts.insert(host.name.clone(), patterns(own));
+            } else if !secrets.platforms.contains_key(&host.platform) {
+                secrets
+                    .platforms
+                    .insert(host.platform.clone(), patterns(&[]));
+            }
             let build = |extra_volatile: &[String], extra_secrets: &[String]| {
                 let volatile: Vec<String> = [&profile.volatile, &rules.volatile, extra_volatile]
                     .into_iter()
@@ -111,6 +128,7 @@ impl BackupPlan {
         Ok(BackupPlan {
             hosts: plans,
             platform_commands,
+            secrets,
         })
     }
 
@@ -125,6 +143,13 @@ impl BackupPlan {
                 (platform.clone(), list)
             })
             .collect()
+    }
+
+    /// What a coordinator masks in the job's outputs before it keeps them: each host's secret
+    /// patterns, as its normaliser has them. (A run that keeps secrets is never given to a
+    /// coordinator: its state directory would keep them.)
+    pub fn backup_secrets(&self) -> BackupSecrets {
+        self.secrets.clone()
     }
 
     /// The job's `host_commands`: only the hosts that override their platform's.

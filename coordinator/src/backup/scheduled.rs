@@ -71,6 +71,13 @@ impl ScheduledBackups {
             }
             return Ok(None);
         };
+        if args.options.keep_secrets {
+            return Err(
+                "--keep-secrets is not taken by scheduled backups: the coordinator's \
+                 state directory keeps every job's outputs, and must never keep a secret"
+                    .into(),
+            );
+        }
         let schedule = Schedule::new(args.backup_every, args.backup_cron.as_deref())?;
         let prepared = Prepared::new(&args.options)?;
         // The execution defaults of `fanout backup` (timeouts, host-key policy, rate): serve
@@ -175,6 +182,9 @@ impl ScheduledBackups {
         job.platform_profiles = profiles;
         job.platform_commands = plan.platform_commands();
         job.host_commands = plan.host_commands(&hosts);
+        // The hub masks the outputs with these before its state directory or anyone else
+        // sees them; only the normalised file goes further.
+        job.backup_secrets = Some(plan.backup_secrets());
         let mut spec = JobSpec::from(&job);
         match &self.known_hosts {
             Some(path) => spec.known_hosts = path.display().to_string(),

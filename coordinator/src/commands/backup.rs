@@ -13,6 +13,15 @@ use crate::run_report::{EXIT_HOST_FAILED, EXIT_OK};
 
 pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
     let prepared = Prepared::new(&args.options).map_err(CommandError::Input)?;
+    if args.options.keep_secrets && args.remote.coordinator.is_some() {
+        // The coordinator keeps every job's outputs in its state directory: it is only given
+        // outputs it can mask.
+        return Err(CommandError::Input(
+            "--keep-secrets cannot run through --coordinator: the coordinator's state directory \
+             would keep the secrets; run it on local workers"
+                .into(),
+        ));
+    }
     let selection = args.selection.clone();
     let (layout, rules) = (prepared.layout.clone(), prepared.rules.clone());
     let (Selected { hosts, profiles }, plan) = load_interruptibly(&interrupts, move || {
@@ -25,6 +34,9 @@ pub async fn backup(args: BackupArgs, interrupts: Interrupts) -> Result<u8, Comm
     job.platform_profiles = profiles;
     job.platform_commands = plan.platform_commands();
     job.host_commands = plan.host_commands(&hosts);
+    if args.remote.coordinator.is_some() {
+        job.backup_secrets = Some(plan.backup_secrets());
+    }
     let progress = progress_bar(hosts.len());
     // Each result is normalised as it arrives and its outputs dropped; the repository is
     // written once, at the end.

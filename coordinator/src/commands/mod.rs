@@ -243,6 +243,7 @@ pub fn job_settings(execution: &ExecutionArgs, commands: Vec<String>) -> JobSett
         session_log: false,
         platform_commands: HashMap::new(),
         host_commands: HashMap::new(),
+        backup_secrets: None,
     }
 }
 

@@ -9,6 +9,7 @@
 use super::log::{Cursor, JobLog};
 use super::retention::{Forgotten, Retention};
 use super::store::{Store, StoredJob};
+use crate::backup::mask::RecordMasker;
 use crate::scheduler::{Labels, PlacedHost, Placement};
 use crate::worker_service::{Shared, unix_ms};
 use fanout_common::FailureKind;
@@ -16,7 +17,7 @@ use fanout_common::proto::{
     Failure, HostResult, JobEvent, JobRecord, JobState, JobStatus, SubmitJob, job_event,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
@@ -57,6 +58,8 @@ pub(super) struct JobEntry {
     /// Bumped on every change, for watchers.
     changed: watch::Sender<u64>,
     cancel: CancellationToken,
+    /// Set for backup jobs: their outputs are configurations, masked before they are kept.
+    masker: OnceLock<RecordMasker>,
 }
 
 pub(super) struct Progress {
@@ -77,6 +80,21 @@ impl Progress {
             failed: self.failed_by_kind.values().sum::<u64>() as u32,
             ..self.status.clone()
         }
+    }
+}
+
+/// A backup job's masker: `None` for other jobs; an error for a backup job without patterns
+/// (a client older than this coordinator) or with one that does not compile.
+fn backup_masker(request: &SubmitJob) -> Option<Result<RecordMasker, String>> {
+    let secrets = request.job.as_ref().and_then(|j| j.backup_secrets.as_ref());
+    match secrets {
+        Some(secrets) => Some(RecordMasker::new(secrets)),
+        None if request.kind == "backup" => Some(Err(
+            "the job carries none: this client is older than the coordinator, and the \
+             coordinator keeps no configuration it cannot mask"
+                .into(),
+        )),
+        None => None,
     }
 }
 
@@ -117,6 +135,7 @@ impl JobEntry {
             progress: Mutex::new(progress),
             changed: watch::channel(0).0,
             cancel: CancellationToken::new(),
+            masker: OnceLock::new(),
         })
     }
 
@@ -195,6 +214,13 @@ impl Hub {
             let Some(submitted) = submitted.filter(|_| !entry.is_over()) else {
                 continue;
             };
+            if let Some(masker) = backup_masker(&submitted) {
+                // Patterns that compiled at submission compile now; if not, every output of
+                // the job is dropped rather than kept unmasked.
+                let _ = entry
+                    .masker
+                    .set(masker.unwrap_or_else(|_| RecordMasker::default()));
+            }
             let left = submitted
                 .hosts
                 .iter()
@@ -213,7 +239,7 @@ impl Hub {
     }
 
     pub async fn submit(self: &Arc<Self>, mut request: SubmitJob) -> Result<JobStatus, Status> {
-        let Some(mut spec) = request.job.take() else {
+        let Some(spec) = request.job.take() else {
             return Err(Status::invalid_argument("the submission has no job"));
         };
         if spec.monitor.is_some() {
@@ -231,6 +257,11 @@ impl Hub {
                 twice.name
             )));
         }
+        request.job = Some(spec);
+        let masker = backup_masker(&request)
+            .transpose()
+            .map_err(|e| Status::invalid_argument(format!("the backup's secret patterns: {e}")))?;
+        let mut spec = request.job.take().unwrap_or_default();
         let id = uuid::Uuid::new_v4().to_string();
         spec.job_id = id.clone();
         // The client asked for a rate for the whole job; the scheduler gives each worker its
@@ -253,6 +284,9 @@ impl Hub {
         }
         info!(job = %id, hosts = status.hosts, kind = %status.kind, by = %status.submitted_by, "job submitted");
         let entry = JobEntry::new(status);
+        if let Some(masker) = masker {
+            let _ = entry.masker.set(masker);
+        }
         self.jobs().insert(id, entry.clone());
         self.launch(entry.clone(), spec, request.hosts).await;
         Ok(self.status_of(&entry))
@@ -369,7 +403,10 @@ impl Hub {
         self.shared.placement_of(job, host).unwrap_or_default()
     }
 
-    fn record(&self, entry: &JobEntry, record: JobRecord) {
+    fn record(&self, entry: &JobEntry, mut record: JobRecord) {
+        if let Some(masker) = entry.masker.get() {
+            masker.apply(&mut record);
+        }
         let saved = match &self.store {
             None => false,
             Some(store) => match store.append(&entry.id, &record) {
@@ -566,6 +603,27 @@ fn data_labels(facts_json: &str) -> Labels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backup_job_without_secret_patterns_is_refused_and_other_jobs_need_none() {
+        let submit = |kind: &str, secrets: Option<fanout_common::proto::BackupSecrets>| SubmitJob {
+            job: Some(fanout_common::proto::JobSpec {
+                backup_secrets: secrets,
+                ..Default::default()
+            }),
+            kind: kind.into(),
+            ..SubmitJob::default()
+        };
+        assert!(backup_masker(&submit("run", None)).is_none());
+        let refused = backup_masker(&submit("backup", None)).unwrap().unwrap_err();
+        assert!(refused.contains("cannot mask"), "{refused}");
+        let secrets = fanout_common::proto::BackupSecrets::default();
+        assert!(
+            backup_masker(&submit("backup", Some(secrets)))
+                .unwrap()
+                .is_ok()
+        );
+    }
 
     #[test]
     fn labels_come_from_the_scalar_values_of_the_hosts_data() {
