@@ -590,7 +590,7 @@ pub struct BenchArgs {
     pub json: Option<PathBuf>,
 
     /// Benchmark SNMP instead: walk ifTable and ifXTable (GETBULK) of every device with fanout
-    /// (worker processes, one row per `--processes` count) and with net-snmp's `snmpbulkwalk`
+    /// (worker processes, one row per `--processes` count, as many walks in flight as xargs runs) and with net-snmp's `snmpbulkwalk`
     /// run by `xargs -P`, and check both read the same varbinds. `--latency`, `--styles`,
     /// `--sample` and `--pool-size` do not apply.
     #[arg(long)]

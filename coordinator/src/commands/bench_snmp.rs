@@ -49,8 +49,8 @@ struct ToolResult {
     client_cpu_ms_per_device: f64,
     client_cpu_us_per_varbind: f64,
     varbinds: usize,
-    /// Devices the tool failed, read twice the same OID, or read a different number of
-    /// varbinds from than the other tool.
+    /// Devices the tool failed, read the same OID twice from, or read a different number of
+    /// varbinds from than the other tool did (when the other tool read it).
     failures: usize,
     /// Of those: devices whose count differs from the other tool's.
     mismatched: usize,
@@ -94,17 +94,24 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
             break;
         }
         let n = n.clamp(1, hosts.len().max(1));
-        let (wall, cpu, reads) = fanout(n, &hosts, interrupts.clone()).await?;
+        // As many walks in flight as xargs runs processes: the same load on the fleet.
+        let concurrency = args.xargs_parallel.div_ceil(n).max(1) as u32;
+        let (wall, cpu, reads) = fanout(n, concurrency, &hosts, interrupts.clone()).await?;
         runs.push((format!("fanout, processes x {n}"), wall, cpu, reads));
     }
     fleet.stop().await;
 
-    // net-snmp's counts are the reference each fanout run is checked against, and fanout's
-    // first run the one net-snmp's are checked against.
-    let reference: Vec<usize> = runs[0].3.iter().map(|r| r.varbinds).collect();
-    let other: Vec<usize> = runs.get(1).map_or(reference.clone(), |r| {
-        r.3.iter().map(|r| r.varbinds).collect()
-    });
+    // Each tool's counts are checked against the other's: net-snmp's against fanout's first
+    // run, every fanout run against net-snmp's. A device the other tool failed has nothing to
+    // be checked against; its own failure is counted against that tool only.
+    let counts = |reads: &[Read]| -> Vec<Option<usize>> {
+        reads
+            .iter()
+            .map(|r| r.error.is_none().then_some(r.varbinds))
+            .collect()
+    };
+    let reference = counts(&runs[0].3);
+    let other = runs.get(1).map_or(reference.clone(), |r| counts(&r.3));
     let mut results = Vec::new();
     for (i, (tool, wall, cpu, reads)) in runs.iter().enumerate() {
         let compare = if i == 0 { &other } else { &reference };
@@ -117,10 +124,10 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
             .iter()
             .zip(&hosts)
             .filter_map(|(r, h)| Some(format!("{}: {}", h.name, r.error.as_ref()?)))
-            .take(3)
+            .take(1)
             .collect();
         if !errors.is_empty() {
-            crate::outln!("{tool}: first failures: {}", errors.join("; "));
+            crate::outln!("{tool}: first failure: {}", errors.join("; "));
         }
     }
     if let Some(path) = &args.json {
@@ -138,21 +145,21 @@ fn summarise(
     wall: Duration,
     cpu: Duration,
     reads: &[Read],
-    compare: &[usize],
+    compare: &[Option<usize>],
 ) -> ToolResult {
+    let differs =
+        |r: &Read, c: &Option<usize>| r.error.is_none() && c.is_some_and(|c| c != r.varbinds);
     let devices = reads.len();
     let varbinds: usize = reads.iter().map(|r| r.varbinds).sum();
     let mismatched = reads
         .iter()
         .zip(compare)
-        .filter(|(r, c)| r.varbinds != **c)
+        .filter(|(r, c)| differs(r, c))
         .count();
     let failures = reads
         .iter()
         .zip(compare)
-        .filter(|(r, c)| {
-            r.error.is_some() || r.duplicates > 0 || r.varbinds == 0 || r.varbinds != **c
-        })
+        .filter(|(r, c)| r.error.is_some() || r.duplicates > 0 || r.varbinds == 0 || differs(r, c))
         .count();
     let cpu_ms = cpu.as_secs_f64() * 1000.0;
     ToolResult {
@@ -273,15 +280,14 @@ fn net_snmp_read(text: &str) -> Read {
     read
 }
 
-/// `fanout run --snmp-walk` of both tables through `workers` worker processes, as its
-/// defaults have it but for the concurrency (the whole fleet at once, as the bench's
-/// `processes` style).
+/// `fanout run --snmp-walk` of both tables through `workers` worker processes of
+/// `concurrency` hosts each, with `fanout run`'s SNMP defaults (2 s timeout, 1 retry).
 async fn fanout(
     workers: usize,
+    concurrency: u32,
     hosts: &[Host],
     interrupts: Interrupts,
 ) -> Result<(Duration, Duration, Vec<Read>), CommandError> {
-    let concurrency = hosts.len().div_ceil(workers) as u32;
     let execution = crate::cli::ExecutionArgs {
         workers: Some(workers),
         concurrency,
@@ -431,9 +437,18 @@ mod tests {
             Duration::from_secs(1),
             Duration::from_millis(20),
             &reads,
-            &[10, 10],
+            &[Some(10), Some(10)],
         );
         assert_eq!((r.failures, r.mismatched, r.varbinds), (1, 1, 19));
         assert!((r.client_cpu_ms_per_device - 10.0).abs() < 1e-9);
+        // A device the other tool failed is not held against this one.
+        let r = summarise(
+            "t",
+            Duration::from_secs(1),
+            Duration::ZERO,
+            &reads,
+            &[None, None],
+        );
+        assert_eq!((r.failures, r.mismatched), (0, 0));
     }
 }
