@@ -588,6 +588,17 @@ pub struct BenchArgs {
     /// Also write the results as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+
+    /// Benchmark SNMP instead: walk ifTable and ifXTable (GETBULK) of every device with fanout
+    /// (worker processes, one row per `--processes` count, as many walks in flight as xargs runs) and with net-snmp's `snmpbulkwalk`
+    /// run by `xargs -P`, and check both read the same varbinds. `--latency`, `--styles`,
+    /// `--sample` and `--pool-size` do not apply.
+    #[arg(long)]
+    pub snmp: bool,
+
+    /// `--snmp`: parallel `snmpbulkwalk` processes (`xargs -P`).
+    #[arg(long, default_value_t = 100)]
+    pub xargs_parallel: usize,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -35,6 +35,21 @@ impl ProcessUsage {
     }
 }
 
+/// CPU of this process's children that have ended and been waited for, their own waited-for
+/// children included (cutime + cstime): what a tool run through `xargs` cost, all its processes
+/// counted.
+pub fn reaped_children_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // cutime (16) and cstime (17), counted as in `cpu_from_stat`.
+    let cutime: u64 = fields.get(13)?.parse().ok()?;
+    let cstime: u64 = fields.get(14)?.parse().ok()?;
+    Some(Duration::from_secs_f64(
+        (cutime + cstime) as f64 / clock_ticks_per_second() as f64,
+    ))
+}
+
 /// Fields 14 and 15 of /proc/PID/stat (utime, stime) in clock ticks. The command name (field 2)
 /// may hold spaces and parentheses, so count from the last `)`.
 fn cpu_from_stat(stat: &str) -> Option<Duration> {

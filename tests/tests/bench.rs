@@ -55,3 +55,67 @@ async fn a_small_bench_runs_every_style_without_failures() {
     assert_eq!(results[2]["extrapolated"], false);
     assert!(run.stdout.contains("extrapolated from 5 of 200 devices"));
 }
+
+/// `fanout bench --snmp` on a small fleet: net-snmp's `snmpbulkwalk` (through `xargs -P`) and
+/// fanout (through one and two worker processes) read ifTable and ifXTable of every device,
+/// the same number of varbinds each, none lost or twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_snmp_bench_reads_the_same_varbinds_with_both_tools() {
+    if !on_path("snmpbulkwalk") {
+        fanout_tests::cannot_run("net-snmp is not installed (apt-get install snmp)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let run = fanout(
+        &[
+            "bench",
+            "--snmp",
+            "--devices",
+            "20",
+            "--processes",
+            "1,2",
+            "--xargs-parallel",
+            "10",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        Duration::from_secs(240),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let tools: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            "snmpbulkwalk, xargs -P 10",
+            "fanout, processes x 1",
+            "fanout, processes x 2"
+        ]
+    );
+    let varbinds = results[0]["varbinds"].as_u64().unwrap();
+    // 20 devices, each with interfaces in both tables.
+    assert!(varbinds > 20 * 2 * 10, "{results}");
+    for r in results.as_array().unwrap() {
+        assert_eq!(r["devices"], 20, "{r}");
+        assert_eq!(r["failures"], 0, "{r}");
+        assert_eq!(r["mismatched"], 0, "{r}");
+        assert_eq!(r["duplicated_varbinds"], 0, "{r}");
+        assert_eq!(r["varbinds"].as_u64(), Some(varbinds), "{r}");
+        assert!(r["client_cpu_ms_per_device"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    // The community the fleet answers to is the bench's own; it is never printed.
+    assert!(!run.stdout.contains("fanout-bench-"), "{}", run.stdout);
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
+}

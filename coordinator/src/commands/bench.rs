@@ -54,11 +54,14 @@ struct StyleResult {
 }
 
 pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
+    if args.snmp {
+        return super::bench_snmp::run(args, interrupts).await;
+    }
     if let Err(e) = fanout_common::limits::raise_fd_limit() {
         tracing::warn!(error = %e, "cannot raise the file descriptor limit");
     }
     let scratch = tempfile::tempdir().map_err(|e| CommandError::Internal(e.to_string()))?;
-    let fleet = BenchFleet::start(&args, scratch.path()).await?;
+    let fleet = BenchFleet::start(&args, scratch.path(), None).await?;
     let hosts = super::select_hosts(&Selection {
         inventory: vec![fleet.inventory.clone()],
         filters: Vec::new(),
@@ -297,15 +300,21 @@ fn median(values: &[f64]) -> f64 {
 
 /// The simulated fleet: a `fanout-devsim` process when one is installed next to `fanout`,
 /// otherwise in this process (its CPU then mixes with the coordinator's, and the table says so).
-struct BenchFleet {
-    inventory: PathBuf,
+pub(super) struct BenchFleet {
+    pub(super) inventory: PathBuf,
     known_hosts: PathBuf,
     process: Option<tokio::process::Child>,
     in_process: Option<fanout_devsim::Fleet>,
 }
 
 impl BenchFleet {
-    async fn start(args: &BenchArgs, dir: &Path) -> Result<Self, CommandError> {
+    /// With `snmp_community`, every device also answers SNMPv2c with it and the inventory
+    /// says so.
+    pub(super) async fn start(
+        args: &BenchArgs,
+        dir: &Path,
+        snmp_community: Option<&str>,
+    ) -> Result<Self, CommandError> {
         let inventory = dir.join("fleet.yaml");
         let known_hosts = dir.join("known_hosts");
         let internal = |e: String| CommandError::Internal(format!("cannot start the fleet: {e}"));
@@ -313,7 +322,11 @@ impl BenchFleet {
             .map_err(|e| internal(e.to_string()))?
             .with_file_name("fanout-devsim");
         if devsim.is_file() {
-            let mut child = tokio::process::Command::new(&devsim)
+            let mut command = tokio::process::Command::new(&devsim);
+            if let Some(community) = snmp_community {
+                command.args(["--snmp-community", community]);
+            }
+            let mut child = command
                 .args(["--count", &args.devices.to_string(), "--port", "0"])
                 .args(["--latency", &format!("{}ms", args.latency.as_millis())])
                 .arg("--inventory-out")
@@ -352,6 +365,11 @@ impl BenchFleet {
         })
         .await
         .map_err(|e| internal(e.to_string()))?;
+        if let Some(community) = snmp_community {
+            fleet
+                .serve_snmp(community)
+                .map_err(|e| internal(e.to_string()))?;
+        }
         fleet
             .write_inventory(&inventory)
             .map_err(|e| internal(e.to_string()))?;
@@ -364,18 +382,18 @@ impl BenchFleet {
         })
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match &self.process {
             Some(child) => format!("fleet in its own process, pid {}", child.id().unwrap_or(0)),
             None => "fleet inside this process: its CPU counts as the coordinator's".into(),
         }
     }
 
-    fn usage(&self) -> Option<ProcessUsage> {
+    pub(super) fn usage(&self) -> Option<ProcessUsage> {
         ProcessUsage::of(self.process.as_ref()?.id()?)
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         if let Some(mut child) = self.process {
             let _ = child.kill().await;
         }
@@ -387,7 +405,7 @@ impl BenchFleet {
 
 /// The execution flags as `fanout run` has them when none is given: the bench states only
 /// where it differs, so a changed default (the output cap, the retries) reaches it too.
-fn execution_defaults() -> ExecutionArgs {
+pub(super) fn execution_defaults() -> ExecutionArgs {
     #[derive(clap::Parser)]
     struct Defaults {
         #[command(flatten)]

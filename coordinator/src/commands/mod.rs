@@ -4,6 +4,8 @@
 pub mod backup;
 #[cfg(feature = "demo")]
 pub mod bench;
+#[cfg(feature = "demo")]
+pub mod bench_snmp;
 pub mod certs;
 #[cfg(feature = "demo")]
 pub mod demo;

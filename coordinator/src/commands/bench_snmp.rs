@@ -1,0 +1,454 @@
+//! `fanout bench --snmp`: ifTable and ifXTable (GETBULK) of every device of a simulated fleet,
+//! read by fanout through worker processes and, in the same run and against the same fleet, by
+//! net-snmp's `snmpbulkwalk` run by `xargs -P` (one shell per device walking both tables) —
+//! what a NOC scripts instead. Both must read the same number of varbinds from every device,
+//! none of them twice: a device where they differ counts as a failure of the run.
+//!
+//! net-snmp runs first: its CPU is read from this process's reaped children, and fanout's
+//! worker processes, once reaped, would count there too.
+
+use super::bench::{BenchFleet, execution_defaults};
+use super::{CommandError, job_settings, progress_bar};
+use crate::cli::{BenchArgs, HostKeyPolicyArg, Selection, SnmpArgs};
+use crate::interrupts::Interrupts;
+use crate::local_cluster::ClusterConfig;
+use crate::local_cluster::worker_processes::WorkerProgram;
+use crate::local_run::{LocalRun, run_local};
+use crate::process_usage::{ProcessUsage, reaped_children_cpu};
+use crate::recorder::{Format, Recorder};
+use fanout_common::inventory::Host;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// IF-MIB::ifTable and IF-MIB::ifXTable.
+const TABLES: [&str; 2] = ["1.3.6.1.2.1.2.2", "1.3.6.1.2.1.31.1.1"];
+/// GETBULK repetitions for both tools: fanout's `--snmp-max-repetitions` default, so both make
+/// the same number of round trips (net-snmp's own default is 10).
+const MAX_REPETITIONS: u32 = 25;
+
+/// One device as read by one tool.
+#[derive(Debug, Clone, Default)]
+struct Read {
+    varbinds: usize,
+    duplicates: usize,
+    /// Why the tool failed this device, if it did.
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolResult {
+    tool: String,
+    devices: usize,
+    wall_seconds: f64,
+    devices_per_second: f64,
+    /// Every client process's CPU (coordinator and workers; or xargs, shells and
+    /// snmpbulkwalk) per device, milliseconds.
+    client_cpu_ms_per_device: f64,
+    client_cpu_us_per_varbind: f64,
+    varbinds: usize,
+    /// Devices the tool failed, read the same OID twice from, or read a different number of
+    /// varbinds from than the other tool did (when the other tool read it).
+    failures: usize,
+    /// Of those: devices whose count differs from the other tool's.
+    mismatched: usize,
+    duplicated_varbinds: usize,
+}
+
+pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandError> {
+    if let Err(e) = fanout_common::limits::raise_fd_limit() {
+        tracing::warn!(error = %e, "cannot raise the file descriptor limit");
+    }
+    let snmpbulkwalk = which("snmpbulkwalk").ok_or_else(|| {
+        CommandError::Input(
+            "fanout bench --snmp compares with net-snmp's snmpbulkwalk, which is not on PATH \
+             (apt-get install snmp)"
+                .into(),
+        )
+    })?;
+    let scratch = tempfile::tempdir().map_err(|e| CommandError::Internal(e.to_string()))?;
+    // Only this fleet knows it; it never leaves the machine.
+    let community = format!("fanout-bench-{}", std::process::id());
+    let fleet = BenchFleet::start(&args, scratch.path(), Some(&community)).await?;
+    let hosts = super::select_hosts(&Selection {
+        inventory: vec![fleet.inventory.clone()],
+        filters: Vec::new(),
+        platforms: None,
+    })?
+    .hosts;
+    crate::outln!(
+        "fanout bench --snmp: {} devices, SNMPv2c GETBULK walks of ifTable and ifXTable \
+         (max-repetitions {MAX_REPETITIONS}), one run per tool ({})",
+        hosts.len(),
+        fleet.describe(),
+    );
+
+    let mut runs: Vec<(String, Duration, Duration, Vec<Read>)> = Vec::new();
+    let name = format!("snmpbulkwalk, xargs -P {}", args.xargs_parallel);
+    let (wall, cpu, reads) = net_snmp(&snmpbulkwalk, &hosts, &args, scratch.path()).await?;
+    runs.push((name, wall, cpu, reads));
+    for &n in &args.processes {
+        if interrupts.drain.is_cancelled() {
+            break;
+        }
+        let n = n.clamp(1, hosts.len().max(1));
+        // As many walks in flight as xargs runs processes: the same load on the fleet.
+        let concurrency = args.xargs_parallel.div_ceil(n).max(1) as u32;
+        let (wall, cpu, reads) = fanout(n, concurrency, &hosts, interrupts.clone()).await?;
+        runs.push((format!("fanout, processes x {n}"), wall, cpu, reads));
+    }
+    fleet.stop().await;
+
+    // Each tool's counts are checked against the other's: net-snmp's against fanout's first
+    // run, every fanout run against net-snmp's. A device the other tool failed has nothing to
+    // be checked against; its own failure is counted against that tool only.
+    let counts = |reads: &[Read]| -> Vec<Option<usize>> {
+        reads
+            .iter()
+            .map(|r| r.error.is_none().then_some(r.varbinds))
+            .collect()
+    };
+    let reference = counts(&runs[0].3);
+    let other = runs.get(1).map_or(reference.clone(), |r| counts(&r.3));
+    let mut results = Vec::new();
+    for (i, (tool, wall, cpu, reads)) in runs.iter().enumerate() {
+        let compare = if i == 0 { &other } else { &reference };
+        let result = summarise(tool, *wall, *cpu, reads, compare);
+        print_row(&result, results.is_empty());
+        results.push(result);
+    }
+    for (tool, _, _, reads) in &runs {
+        let errors: Vec<String> = reads
+            .iter()
+            .zip(&hosts)
+            .filter_map(|(r, h)| Some(format!("{}: {}", h.name, r.error.as_ref()?)))
+            .take(1)
+            .collect();
+        if !errors.is_empty() {
+            crate::outln!("{tool}: first failure: {}", errors.join("; "));
+        }
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&results).expect("results serialise");
+        std::fs::write(path, json + "\n")
+            .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", path.display())))?;
+        crate::outln!("\nresults written to {}", path.display());
+    }
+    let failed = results.iter().any(|r| r.failures > 0) || runs.len() < 2;
+    Ok(if failed { 1 } else { 0 })
+}
+
+fn summarise(
+    tool: &str,
+    wall: Duration,
+    cpu: Duration,
+    reads: &[Read],
+    compare: &[Option<usize>],
+) -> ToolResult {
+    let differs =
+        |r: &Read, c: &Option<usize>| r.error.is_none() && c.is_some_and(|c| c != r.varbinds);
+    let devices = reads.len();
+    let varbinds: usize = reads.iter().map(|r| r.varbinds).sum();
+    let mismatched = reads
+        .iter()
+        .zip(compare)
+        .filter(|(r, c)| differs(r, c))
+        .count();
+    let failures = reads
+        .iter()
+        .zip(compare)
+        .filter(|(r, c)| r.error.is_some() || r.duplicates > 0 || r.varbinds == 0 || differs(r, c))
+        .count();
+    let cpu_ms = cpu.as_secs_f64() * 1000.0;
+    ToolResult {
+        tool: tool.to_string(),
+        devices,
+        wall_seconds: wall.as_secs_f64(),
+        devices_per_second: devices as f64 / wall.as_secs_f64().max(1e-9),
+        client_cpu_ms_per_device: cpu_ms / devices.max(1) as f64,
+        client_cpu_us_per_varbind: cpu_ms * 1000.0 / varbinds.max(1) as f64,
+        varbinds,
+        failures,
+        mismatched,
+        duplicated_varbinds: reads.iter().map(|r| r.duplicates).sum(),
+    }
+}
+
+/// `xargs -P N` running one `sh` per device that walks both tables with `snmpbulkwalk`
+/// (numeric OIDs, `-On -Oq`: one `.OID value` line per varbind) into a file per device.
+async fn net_snmp(
+    snmpbulkwalk: &Path,
+    hosts: &[Host],
+    args: &BenchArgs,
+    dir: &Path,
+) -> Result<(Duration, Duration, Vec<Read>), CommandError> {
+    let internal = |e: String| CommandError::Internal(format!("snmpbulkwalk run: {e}"));
+    let out = dir.join("snmpbulkwalk");
+    std::fs::create_dir_all(&out).map_err(|e| internal(e.to_string()))?;
+    let mut input = String::new();
+    let mut community = None;
+    for (i, host) in hosts.iter().enumerate() {
+        let snmp = host
+            .snmp
+            .as_ref()
+            .ok_or_else(|| internal(format!("{} has no snmp settings", host.name)))?;
+        community.get_or_insert_with(|| snmp.community.expose().to_string());
+        input.push_str(&format!("{i} udp:{}:{}\n", host.hostname, snmp.port));
+    }
+    let list = dir.join("targets");
+    std::fs::write(&list, input).map_err(|e| internal(e.to_string()))?;
+    let walk = |table: &str| {
+        format!(
+            "\"$FANOUT_BENCH_WALK\" -v2c -c \"$FANOUT_BENCH_COMMUNITY\" -On -Oq \
+             -Cr{MAX_REPETITIONS} \"$2\" {table}"
+        )
+    };
+    // The exit status goes into the device's file: xargs only says whether any failed.
+    let script = format!(
+        "{{ {} && {}; }} > \"$FANOUT_BENCH_OUT/$1\" 2>&1; echo \"#exit $?\" >> \"$FANOUT_BENCH_OUT/$1\"",
+        walk(TABLES[0]),
+        walk(TABLES[1])
+    );
+    let cpu_before = reaped_children_cpu().unwrap_or_default();
+    let started = Instant::now();
+    let status = tokio::process::Command::new("xargs")
+        .args([
+            "-P",
+            &args.xargs_parallel.max(1).to_string(),
+            "-n",
+            "2",
+            "-a",
+        ])
+        .arg(&list)
+        .args(["sh", "-c", &script, "sh"])
+        .env("FANOUT_BENCH_WALK", snmpbulkwalk)
+        .env("FANOUT_BENCH_COMMUNITY", community.unwrap_or_default())
+        .env("FANOUT_BENCH_OUT", &out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await
+        .map_err(|e| internal(format!("xargs: {e}")))?;
+    let wall = started.elapsed();
+    let cpu = reaped_children_cpu()
+        .unwrap_or_default()
+        .saturating_sub(cpu_before);
+    tracing::debug!(?status, "xargs finished");
+    let reads = (0..hosts.len())
+        .map(|i| match std::fs::read_to_string(out.join(i.to_string())) {
+            Ok(text) => net_snmp_read(&text),
+            Err(e) => Read {
+                error: Some(format!("no output: {e}")),
+                ..Read::default()
+            },
+        })
+        .collect();
+    Ok((wall, cpu, reads))
+}
+
+/// One device's `snmpbulkwalk -On -Oq` output for both tables, then `#exit STATUS`.
+fn net_snmp_read(text: &str) -> Read {
+    let mut seen = HashSet::new();
+    let mut read = Read::default();
+    let mut exit = None;
+    for line in text.lines() {
+        if let Some(status) = line.strip_prefix("#exit ") {
+            exit = Some(status.trim().to_string());
+        } else if line.starts_with(".1.") {
+            let oid = line.split_whitespace().next().unwrap_or(line);
+            read.varbinds += 1;
+            if !seen.insert(oid.to_string()) {
+                read.duplicates += 1;
+            }
+        } else if !line.trim().is_empty() && read.error.is_none() && !line.starts_with('"') {
+            // Neither a varbind nor a string value's continuation: what snmpbulkwalk said
+            // went wrong (a timeout, an error status).
+            read.error = Some(line.trim().to_string());
+        }
+    }
+    match exit.as_deref() {
+        Some("0") => read.error = None,
+        Some(status) => {
+            read.error
+                .get_or_insert_with(|| format!("snmpbulkwalk exited {status}"));
+        }
+        None => read.error = Some("did not finish".into()),
+    }
+    read
+}
+
+/// `fanout run --snmp-walk` of both tables through `workers` worker processes of
+/// `concurrency` hosts each, with `fanout run`'s SNMP defaults (2 s timeout, 1 retry).
+async fn fanout(
+    workers: usize,
+    concurrency: u32,
+    hosts: &[Host],
+    interrupts: Interrupts,
+) -> Result<(Duration, Duration, Vec<Read>), CommandError> {
+    let execution = crate::cli::ExecutionArgs {
+        workers: Some(workers),
+        concurrency,
+        host_key_policy: HostKeyPolicyArg::Strict,
+        connect_rate: 0.0,
+        respawn: 0,
+        ..execution_defaults()
+    };
+    let mut job = job_settings(&execution, Vec::new());
+    job.snmp = crate::snmp_job::build(
+        &SnmpArgs {
+            walks: TABLES.iter().map(|t| t.to_string()).collect(),
+            snmp_max_repetitions: MAX_REPETITIONS,
+            ..SnmpArgs::default()
+        },
+        hosts,
+    )?;
+    let progress = progress_bar(hosts.len());
+    progress.set_message(format!("fanout, processes x {workers}"));
+    let recorder = Recorder::new(Format::Human, None, false, false, progress)?;
+    let program = WorkerProgram::locate().map_err(|e| CommandError::Internal(e.to_string()))?;
+    let run = LocalRun {
+        job,
+        cluster: ClusterConfig {
+            workers,
+            concurrency,
+            program,
+            lease_timeout: execution.lease_timeout,
+            respawn: 0,
+        },
+        drain_grace: execution.drain_grace,
+        hosts: hosts.to_vec(),
+    };
+    let coordinator_before = ProcessUsage::current().unwrap_or_default();
+    let outcome = run_local(run, recorder, interrupts).await?;
+    let coordinator = ProcessUsage::current().unwrap_or_default().cpu - coordinator_before.cpu;
+    let workers_cpu: Duration = outcome.worker_usage.iter().map(|u| u.cpu).sum();
+    let mut by_host: std::collections::HashMap<&str, Read> = outcome
+        .records
+        .iter()
+        .map(|record| (record.host.as_str(), fanout_read(record)))
+        .collect();
+    let reads = hosts
+        .iter()
+        .map(|h| {
+            by_host.remove(h.name.as_str()).unwrap_or_else(|| Read {
+                error: Some("no result".into()),
+                ..Read::default()
+            })
+        })
+        .collect();
+    Ok((outcome.wall, coordinator + workers_cpu, reads))
+}
+
+fn fanout_read(record: &crate::host_record::HostRecord) -> Read {
+    let mut seen = HashSet::new();
+    let mut read = Read::default();
+    for command in &record.commands {
+        for varbind in command.varbinds.iter().flatten() {
+            read.varbinds += 1;
+            let oid = varbind["oid"].as_str().unwrap_or_default().to_string();
+            if !seen.insert(oid) {
+                read.duplicates += 1;
+            }
+        }
+    }
+    if let Some(failure) = &record.failure {
+        read.error = Some(format!("{:?}: {}", failure.kind, failure.message));
+    } else if !record.ok {
+        read.error = Some("failed".into());
+    }
+    read
+}
+
+fn print_row(r: &ToolResult, header: bool) {
+    if header {
+        crate::outln!(
+            "\n{:<28} {:>8} {:>9} {:>10} {:>11} {:>13} {:>10} {:>8}",
+            "tool",
+            "devices",
+            "wall (s)",
+            "devices/s",
+            "cpu/dev ms",
+            "cpu/varbind µs",
+            "varbinds",
+            "failed"
+        );
+    }
+    crate::outln!(
+        "{:<28} {:>8} {:>9.2} {:>10.0} {:>11.3} {:>13.2} {:>10} {:>8}",
+        r.tool,
+        r.devices,
+        r.wall_seconds,
+        r.devices_per_second,
+        r.client_cpu_ms_per_device,
+        r.client_cpu_us_per_varbind,
+        r.varbinds,
+        r.failures
+    );
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn net_snmp_output_counts_varbinds_duplicates_and_errors() {
+        let ok = net_snmp_read(
+            ".1.3.6.1.2.1.2.2.1.1.1 1\n.1.3.6.1.2.1.2.2.1.2.1 \"Gi0/1\"\n\
+             .1.3.6.1.2.1.2.2.1.1.1 1\n#exit 0\n",
+        );
+        assert_eq!((ok.varbinds, ok.duplicates, ok.error), (3, 1, None));
+        let timeout = net_snmp_read("Timeout: No Response from udp:127.0.0.2:1161\n#exit 1\n");
+        assert_eq!(timeout.varbinds, 0);
+        assert_eq!(
+            timeout.error.as_deref(),
+            Some("Timeout: No Response from udp:127.0.0.2:1161")
+        );
+        assert_eq!(
+            net_snmp_read(".1.3 1\n").error.as_deref(),
+            Some("did not finish")
+        );
+    }
+
+    #[test]
+    fn a_device_counts_as_failed_when_the_tools_disagree() {
+        let reads = vec![
+            Read {
+                varbinds: 10,
+                ..Read::default()
+            },
+            Read {
+                varbinds: 9,
+                ..Read::default()
+            },
+        ];
+        let r = summarise(
+            "t",
+            Duration::from_secs(1),
+            Duration::from_millis(20),
+            &reads,
+            &[Some(10), Some(10)],
+        );
+        assert_eq!((r.failures, r.mismatched, r.varbinds), (1, 1, 19));
+        assert!((r.client_cpu_ms_per_device - 10.0).abs() < 1e-9);
+        // A device the other tool failed is not held against this one.
+        let r = summarise(
+            "t",
+            Duration::from_secs(1),
+            Duration::ZERO,
+            &reads,
+            &[None, None],
+        );
+        assert_eq!((r.failures, r.mismatched), (0, 0));
+    }
+}
