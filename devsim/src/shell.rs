@@ -779,4 +779,6 @@ fn push(out: &mut Vec<Action>, bytes: Vec<u8>) {
 #[cfg(test)]
 mod quirk_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

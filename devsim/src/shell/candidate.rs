@@ -306,42 +306,14 @@ fn parse_hms(text: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use crate::Platform;
-    use crate::config_store::{ConfigState, ConfigStore, DeviceConfig};
-    use crate::shell::{Action, Shell, ShellOptions};
+    use crate::config_store::{ConfigState, ConfigStore};
+    use crate::shell::test_support::{shell, typed};
     use std::sync::Arc;
     use std::time::Duration;
 
     fn store() -> Arc<ConfigStore> {
         // A minute of `commit timer` lasts 60 ms here.
         Arc::new(ConfigStore::new(1, Duration::from_millis(60)))
-    }
-
-    fn shell(platform: Platform, store: &Arc<ConfigStore>) -> Shell {
-        let mut sh = Shell::new(
-            "r00001",
-            7,
-            ShellOptions {
-                platform,
-                config: Some(DeviceConfig {
-                    store: store.clone(),
-                    index: 0,
-                }),
-                ..ShellOptions::default()
-            },
-        );
-        sh.start();
-        sh.privileged_unpaged();
-        sh
-    }
-
-    fn typed(sh: &mut Shell, line: &str) -> String {
-        let mut out = String::new();
-        for action in sh.feed(format!("{line}\n").as_bytes()) {
-            if let Action::Send(bytes) = action {
-                out.push_str(&String::from_utf8_lossy(&bytes));
-            }
-        }
-        out.replace("\r\n", "\n")
     }
 
     fn running(store: &Arc<ConfigStore>, platform: Platform) -> String {

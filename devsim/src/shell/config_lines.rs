@@ -340,41 +340,10 @@ impl RetainLines for String {
 #[cfg(test)]
 mod tests {
     use crate::Platform;
-    use crate::config_store::{ConfigStore, DeviceConfig};
-    use crate::shell::{Action, Shell, ShellOptions};
+    use crate::config_store::ConfigStore;
+    use crate::shell::test_support::{shell, typed};
     use std::sync::Arc;
     use std::time::Duration;
-
-    const SEED: u64 = 7;
-
-    /// A logged-in, privileged shell on device 0 of `store`.
-    fn shell(platform: Platform, store: &Arc<ConfigStore>) -> Shell {
-        let mut sh = Shell::new(
-            "r00001",
-            SEED,
-            ShellOptions {
-                platform,
-                config: Some(DeviceConfig {
-                    store: store.clone(),
-                    index: 0,
-                }),
-                ..ShellOptions::default()
-            },
-        );
-        sh.start();
-        sh.privileged_unpaged();
-        sh
-    }
-
-    fn typed(sh: &mut Shell, line: &str) -> String {
-        let mut out = String::new();
-        for action in sh.feed(format!("{line}\n").as_bytes()) {
-            if let Action::Send(bytes) = action {
-                out.push_str(&String::from_utf8_lossy(&bytes));
-            }
-        }
-        out.replace("\r\n", "\n")
-    }
 
     fn store() -> Arc<ConfigStore> {
         Arc::new(ConfigStore::new(1, Duration::from_millis(40)))
