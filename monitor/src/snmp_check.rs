@@ -312,9 +312,18 @@ impl SnmpSource {
                     ));
                 }
             };
-            let Some(value) = line.value.as_ref().and_then(serde_json::Value::as_u64) else {
-                continue;
-            };
+            // A counter row without a number is a broken answer, not a row to leave out
+            // quietly: the plain-number path above refuses it the same way.
+            let value = line
+                .value
+                .as_ref()
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| {
+                    format!(
+                        "{}.{index} is a {} without a number",
+                        self.walk.written, line.kind
+                    )
+                })?;
             let current = Reading {
                 value,
                 width,
@@ -432,6 +441,24 @@ mod tests {
                 ("Gi1/0/1".to_string(), "up".to_string()),
                 ("Gi1/0/2".to_string(), "down".to_string()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_counter_without_a_number_is_an_error_not_a_missing_row() {
+        let s = source("ifHCInOctets", None, Some(RateUnit::Bits), None);
+        let out = [
+            line(&format!("{HC_IN}.1"), "counter64", 5.into()),
+            line(&format!("{HC_IN}.2"), "counter64", serde_json::Value::Null),
+            line(SYS_UPTIME_0, "timeticks", 100.into()),
+        ]
+        .concat();
+        let err = s
+            .read(out.as_bytes(), 0, false, &mut Counters::default())
+            .unwrap_err();
+        assert!(
+            err.contains("ifHCInOctets.2 is a counter64 without a number"),
+            "{err}"
         );
     }
 
