@@ -62,12 +62,7 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
     }
     let scratch = tempfile::tempdir().map_err(|e| CommandError::Internal(e.to_string()))?;
     let fleet = BenchFleet::start(&args, scratch.path(), None).await?;
-    let hosts = super::select_hosts(&Selection {
-        inventory: vec![fleet.inventory.clone()],
-        filters: Vec::new(),
-        platforms: None,
-    })?
-    .hosts;
+    let hosts = fleet.hosts()?;
     crate::outln!(
         "fanout bench: {} devices, {} per command, {} ({}), median of {} repeats",
         hosts.len(),
@@ -308,6 +303,16 @@ pub(super) struct BenchFleet {
 }
 
 impl BenchFleet {
+    /// The fleet's devices as hosts, read from the inventory it wrote.
+    pub(super) fn hosts(&self) -> Result<Vec<Host>, CommandError> {
+        let selection = Selection {
+            inventory: vec![self.inventory.clone()],
+            filters: Vec::new(),
+            platforms: None,
+        };
+        Ok(super::select_hosts(&selection)?.hosts)
+    }
+
     /// With `snmp_community`, every device also answers SNMPv2c with it and the inventory
     /// says so.
     pub(super) async fn start(

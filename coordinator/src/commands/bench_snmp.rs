@@ -9,7 +9,7 @@
 
 use super::bench::{BenchFleet, execution_defaults};
 use super::{CommandError, job_settings, progress_bar};
-use crate::cli::{BenchArgs, HostKeyPolicyArg, Selection, SnmpArgs};
+use crate::cli::{BenchArgs, HostKeyPolicyArg, SnmpArgs};
 use crate::interrupts::Interrupts;
 use crate::local_cluster::ClusterConfig;
 use crate::local_cluster::worker_processes::WorkerProgram;
@@ -72,12 +72,7 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
     // Only this fleet knows it; it never leaves the machine.
     let community = format!("fanout-bench-{}", std::process::id());
     let fleet = BenchFleet::start(&args, scratch.path(), Some(&community)).await?;
-    let hosts = super::select_hosts(&Selection {
-        inventory: vec![fleet.inventory.clone()],
-        filters: Vec::new(),
-        platforms: None,
-    })?
-    .hosts;
+    let hosts = fleet.hosts()?;
     crate::outln!(
         "fanout bench --snmp: {} devices, SNMPv2c GETBULK walks of ifTable and ifXTable \
          (max-repetitions {MAX_REPETITIONS}), one run per tool ({})",
