@@ -480,3 +480,105 @@ async fn a_forced_flap_shows_in_the_cli_and_over_snmp_and_net_snmp_reads_the_if_
     assert!(lines.contains(&down.as_str()), "{down} not in\n{text}");
     lab.fleet.shutdown().await;
 }
+
+/// The monitor's SNMP checks against an agent we did not write: net-snmp's `snmpd` answers for
+/// this machine's own interfaces (`lo` is always there and up), over v2c and v3 authPriv,
+/// through worker processes. The tracked status and the counter rate reach `/metrics` for
+/// `lo` on both hosts, and neither secret reaches any output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_snmp_checks_read_a_real_snmpd_over_v2c_and_v3() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(agent) = Snmpd::start(dir.path()).await else {
+        return;
+    };
+    let port = agent.port;
+    let inventory = dir.path().join("monitored.yaml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "defaults:\n  platform: linux\n  hostname: 127.0.0.1\nhosts:\n  \
+             v2c:\n    snmp: {{version: 2c, community_env: FANOUT_T_SNMP_COMMUNITY, port: {port}}}\n  \
+             v3:\n    snmp: {{version: 3, user: {USER}, auth: sha256, auth_password_env: \
+             FANOUT_T_SNMP_AUTH, priv: aes128, priv_password_env: FANOUT_T_SNMP_PRIV, \
+             port: {port}}}\n"
+        ),
+    )
+    .unwrap();
+    let checks = dir.path().join("monitor.yaml");
+    std::fs::write(
+        &checks,
+        "checks:\n  \
+         - name: links\n    snmp: { walk: IF-MIB::ifOperStatus, index_by: IF-MIB::ifName }\n    \
+         track: true\n  \
+         - name: in_bits\n    snmp: { walk: ifHCInOctets, index_by: ifName, rate: bits }\n",
+    )
+    .unwrap();
+    let dashboard: std::net::SocketAddr = format!("127.0.0.1:{}", fanout_tests::closed_port())
+        .parse()
+        .unwrap();
+    let monitor = fanout_tests::RunningFanout::start_with_env(
+        &[
+            "monitor",
+            "-i",
+            inventory.to_str().unwrap(),
+            "--checks",
+            checks.to_str().unwrap(),
+            "--every",
+            "1s",
+            "--workers",
+            "2",
+            "--snmp-timeout",
+            "2s",
+            "--dashboard",
+            &dashboard.to_string(),
+        ],
+        &[
+            ("FANOUT_T_SNMP_COMMUNITY", COMMUNITY),
+            ("FANOUT_T_SNMP_AUTH", AUTH_PASSWORD),
+            ("FANOUT_T_SNMP_PRIV", PRIV_PASSWORD),
+        ],
+    );
+    let wanted: Vec<String> = ["v2c", "v3"]
+        .iter()
+        .flat_map(|host| {
+            [
+                format!("fanout_monitor_up{{host=\"{host}\",check=\"links\",key=\"lo\"}} 1"),
+                format!("fanout_monitor_value{{host=\"{host}\",check=\"in_bits\",key=\"lo\"}} "),
+            ]
+        })
+        .collect();
+    assert!(
+        fanout_tests::wait_until(Duration::from_secs(30), || {
+            std::net::TcpStream::connect(dashboard).is_ok()
+        })
+        .await,
+        "the dashboard should listen"
+    );
+    // A rate needs two readings apart on the agent's clock; snmpd refreshes its interface
+    // counters every few seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+    let metrics = loop {
+        let (code, metrics) = fanout_tests::http(dashboard, "GET", "/metrics", "").await;
+        if code == 200 && wanted.iter().all(|w| metrics.contains(w.as_str())) {
+            break metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all of {wanted:#?} in /metrics:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let (_, hosts) = fanout_tests::http(dashboard, "GET", "/api/hosts", "").await;
+    monitor.signal(nix::sys::signal::Signal::SIGINT);
+    let done = monitor.finish(Duration::from_secs(30)).await;
+    for secret in [COMMUNITY, AUTH_PASSWORD, PRIV_PASSWORD] {
+        for (what, text) in [
+            ("metrics", &metrics),
+            ("dashboard", &hosts),
+            ("stdout", &done.stdout),
+            ("stderr", &done.stderr),
+        ] {
+            assert!(!text.contains(secret), "a secret in the {what}");
+        }
+    }
+}
