@@ -804,3 +804,89 @@ fn python_with_simulators() -> Option<String> {
     fanout_tests::cannot_run(&format!("the conformance suite {why}"));
     None
 }
+
+/// `fanout push` against a switch we did not write. The dry run's computed diff is right. The
+/// commit then meets what a real IOS without `file prompt quiet` does: `copy running-config
+/// flash:` asks for the destination file name. fanout does not answer that question, so it
+/// archives nothing, changes nothing and reports the host as failed with the device's
+/// question. It never reports a change it did not make.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_to_fake_switches_diffs_and_fails_unchanged_on_the_copy_prompt() {
+    let Some(python) = python_with_simulators() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let switch = FakeSwitch::start(&python, "cisco_generic", "ams-sw02").await;
+    let interface = ["show running-config interface FastEthernet0/4"];
+    // Also writes the one-host inventory (`hosts.yaml`, host `sw`) that the pushes use.
+    let before = switch
+        .fanout(dir.path(), "cisco_ios", Some(SECRET), &interface)
+        .await;
+    assert_eq!(before.code, Some(0), "{}", switch.explain(&before));
+    assert!(!output(&record(&before), 0).contains("description"));
+
+    let template = dir.path().join("change.j2");
+    std::fs::write(
+        &template,
+        "interface FastEthernet0/4\n description uplink-{{ host.name }}\n",
+    )
+    .unwrap();
+    let push = |extra: &'static [&'static str]| {
+        let inventory = dir.path().join("hosts.yaml");
+        let known_hosts = dir.path().join("known_hosts");
+        let template = template.clone();
+        async move {
+            let mut args = vec![
+                "push".to_string(),
+                "-i".into(),
+                inventory.to_str().unwrap().into(),
+                "--template".into(),
+                template.to_str().unwrap().into(),
+                "--known-hosts".into(),
+                known_hosts.to_str().unwrap().into(),
+                "--workers".into(),
+                "1".into(),
+                "--command-timeout".into(),
+                "3s".into(),
+            ];
+            args.extend(extra.iter().map(|a| a.to_string()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            RunningFanout::start(&args).finish(FANOUT_DEADLINE).await
+        }
+    };
+
+    let dry = push(&[]).await;
+    assert_eq!(dry.code, Some(0), "{}\n{}", dry.stderr, dry.stdout);
+    assert!(dry.stdout.contains("computed by fanout"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("+  description uplink-sw"),
+        "{}",
+        dry.stdout
+    );
+
+    let commit = push(&["--commit"]).await;
+    assert_eq!(commit.code, Some(1), "{}\n{}", commit.stderr, commit.stdout);
+    assert!(
+        commit.stdout.contains("failed (unchanged)"),
+        "{}",
+        commit.stdout
+    );
+    assert!(
+        commit.stdout.contains("Destination filename"),
+        "{}",
+        commit.stdout
+    );
+    for text in [&dry.stdout, &dry.stderr, &commit.stdout, &commit.stderr] {
+        assert!(!text.contains(PASSWORD) && !text.contains(SECRET));
+    }
+
+    let after = switch
+        .fanout(dir.path(), "cisco_ios", Some(SECRET), &interface)
+        .await;
+    assert_eq!(after.code, Some(0), "{}", switch.explain(&after));
+    assert_eq!(
+        output(&record(&after), 0),
+        output(&record(&before), 0),
+        "the switch must be as it was"
+    );
+}
