@@ -206,8 +206,13 @@ pub struct RunArgs {
     pub remote: RemoteArgs,
 
     /// With --coordinator: submit the job, print its id and return at once (follow it with
-    /// `fanout watch`).
-    #[arg(long, requires = "coordinator")]
+    /// `fanout watch`, which takes --output). Nothing of this command would read the results,
+    /// so what only it would write (--output, --session-log, --parse) is refused with it.
+    #[arg(
+        long,
+        requires = "coordinator",
+        conflicts_with_all = ["output", "session_log", "parse"]
+    )]
     pub detach: bool,
 }
 
@@ -435,8 +440,13 @@ pub struct ValidateArgs {
     pub remote: RemoteArgs,
 
     /// With --coordinator: submit the job, print its id and return at once (follow it with
-    /// `fanout watch`).
-    #[arg(long, requires = "coordinator")]
+    /// `fanout watch`, which takes --output). Nothing of this command would read the results,
+    /// so what only it would write (--output, --session-log) is refused with it.
+    #[arg(
+        long,
+        requires = "coordinator",
+        conflicts_with_all = ["output", "session_log"]
+    )]
     pub detach: bool,
 }
 

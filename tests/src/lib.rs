@@ -1,6 +1,7 @@
 //! Harness for the workspace-level tests: find the real binaries, run them with a deadline,
 //! start simulated fleets, read what a run recorded.
 
+pub mod coordinator;
 pub mod daemon;
 pub mod netns;
 

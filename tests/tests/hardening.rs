@@ -3,6 +3,7 @@
 //! characters escaped.
 
 use fanout_devsim::FleetConfig;
+use fanout_tests::coordinator::Coordinator;
 use fanout_tests::daemon::Daemon;
 use fanout_tests::{Lab, binary, json_lines, results_so_far, send_signal};
 use nix::sys::signal::Signal;
@@ -11,16 +12,11 @@ use std::path::Path;
 use std::time::Duration;
 
 const BOOT: Duration = Duration::from_secs(20);
-/// 256 bits, as `fanout certs` writes them.
-const TOKEN: &str = "5f0c1e9a7b3d2e4f6a8b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f";
-/// Workers prove themselves with a token of their own, distinct from the clients'.
-const WORKER_TOKEN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
 /// A coordinator on a free loopback port with one worker of few sessions attached, so a job of
 /// 40 hosts at 300 ms per command runs long enough to be interrupted at any moment.
 struct Cluster {
-    serve: Daemon,
-    _worker: Daemon,
+    coordinator: Coordinator,
     client: Vec<String>,
 }
 
@@ -31,36 +27,15 @@ impl Cluster {
 
     /// Like [`Self::start`], the worker started with `worker_args` (its id, labels).
     async fn start_with_worker(lab: &Lab, worker_args: &[&str]) -> Self {
-        let token = lab.path("token");
-        std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
-        let worker_token = lab.path("worker-token");
-        std::fs::write(&worker_token, format!("{WORKER_TOKEN}\n")).unwrap();
-        let listen = format!("127.0.0.1:{}", fanout_tests::closed_port());
-        let mut command = tokio::process::Command::new(binary("fanout"));
-        command
-            .args(["serve", "--listen", &listen, "--token-file", &token])
-            .args(["--worker-token-file", &worker_token])
-            .env("FANOUT_LOG", "info");
-        let serve = Daemon::spawn("fanout serve", command);
-        serve.wait_for_line("serving on", BOOT).await;
-        let client = vec![
-            "--coordinator".to_string(),
-            format!("http://{listen}"),
-            "--token-file".to_string(),
-            token,
-        ];
-        let coordinator = format!("http://{listen}");
-        let mut command = tokio::process::Command::new(binary("fanout-worker"));
-        command
-            .args(["--coordinator", &coordinator, "--token-file", &worker_token])
-            .args(worker_args)
-            .args(["--concurrency", "4"])
-            .env("FANOUT_LOG", "info");
-        let worker = Daemon::spawn("fanout-worker", command);
-        serve.wait_for_line("worker attached", BOOT).await;
+        let mut coordinator = Coordinator::start(lab.dir.path(), &[]).await;
+        coordinator.add_worker(&[worker_args, &["--concurrency", "4"]].concat());
+        coordinator
+            .serve
+            .wait_for_line("worker attached", BOOT)
+            .await;
+        let client = coordinator.client_args().map(String::from).to_vec();
         Self {
-            serve,
-            _worker: worker,
+            coordinator,
             client,
         }
     }
@@ -175,7 +150,7 @@ async fn an_interrupted_remote_run_lists_every_host_however_it_ends() {
     let out = lab.path("out-lost");
     let mut run = cluster.run(&lab, &out, &[]);
     wait_for_results(&out, 3).await;
-    let mut serve = cluster.serve;
+    let mut serve = cluster.coordinator.serve;
     serve.kill().await;
     run.wait_for_line("lost the coordinator", BOOT).await;
     send_signal(run.pid().unwrap(), Signal::SIGINT);

@@ -4,8 +4,8 @@
 //! for, and an output directory that follows no symbolic link and is never silently reused.
 
 use fanout_devsim::{FleetConfig, running_config};
-use fanout_tests::daemon::{Daemon, address_in};
-use fanout_tests::{Finished, Lab, RunningFanout, binary, edit_inventory, fanout, json_lines};
+use fanout_tests::coordinator::Coordinator;
+use fanout_tests::{Finished, Lab, RunningFanout, edit_inventory, fanout, json_lines};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -166,34 +166,8 @@ async fn an_output_past_the_limit_fails_its_host_and_leaves_no_short_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coordinators_output_limit_is_the_one_its_workers_enforce() {
     let lab = lab(4, Duration::ZERO).await;
-    let token = lab.path("token");
-    std::fs::write(&token, "cd".repeat(32)).unwrap();
-    let worker_token = lab.path("worker-token");
-    std::fs::write(&worker_token, "ef".repeat(32)).unwrap();
-    let mut serve = tokio::process::Command::new(binary("fanout"));
-    serve
-        .args(["serve", "--listen", "127.0.0.1:0", "--token-file", &token])
-        .args(["--worker-token-file", &worker_token])
-        .args(["--max-output", "4KiB"]);
-    let serve = Daemon::spawn("fanout serve", serve);
-    let url = format!(
-        "http://{}",
-        address_in(
-            &serve
-                .wait_for_line("serving on http://", Duration::from_secs(20))
-                .await
-        )
-    );
-    let mut worker = tokio::process::Command::new(binary("fanout-worker"));
-    worker.args([
-        "--coordinator",
-        &url,
-        "--token-file",
-        &worker_token,
-        "--worker-id",
-        "w1",
-    ]);
-    let _worker = Daemon::spawn("fanout-worker", worker);
+    let mut coordinator = Coordinator::start(lab.dir.path(), &["--max-output", "4KiB"]).await;
+    coordinator.add_worker(&["--worker-id", "w1"]);
 
     let out = lab.dir.path().join("out");
     let out_arg = out.to_string_lossy().into_owned();
@@ -201,9 +175,9 @@ async fn a_coordinators_output_limit_is_the_one_its_workers_enforce() {
         &lab,
         &[
             "--coordinator",
-            &url,
+            &coordinator.url,
             "--token-file",
-            &token,
+            &coordinator.token,
             "-c",
             "show version",
             "-c",
@@ -213,7 +187,13 @@ async fn a_coordinators_output_limit_is_the_one_its_workers_enforce() {
         ],
     )
     .await;
-    assert_eq!(done.code, Some(1), "{}\n{}", done.stderr, serve.output());
+    assert_eq!(
+        done.code,
+        Some(1),
+        "{}\n{}",
+        done.stderr,
+        coordinator.serve.output()
+    );
     let recorded = records(&out);
     assert_eq!(recorded.len(), 4, "{}", done.stdout);
     for (host, record) in &recorded {

@@ -2,7 +2,8 @@
 //! as Netmiko finds them (python3's installed `ntc_templates`), over the simulated fleet.
 
 use fanout_devsim::FleetConfig;
-use fanout_tests::{Lab, RunningFanout, cannot_run, json_lines};
+use fanout_tests::coordinator::Coordinator;
+use fanout_tests::{Lab, RunningFanout, cannot_run, fanout, json_lines};
 use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -146,4 +147,97 @@ async fn a_named_command_without_a_template_stops_the_run_before_any_connection(
         "{}",
         run.stderr
     );
+}
+
+/// Through a coordinator the records are made where the results arrive, by the client that
+/// asked: the workers need no templates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_through_a_coordinator_are_the_same_as_from_local_workers() {
+    let lab = lab().await;
+    let templates = lab.dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("index"),
+        "Template, Hostname, Platform, Command\n\n\
+         uptime.textfsm, .*, cisco_ios, sh[[ow]] ver[[sion]]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("uptime.textfsm"),
+        "Value HOSTNAME (\\S+)\nValue UPTIME (.+)\n\n\
+         Start\n  ^${HOSTNAME} uptime is ${UPTIME} -> Record\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "run",
+            "-i",
+            &lab.inventory_arg(),
+            "-c",
+            "show version",
+            "--parse",
+            "textfsm",
+            "--templates",
+            templates.to_str().unwrap(),
+            "--format",
+            "json",
+            "--known-hosts",
+            &lab.path("known_hosts"),
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let parsed_by_host = |stdout: &str| {
+        json_lines(stdout)
+            .into_iter()
+            .map(|r| {
+                let host = r["host"].as_str().unwrap().to_string();
+                (host, r["commands"][0]["parsed"].clone())
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+
+    let local = fanout(&as_strs(&args(&[])), DEADLINE).await;
+    assert_eq!(local.code, Some(0), "{}", local.stderr);
+    let local = parsed_by_host(&local.stdout);
+    assert_eq!(local.len(), 3);
+    for (host, parsed) in &local {
+        assert_eq!(parsed[0]["hostname"], host.as_str(), "{parsed}");
+        assert!(parsed[0]["uptime"].as_str().is_some_and(|u| !u.is_empty()));
+    }
+
+    let mut coordinator = Coordinator::start(lab.dir.path(), &[]).await;
+    coordinator.add_worker(&["--worker-id", "w-parse"]);
+    let remote = fanout(&as_strs(&args(&coordinator.client_args())), DEADLINE).await;
+    assert_eq!(
+        remote.code,
+        Some(0),
+        "{}\n{}",
+        remote.stderr,
+        coordinator.serve.output()
+    );
+    // Same hosts, same records (devsim's uptime is fixed per device).
+    assert_eq!(parsed_by_host(&remote.stdout), local);
+
+    // A detached job is never read by this client, so nothing would parse it: refused, not
+    // silently dropped.
+    let detached = fanout(
+        &as_strs(&args(
+            &[&coordinator.client_args()[..], &["--detach"]].concat(),
+        )),
+        DEADLINE,
+    )
+    .await;
+    assert_eq!(detached.code, Some(2), "{}", detached.stderr);
+    assert!(
+        detached.stderr.contains("--parse") && detached.stderr.contains("--detach"),
+        "{}",
+        detached.stderr
+    );
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
