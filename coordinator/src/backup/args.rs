@@ -61,8 +61,9 @@ pub struct BackupOptions {
     pub keep_secrets: bool,
 
     /// After the commit, push the branch to this remote of the repository (`git remote add`
-    /// it first): a local path, `file://`, or `ssh://` with the key of --push-ssh-key or
-    /// ssh-agent, the server checked against --push-known-hosts.
+    /// it first): a local path, `file://`, `ssh://` with the key of --push-ssh-key or
+    /// ssh-agent, the server checked against --push-known-hosts, or `https://` with the
+    /// credentials of FANOUT_GIT_USERNAME and FANOUT_GIT_PASSWORD (a password or a token).
     #[arg(long, value_name = "REMOTE")]
     pub push: Option<String>,
 
@@ -88,6 +89,11 @@ pub struct BackupOptions {
     /// An unknown or different key refuses the push.
     #[arg(long, value_name = "FILE", env = "FANOUT_PUSH_KNOWN_HOSTS")]
     pub push_known_hosts: Option<PathBuf>,
+
+    /// PEM certificate(s) of the CA that signed an `https://` remote's certificate, trusted
+    /// instead of the system's roots (a private CA). The certificate is always verified.
+    #[arg(long, value_name = "FILE", env = "FANOUT_PUSH_CA")]
+    pub push_ca: Option<PathBuf>,
 
     #[command(flatten)]
     pub email: EmailArgs,
