@@ -97,6 +97,9 @@ impl HttpsSettings {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .https_only(true)
+            // Some hosts serve the smart protocol only to a user agent that starts `git/`
+            // (libgit2 says `git/2.0 (libgit2 ...)` for the same reason).
+            .user_agent(concat!("git/2.0 (fanout ", env!("CARGO_PKG_VERSION"), ")"))
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
                 let first = &attempt.previous()[0];
                 if origin(attempt.url()) != origin(first) {
@@ -265,10 +268,11 @@ impl HttpsSubtransport {
                 base
             });
             drop(redirected);
-            let response = self.checked(
+            let response = checked(
                 response,
                 &format!("application/x-{service}-advertisement"),
                 &auth,
+                &self.runtime,
             )?;
             return Ok(HttpStream::receiving(response, self.runtime.clone()));
         }
@@ -291,17 +295,6 @@ impl HttpsSubtransport {
                 runtime: self.runtime.clone(),
             },
         })
-    }
-
-    /// The response if it is what git's smart protocol answers; a message that says what to
-    /// do otherwise.
-    fn checked(
-        &self,
-        response: reqwest::Response,
-        content_type: &str,
-        auth: &Auth,
-    ) -> Result<reqwest::Response, String> {
-        checked(response, content_type, auth, &self.runtime)
     }
 }
 
@@ -347,6 +340,8 @@ impl Auth {
     }
 }
 
+/// The response if it is what git's smart protocol answers; a message that says what to do
+/// otherwise.
 fn checked(
     response: reqwest::Response,
     content_type: &str,
