@@ -140,9 +140,22 @@ async fn backup_pushes_over_https_verifying_the_server_and_guarding_credentials(
 
     // The right one: the branch lands, and again after a change, through the moved URL (the
     // POST follows the GET's redirect, within the server).
-    let pushed = run.go(&["--push", "origin", "--push-ca", ca], &good).await;
+    // At the most verbose log level, which shows HTTP exchanges.
+    let traced = [good[0], good[1], ("FANOUT_LOG", "trace")];
+    let pushed = run
+        .go(&["--push", "origin", "--push-ca", ca], &traced)
+        .await;
     assert_eq!(pushed.code, Some(0), "{}", pushed.all_output());
+    let basic = server
+        .requests()
+        .iter()
+        .find_map(|r| Some(r.split_once(" Basic ")?.1.to_string()))
+        .expect("the server got Basic credentials");
     assert!(!pushed.all_output().contains(PASSWORD));
+    assert!(
+        !pushed.all_output().contains(&basic),
+        "the Authorization header was logged"
+    );
     assert_eq!(remote_head(), git(Some(&repo), &["rev-parse", "HEAD"]));
     let changed = fleet.fleet.dynamics().churn().step(100.0, 2);
     assert_eq!(changed.len(), 3);
