@@ -260,13 +260,17 @@ impl HttpsSubtransport {
             // A redirect (within the origin) moved the repository: later requests go there.
             let landed = response.url().clone();
             let mut redirected = self.redirected.lock().unwrap_or_else(|p| p.into_inner());
-            *redirected = (landed != refs).then(|| {
-                let mut base = landed;
-                base.set_query(None);
-                let path = base.path().trim_end_matches("info/refs").to_string();
-                base.set_path(&path);
-                base
-            });
+            // (Landing anywhere but on `.../info/refs` fails the content check below.)
+            *redirected = if landed == refs {
+                None
+            } else {
+                landed.path().strip_suffix("info/refs").map(|path| {
+                    let mut base = landed.clone();
+                    base.set_path(path);
+                    base.set_query(None);
+                    base
+                })
+            };
             drop(redirected);
             let response = checked(
                 response,
