@@ -923,3 +923,107 @@ async fn serve_runs_backups_at_the_times_of_a_cron_pattern() {
         .await;
     assert_eq!(git(&lab, &["rev-list", "--count", "HEAD"]), "1\n");
 }
+
+/// Scheduled backups take `fanout backup`'s execution flags as `--backup-<flag>`: with
+/// `--backup-host-key-policy strict` and an empty known_hosts, every device is refused by the
+/// workers and nothing is pinned (`fanout backup`'s default, accept-new, would have backed them
+/// up). A bad value or a flag without --backup-repo stops the coordinator at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_take_the_execution_flags_of_fanout_backup() {
+    use fanout_tests::daemon::{Daemon, address_in};
+    const BOOT: Duration = Duration::from_secs(30);
+    let lab = lab(3, Duration::ZERO).await;
+    let token = lab.path("token");
+    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
+    let worker_token = lab.path("worker-token");
+    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
+    let known_hosts = lab.path("known_hosts");
+    std::fs::write(&known_hosts, "").unwrap();
+    let serve = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--token-file",
+            &token,
+            "--worker-token-file",
+            &worker_token,
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let repo = lab.path("repo");
+    let scheduled = [
+        "--backup-repo",
+        &repo,
+        "--backup-inventory",
+        lab.inventory.to_str().unwrap(),
+        "--backup-every",
+        "1h",
+        "--backup-known-hosts",
+        &known_hosts,
+    ];
+
+    for (extra, says) in [
+        (&["--backup-retries", "2"][..], "--backup-repo"),
+        (
+            &[&scheduled[..], &["--backup-connect-timeout", "0s"]].concat()[..],
+            "--backup-connect-timeout",
+        ),
+        (
+            &[&scheduled[..], &["--backup-host-key-policy", "maybe"]].concat()[..],
+            "--backup-host-key-policy",
+        ),
+    ] {
+        let args = serve(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let refused = fanout(&args, DEADLINE).await;
+        assert_eq!(refused.code, Some(2), "{}", refused.all_output());
+        assert!(refused.stderr.contains(says), "{}", refused.stderr);
+    }
+
+    let extra = [
+        &scheduled[..],
+        &[
+            "--backup-host-key-policy",
+            "strict",
+            "--backup-retries",
+            "1",
+            "--backup-retry-backoff",
+            "10ms",
+            "--backup-connect-timeout",
+            "5s",
+        ],
+    ]
+    .concat();
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
+    command.args(serve(&extra)).env("FANOUT_LOG", "info");
+    let serve = Daemon::spawn("fanout serve", command);
+    let url = format!(
+        "http://{}",
+        address_in(&serve.wait_for_line("serving on http://", BOOT).await)
+    );
+    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
+    command
+        .args(["--coordinator", &url, "--token-file", &worker_token])
+        .args(["--worker-id", "w-strict", "--concurrency", "4"]);
+    let _worker = Daemon::spawn("worker", command);
+    serve
+        .wait_for_line("0 changed, 0 unchanged, 3 failed", BOOT)
+        .await;
+    let failed: serde_json::Value =
+        serde_json::from_str(&git(&lab, &["show", "HEAD:failed.json"])).unwrap();
+    let failed = failed.as_array().unwrap();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    for device in failed {
+        let text = device.to_string();
+        assert!(text.contains("known_hosts"), "{text}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&known_hosts).unwrap(),
+        "",
+        "strict pins nothing"
+    );
+}

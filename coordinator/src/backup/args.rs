@@ -61,8 +61,9 @@ pub struct BackupOptions {
     pub keep_secrets: bool,
 
     /// After the commit, push the branch to this remote of the repository (`git remote add`
-    /// it first): a local path, `file://`, or `ssh://` with the key of --push-ssh-key or
-    /// ssh-agent, the server checked against --push-known-hosts.
+    /// it first): a local path, `file://`, `ssh://` with the key of --push-ssh-key or
+    /// ssh-agent, the server checked against --push-known-hosts, or `https://` with the
+    /// credentials of FANOUT_GIT_USERNAME and FANOUT_GIT_PASSWORD (a password or a token).
     #[arg(long, value_name = "REMOTE")]
     pub push: Option<String>,
 
@@ -88,6 +89,11 @@ pub struct BackupOptions {
     /// An unknown or different key refuses the push.
     #[arg(long, value_name = "FILE", env = "FANOUT_PUSH_KNOWN_HOSTS")]
     pub push_known_hosts: Option<PathBuf>,
+
+    /// PEM certificate(s) of the CA that signed an `https://` remote's certificate, trusted
+    /// instead of the system's roots (a private CA). The certificate is always verified.
+    #[arg(long, value_name = "FILE", env = "FANOUT_PUSH_CA")]
+    pub push_ca: Option<PathBuf>,
 
     #[command(flatten)]
     pub email: EmailArgs,
@@ -209,5 +215,102 @@ pub struct ScheduledBackupArgs {
     pub backup_known_hosts: Option<PathBuf>,
 
     #[command(flatten)]
+    pub execution: BackupExecution,
+
+    #[command(flatten)]
     pub options: BackupOptions,
+}
+
+/// `fanout backup`'s execution flags that mean something for a job of `fanout serve`, offered
+/// to scheduled backups as `--backup-<name>` (serve has flags of its own by some of those
+/// names). They are the very flags of [`ExecutionArgs`], renamed: same help, defaults and
+/// parsers, and what is given is parsed again by `ExecutionArgs` itself, so the two cannot
+/// drift apart.
+/// Boxed: `fanout serve`'s arguments are already the largest of the commands.
+#[derive(Clone)]
+pub struct BackupExecution(pub Box<ExecutionArgs>);
+
+/// By their `ExecutionArgs` ids. Not offered: --workers, --respawn, --drain-grace and
+/// --lease-timeout (local worker processes: serve's workers attach), --known-hosts
+/// (--backup-known-hosts), --max-output (serve's own --max-output caps every job),
+/// --concurrency (each worker's own setting).
+const SCHEDULED_EXECUTION: &[&str] = &[
+    "connect_timeout",
+    "command_timeout",
+    "host_timeout",
+    "host_key_policy",
+    "retries",
+    "retry_backoff",
+    "connect_rate",
+];
+
+fn scheduled_id(id: &str) -> String {
+    format!("backup_{id}")
+}
+
+impl clap::Args for BackupExecution {
+    fn augment_args(mut command: clap::Command) -> clap::Command {
+        let template = ExecutionArgs::augment_args(clap::Command::new("backup"));
+        for (order, arg) in template.get_arguments().enumerate() {
+            let id = arg.get_id().as_str();
+            if !SCHEDULED_EXECUTION.contains(&id) {
+                continue;
+            }
+            let long = arg.get_long().unwrap_or(id);
+            // clap wants 'static names without its `string` feature; a handful, once.
+            let renamed_id: &'static str = Box::leak(scheduled_id(id).into_boxed_str());
+            let renamed_long: &'static str = Box::leak(format!("backup-{long}").into_boxed_str());
+            command = command.arg(
+                arg.clone()
+                    .id(renamed_id)
+                    .long(renamed_long)
+                    .requires("backup_repo")
+                    // With the other scheduled-backup flags, after them, in `fanout backup`'s
+                    // order.
+                    .help_heading("Scheduled backups")
+                    .display_order(1000 + order),
+            );
+        }
+        command
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+impl clap::FromArgMatches for BackupExecution {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        // What was given, as `fanout backup` would have been given it; the rest defaults.
+        let mut argv = vec!["backup".to_string()];
+        let template = ExecutionArgs::augment_args(clap::Command::new("backup"));
+        for arg in template.get_arguments() {
+            let id = arg.get_id().as_str();
+            if !SCHEDULED_EXECUTION.contains(&id) {
+                continue;
+            }
+            let renamed = scheduled_id(id);
+            // Given on the command line, or by FANOUT_BACKUP_* (fanout.yaml ends up there).
+            use clap::parser::ValueSource::{CommandLine, EnvVariable};
+            if !matches!(
+                matches.value_source(&renamed),
+                Some(CommandLine | EnvVariable)
+            ) {
+                continue;
+            }
+            for raw in matches.get_raw(&renamed).into_iter().flatten() {
+                argv.push(format!("--{}", arg.get_long().unwrap_or(id)));
+                argv.push(raw.to_string_lossy().into_owned());
+            }
+        }
+        let parsed = template.try_get_matches_from(argv)?;
+        Ok(BackupExecution(Box::new(ExecutionArgs::from_arg_matches(
+            &parsed,
+        )?)))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod history;
+pub mod https;
 pub mod layout;
 pub mod mask;
 pub mod notify;

@@ -8,8 +8,10 @@
 //! must already be in known_hosts (strict: a push never pins a key), and the user
 //! authenticates with --push-ssh-key or the keys of ssh-agent.
 //!
-//! Not supported: `https://` remotes, scp-like `user@host:path` remotes (write them as
-//! `ssh://user@host/path`), and fetching over SSH (a backup only pushes).
+//! An `https://` remote goes through the transport of [`super::https`] the same way.
+//!
+//! Not supported: scp-like `user@host:path` remotes (write them as `ssh://user@host/path`),
+//! plain `http://` and `git://`, and fetching (a backup only pushes).
 
 use super::args::BackupOptions;
 use fanout_common::Secret;
@@ -31,12 +33,13 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(600);
 /// Bytes of the server's stderr kept for the error message.
 const STDERR_KEPT: usize = 2000;
 
-/// The remote to push to and how to reach it over SSH.
+/// The remote to push to and how to reach it over SSH or HTTPS.
 #[derive(Clone)]
 pub struct PushTarget {
     /// A remote of the repository (`git remote add`), by name.
     pub remote: String,
     pub ssh: SshSettings,
+    pub https: super::https::HttpsSettings,
 }
 
 #[derive(Clone)]
@@ -56,6 +59,9 @@ impl PushTarget {
         let Some(remote) = &options.push else {
             if options.push_ssh_key.is_some() {
                 return Err("--push-ssh-key needs --push".into());
+            }
+            if options.push_ca.is_some() {
+                return Err("--push-ca needs --push".into());
             }
             return Ok(None);
         };
@@ -78,8 +84,10 @@ impl PushTarget {
                 .map(|home| PathBuf::from(home).join(".ssh/known_hosts"))
                 .ok_or("--push-known-hosts is not given and HOME is not set")?,
         };
+        let https = super::https::HttpsSettings::new(options.push_ca.as_deref())?;
         Ok(Some(PushTarget {
             remote: remote.clone(),
+            https,
             ssh: SshSettings {
                 key,
                 key_path,

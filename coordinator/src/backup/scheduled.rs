@@ -80,9 +80,8 @@ impl ScheduledBackups {
         }
         let schedule = Schedule::new(args.backup_every, args.backup_cron.as_deref())?;
         let prepared = Prepared::new(&args.options)?;
-        // The execution defaults of `fanout backup` (timeouts, host-key policy, rate): serve
-        // has flags of its own by some of those names, so they are not offered again here.
-        let execution = default_execution()?;
+        // `fanout backup`'s execution settings, from the --backup-* flags that rename them.
+        let execution = *args.execution.0;
         Ok(Some(ScheduledBackups {
             repo,
             selection: Selection {
@@ -263,16 +262,6 @@ impl ScheduledBackups {
             push_error: push_error.map(|e| e.to_string()),
         })
     }
-}
-
-/// `fanout backup`'s execution defaults, as its flags give them when none is set.
-fn default_execution() -> Result<ExecutionArgs, String> {
-    use clap::{Args, FromArgMatches};
-    let command = ExecutionArgs::augment_args(clap::Command::new("backup"));
-    let matches = command
-        .try_get_matches_from(["backup"])
-        .map_err(|e| e.to_string())?;
-    ExecutionArgs::from_arg_matches(&matches).map_err(|e| e.to_string())
 }
 
 /// What one completed run came to.

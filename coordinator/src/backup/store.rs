@@ -400,8 +400,8 @@ impl Store {
     /// Pushes the branch to the remote of `target` (a remote of the repository, as `git remote
     /// add` made it). Run after every backup, changed or not, so a push that failed once
     /// catches up. A remote on a local path or `file://` is written by libgit2 itself; an
-    /// `ssh://` one goes through fanout's SSH client (see [`super::push`]); `https://` is not
-    /// offered by this build.
+    /// `ssh://` one goes through fanout's SSH client (see [`super::push`]), an `https://` one
+    /// through reqwest (see [`super::https`]); plain `http://` and `git://` are refused.
     pub fn push(&self, target: &PushTarget) -> Result<(), StoreError> {
         let git = |e| self.git(e);
         let remote = self.repo.find_remote(&target.remote).map_err(git)?;
@@ -415,9 +415,16 @@ impl Store {
             return super::push::with_ssh(&target.ssh, || self.push_to(&target.remote))
                 .map_err(|e| self.git(git2::Error::from_str(&e)))?;
         }
-        if url.starts_with("http://") || url.starts_with("https://") || url.starts_with("git://") {
+        if url.starts_with("https://") {
+            return super::https::with_https(&target.https, || self.push_to(&target.remote))
+                .map_err(|e| self.git(git2::Error::from_str(&e)))?;
+        }
+        if url.starts_with("http://") || url.starts_with("git://") {
+            // The URL is not repeated: it may hold a password.
+            let scheme = url.split_once(':').map_or("", |(s, _)| s);
             return Err(self.git(git2::Error::from_str(&format!(
-                "remote {} is {url}: this build pushes to a local path, file:// or ssh:// only",
+                "remote {} is {scheme}://, unencrypted: fanout pushes to a local path, file://, \
+                 ssh:// or https:// only",
                 target.remote
             ))));
         }
