@@ -8,6 +8,7 @@
 mod support;
 
 use fanout_devsim::{FleetConfig, running_config};
+use fanout_tests::coordinator::Coordinator;
 use fanout_tests::{Finished, Lab, RunningFanout, edit_inventory, fanout, json_lines};
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -505,41 +506,38 @@ async fn a_second_run_is_refused_and_a_killed_run_leaves_a_repository_the_next_c
 /// plus a `fanout backup --coordinator` through the same coordinator into another repository.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_scheduled_backups_on_its_workers_with_history_and_metrics() {
-    use fanout_tests::daemon::{Daemon, address_in};
+    use fanout_tests::daemon::address_in;
     const BOOT: Duration = Duration::from_secs(30);
     let lab = lab(20, Duration::ZERO).await;
     let churn = lab.fleet.dynamics().churn();
     churn.set_moving_stamps(true);
-    let token = lab.path("token");
-    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
-    let worker_token = lab.path("worker-token");
-    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
     let known_hosts = lab.path("known_hosts");
-    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--token-file", &token])
-        .args(["--worker-token-file", &worker_token])
-        .args(["--state-dir", &lab.path("state")])
-        .args(["--metrics-listen", "127.0.0.1:0"])
-        .args(["--backup-repo", &lab.path("repo")])
-        .args(["--backup-inventory", &lab.inventory_arg()])
-        .args(["--backup-every", "2s"])
-        .args(["--backup-known-hosts", &known_hosts])
-        .args(["--author", "Backup Test <backup@example.net>"])
-        .env("FANOUT_LOG", "info");
-    let serve = Daemon::spawn("fanout serve", command);
-    let url = format!(
-        "http://{}",
-        address_in(&serve.wait_for_line("serving on http://", BOOT).await)
-    );
+    let mut coordinator = Coordinator::start(
+        lab.dir.path(),
+        &[
+            "--state-dir",
+            &lab.path("state"),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--backup-repo",
+            &lab.path("repo"),
+            "--backup-inventory",
+            &lab.inventory_arg(),
+            "--backup-every",
+            "2s",
+            "--backup-known-hosts",
+            &known_hosts,
+            "--author",
+            "Backup Test <backup@example.net>",
+        ],
+    )
+    .await;
+    let serve = &coordinator.serve;
     let metrics: std::net::SocketAddr = address_in(&serve.wait_for_line("metrics on", BOOT).await)
         .parse()
         .unwrap();
-    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
-    command
-        .args(["--coordinator", &url, "--token-file", &worker_token])
-        .args(["--worker-id", "w-backup", "--concurrency", "8"]);
-    let _worker = Daemon::spawn("worker", command);
+    coordinator.add_worker(&["--worker-id", "w-backup", "--concurrency", "8"]);
+    let serve = &coordinator.serve;
 
     // The first run backs up every device on the attached worker.
     serve
@@ -646,12 +644,7 @@ async fn serve_runs_scheduled_backups_on_its_workers_with_history_and_metrics() 
     assert_eq!(failed[0]["host"], "r00005");
 
     // The runs are jobs of the coordinator like any other: listed, and each one replayable.
-    let client = [
-        "--coordinator",
-        url.as_str(),
-        "--token-file",
-        token.as_str(),
-    ];
+    let client = coordinator.client_args();
     let mut list = vec!["jobs", "--json"];
     list.extend_from_slice(&client);
     let listed = fanout(&list, DEADLINE).await;
@@ -890,31 +883,24 @@ async fn a_coordinator_killed_mid_backup_leaves_a_sound_repository_and_the_next_
 /// fires every two seconds, and the runs come at those times on the attached worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_backups_at_the_times_of_a_cron_pattern() {
-    use fanout_tests::daemon::{Daemon, address_in};
     const BOOT: Duration = Duration::from_secs(30);
     let lab = lab(3, Duration::ZERO).await;
-    let worker_token = lab.path("worker-token");
-    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
-    let token = lab.path("token");
-    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
-    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--token-file", &token])
-        .args(["--worker-token-file", &worker_token])
-        .args(["--backup-repo", &lab.path("repo")])
-        .args(["--backup-inventory", &lab.inventory_arg()])
-        .args(["--backup-cron", "*/2 * * * * *"])
-        .args(["--backup-known-hosts", &lab.path("known_hosts")]);
-    let serve = Daemon::spawn("fanout serve", command);
-    let url = format!(
-        "http://{}",
-        address_in(&serve.wait_for_line("serving on http://", BOOT).await)
-    );
-    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
-    command
-        .args(["--coordinator", &url, "--token-file", &worker_token])
-        .args(["--worker-id", "w-cron", "--concurrency", "8"]);
-    let _worker = Daemon::spawn("worker", command);
+    let mut coordinator = Coordinator::start(
+        lab.dir.path(),
+        &[
+            "--backup-repo",
+            &lab.path("repo"),
+            "--backup-inventory",
+            &lab.inventory_arg(),
+            "--backup-cron",
+            "*/2 * * * * *",
+            "--backup-known-hosts",
+            &lab.path("known_hosts"),
+        ],
+    )
+    .await;
+    coordinator.add_worker(&["--worker-id", "w-cron", "--concurrency", "8"]);
+    let serve = &coordinator.serve;
     serve
         .wait_for_line("3 changed, 0 unchanged, 0 failed", BOOT)
         .await;
@@ -930,7 +916,6 @@ async fn serve_runs_backups_at_the_times_of_a_cron_pattern() {
 /// up). A bad value or a flag without --backup-repo stops the coordinator at start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_backups_take_the_execution_flags_of_fanout_backup() {
-    use fanout_tests::daemon::{Daemon, address_in};
     const BOOT: Duration = Duration::from_secs(30);
     let lab = lab(3, Duration::ZERO).await;
     let token = lab.path("token");
@@ -998,18 +983,9 @@ async fn scheduled_backups_take_the_execution_flags_of_fanout_backup() {
         ],
     ]
     .concat();
-    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout"));
-    command.args(serve(&extra)).env("FANOUT_LOG", "info");
-    let serve = Daemon::spawn("fanout serve", command);
-    let url = format!(
-        "http://{}",
-        address_in(&serve.wait_for_line("serving on http://", BOOT).await)
-    );
-    let mut command = tokio::process::Command::new(fanout_tests::binary("fanout-worker"));
-    command
-        .args(["--coordinator", &url, "--token-file", &worker_token])
-        .args(["--worker-id", "w-strict", "--concurrency", "4"]);
-    let _worker = Daemon::spawn("worker", command);
+    let mut coordinator = Coordinator::start(lab.dir.path(), &extra).await;
+    coordinator.add_worker(&["--worker-id", "w-strict", "--concurrency", "4"]);
+    let serve = &coordinator.serve;
     serve
         .wait_for_line("0 changed, 0 unchanged, 3 failed", BOOT)
         .await;
