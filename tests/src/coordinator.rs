@@ -23,15 +23,10 @@ pub struct Coordinator {
 impl Coordinator {
     /// Starts `fanout serve` on 127.0.0.1 with tokens written under `dir`, plus `extra` flags.
     pub async fn start(dir: &Path, extra: &[&str]) -> Self {
-        let token = dir.join("client-token").to_string_lossy().into_owned();
-        let worker_token = dir.join("worker-token").to_string_lossy().into_owned();
-        std::fs::write(&token, "c1".repeat(32)).unwrap();
-        std::fs::write(&worker_token, "w1".repeat(32)).unwrap();
+        let (token, worker_token) = token_paths(dir);
         let mut command = tokio::process::Command::new(binary("fanout"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--token-file", &token])
-            .args(["--worker-token-file", &worker_token])
-            .args(extra)
+            .args(serve_args(dir, extra))
             .env("FANOUT_LOG", "info");
         let serve = Daemon::spawn("fanout serve", command);
         let url = format!(
@@ -68,4 +63,25 @@ impl Coordinator {
     pub fn client_args(&self) -> [&str; 4] {
         ["--coordinator", &self.url, "--token-file", &self.token]
     }
+}
+
+/// The token files of a coordinator started under `dir`: (clients', workers').
+fn token_paths(dir: &Path) -> (String, String) {
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    (path("client-token"), path("worker-token"))
+}
+
+/// `fanout serve ...` as [`Coordinator::start`] runs it, for a test that expects serve to
+/// refuse its flags before it listens.
+pub fn serve_args(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let (token, worker_token) = token_paths(dir);
+    std::fs::write(&token, "c1".repeat(32)).unwrap();
+    std::fs::write(&worker_token, "w1".repeat(32)).unwrap();
+    let mut args: Vec<String> = ["serve", "--listen", "127.0.0.1:0", "--token-file", &token]
+        .into_iter()
+        .chain(["--worker-token-file", &worker_token])
+        .map(String::from)
+        .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
 }

@@ -8,7 +8,7 @@
 mod support;
 
 use fanout_devsim::{FleetConfig, running_config};
-use fanout_tests::coordinator::Coordinator;
+use fanout_tests::coordinator::{Coordinator, serve_args};
 use fanout_tests::{Finished, Lab, RunningFanout, edit_inventory, fanout, json_lines};
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -747,26 +747,11 @@ async fn serve_checks_its_backup_schedule_at_start() {
         std::fs::write(&path, text).unwrap();
         path.to_string_lossy().into_owned()
     };
-    let token = write("token", &"c1".repeat(32));
-    let worker_token = write("worker-token", &"a7".repeat(32));
     let inventory = write("hosts.yaml", "hosts: {}\n");
     let repo = dir.path().join("repo").to_string_lossy().into_owned();
     let serve = |schedule: &[&str]| {
-        let mut args = vec![
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--token-file",
-            &token,
-            "--worker-token-file",
-            &worker_token,
-            "--backup-repo",
-            &repo,
-            "--backup-inventory",
-            &inventory,
-        ];
-        args.extend_from_slice(schedule);
-        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+        let scheduled = ["--backup-repo", &repo, "--backup-inventory", &inventory];
+        serve_args(dir.path(), &[&scheduled[..], schedule].concat())
     };
     for (schedule, says) in [
         (
@@ -918,27 +903,8 @@ async fn serve_runs_backups_at_the_times_of_a_cron_pattern() {
 async fn scheduled_backups_take_the_execution_flags_of_fanout_backup() {
     const BOOT: Duration = Duration::from_secs(30);
     let lab = lab(3, Duration::ZERO).await;
-    let token = lab.path("token");
-    std::fs::write(&token, format!("{}\n", "c1".repeat(32))).unwrap();
-    let worker_token = lab.path("worker-token");
-    std::fs::write(&worker_token, format!("{}\n", "a7".repeat(32))).unwrap();
     let known_hosts = lab.path("known_hosts");
     std::fs::write(&known_hosts, "").unwrap();
-    let serve = |extra: &[&str]| {
-        let mut args: Vec<String> = [
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--token-file",
-            &token,
-            "--worker-token-file",
-            &worker_token,
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
     let repo = lab.path("repo");
     let scheduled = [
         "--backup-repo",
@@ -962,7 +928,7 @@ async fn scheduled_backups_take_the_execution_flags_of_fanout_backup() {
             "--backup-host-key-policy",
         ),
     ] {
-        let args = serve(extra);
+        let args = serve_args(lab.dir.path(), extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let refused = fanout(&args, DEADLINE).await;
         assert_eq!(refused.code, Some(2), "{}", refused.all_output());
