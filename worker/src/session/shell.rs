@@ -630,7 +630,13 @@ impl CliShell {
         if let Some(transcript) = &mut self.transcript {
             transcript.sent(bytes);
         }
-        self.channel.data(bytes).await.map_err(SessionError::from)
+        // `data_bytes`, not `data`: russh's `data` goes through `tokio::io::copy`, which
+        // allocates and zeroes an 8 KB buffer for every command typed (about 1 % of a worker's
+        // CPU in the perf profile, bench/PROFILE.md). This sends the line as it is.
+        self.channel
+            .data_bytes(bytes.to_vec())
+            .await
+            .map_err(SessionError::from)
     }
 
     fn patterns(&self) -> &CliPatterns {
