@@ -58,35 +58,32 @@ pub async fn report(outbound: &Outbound, lease: &Lease<'_>, finished: Finished) 
         outcome,
         verdicts,
     } = finished;
-    let chunk = |command_index: usize, data: &[u8], transcript: bool| {
+    let chunk = |command_index: usize, data: Vec<u8>, transcript: bool| {
         worker_message::Body::Chunk(OutputChunk {
             job_id: lease.job_id.to_string(),
             lease_epoch: lease.epoch,
             host: lease.host.to_string(),
             command_index: command_index as u32,
-            data: data.to_vec(),
+            data,
             transcript,
         })
     };
     let mut commands = Vec::with_capacity(outcome.outputs.len());
-    for (index, output) in outcome.outputs.into_iter().enumerate() {
-        for piece in output.output.chunks(CHUNK_BYTES) {
+    for (index, mut output) in outcome.outputs.into_iter().enumerate() {
+        let status = CommandStatus {
+            rejected: output.rejected(),
+            output_bytes: output.output.len() as u64,
+            duration_ms: output.duration.as_millis() as u64,
+            command: std::mem::take(&mut output.command),
+        };
+        for piece in pieces(output.output) {
             if !send(outbound, chunk(index, piece, false)).await {
                 return;
             }
         }
-        commands.push(CommandStatus {
-            rejected: output.rejected(),
-            command: output.command,
-            output_bytes: output.output.len() as u64,
-            duration_ms: output.duration.as_millis() as u64,
-        });
+        commands.push(status);
     }
-    for piece in outcome
-        .transcript
-        .iter()
-        .flat_map(|t| t.chunks(CHUNK_BYTES))
-    {
+    for piece in outcome.transcript.into_iter().flat_map(pieces) {
         if !send(outbound, chunk(0, piece, true)).await {
             return;
         }
@@ -115,4 +112,44 @@ pub async fn report(outbound: &Outbound, lease: &Lease<'_>, finished: Finished) 
         rules: verdicts,
     };
     send(outbound, worker_message::Body::Result(result)).await;
+}
+
+/// `data` in pieces of at most [`CHUNK_BYTES`]. Data that fits in one piece (nearly every
+/// output) is moved, not copied: copying each output into its chunk was 2-3 % of a worker's CPU
+/// in a `perf` profile of `fanout bench` (an 11.5 KB allocation and copy per host).
+fn pieces(data: Vec<u8>) -> Vec<Vec<u8>> {
+    if data.len() <= CHUNK_BYTES {
+        return if data.is_empty() {
+            Vec::new()
+        } else {
+            vec![data]
+        };
+    }
+    data.chunks(CHUNK_BYTES).map(<[u8]>::to_vec).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_move_small_data_and_split_large_data_in_order() {
+        assert!(pieces(Vec::new()).is_empty());
+        let small = vec![7u8; 100];
+        let at = small.as_ptr();
+        let one = pieces(small);
+        assert_eq!(one.len(), 1);
+        assert_eq!(
+            one[0].as_ptr(),
+            at,
+            "a single piece is the same buffer, not a copy"
+        );
+        let large: Vec<u8> = (0..2 * CHUNK_BYTES + 5).map(|i| i as u8).collect();
+        let split = pieces(large.clone());
+        assert_eq!(
+            split.iter().map(Vec::len).collect::<Vec<_>>(),
+            [CHUNK_BYTES, CHUNK_BYTES, 5]
+        );
+        assert_eq!(split.concat(), large);
+    }
 }

@@ -232,7 +232,9 @@ impl CliPatterns {
         if self.failure_indicators.is_empty() && self.failure_patterns.is_empty() {
             return None;
         }
-        output.split(|&b| b == b'\n').find_map(|line| {
+        // Lines found with memchr: `split` with a closure compares byte by byte, which was
+        // most of this function's cost in a `perf` profile (bench/PROFILE.md).
+        lines(output).find_map(|line| {
             let first = line
                 .iter()
                 .position(|&b| !is_blank(b))
@@ -359,9 +361,49 @@ fn bytes_of(texts: &[String]) -> Vec<Vec<u8>> {
     texts.iter().map(|t| t.as_bytes().to_vec()).collect()
 }
 
+/// The `\n`-separated lines of `text`, as `text.split(|&b| b == b'\n')` gives them (the last
+/// one possibly empty).
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\n', current) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_what_split_gives() {
+        for text in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\nb",
+            b"\n\na\r\n\nb\n",
+            b"% x\r\n",
+        ] {
+            let split: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+            assert_eq!(
+                lines(text).collect::<Vec<_>>(),
+                split,
+                "{:?}",
+                text.escape_ascii()
+            );
+        }
+    }
     use crate::session::screen::render_line;
     use fanout_common::platform::PlatformRegistry;
 

@@ -63,6 +63,8 @@ pub const SETTLE_MAX: Duration = Duration::from_millis(500);
 const LATE_ECHO_QUIET: Duration = Duration::from_millis(250);
 /// At most this long is spent saying goodbye (and checking nothing more was printed).
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
+/// What the read buffer starts with; it grows (doubling) for longer output.
+const INITIAL_BUFFER: usize = 1024;
 /// Room in the read buffer beyond the output cap for the echo and the prompt line.
 const BUFFER_SLACK: usize = 1024;
 /// How much of a very long last line is rendered to look for the prompt at its end.
@@ -160,7 +162,10 @@ impl CliShell {
         Ok(Self {
             channel,
             profile,
-            buf: Vec::with_capacity(16 * 1024),
+            // Small at first: login, setup and short commands never need more, and a long
+            // output grows it while it arrives. 16 KB up front was 16 KB per idle session
+            // in the heap profile (bench/PROFILE.md).
+            buf: Vec::with_capacity(INITIAL_BUFFER),
             erase_at: None,
             identity: None,
             settle: if paged { SETTLE_MAX } else { SETTLE_MIN },
@@ -625,7 +630,13 @@ impl CliShell {
         if let Some(transcript) = &mut self.transcript {
             transcript.sent(bytes);
         }
-        self.channel.data(bytes).await.map_err(SessionError::from)
+        // `data_bytes`, not `data`: russh's `data` goes through `tokio::io::copy`, which
+        // allocates and zeroes an 8 KB buffer for every command typed (about 1 % of a worker's
+        // CPU in the perf profile, bench/PROFILE.md). This sends the line as it is.
+        self.channel
+            .data_bytes(bytes.to_vec())
+            .await
+            .map_err(SessionError::from)
     }
 
     fn patterns(&self) -> &CliPatterns {

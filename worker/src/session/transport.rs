@@ -22,6 +22,11 @@ const MAX_INTERACTIVE_ROUNDS: usize = 8;
 /// Agent keys offered before giving up: servers cut a client off after ~6 failed attempts.
 const MAX_AGENT_KEYS: usize = 5;
 
+/// The SSH window fanout offers a device's channel (see `client_config`).
+const WINDOW_SIZE: u32 = 512 * 1024;
+/// Messages from a channel russh queues for our read loop (see `client_config`).
+const CHANNEL_BUFFER: usize = 32;
+
 /// The russh callbacks for one device session: the host-key check and nothing else.
 pub struct DeviceHandler {
     check: HostKeyCheck,
@@ -107,6 +112,18 @@ fn client_config(
         // end every step, but nothing may outlive the host's budget.
         inactivity_timeout: Some(options.host_timeout.max(Duration::from_secs(1))),
         nodelay: true,
+        // What a device may send before we read it. russh's 2 MB default is for file transfer;
+        // a CLI session reads as output arrives, so the window only bounds what can pile up
+        // while the session threads are busy (per session, times 10,000 sessions). 512 KB
+        // still lets a 100 ms link carry about 5 MB/s, faster than CLIs print.
+        window_size: WINDOW_SIZE,
+        // Received messages queued for our read loop before russh stops reading the socket.
+        // tokio allocates a channel's queue in blocks of 32 messages, the first at creation:
+        // 32 keeps a burst inside that block instead of growing to russh's default of 100
+        // (up to 4 blocks and 100 packets of 32 KB held per session).
+        channel_buffer_size: CHANNEL_BUFFER,
+        // russh's default (32 KB, OpenSSH's too) stays: smaller packets cost CPU per packet and
+        // save nothing, since a packet's buffer is freed once it is read.
         ..Default::default()
     }))
 }
@@ -499,4 +516,31 @@ async fn authenticate_with_agent(
         }
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of_val;
+
+    /// A host's future is alive for its whole session, so it must not hold the state of
+    /// connecting (the largest, about 10 KB with russh's `connect_stream` inside): `run_host`
+    /// boxes it. Inline, every session held it through its commands (bench/PROFILE.md).
+    #[tokio::test]
+    async fn a_sessions_future_does_not_hold_the_connect_state() {
+        let job = crate::jobs::Job::new(
+            fanout_common::proto::JobSpec::default(),
+            &tokio_util::sync::CancellationToken::new(),
+        );
+        let target = DeviceTarget::default();
+        let deadline = HostDeadline::start(Duration::from_secs(1));
+        let commands = ["show version".to_string()];
+        let connecting = size_of_val(&connect(&target, &job.options, &deadline));
+        let session = size_of_val(&super::super::collect(&target, &commands, &job.options));
+        println!("connect: {connecting} bytes, session::collect: {session} bytes");
+        assert!(
+            session < connecting,
+            "session {session} bytes, connect {connecting}"
+        );
+    }
 }
