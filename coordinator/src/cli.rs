@@ -600,13 +600,14 @@ pub struct BenchArgs {
     pub json: Option<PathBuf>,
 
     /// Benchmark SNMP instead: walk ifTable and ifXTable (GETBULK) of every device with fanout
-    /// (worker processes, one row per `--processes` count, as many walks in flight as xargs runs) and with net-snmp's `snmpbulkwalk`
-    /// run by `xargs -P`, and check both read the same varbinds. `--latency`, `--styles`,
-    /// `--sample` and `--pool-size` do not apply.
+    /// (worker processes, one row per `--processes` count, as many walks in flight as xargs
+    /// runs), with net-snmp's `snmpbulkwalk` run by `xargs -P`, and with the Prometheus
+    /// `snmp_exporter` when installed (as many scrapes in flight), and check all read the same
+    /// varbinds. `--latency`, `--styles`, `--sample` and `--pool-size` do not apply.
     #[arg(long)]
     pub snmp: bool,
 
-    /// `--snmp`: parallel `snmpbulkwalk` processes (`xargs -P`).
+    /// `--snmp`: parallel `snmpbulkwalk` processes (`xargs -P`), and snmp_exporter scrapes.
     #[arg(long, default_value_t = 100)]
     pub xargs_parallel: usize,
 }

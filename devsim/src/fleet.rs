@@ -60,8 +60,9 @@ pub(crate) struct FleetShared {
     pub(crate) dynamics: Arc<Dynamics>,
     /// The configuration pushed to each device since the fleet started.
     pub(crate) config: Arc<ConfigStore>,
-    /// The SNMP agent's community and UDP port, once [`Fleet::serve_snmp`] started it.
-    snmp: OnceLock<(String, u16)>,
+    /// The SNMP agent's community and users and its UDP port, once [`Fleet::serve_snmp_with`]
+    /// started it.
+    snmp: OnceLock<(crate::SnmpConfig, u16)>,
 }
 
 impl FleetShared {
@@ -271,7 +272,7 @@ impl Fleet {
                 username: &self.shared.username,
                 password: &self.shared.password,
                 secret: &self.shared.secret,
-                snmp: self.shared.snmp.get().map(|(c, p)| (c.as_str(), *p)),
+                snmp: self.shared.snmp.get().map(|(c, p)| (c, *p)),
             },
         )
     }
@@ -281,9 +282,23 @@ impl Fleet {
     /// the OS picks; returns the port. From then on the inventory carries an `snmp:` section.
     /// Calling it again returns the port of the agent already running.
     pub fn serve_snmp(&self, community: &str) -> Result<u16, DevsimError> {
+        self.serve_snmp_with(crate::SnmpConfig::v2c(community))
+    }
+
+    /// [`Fleet::serve_snmp`] for v2c and/or SNMPv3 users (USM, see [`crate::usm`]), all on the
+    /// one socket. The inventory names the first v3 user when there is one, else the community.
+    /// A v3 password under 8 characters is invalid configuration (the error names the user).
+    pub fn serve_snmp_with(&self, config: crate::SnmpConfig) -> Result<u16, DevsimError> {
         if let Some((_, port)) = self.shared.snmp.get() {
             return Ok(*port);
         }
+        if config.community.is_none() && config.users.is_empty() {
+            return Err(DevsimError::InvalidConfig {
+                reason: "SNMP needs a v2c community or a v3 user".into(),
+            });
+        }
+        let agent = crate::snmp::SnmpAgent::new(&config, self.shared.devices.len())
+            .map_err(|reason| DevsimError::InvalidConfig { reason })?;
         let ip = match self.shared.devices.as_slice() {
             [only] => only.address,
             _ => Ipv4Addr::UNSPECIFIED,
@@ -302,11 +317,8 @@ impl Fleet {
                 reason,
             })?
             .port();
-        let _ = self.shared.snmp.set((community.to_string(), port));
-        let agent = Arc::new(crate::snmp::SnmpAgent::new(
-            community,
-            self.shared.devices.len(),
-        ));
+        let _ = self.shared.snmp.set((config, port));
+        let agent = Arc::new(agent);
         self.tracker.spawn(crate::snmp::serve(
             Arc::new(socket),
             agent,

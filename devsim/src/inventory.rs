@@ -27,12 +27,54 @@ struct Defaults<'a> {
     snmp: Option<SnmpDefaults<'a>>,
 }
 
-/// How every device answers SNMP: v2c with the fleet's community.
+/// How every device answers SNMP: v2c with the fleet's community (written out, like the SSH
+/// password), or v3 as the fleet's first user, its passwords named by environment variable.
 #[derive(Serialize)]
 struct SnmpDefaults<'a> {
     version: &'static str,
-    community: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    community: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_password_env: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "priv")]
+    privacy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priv_password_env: Option<&'a str>,
     port: u16,
+}
+
+impl<'a> SnmpDefaults<'a> {
+    fn new(config: &'a crate::SnmpConfig, port: u16) -> Self {
+        match config.users.first() {
+            Some(user) => SnmpDefaults {
+                version: "3",
+                community: None,
+                user: Some(&user.name),
+                auth: Some(user.auth.name()),
+                auth_password_env: Some(&user.auth_password_env),
+                privacy: user.priv_password.as_ref().map(|_| "aes128"),
+                priv_password_env: user
+                    .priv_password
+                    .as_ref()
+                    .map(|_| user.priv_password_env.as_str()),
+                port,
+            },
+            None => SnmpDefaults {
+                version: "2c",
+                community: config.community.as_deref(),
+                user: None,
+                auth: None,
+                auth_password_env: None,
+                privacy: None,
+                priv_password_env: None,
+                port,
+            },
+        }
+    }
 }
 
 /// Data every host inherits.
@@ -78,8 +120,8 @@ pub(crate) struct Access<'a> {
     pub username: &'a str,
     pub password: &'a str,
     pub secret: &'a str,
-    /// The SNMP community and UDP port, when the fleet answers SNMP.
-    pub snmp: Option<(&'a str, u16)>,
+    /// How the fleet answers SNMP and on which UDP port, when it does.
+    pub snmp: Option<(&'a crate::SnmpConfig, u16)>,
 }
 
 fn site_group(site: &str) -> String {
@@ -125,11 +167,9 @@ pub(crate) fn render(devices: &[Device], access: &Access<'_>) -> String {
                 http_port: access.http_port,
                 http_scheme: "http",
             },
-            snmp: access.snmp.map(|(community, port)| SnmpDefaults {
-                version: "2c",
-                community,
-                port,
-            }),
+            snmp: access
+                .snmp
+                .map(|(config, port)| SnmpDefaults::new(config, port)),
         },
         groups,
         hosts,

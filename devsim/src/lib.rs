@@ -38,6 +38,7 @@ mod session;
 pub mod shell;
 mod show;
 mod snmp;
+mod usm;
 
 pub use config_gen::running_config;
 pub use config_store::ConfigState;
@@ -49,6 +50,7 @@ pub use http::{device_interfaces_json, device_log};
 pub use huge::HUGE_OUTPUT_BYTES;
 pub use keys::host_key;
 pub use persona::{Platform, Quirks, command_output, session_outputs};
+pub use usm::{SnmpAuth, SnmpConfig, SnmpUser};
 
 use std::net::{Ipv4Addr, SocketAddr};
 

@@ -122,6 +122,20 @@ struct Args {
     /// number when free); the inventory then carries an `snmp:` section.
     #[arg(long, value_name = "COMMUNITY")]
     snmp_community: Option<String>,
+    /// Answer SNMPv3 (USM) for this user on every device: `USER` is SHA-256 authentication and
+    /// AES-128 privacy; `USER:sha1` or `USER:sha256:none` choose the authentication and drop
+    /// privacy. Repeatable. The passwords come from the environment variables of
+    /// --snmp-auth-password-env and --snmp-priv-password-env (never from the command line,
+    /// where `ps` shows them), and the inventory names the first user and those variables, so
+    /// fanout run in the same environment reads them too.
+    #[arg(long, value_name = "USER[:AUTH[:PRIV]]", value_parser = parse_snmp_user)]
+    snmp_v3: Vec<(String, fanout_devsim::SnmpAuth, bool)>,
+    /// The environment variable holding the SNMPv3 users' authentication password.
+    #[arg(long, value_name = "VAR", default_value = "DEVSIM_SNMP_AUTH_PASSWORD")]
+    snmp_auth_password_env: String,
+    /// The environment variable holding the SNMPv3 users' privacy password.
+    #[arg(long, value_name = "VAR", default_value = "DEVSIM_SNMP_PRIV_PASSWORD")]
+    snmp_priv_password_env: String,
     /// The vendor CLIs devices speak, handed out in turn (r00001 the first, r00002 the second,
     /// ...): cisco_ios, cisco_xe, cisco_nxos, cisco_xr, arista_eos, juniper_junos, cisco_asa,
     /// paloalto_panos, fortinet, huawei_vrp, hp_comware, hp_procurve, dell_os10, dell_os6,
@@ -186,6 +200,60 @@ impl From<&Args> for FleetConfig {
             confirm_minute: args.confirm_minute,
         }
     }
+}
+
+/// `USER[:sha1|sha256[:aes128|none]]`: the user, its authentication, whether it has privacy.
+fn parse_snmp_user(text: &str) -> Result<(String, fanout_devsim::SnmpAuth, bool), String> {
+    use fanout_devsim::SnmpAuth;
+    let mut parts = text.split(':');
+    let user = parts.next().unwrap_or_default();
+    if user.is_empty() || user.len() > 32 {
+        return Err("a user name of 1 to 32 characters".into());
+    }
+    let auth = match parts.next() {
+        None | Some("sha256") => SnmpAuth::Sha256,
+        Some("sha1" | "sha") => SnmpAuth::Sha1,
+        Some(other) => return Err(format!("unknown auth {other:?} (sha1 or sha256)")),
+    };
+    let privacy = match parts.next() {
+        None | Some("aes128" | "aes") => true,
+        Some("none") => false,
+        Some(other) => return Err(format!("unknown priv {other:?} (aes128 or none)")),
+    };
+    if parts.next().is_some() {
+        return Err("USER[:AUTH[:PRIV]] has at most three parts".into());
+    }
+    Ok((user.to_string(), auth, privacy))
+}
+
+/// The SNMP the fleet answers, from --snmp-community and --snmp-v3 (reading the passwords from
+/// the environment); `None` when neither is given.
+fn snmp_config(args: &Args) -> anyhow::Result<Option<fanout_devsim::SnmpConfig>> {
+    if args.snmp_community.is_none() && args.snmp_v3.is_empty() {
+        return Ok(None);
+    }
+    let password = |var: &str| {
+        std::env::var(var)
+            .with_context(|| format!("--snmp-v3 reads a password from ${var}, which is not set"))
+    };
+    let mut users = Vec::new();
+    for (name, auth, privacy) in &args.snmp_v3 {
+        users.push(fanout_devsim::SnmpUser {
+            name: name.clone(),
+            auth: *auth,
+            auth_password: password(&args.snmp_auth_password_env)?,
+            auth_password_env: args.snmp_auth_password_env.clone(),
+            priv_password: match privacy {
+                true => Some(password(&args.snmp_priv_password_env)?),
+                false => None,
+            },
+            priv_password_env: args.snmp_priv_password_env.clone(),
+        });
+    }
+    Ok(Some(fanout_devsim::SnmpConfig {
+        community: args.snmp_community.clone(),
+        users,
+    }))
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -289,9 +357,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let bound = fleet.serve_control(address).await?;
         summary.push_str(&format!("; control api on http://{bound}"));
     }
-    if let Some(community) = &args.snmp_community {
-        let port = fleet.serve_snmp(community)?;
-        summary.push_str(&format!("; snmp v2c on udp port {port}"));
+    if let Some(config) = snmp_config(&args)? {
+        let port = fleet.serve_snmp_with(config.clone())?;
+        let versions = match (&config.community, config.users.len()) {
+            (Some(_), 0) => "v2c".to_string(),
+            (None, users) => format!("v3 ({users} users)"),
+            (Some(_), users) => format!("v2c and v3 ({users} users)"),
+        };
+        summary.push_str(&format!("; snmp {versions} on udp port {port}"));
     }
     if let Some(path) = &args.inventory_out {
         fleet

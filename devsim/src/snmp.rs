@@ -8,13 +8,15 @@
 //! advance with time at a seeded rate per interface (from the fleet's start; an interface that
 //! is down in the static model carries no traffic), plus whatever extra traffic the control
 //! API pushed through it (`POST /devices/{name}/traffic`), so a poller sees utilisation rise
-//! and fall. A request with another community goes
-//! unanswered, as a real agent does. SNMPv3 is not served (yet): such requests are dropped.
+//! and fall. A request with another community goes unanswered, as a real agent does. SNMPv3
+//! requests go through USM ([`crate::usm`]) for the fleet's users, each device its own engine.
 
 use crate::dynamics::Dynamics;
 use crate::fleet::FleetShared;
 use crate::model::{DeviceModel, Rng};
+use crate::usm::{self, SnmpConfig};
 use async_snmp::message::{CommunityMessage, Message};
+use async_snmp::pdu::Pdu;
 use async_snmp::{DecodeConfig, Oid, PduType, ResponsePdu, Value, VarBind, Version};
 use bytes::Bytes;
 use nix::sys::socket::{
@@ -51,19 +53,28 @@ type CachedView = (Instant, Arc<DeviceView>);
 
 /// What the agent shares with the fleet.
 pub(crate) struct SnmpAgent {
-    pub community: String,
+    /// The v2c community; `None` answers no v2c.
+    pub community: Option<String>,
+    /// SNMPv3 users and their keys; `None` answers no v3.
+    pub usm: Option<usm::Usm>,
     pub started: Instant,
     /// Each device's objects as last built, by index.
     pub views: Vec<std::sync::Mutex<Option<CachedView>>>,
 }
 
 impl SnmpAgent {
-    pub(crate) fn new(community: &str, devices: usize) -> Self {
-        Self {
-            community: community.to_string(),
+    /// The agent for `config`; an unusable v3 password is an error naming its user.
+    pub(crate) fn new(config: &SnmpConfig, devices: usize) -> Result<Self, String> {
+        let usm = match config.users.is_empty() {
+            true => None,
+            false => Some(usm::Usm::new(&config.users, devices)?),
+        };
+        Ok(Self {
+            community: config.community.clone(),
+            usm,
             started: Instant::now(),
             views: (0..devices).map(|_| std::sync::Mutex::new(None)).collect(),
-        }
+        })
     }
 
     /// Device `index`'s objects, rebuilt when older than [`VIEW_TTL`].
@@ -191,26 +202,45 @@ fn reply(
     .map_err(std::io::Error::from)
 }
 
-/// The answer to one request for device `index`, or `None` to stay silent (not SNMPv2c, wrong
-/// community, not a read).
+/// The answer to one request for device `index`, or `None` to stay silent (v2c with a wrong
+/// community or none served, v3 without users, not a read, undecodable).
 fn answer(agent: &SnmpAgent, shared: &FleetShared, index: usize, request: Bytes) -> Option<Bytes> {
-    let Message::Community(message) = Message::decode(request, DecodeConfig::default())
+    match Message::decode(request.clone(), DecodeConfig::default())
         .ok()?
         .value
-    else {
-        return None;
-    };
-    if message.version() != Version::V2c
-        || message.community().as_bytes() != agent.community.as_bytes()
     {
-        return None;
+        Message::Community(message) => {
+            let community = agent.community.as_deref()?;
+            if message.version() != Version::V2c
+                || message.community().as_bytes() != community.as_bytes()
+            {
+                return None;
+            }
+            let community = message.community().clone();
+            let (request_id, varbinds) = read(&agent.view(shared, index), message.into_pdu()?)?;
+            encode_fitting(community, request_id, varbinds)
+        }
+        Message::V3(message) => match agent.usm.as_ref()?.accept(index, &request, message) {
+            usm::Outcome::Report(report) => Some(report),
+            usm::Outcome::Drop => None,
+            usm::Outcome::Accepted(accepted) => {
+                let (request_id, varbinds) =
+                    read(&agent.view(shared, index), accepted.pdu.clone())?;
+                agent
+                    .usm
+                    .as_ref()?
+                    .respond(index, &accepted, request_id, varbinds, MAX_RESPONSE)
+            }
+        },
     }
-    let community = message.community().clone();
-    let pdu = message.into_pdu()?;
+}
+
+/// A read request's request-id and the varbinds answering it, from `view`; `None` for
+/// anything but GET, GETNEXT and GETBULK.
+fn read(view: &DeviceView, pdu: Pdu) -> Option<(i32, Vec<VarBind>)> {
     let kind = pdu.pdu_type();
     let bulk = pdu.get_bulk_fields();
     let (request_id, _, asked) = pdu.into_raw_parts();
-    let view = agent.view(shared, index);
     let varbinds = match kind {
         PduType::GetRequest => asked
             .iter()
@@ -254,7 +284,7 @@ fn answer(agent: &SnmpAgent, shared: &FleetShared, index: usize, request: Bytes)
         }
         _ => return None,
     };
-    encode_fitting(community, request_id, varbinds)
+    Some((request_id, varbinds))
 }
 
 /// The response, with trailing varbinds dropped until it fits [`MAX_RESPONSE`] (a GETBULK may

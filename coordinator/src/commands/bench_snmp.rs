@@ -1,8 +1,10 @@
 //! `fanout bench --snmp`: ifTable and ifXTable (GETBULK) of every device of a simulated fleet,
 //! read by fanout through worker processes and, in the same run and against the same fleet, by
 //! net-snmp's `snmpbulkwalk` run by `xargs -P` (one shell per device walking both tables) —
-//! what a NOC scripts instead. Both must read the same number of varbinds from every device,
-//! none of them twice: a device where they differ counts as a failure of the run.
+//! what a NOC scripts instead — and, when it is installed, by the Prometheus `snmp_exporter`
+//! scraped for every device (see [`super::bench_snmp_exporter`]). All must read the same number
+//! of varbinds from every device, none of them twice: a device where they differ counts as a
+//! failure of the run.
 //!
 //! net-snmp runs first: its CPU is read from this process's reaped children, and fanout's
 //! worker processes, once reaped, would count there too.
@@ -24,18 +26,18 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// IF-MIB::ifTable and IF-MIB::ifXTable.
-const TABLES: [&str; 2] = ["1.3.6.1.2.1.2.2", "1.3.6.1.2.1.31.1.1"];
+pub(super) const TABLES: [&str; 2] = ["1.3.6.1.2.1.2.2", "1.3.6.1.2.1.31.1.1"];
 /// GETBULK repetitions for both tools: fanout's `--snmp-max-repetitions` default, so both make
 /// the same number of round trips (net-snmp's own default is 10).
-const MAX_REPETITIONS: u32 = 25;
+pub(super) const MAX_REPETITIONS: u32 = 25;
 
 /// One device as read by one tool.
 #[derive(Debug, Clone, Default)]
-struct Read {
-    varbinds: usize,
-    duplicates: usize,
+pub(super) struct Read {
+    pub varbinds: usize,
+    pub duplicates: usize,
     /// Why the tool failed this device, if it did.
-    error: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -84,6 +86,28 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
     let name = format!("snmpbulkwalk, xargs -P {}", args.xargs_parallel);
     let (wall, cpu, reads) = net_snmp(&snmpbulkwalk, &hosts, &args, scratch.path()).await?;
     runs.push((name, wall, cpu, reads));
+    match super::bench_snmp_exporter::locate() {
+        Some(exporter) if !interrupts.drain.is_cancelled() => {
+            let (wall, cpu, reads) = super::bench_snmp_exporter::run(
+                &exporter,
+                &hosts,
+                args.xargs_parallel,
+                scratch.path(),
+            )
+            .await?;
+            runs.push((
+                format!("snmp_exporter, {} scrapes", args.xargs_parallel.max(1)),
+                wall,
+                cpu,
+                reads,
+            ));
+        }
+        Some(_) => {}
+        None => crate::outln!(
+            "snmp_exporter is not installed (apt-get install prometheus-snmp-exporter): \
+             its row is left out"
+        ),
+    }
     for &n in &args.processes {
         if interrupts.drain.is_cancelled() {
             break;
@@ -96,8 +120,8 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
     }
     fleet.stop().await;
 
-    // Each tool's counts are checked against the other's: net-snmp's against fanout's first
-    // run, every fanout run against net-snmp's. A device the other tool failed has nothing to
+    // Each tool's counts are checked against another's: net-snmp's against fanout's first
+    // run, every other run (the exporter's, fanout's) against net-snmp's. A device the other tool failed has nothing to
     // be checked against; its own failure is counted against that tool only.
     let counts = |reads: &[Read]| -> Vec<Option<usize>> {
         reads
@@ -106,7 +130,10 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
             .collect()
     };
     let reference = counts(&runs[0].3);
-    let other = runs.get(1).map_or(reference.clone(), |r| counts(&r.3));
+    let other = runs
+        .iter()
+        .find(|r| r.0.starts_with("fanout"))
+        .map_or(reference.clone(), |r| counts(&r.3));
     let mut results = Vec::new();
     for (i, (tool, wall, cpu, reads)) in runs.iter().enumerate() {
         let compare = if i == 0 { &other } else { &reference };
@@ -384,7 +411,7 @@ fn print_row(r: &ToolResult, header: bool) {
     );
 }
 
-fn which(program: &str) -> Option<std::path::PathBuf> {
+pub(super) fn which(program: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH")?
         .to_str()?
         .split(':')

@@ -6,6 +6,8 @@ pub mod backup;
 pub mod bench;
 #[cfg(feature = "demo")]
 pub mod bench_snmp;
+#[cfg(feature = "demo")]
+mod bench_snmp_exporter;
 pub mod certs;
 #[cfg(feature = "demo")]
 pub mod demo;
