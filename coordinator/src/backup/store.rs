@@ -403,6 +403,23 @@ impl Store {
     /// `ssh://` one goes through fanout's SSH client (see [`super::push`]), an `https://` one
     /// through reqwest (see [`super::https`]); plain `http://` and `git://` are refused.
     pub fn push(&self, target: &PushTarget) -> Result<(), StoreError> {
+        // The server words part of the message (a refusal's reason, `remote error: ...`): its
+        // control characters are escaped, so that it cannot command the terminal it is
+        // printed on.
+        self.push_via(target).map_err(|e| match e {
+            StoreError::Git { repo, source } => StoreError::Git {
+                repo,
+                source: git2::Error::new(
+                    source.code(),
+                    source.class(),
+                    crate::terminal_text::line(source.message()),
+                ),
+            },
+            other => other,
+        })
+    }
+
+    fn push_via(&self, target: &PushTarget) -> Result<(), StoreError> {
         let git = |e| self.git(e);
         let remote = self.repo.find_remote(&target.remote).map_err(git)?;
         let url = remote
