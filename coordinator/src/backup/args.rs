@@ -342,7 +342,11 @@ mod tests {
         }
         let template = ExecutionArgs::augment_args(clap::Command::new("backup"));
         for arg in template.get_arguments() {
-            assert!(arg.get_env().is_none(), "{:?} reads the environment", arg.get_id());
+            assert!(
+                arg.get_env().is_none(),
+                "{:?} reads the environment",
+                arg.get_id()
+            );
         }
     }
 
@@ -378,6 +382,9 @@ mod tests {
             crate::cli::HostKeyPolicyArg::Strict
         ));
         // Not given: `fanout backup`'s defaults.
-        assert_eq!(execution.command_timeout, std::time::Duration::from_secs(60));
+        assert_eq!(
+            execution.command_timeout,
+            std::time::Duration::from_secs(60)
+        );
     }
 }
