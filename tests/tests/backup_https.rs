@@ -279,6 +279,20 @@ async fn hostile_https_servers_get_a_bounded_quiet_failure() {
         );
         eprintln!("{mode}: failed in {:?}", started.elapsed());
     }
+
+    // An expired certificate of the trusted CA: refused, saying so, and without the advice
+    // for an unknown CA (--push-ca would not help).
+    let server = Hostile::start_with(&pki.expired, &pki.key, dir.path(), "echo", "expired");
+    let url = format!("https://127.0.0.1:{}/configs.git", server.port);
+    git(Some(&repo), &["remote", "add", "expired", &url]).expect("git remote add");
+    let expired = run.go(&["--push", "expired", "--push-ca", ca], &good).await;
+    assert_eq!(expired.code, Some(1), "{}", expired.all_output());
+    assert!(
+        expired.stderr.contains("certificate expired") && !expired.stderr.contains("--push-ca"),
+        "{}",
+        expired.stderr
+    );
+    assert_eq!(server.requests(), Vec::<String>::new(), "nothing was sent");
 }
 
 /// tests/scripts/hostile_git_https.py in one of its modes, stopped when dropped.
@@ -290,15 +304,20 @@ struct Hostile {
 
 impl Hostile {
     fn start(pki: &Pki, dir: &Path, mode: &str) -> Self {
+        Self::start_with(&pki.cert, &pki.key, dir, mode, mode)
+    }
+
+    /// `name` tells its record of requests from the others'.
+    fn start_with(cert: &Path, key: &Path, dir: &Path, mode: &str, name: &str) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hostile_git_https.py");
-        let record = dir.join(format!("{mode}.requests"));
+        let record = dir.join(format!("{name}.requests"));
         let mut child = Command::new("python3")
             .arg(script)
             .args(["--mode", mode])
             .arg("--cert")
-            .arg(&pki.cert)
+            .arg(cert)
             .arg("--key")
-            .arg(&pki.key)
+            .arg(key)
             .arg("--record")
             .arg(&record)
             .stdin(Stdio::null())
@@ -371,11 +390,13 @@ impl Backup<'_> {
     }
 }
 
-/// A CA made for this test and a server certificate it signed for 127.0.0.1 and 127.0.0.2.
+/// A CA made for this test and a server certificate it signed for 127.0.0.1 and 127.0.0.2
+/// (and an expired one for 127.0.0.1, of the same key).
 struct Pki {
     ca: PathBuf,
     cert: PathBuf,
     key: PathBuf,
+    expired: PathBuf,
 }
 
 impl Pki {
@@ -386,14 +407,21 @@ impl Pki {
         let params = CertificateParams::new(vec!["127.0.0.1".into(), "127.0.0.2".into()]).unwrap();
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &ca).unwrap();
+        // The same CA's certificate for 127.0.0.1, expired since 2021.
+        let mut params = CertificateParams::new(vec!["127.0.0.1".into()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let expired = params.signed_by(&key, &ca).unwrap();
         let pki = Pki {
             ca: dir.join("ca.pem"),
             cert: dir.join("server.pem"),
             key: dir.join("server-key.pem"),
+            expired: dir.join("expired.pem"),
         };
         std::fs::write(&pki.ca, ca.pem()).unwrap();
         std::fs::write(&pki.cert, cert.pem()).unwrap();
         std::fs::write(&pki.key, key.serialize_pem()).unwrap();
+        std::fs::write(&pki.expired, expired.pem()).unwrap();
         pki
     }
 }

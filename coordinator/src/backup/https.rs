@@ -469,8 +469,9 @@ fn sent_error(base: &Url, error: &reqwest::Error) -> String {
         "request failed"
     };
     let why = chain(error);
-    let hint = if why.contains("invalid peer certificate") {
-        // The TLS verifier's reason says what is wrong; this says what to do.
+    let hint = if why.contains("UnknownIssuer") {
+        // The TLS verifier's reason says what is wrong; this says what to do. (Only for an
+        // unknown CA: for an expired certificate or another name, --push-ca would not help.)
         "; if the server's certificate is signed by a private CA, give that CA with --push-ca"
     } else {
         ""
