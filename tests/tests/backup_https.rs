@@ -201,6 +201,160 @@ async fn backup_pushes_over_https_verifying_the_server_and_guarding_credentials(
     }
 }
 
+/// Servers that answer a push with what no git server sends (tests/scripts/hostile_git_https.py):
+/// each push fails within seconds with a message that says why, and the message neither
+/// repeats the credentials nor carries the server's terminal escapes. Before the limits, an
+/// endless error page or refs advertisement was read until memory ran out (the 10-minute
+/// request timeout came far later) and these runs missed their deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_https_servers_get_a_bounded_quiet_failure() {
+    if Command::new("python3").arg("-V").output().is_err() {
+        fanout_tests::cannot_run("needs python3");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path());
+    let fleet = Lab::start(FleetConfig {
+        count: 1,
+        port: 0,
+        seed: 6,
+        ..FleetConfig::default()
+    })
+    .await;
+    let repo = dir.path().join("repo");
+    let run = Backup {
+        fleet: &fleet,
+        repo: &repo,
+        known_hosts: dir.path().join("known_hosts"),
+    };
+    let first = run.go(&[], &[]).await;
+    assert_eq!(first.code, Some(0), "{}", first.all_output());
+    let good = [
+        ("FANOUT_GIT_USERNAME", USER),
+        ("FANOUT_GIT_PASSWORD", PASSWORD),
+    ];
+    let basic = data_encoding::BASE64.encode(format!("{USER}:{PASSWORD}").as_bytes());
+    let ca = pki.ca.to_str().unwrap();
+    for (mode, says) in [
+        (
+            "endless-error",
+            "answered HTTP 500 Internal Server Error: xxx",
+        ),
+        ("endless-refs", "answered more than 64 MiB"),
+        ("echo", "repeats the credentials: not shown"),
+        (
+            "ng-escape",
+            r"refs/heads/main: \x1b[2J\x1b]52;c;aGk=\x07denied",
+        ),
+    ] {
+        let server = Hostile::start(&pki, dir.path(), mode);
+        let url = format!("https://127.0.0.1:{}/configs.git", server.port);
+        git(Some(&repo), &["remote", "add", mode, &url]).expect("git remote add");
+        let started = std::time::Instant::now();
+        let pushed = run
+            .go_within(
+                &["--push", mode, "--push-ca", ca],
+                &good,
+                Duration::from_secs(60),
+            )
+            .await;
+        let output = pushed.all_output();
+        assert_eq!(pushed.code, Some(1), "{mode}: {output}");
+        assert!(
+            pushed.stderr.contains("committed but not pushed") && pushed.stderr.contains(says),
+            "{mode}: expected {says:?} in: {}",
+            pushed.stderr
+        );
+        assert!(
+            !output.contains(PASSWORD) && !output.contains(&basic),
+            "{mode}: the credentials were printed: {output}"
+        );
+        assert!(
+            !output.contains('\x1b'),
+            "{mode}: an escape was printed: {output:?}"
+        );
+        assert!(
+            !server.requests().is_empty(),
+            "{mode}: the server was asked"
+        );
+        eprintln!("{mode}: failed in {:?}", started.elapsed());
+    }
+
+    // An expired certificate of the trusted CA: refused, saying so, and without the advice
+    // for an unknown CA (--push-ca would not help).
+    let server = Hostile::start_with(&pki.expired, &pki.key, dir.path(), "echo", "expired");
+    let url = format!("https://127.0.0.1:{}/configs.git", server.port);
+    git(Some(&repo), &["remote", "add", "expired", &url]).expect("git remote add");
+    let expired = run.go(&["--push", "expired", "--push-ca", ca], &good).await;
+    assert_eq!(expired.code, Some(1), "{}", expired.all_output());
+    assert!(
+        expired.stderr.contains("certificate expired") && !expired.stderr.contains("--push-ca"),
+        "{}",
+        expired.stderr
+    );
+    assert_eq!(server.requests(), Vec::<String>::new(), "nothing was sent");
+}
+
+/// tests/scripts/hostile_git_https.py in one of its modes, stopped when dropped.
+struct Hostile {
+    child: Child,
+    port: u16,
+    record: PathBuf,
+}
+
+impl Hostile {
+    fn start(pki: &Pki, dir: &Path, mode: &str) -> Self {
+        Self::start_with(&pki.cert, &pki.key, dir, mode, mode)
+    }
+
+    /// `name` tells its record of requests from the others'.
+    fn start_with(cert: &Path, key: &Path, dir: &Path, mode: &str, name: &str) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hostile_git_https.py");
+        let record = dir.join(format!("{name}.requests"));
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--mode", mode])
+            .arg("--cert")
+            .arg(cert)
+            .arg("--key")
+            .arg(key)
+            .arg("--record")
+            .arg(&record)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the hostile server did not start: {line:?}"));
+        Hostile {
+            child,
+            port,
+            record,
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 struct Backup<'a> {
     fleet: &'a Lab,
     repo: &'a Path,
@@ -209,6 +363,15 @@ struct Backup<'a> {
 
 impl Backup<'_> {
     async fn go(&self, extra: &[&str], env: &[(&str, &str)]) -> Finished {
+        self.go_within(extra, env, DEADLINE).await
+    }
+
+    async fn go_within(
+        &self,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        deadline: Duration,
+    ) -> Finished {
         let mut args = vec![
             "backup",
             "-i",
@@ -222,16 +385,18 @@ impl Backup<'_> {
         ];
         args.extend(extra);
         RunningFanout::start_with_env(&args, env)
-            .finish(DEADLINE)
+            .finish(deadline)
             .await
     }
 }
 
-/// A CA made for this test and a server certificate it signed for 127.0.0.1 and 127.0.0.2.
+/// A CA made for this test and a server certificate it signed for 127.0.0.1 and 127.0.0.2
+/// (and an expired one for 127.0.0.1, of the same key).
 struct Pki {
     ca: PathBuf,
     cert: PathBuf,
     key: PathBuf,
+    expired: PathBuf,
 }
 
 impl Pki {
@@ -242,14 +407,21 @@ impl Pki {
         let params = CertificateParams::new(vec!["127.0.0.1".into(), "127.0.0.2".into()]).unwrap();
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &ca).unwrap();
+        // The same CA's certificate for 127.0.0.1, expired since 2021.
+        let mut params = CertificateParams::new(vec!["127.0.0.1".into()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let expired = params.signed_by(&key, &ca).unwrap();
         let pki = Pki {
             ca: dir.join("ca.pem"),
             cert: dir.join("server.pem"),
             key: dir.join("server-key.pem"),
+            expired: dir.join("expired.pem"),
         };
         std::fs::write(&pki.ca, ca.pem()).unwrap();
         std::fs::write(&pki.cert, cert.pem()).unwrap();
         std::fs::write(&pki.key, key.serialize_pem()).unwrap();
+        std::fs::write(&pki.expired, expired.pem()).unwrap();
         pki
     }
 }

@@ -314,3 +314,77 @@ impl clap::FromArgMatches for BackupExecution {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::FromArgMatches;
+
+    /// The renamed flags read FANOUT_BACKUP_<FLAG> only: were `ExecutionArgs` ever to name
+    /// an environment variable of its own, the clones would keep it (and `fanout run`'s
+    /// FANOUT_CONNECT_TIMEOUT would set scheduled backups), and the template that parses them
+    /// again would read it too.
+    #[test]
+    fn scheduled_execution_flags_read_only_their_own_environment_variables() {
+        let command = crate::config_file::layered();
+        let serve = command.find_subcommand("serve").unwrap();
+        for id in SCHEDULED_EXECUTION {
+            let renamed = scheduled_id(id);
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_id().as_str() == renamed)
+                .unwrap_or_else(|| panic!("serve has no {renamed}"));
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            let long = arg.get_long().unwrap();
+            assert_eq!(env, Some(crate::config_file::env_name(long)), "{renamed}");
+            assert!(long.starts_with("backup-"), "{long}");
+        }
+        let template = ExecutionArgs::augment_args(clap::Command::new("backup"));
+        for arg in template.get_arguments() {
+            assert!(
+                arg.get_env().is_none(),
+                "{:?} reads the environment",
+                arg.get_id()
+            );
+        }
+    }
+
+    #[test]
+    fn scheduled_execution_flags_reach_the_backups_settings() {
+        let argv = [
+            "fanout",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--backup-repo",
+            "r",
+            "--backup-inventory",
+            "i",
+            "--backup-retries",
+            "3",
+            "--backup-connect-timeout",
+            "7s",
+            "--backup-host-key-policy",
+            "strict",
+        ];
+        let matches = crate::config_file::layered()
+            .try_get_matches_from(argv)
+            .unwrap();
+        let Command::Serve(serve) = Cli::from_arg_matches(&matches).unwrap().command else {
+            panic!("not serve");
+        };
+        let execution = &serve.backup.execution.0;
+        assert_eq!(execution.retries, 3);
+        assert_eq!(execution.connect_timeout, std::time::Duration::from_secs(7));
+        assert!(matches!(
+            execution.host_key_policy,
+            crate::cli::HostKeyPolicyArg::Strict
+        ));
+        // Not given: `fanout backup`'s defaults.
+        assert_eq!(
+            execution.command_timeout,
+            std::time::Duration::from_secs(60)
+        );
+    }
+}

@@ -46,6 +46,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 const MAX_REDIRECTS: usize = 5;
 /// Bytes of an error response's body kept for the message.
 const BODY_KEPT: usize = 300;
+/// Bytes of one answer libgit2 may read: a push reads only the refs' advertisement and the
+/// server's report. A million refs advertise in about 64 MiB; a server that sends more (or
+/// without end) would otherwise grow libgit2's list of refs until memory runs out, long before
+/// REQUEST_TIMEOUT.
+const RESPONSE_MAX: u64 = 64 << 20;
 
 pub const USERNAME_VAR: &str = "FANOUT_GIT_USERNAME";
 pub const PASSWORD_VAR: &str = "FANOUT_GIT_PASSWORD";
@@ -342,6 +347,21 @@ impl Auth {
     fn sent(&self) -> bool {
         self.username.is_some() && !self.password.is_empty()
     }
+
+    /// Whether `text` holds the password, in clear or as the Basic credentials that carried
+    /// it.
+    fn repeated_in(&self, text: &[u8]) -> bool {
+        let password = self.password.expose();
+        if password.is_empty() {
+            return false;
+        }
+        let holds = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+        let basic = self
+            .username
+            .as_ref()
+            .map(|user| data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes()));
+        holds(password.as_bytes()) || basic.is_some_and(|b| holds(b.as_bytes()))
+    }
 }
 
 /// The response if it is what git's smart protocol answers; a message that says what to do
@@ -374,7 +394,18 @@ fn checked(
         ));
     }
     if !status.is_success() {
-        let body = runtime.block_on(response.bytes()).unwrap_or_default();
+        // Read past what is shown by the longest secret, so one that starts in the part
+        // shown is seen whole.
+        let secrets =
+            4 * (auth.password.expose().len() + auth.username.as_ref().map_or(0, String::len)) / 3
+                + 8;
+        let body = runtime.block_on(first_bytes(response, BODY_KEPT + secrets));
+        // A debugging page or a proxy may echo the request, Authorization header included.
+        if auth.repeated_in(&body) {
+            return Err(format!(
+                "{at} answered HTTP {status} (its text repeats the credentials: not shown)"
+            ));
+        }
         let body = String::from_utf8_lossy(&body[..body.len().min(BODY_KEPT)]).into_owned();
         let body = crate::terminal_text::line(body.trim()).into_owned();
         return Err(format!("{at} answered HTTP {status}: {body}"));
@@ -393,6 +424,22 @@ fn checked(
         ));
     }
     Ok(response)
+}
+
+/// The first `limit` bytes of a response's body, the rest never read: an error page is kept
+/// only as far as it is shown, and a server may send one without end.
+async fn first_bytes(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut kept = Vec::new();
+    while kept.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit - kept.len();
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    kept
 }
 
 /// A URL for messages: no user info, no query.
@@ -422,8 +469,9 @@ fn sent_error(base: &Url, error: &reqwest::Error) -> String {
         "request failed"
     };
     let why = chain(error);
-    let hint = if why.contains("invalid peer certificate") {
-        // The TLS verifier's reason says what is wrong; this says what to do.
+    let hint = if why.contains("UnknownIssuer") {
+        // The TLS verifier's reason says what is wrong; this says what to do. (Only for an
+        // unknown CA: for an expired certificate or another name, --push-ca would not help.)
         "; if the server's certificate is signed by a private CA, give that CA with --push-ca"
     } else {
         ""
@@ -485,6 +533,8 @@ enum HttpStream {
         response: reqwest::Response,
         runtime: tokio::runtime::Handle,
         pending: bytes::Bytes,
+        /// Bytes of the body so far, held under RESPONSE_MAX.
+        received: u64,
     },
     Done,
 }
@@ -495,6 +545,7 @@ impl HttpStream {
             response,
             runtime,
             pending: bytes::Bytes::new(),
+            received: 0,
         }
     }
 
@@ -550,6 +601,7 @@ impl Read for HttpStream {
             response,
             runtime,
             pending,
+            received,
         } = self
         else {
             return Ok(0);
@@ -557,7 +609,17 @@ impl Read for HttpStream {
         while pending.is_empty() {
             let url = response.url().clone();
             match runtime.block_on(response.chunk()) {
-                Ok(Some(chunk)) => *pending = chunk,
+                Ok(Some(chunk)) => {
+                    *received += chunk.len() as u64;
+                    if *received > RESPONSE_MAX {
+                        return Err(std::io::Error::other(format!(
+                            "{} answered more than {} MiB: not what a git server answers a push",
+                            shown(&url),
+                            RESPONSE_MAX >> 20
+                        )));
+                    }
+                    *pending = chunk;
+                }
                 Ok(None) => return Ok(0),
                 Err(e) => return Err(std::io::Error::other(sent_error(&url, &e))),
             }

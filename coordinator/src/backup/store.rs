@@ -403,6 +403,23 @@ impl Store {
     /// `ssh://` one goes through fanout's SSH client (see [`super::push`]), an `https://` one
     /// through reqwest (see [`super::https`]); plain `http://` and `git://` are refused.
     pub fn push(&self, target: &PushTarget) -> Result<(), StoreError> {
+        // The server words part of the message (a refusal's reason, `remote error: ...`): its
+        // control characters are escaped, so that it cannot command the terminal it is
+        // printed on.
+        self.push_via(target).map_err(|e| match e {
+            StoreError::Git { repo, source } => StoreError::Git {
+                repo,
+                source: git2::Error::new(
+                    source.code(),
+                    source.class(),
+                    crate::terminal_text::line(source.message()),
+                ),
+            },
+            other => other,
+        })
+    }
+
+    fn push_via(&self, target: &PushTarget) -> Result<(), StoreError> {
         let git = |e| self.git(e);
         let remote = self.repo.find_remote(&target.remote).map_err(git)?;
         let url = remote
@@ -411,6 +428,12 @@ impl Store {
             .unwrap_or_default()
             .to_string();
         drop(remote);
+        // libgit2 reads a scheme in any case (`HTTP://` reaches its own plain-HTTP
+        // transport), so the checks below do too.
+        let url = match url.split_once("://") {
+            Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+            None => url,
+        };
         if url.starts_with("ssh://") {
             return super::push::with_ssh(&target.ssh, || self.push_to(&target.remote))
                 .map_err(|e| self.git(git2::Error::from_str(&e)))?;
@@ -718,5 +741,62 @@ mod tests {
         );
         assert!(Author::parse("ops@example.net").is_err());
         assert!(Author::parse("<ops@example.net>").is_err());
+    }
+}
+
+#[cfg(test)]
+mod push_tests {
+    use super::*;
+    use crate::backup::push::{PushTarget, SshSettings};
+
+    /// libgit2 picks its transport by a scheme of any case, and has a plain-HTTP one of its
+    /// own: `HTTP://user:password@host/...` went past the refusal of `http://` and sent the
+    /// URL's password, then the configurations, in clear. Nothing may reach the listener.
+    #[test]
+    fn unencrypted_remotes_are_refused_whatever_the_case_of_their_scheme() {
+        // Each connection is counted and closed at once, so a push that gets through fails
+        // fast instead of waiting for an answer.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connected = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connected.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("repo"),
+            Author::parse("Backup Bot <bot@example.net>").unwrap(),
+        )
+        .unwrap();
+        store.commit(Vec::new()).unwrap();
+        for (name, url) in [
+            (
+                "upper",
+                format!("HTTP://u:pw-in-url@127.0.0.1:{port}/x.git"),
+            ),
+            ("mixed", format!("Http://127.0.0.1:{port}/x.git")),
+            ("git", format!("GIT://127.0.0.1:{port}/x.git")),
+        ] {
+            store.repo.remote(name, &url).unwrap();
+            let target = PushTarget {
+                remote: name.into(),
+                ssh: SshSettings {
+                    key: Default::default(),
+                    key_path: String::new(),
+                    passphrase: Default::default(),
+                    known_hosts: dir.path().join("known_hosts"),
+                },
+                https: Default::default(),
+            };
+            let refused = store.push(&target).unwrap_err().to_string();
+            assert!(refused.contains("unencrypted"), "{url}: {refused}");
+            assert!(!refused.contains("pw-in-url"), "{refused}");
+            let connections = connected.load(std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(connections, 0, "{url}: something connected");
+        }
     }
 }
