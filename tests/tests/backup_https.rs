@@ -11,6 +11,7 @@
 use fanout_devsim::FleetConfig;
 use fanout_tests::{Finished, Lab, RunningFanout};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use std::ffi::OsString;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -295,63 +296,23 @@ async fn hostile_https_servers_get_a_bounded_quiet_failure() {
     assert_eq!(server.requests(), Vec::<String>::new(), "nothing was sent");
 }
 
-/// tests/scripts/hostile_git_https.py in one of its modes, stopped when dropped.
-struct Hostile {
-    child: Child,
-    port: u16,
-    record: PathBuf,
-}
+/// tests/scripts/hostile_git_https.py in one of its modes.
+struct Hostile;
 
 impl Hostile {
-    fn start(pki: &Pki, dir: &Path, mode: &str) -> Self {
+    fn start(pki: &Pki, dir: &Path, mode: &str) -> ScriptServer {
         Self::start_with(&pki.cert, &pki.key, dir, mode, mode)
     }
 
     /// `name` tells its record of requests from the others'.
-    fn start_with(cert: &Path, key: &Path, dir: &Path, mode: &str, name: &str) -> Self {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hostile_git_https.py");
-        let record = dir.join(format!("{name}.requests"));
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--mode", mode])
-            .arg("--cert")
-            .arg(cert)
-            .arg("--key")
-            .arg(key)
-            .arg("--record")
-            .arg(&record)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 starts");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .strip_prefix("PORT ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the hostile server did not start: {line:?}"));
-        Hostile {
-            child,
-            port,
-            record,
-        }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.record)
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start_with(cert: &Path, key: &Path, dir: &Path, mode: &str, name: &str) -> ScriptServer {
+        let mut args: Vec<OsString> = vec!["--mode".into(), mode.into()];
+        args.extend(["--cert".into(), cert.into(), "--key".into(), key.into()]);
+        ScriptServer::start(
+            "hostile_git_https.py",
+            args,
+            dir.join(format!("{name}.requests")),
+        )
     }
 }
 
@@ -426,29 +387,41 @@ impl Pki {
     }
 }
 
-/// tests/scripts/git_https_server.py, stopped when dropped.
-struct Server {
+/// tests/scripts/git_https_server.py: `git http-backend` behind TLS and Basic auth.
+struct Server;
+
+impl Server {
+    fn start(pki: &Pki, bind: &str, root: &Path, name: &str, extra: &[&str]) -> ScriptServer {
+        let mut args: Vec<OsString> = ["--bind", bind, "--user", USER, "--password", PASSWORD]
+            .map(OsString::from)
+            .to_vec();
+        args.extend(["--cert".into(), pki.cert.clone().into()]);
+        args.extend(["--key".into(), pki.key.clone().into()]);
+        args.extend(["--root".into(), root.into()]);
+        args.extend(extra.iter().map(OsString::from));
+        let record = root.with_file_name(format!("{name}.requests"));
+        ScriptServer::start("git_https_server.py", args, record)
+    }
+}
+
+/// One of the Python servers of tests/scripts, on the port it prints as `PORT N`; it writes
+/// each request it gets to `record`. Stopped when dropped.
+struct ScriptServer {
     child: Child,
     port: u16,
     record: PathBuf,
 }
 
-impl Server {
-    fn start(pki: &Pki, bind: &str, root: &Path, name: &str, extra: &[&str]) -> Self {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/git_https_server.py");
-        let record = root.with_file_name(format!("{name}.requests"));
+impl ScriptServer {
+    fn start(script: &str, args: Vec<OsString>, record: PathBuf) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scripts")
+            .join(script);
         let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--bind", bind, "--user", USER, "--password", PASSWORD])
-            .arg("--cert")
-            .arg(&pki.cert)
-            .arg("--key")
-            .arg(&pki.key)
-            .arg("--root")
-            .arg(root)
+            .arg(&script)
+            .args(args)
             .arg("--record")
             .arg(&record)
-            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -460,15 +433,15 @@ impl Server {
         let port = line
             .strip_prefix("PORT ")
             .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the git server did not start: {line:?}"));
-        Server {
+            .unwrap_or_else(|| panic!("{} did not start: {line:?}", script.display()));
+        ScriptServer {
             child,
             port,
             record,
         }
     }
 
-    /// `METHOD PATH AUTHORIZATION` of each request so far.
+    /// The requests so far, one line each (`METHOD PATH AUTHORIZATION` for the git server).
     fn requests(&self) -> Vec<String> {
         std::fs::read_to_string(&self.record)
             .unwrap_or_default()
@@ -478,7 +451,7 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+impl Drop for ScriptServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
