@@ -94,6 +94,24 @@ impl Snmpd {
     }
 }
 
+/// What net-snmp's `tool` (`snmpget`, `snmpbulkwalk`) prints for `oid` of the agent at
+/// `address`, with no MIB loaded (numeric OIDs); the test fails if the tool does.
+async fn read_with_net_snmp(tool: &str, args: &[&str], address: &str, oid: &str) -> String {
+    let out = tokio::process::Command::new(tool)
+        .args(args)
+        .args([address, oid])
+        .env("MIBS", "")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn which(tool: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -452,20 +470,13 @@ async fn a_forced_flap_shows_in_the_cli_and_over_snmp_and_net_snmp_reads_the_if_
         return;
     }
     let device = &lab.fleet.devices()[1];
-    let walk = tokio::process::Command::new("snmpbulkwalk")
-        .args(["-v2c", "-c", DEVSIM_COMMUNITY, "-On", "-Cr5"])
-        .arg(format!("{}:{port}", device.address))
-        .arg("1.3.6.1.2.1.2.2")
-        .env("MIBS", "")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        walk.status.success(),
-        "{}",
-        String::from_utf8_lossy(&walk.stderr)
-    );
-    let text = String::from_utf8(walk.stdout).unwrap();
+    let text = read_with_net_snmp(
+        "snmpbulkwalk",
+        &["-v2c", "-c", DEVSIM_COMMUNITY, "-On", "-Cr5"],
+        &format!("{}:{port}", device.address),
+        "1.3.6.1.2.1.2.2",
+    )
+    .await;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 17 * states.len(), "{text}");
     for (i, state) in states.iter().enumerate() {
@@ -695,22 +706,30 @@ async fn devsim_v3_auth_priv_through_workers_matches_net_snmp_and_a_wrong_passwo
         return;
     };
     for device in [&lab.fleet.devices()[0], &lab.fleet.devices()[DEVICES - 1]] {
-        let walk = tokio::process::Command::new("snmpbulkwalk")
-            .args(["-v3", "-l", "authPriv", "-u", DEVSIM_USER, "-a", "SHA-256"])
-            .args(["-A", DEVSIM_AUTH, "-x", "AES", "-X", DEVSIM_PRIV])
-            .args(["-On", "-Oqv", "-Cr25"])
-            .arg(format!("{}:{port}", device.address))
-            .arg("1.3.6.1.2.1.2.2.1")
-            .env("MIBS", "")
-            .output()
-            .await
-            .unwrap();
-        assert!(
-            walk.status.success(),
-            "{}",
-            String::from_utf8_lossy(&walk.stderr)
-        );
-        let text = String::from_utf8(walk.stdout).unwrap();
+        let text = read_with_net_snmp(
+            "snmpbulkwalk",
+            &[
+                "-v3",
+                "-l",
+                "authPriv",
+                "-u",
+                DEVSIM_USER,
+                "-a",
+                "SHA-256",
+                "-A",
+                DEVSIM_AUTH,
+                "-x",
+                "AES",
+                "-X",
+                DEVSIM_PRIV,
+                "-On",
+                "-Oqv",
+                "-Cr25",
+            ],
+            &format!("{}:{port}", device.address),
+            "1.3.6.1.2.1.2.2.1",
+        )
+        .await;
         let theirs: Vec<&str> = text.lines().collect();
         let ours = by_host[device.name.as_str()]["commands"][1]["varbinds"]
             .as_array()
@@ -739,21 +758,25 @@ async fn devsim_v3_auth_priv_through_workers_matches_net_snmp_and_a_wrong_passwo
         assert!(compared > 0);
     }
     let device = &lab.fleet.devices()[1];
-    let get = tokio::process::Command::new("snmpget")
-        .args(["-v3", "-l", "authNoPriv", "-u", "oldsha1", "-a", "SHA"])
-        .args(["-A", DEVSIM_AUTH, "-Oqv"])
-        .arg(format!("{}:{port}", device.address))
-        .arg("1.3.6.1.2.1.1.5.0")
-        .env("MIBS", "")
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&get.stdout).trim(),
-        format!("\"{}\"", device.name),
-        "{}",
-        String::from_utf8_lossy(&get.stderr)
-    );
+    let name = read_with_net_snmp(
+        "snmpget",
+        &[
+            "-v3",
+            "-l",
+            "authNoPriv",
+            "-u",
+            "oldsha1",
+            "-a",
+            "SHA",
+            "-A",
+            DEVSIM_AUTH,
+            "-Oqv",
+        ],
+        &format!("{}:{port}", device.address),
+        "1.3.6.1.2.1.1.5.0",
+    )
+    .await;
+    assert_eq!(name.trim(), format!("\"{}\"", device.name));
 
     let wrong = lab.dir.path().join("wrong");
     let refused = fanout_tests::RunningFanout::start_with_env(
