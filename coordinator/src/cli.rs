@@ -571,7 +571,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub latency: Duration,
 
-    /// Runs per style; the table shows the median.
+    /// Runs per style (with `--snmp`: rounds of every tool); the table shows the median.
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
 

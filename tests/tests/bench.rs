@@ -49,7 +49,11 @@ async fn a_small_bench_runs_every_style_without_failures() {
         assert_eq!(r["devices"], 200);
         assert!(r["wall_seconds_median"].as_f64().unwrap() > 0.0, "{r}");
         assert!(r["client_cpu_ms_per_device"].as_f64().unwrap() > 0.0, "{r}");
+        assert_eq!(r["runs"], 2, "{r}");
+        // The fleet runs in its own process: its CPU during each tool's run is shown.
+        assert!(r["fleet_cpu_percent"].as_f64().unwrap() > 0.0, "{r}");
     }
+    assert!(run.stdout.contains("medians of 2 rounds"), "{}", run.stdout);
     // Extrapolated styles say so.
     assert_eq!(results[0]["extrapolated"], true);
     assert_eq!(results[2]["extrapolated"], false);
@@ -78,6 +82,8 @@ async fn the_snmp_bench_reads_the_same_varbinds_with_both_tools() {
             "1,2",
             "--xargs-parallel",
             "10",
+            "--repeat",
+            "2",
             "--json",
             json.to_str().unwrap(),
         ],
