@@ -9,7 +9,7 @@
 //! net-snmp runs first: its CPU is read from this process's reaped children, and fanout's
 //! worker processes, once reaped, would count there too.
 
-use super::bench::{BenchFleet, execution_defaults};
+use super::bench::{BenchFleet, BenchSnmp, execution_defaults};
 use super::{CommandError, job_settings, progress_bar};
 use crate::cli::{BenchArgs, HostKeyPolicyArg, SnmpArgs};
 use crate::interrupts::Interrupts;
@@ -78,14 +78,27 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
         )
     })?;
     let scratch = tempfile::tempdir().map_err(|e| CommandError::Internal(e.to_string()))?;
-    // Only this fleet knows it; it never leaves the machine.
-    let community = format!("fanout-bench-{}", std::process::id());
-    let fleet = BenchFleet::start(&args, scratch.path(), Some(&community)).await?;
+    // Only this fleet knows them; they never leave the machine, nor appear in any output.
+    let secret = format!("fanout-bench-{}-{}", std::process::id(), rand::random::<u64>());
+    let v3 = args.snmp_version == "3";
+    let snmp = match v3 {
+        false => BenchSnmp::V2c { community: secret },
+        true => BenchSnmp::V3 {
+            user: "fanout-bench".into(),
+            auth_password: format!("{secret}-auth"),
+            priv_password: format!("{secret}-priv"),
+        },
+    };
+    let fleet = BenchFleet::start(&args, scratch.path(), Some(&snmp)).await?;
     let hosts = fleet.hosts()?;
     crate::outln!(
-        "fanout bench --snmp: {} devices, SNMPv2c GETBULK walks of ifTable and ifXTable \
+        "fanout bench --snmp: {} devices, {} GETBULK walks of ifTable and ifXTable \
          (max-repetitions {MAX_REPETITIONS}), {} per tool ({})",
         hosts.len(),
+        match v3 {
+            false => "SNMPv2c",
+            true => "SNMPv3 authPriv (SHA-256, AES-128)",
+        },
         match args.repeat.max(1) {
             1 => "one run".to_string(),
             n => format!("{n} runs"),
@@ -345,22 +358,25 @@ async fn net_snmp(
     let out = dir.join("snmpbulkwalk");
     std::fs::create_dir_all(&out).map_err(|e| internal(e.to_string()))?;
     let mut input = String::new();
-    let mut community = None;
+    let mut first = None;
     for (i, host) in hosts.iter().enumerate() {
         let snmp = host
             .snmp
             .as_ref()
             .ok_or_else(|| internal(format!("{} has no snmp settings", host.name)))?;
-        community.get_or_insert_with(|| snmp.community.expose().to_string());
+        first.get_or_insert(snmp);
         input.push_str(&format!("{i} udp:{}:{}\n", host.hostname, snmp.port));
     }
     let list = dir.join("targets");
     std::fs::write(&list, input).map_err(|e| internal(e.to_string()))?;
+    // The credentials go into a snmp.conf the tools read (SNMPCONFPATH), not on their command
+    // lines, where `ps` would show them; its persistent state stays in the scratch directory.
+    let conf_dir = dir.join("net-snmp");
+    std::fs::create_dir_all(&conf_dir).map_err(|e| internal(e.to_string()))?;
+    let conf = first.map(net_snmp_conf).unwrap_or_default();
+    std::fs::write(conf_dir.join("snmp.conf"), conf).map_err(|e| internal(e.to_string()))?;
     let walk = |table: &str| {
-        format!(
-            "\"$FANOUT_BENCH_WALK\" -v2c -c \"$FANOUT_BENCH_COMMUNITY\" -On -Oq \
-             -Cr{MAX_REPETITIONS} \"$2\" {table}"
-        )
+        format!("\"$FANOUT_BENCH_WALK\" -On -Oq -Cr{MAX_REPETITIONS} \"$2\" {table}")
     };
     // The exit status goes into the device's file: xargs only says whether any failed.
     let script = format!(
@@ -381,7 +397,8 @@ async fn net_snmp(
         .arg(&list)
         .args(["sh", "-c", &script, "sh"])
         .env("FANOUT_BENCH_WALK", snmpbulkwalk)
-        .env("FANOUT_BENCH_COMMUNITY", community.unwrap_or_default())
+        .env("SNMPCONFPATH", &conf_dir)
+        .env("SNMP_PERSISTENT_DIR", &conf_dir)
         .env("FANOUT_BENCH_OUT", &out)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -404,6 +421,22 @@ async fn net_snmp(
         })
         .collect();
     Ok((wall, cpu, reads))
+}
+
+/// net-snmp's client defaults (snmp.conf(5)) for the bench's credentials: v2c with the
+/// community, or v3 authPriv with SHA-256 and AES-128.
+fn net_snmp_conf(snmp: &fanout_common::inventory::SnmpOptions) -> String {
+    use fanout_common::inventory::SnmpVersion;
+    match snmp.version {
+        SnmpVersion::V2c => format!("defVersion 2c\ndefCommunity {}\n", snmp.community.expose()),
+        SnmpVersion::V3 => format!(
+            "defVersion 3\ndefSecurityLevel authPriv\ndefSecurityName {}\n\
+             defAuthType SHA-256\ndefAuthPassphrase {}\ndefPrivType AES\ndefPrivPassphrase {}\n",
+            snmp.user,
+            snmp.auth_password.expose(),
+            snmp.priv_password.expose()
+        ),
+    }
 }
 
 /// One device's `snmpbulkwalk -On -Oq` output for both tables, then `#exit STATUS`.
