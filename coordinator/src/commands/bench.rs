@@ -481,7 +481,10 @@ impl BenchSnmp {
         };
         let internal = |e: String| CommandError::Internal(format!("bench inventory: {e}"));
         let mut files = Vec::new();
-        for (key, password) in [("auth_password", auth_password), ("priv_password", priv_password)] {
+        for (key, password) in [
+            ("auth_password", auth_password),
+            ("priv_password", priv_password),
+        ] {
             let file = dir.join(key);
             write_private(&file, password.as_bytes()).map_err(|e| internal(e.to_string()))?;
             files.push((key, file));
@@ -491,7 +494,9 @@ impl BenchSnmp {
             serde_yaml_ng::from_str(&text).map_err(|e| internal(e.to_string()))?;
         let replaced = replace_env_keys(&mut yaml, &files);
         if replaced == 0 {
-            return Err(internal("no SNMPv3 password variables in devsim's inventory".into()));
+            return Err(internal(
+                "no SNMPv3 password variables in devsim's inventory".into(),
+            ));
         }
         let text = serde_yaml_ng::to_string(&yaml).map_err(|e| internal(e.to_string()))?;
         std::fs::write(inventory, text).map_err(|e| internal(e.to_string()))

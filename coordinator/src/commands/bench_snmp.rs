@@ -79,7 +79,11 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
     })?;
     let scratch = tempfile::tempdir().map_err(|e| CommandError::Internal(e.to_string()))?;
     // Only this fleet knows them; they never leave the machine, nor appear in any output.
-    let secret = format!("fanout-bench-{}-{}", std::process::id(), rand::random::<u64>());
+    let secret = format!(
+        "fanout-bench-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    );
     let v3 = args.snmp_version == "3";
     let snmp = match v3 {
         false => BenchSnmp::V2c { community: secret },
@@ -130,8 +134,11 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
         }
         let mut i = 0;
         let name = format!("snmpbulkwalk, xargs -P {}", args.xargs_parallel);
-        let phase = Phase::measure(&fleet, net_snmp(&snmpbulkwalk, &hosts, &args, scratch.path()))
-            .await?;
+        let phase = Phase::measure(
+            &fleet,
+            net_snmp(&snmpbulkwalk, &hosts, &args, scratch.path()),
+        )
+        .await?;
         record(i, name, phase);
         i += 1;
         match &exporter {
@@ -375,9 +382,8 @@ async fn net_snmp(
     std::fs::create_dir_all(&conf_dir).map_err(|e| internal(e.to_string()))?;
     let conf = first.map(net_snmp_conf).unwrap_or_default();
     std::fs::write(conf_dir.join("snmp.conf"), conf).map_err(|e| internal(e.to_string()))?;
-    let walk = |table: &str| {
-        format!("\"$FANOUT_BENCH_WALK\" -On -Oq -Cr{MAX_REPETITIONS} \"$2\" {table}")
-    };
+    let walk =
+        |table: &str| format!("\"$FANOUT_BENCH_WALK\" -On -Oq -Cr{MAX_REPETITIONS} \"$2\" {table}");
     // The exit status goes into the device's file: xargs only says whether any failed.
     let script = format!(
         "{{ {} && {}; }} > \"$FANOUT_BENCH_OUT/$1\" 2>&1; echo \"#exit $?\" >> \"$FANOUT_BENCH_OUT/$1\"",
@@ -643,7 +649,11 @@ mod tests {
             fleet_cpu: Some(Duration::from_millis(500)),
             reads: reads.clone(),
         };
-        let r = summarise("t", &phase(Duration::from_millis(20)), &[Some(10), Some(10)]);
+        let r = summarise(
+            "t",
+            &phase(Duration::from_millis(20)),
+            &[Some(10), Some(10)],
+        );
         assert_eq!((r.failures, r.mismatched, r.varbinds), (1, 1, 19));
         assert!((r.client_cpu_ms_per_device - 10.0).abs() < 1e-9);
         assert!((r.client_cpu_percent - 2.0).abs() < 1e-9);
