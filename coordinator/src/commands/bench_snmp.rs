@@ -211,8 +211,10 @@ pub async fn run(args: BenchArgs, interrupts: Interrupts) -> Result<u8, CommandE
             results.push(result);
         }
     }
-    if rounds > 1 {
-        crate::outln!("medians of {rounds} rounds; failed: the worst round's");
+    // Rounds that ran whole: fewer than asked when interrupted.
+    let whole = results.first().map_or(0, |r| r.runs);
+    if whole > 1 {
+        crate::outln!("medians of {whole} rounds; failed: the worst round's");
     }
     // What bounds the wall time: client and fleet share this machine's cores.
     crate::outln!(
