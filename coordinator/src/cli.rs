@@ -571,7 +571,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub latency: Duration,
 
-    /// Runs per style; the table shows the median.
+    /// Runs per style (with `--snmp`: rounds of every tool); the table shows the median.
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
 
@@ -610,6 +610,12 @@ pub struct BenchArgs {
     /// `--snmp`: parallel `snmpbulkwalk` processes (`xargs -P`), and snmp_exporter scrapes.
     #[arg(long, default_value_t = 100)]
     pub xargs_parallel: usize,
+
+    /// `--snmp`: the SNMP version every tool polls with: `2c` (a community), or `3` (authPriv,
+    /// SHA-256 and AES-128, a user the bench makes up; snmp_exporter's row too, from its module
+    /// configuration).
+    #[arg(long, default_value = "2c", value_parser = ["2c", "3"])]
+    pub snmp_version: String,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

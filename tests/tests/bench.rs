@@ -62,6 +62,17 @@ async fn a_small_bench_runs_every_style_without_failures() {
 /// each, none lost or twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_snmp_bench_reads_the_same_varbinds_with_both_tools() {
+    snmp_bench("2c").await;
+}
+
+/// The same over SNMPv3 authPriv (SHA-256, AES-128): devsim as the agent, net-snmp and the
+/// exporter configured for the bench's made-up user, fanout from the inventory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_snmp_bench_over_v3_auth_priv_reads_the_same_varbinds() {
+    snmp_bench("3").await;
+}
+
+async fn snmp_bench(version: &str) {
     if !on_path("snmpbulkwalk") {
         fanout_tests::cannot_run("net-snmp is not installed (apt-get install snmp)");
         return;
@@ -78,6 +89,10 @@ async fn the_snmp_bench_reads_the_same_varbinds_with_both_tools() {
             "1,2",
             "--xargs-parallel",
             "10",
+            "--repeat",
+            "2",
+            "--snmp-version",
+            version,
             "--json",
             json.to_str().unwrap(),
         ],
@@ -117,9 +132,19 @@ async fn the_snmp_bench_reads_the_same_varbinds_with_both_tools() {
         assert_eq!(r["duplicated_varbinds"], 0, "{r}");
         assert_eq!(r["varbinds"].as_u64(), Some(varbinds), "{r}");
         assert!(r["client_cpu_ms_per_device"].as_f64().unwrap() > 0.0, "{r}");
+        assert_eq!(r["runs"], 2, "{r}");
+        // The fleet runs in its own process: its CPU during each tool's run is shown.
+        assert!(r["fleet_cpu_percent"].as_f64().unwrap() > 0.0, "{r}");
     }
-    // The community the fleet answers to is the bench's own; it is never printed.
+    assert!(run.stdout.contains("medians of 2 rounds"), "{}", run.stdout);
+    // The community or passwords the fleet answers to are the bench's own; never printed.
     assert!(!run.stdout.contains("fanout-bench-"), "{}", run.stdout);
+    assert!(!run.stderr.contains("fanout-bench-"), "{}", run.stderr);
+    let header = match version {
+        "3" => "SNMPv3 authPriv",
+        _ => "SNMPv2c",
+    };
+    assert!(run.stdout.contains(header), "{}", run.stdout);
 }
 
 fn on_path(tool: &str) -> bool {

@@ -313,12 +313,12 @@ impl BenchFleet {
         Ok(super::select_hosts(&selection)?.hosts)
     }
 
-    /// With `snmp_community`, every device also answers SNMPv2c with it and the inventory
+    /// With `snmp`, every device also answers SNMP with those credentials and the inventory
     /// says so.
     pub(super) async fn start(
         args: &BenchArgs,
         dir: &Path,
-        snmp_community: Option<&str>,
+        snmp: Option<&BenchSnmp>,
     ) -> Result<Self, CommandError> {
         let inventory = dir.join("fleet.yaml");
         let known_hosts = dir.join("known_hosts");
@@ -328,8 +328,22 @@ impl BenchFleet {
             .with_file_name("fanout-devsim");
         if devsim.is_file() {
             let mut command = tokio::process::Command::new(&devsim);
-            if let Some(community) = snmp_community {
-                command.args(["--snmp-community", community]);
+            match snmp {
+                Some(BenchSnmp::V2c { community }) => {
+                    command.args(["--snmp-community", community]);
+                }
+                // The passwords through the environment devsim reads them from, never argv.
+                Some(BenchSnmp::V3 {
+                    user,
+                    auth_password,
+                    priv_password,
+                }) => {
+                    command
+                        .args(["--snmp-v3", &format!("{user}:sha256:aes128")])
+                        .env(DEVSIM_AUTH_ENV, auth_password)
+                        .env(DEVSIM_PRIV_ENV, priv_password);
+                }
+                None => {}
             }
             let mut child = command
                 .args(["--count", &args.devices.to_string(), "--port", "0"])
@@ -355,6 +369,9 @@ impl BenchFleet {
                 Ok(Ok(Some(line))) if line.starts_with("serving") => {}
                 other => return Err(internal(format!("fanout-devsim did not start: {other:?}"))),
             }
+            if let Some(snmp) = snmp {
+                snmp.passwords_from_files(&inventory, dir)?;
+            }
             return Ok(Self {
                 inventory,
                 known_hosts,
@@ -370,14 +387,17 @@ impl BenchFleet {
         })
         .await
         .map_err(|e| internal(e.to_string()))?;
-        if let Some(community) = snmp_community {
+        if let Some(snmp) = snmp {
             fleet
-                .serve_snmp(community)
+                .serve_snmp_with(snmp.devsim_config())
                 .map_err(|e| internal(e.to_string()))?;
         }
         fleet
             .write_inventory(&inventory)
             .map_err(|e| internal(e.to_string()))?;
+        if let Some(snmp) = snmp {
+            snmp.passwords_from_files(&inventory, dir)?;
+        }
         std::fs::write(&known_hosts, fleet.known_hosts()).map_err(|e| internal(e.to_string()))?;
         Ok(Self {
             inventory,
@@ -408,6 +428,121 @@ impl BenchFleet {
     }
 }
 
+/// The environment variables devsim reads its SNMPv3 user's passwords from (its defaults).
+const DEVSIM_AUTH_ENV: &str = "DEVSIM_SNMP_AUTH_PASSWORD";
+const DEVSIM_PRIV_ENV: &str = "DEVSIM_SNMP_PRIV_PASSWORD";
+
+/// The SNMP credentials a bench fleet answers to: made up per run, known only to the bench.
+pub(super) enum BenchSnmp {
+    V2c {
+        community: String,
+    },
+    /// authPriv: SHA-256 authentication, AES-128 privacy.
+    V3 {
+        user: String,
+        auth_password: String,
+        priv_password: String,
+    },
+}
+
+impl BenchSnmp {
+    fn devsim_config(&self) -> fanout_devsim::SnmpConfig {
+        match self {
+            BenchSnmp::V2c { community } => fanout_devsim::SnmpConfig::v2c(community),
+            BenchSnmp::V3 {
+                user,
+                auth_password,
+                priv_password,
+            } => fanout_devsim::SnmpConfig {
+                community: None,
+                users: vec![fanout_devsim::SnmpUser {
+                    name: user.clone(),
+                    auth: fanout_devsim::SnmpAuth::Sha256,
+                    auth_password: auth_password.clone(),
+                    auth_password_env: DEVSIM_AUTH_ENV.into(),
+                    priv_password: Some(priv_password.clone()),
+                    priv_password_env: DEVSIM_PRIV_ENV.into(),
+                }],
+            },
+        }
+    }
+
+    /// devsim's inventory names the variables its passwords came from, which this process
+    /// does not have (setting them here would race the runtime's threads): point the
+    /// inventory at files holding them instead, written owner-only beside it.
+    fn passwords_from_files(&self, inventory: &Path, dir: &Path) -> Result<(), CommandError> {
+        let BenchSnmp::V3 {
+            auth_password,
+            priv_password,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        let internal = |e: String| CommandError::Internal(format!("bench inventory: {e}"));
+        let mut files = Vec::new();
+        for (key, password) in [
+            ("auth_password", auth_password),
+            ("priv_password", priv_password),
+        ] {
+            let file = dir.join(key);
+            write_private(&file, password.as_bytes()).map_err(|e| internal(e.to_string()))?;
+            files.push((key, file));
+        }
+        let text = std::fs::read_to_string(inventory).map_err(|e| internal(e.to_string()))?;
+        let mut yaml: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&text).map_err(|e| internal(e.to_string()))?;
+        let replaced = replace_env_keys(&mut yaml, &files);
+        if replaced == 0 {
+            return Err(internal(
+                "no SNMPv3 password variables in devsim's inventory".into(),
+            ));
+        }
+        let text = serde_yaml_ng::to_string(&yaml).map_err(|e| internal(e.to_string()))?;
+        std::fs::write(inventory, text).map_err(|e| internal(e.to_string()))
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(bytes)
+}
+
+/// Replaces every `KEY_env: VAR` with `KEY_file: FILE` for the given keys, at any depth;
+/// returns how many it replaced.
+fn replace_env_keys(yaml: &mut serde_yaml_ng::Value, files: &[(&str, PathBuf)]) -> usize {
+    let mut replaced = 0;
+    match yaml {
+        serde_yaml_ng::Value::Mapping(map) => {
+            for (key, file) in files {
+                if map.remove(format!("{key}_env")).is_some() {
+                    map.insert(
+                        format!("{key}_file").into(),
+                        file.display().to_string().into(),
+                    );
+                    replaced += 1;
+                }
+            }
+            for (_, value) in map.iter_mut() {
+                replaced += replace_env_keys(value, files);
+            }
+        }
+        serde_yaml_ng::Value::Sequence(items) => {
+            for item in items {
+                replaced += replace_env_keys(item, files);
+            }
+        }
+        _ => {}
+    }
+    replaced
+}
+
 /// The execution flags as `fanout run` has them when none is given: the bench states only
 /// where it differs, so a changed default (the output cap, the retries) reaches it too.
 pub(super) fn execution_defaults() -> ExecutionArgs {
@@ -433,5 +568,24 @@ mod tests {
         );
         assert_eq!(defaults.command_timeout, Duration::from_secs(60));
         assert_eq!(defaults.retries, 0);
+    }
+
+    #[test]
+    fn password_variables_become_files_at_any_depth() {
+        let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+            "defaults:\n  snmp:\n    version: '3'\n    auth_password_env: A\n    \
+             priv_password_env: P\nhosts:\n  r1: {}\n",
+        )
+        .unwrap();
+        let files = [
+            ("auth_password", PathBuf::from("/s/auth")),
+            ("priv_password", PathBuf::from("/s/priv")),
+        ];
+        assert_eq!(replace_env_keys(&mut yaml, &files), 2);
+        let snmp = &yaml["defaults"]["snmp"];
+        assert_eq!(snmp["auth_password_file"].as_str(), Some("/s/auth"));
+        assert_eq!(snmp["priv_password_file"].as_str(), Some("/s/priv"));
+        assert!(snmp.get("auth_password_env").is_none());
+        assert_eq!(snmp["version"].as_str(), Some("3"));
     }
 }

@@ -12,7 +12,7 @@
 use super::CommandError;
 use super::bench_snmp::{MAX_REPETITIONS, Read, TABLES};
 use crate::process_usage::ProcessUsage;
-use fanout_common::inventory::Host;
+use fanout_common::inventory::{Host, SnmpOptions, SnmpVersion};
 use futures::StreamExt as _;
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -80,12 +80,27 @@ pub(super) fn locate() -> Option<PathBuf> {
 }
 
 /// The exporter's configuration (0.21's format: the module carries its own auth): walk both
-/// tables with the same GETBULK size, timeout and retries as fanout's defaults.
-fn config(community: &str) -> String {
+/// tables with the same GETBULK size, timeout and retries as fanout's defaults, with the
+/// bench's v2c community or v3 authPriv user (SHA-256, AES-128).
+fn config(snmp: &SnmpOptions) -> String {
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let auth = match snmp.version {
+        SnmpVersion::V2c => format!(
+            "  version: 2\n  auth:\n    community: {}\n",
+            quoted(snmp.community.expose())
+        ),
+        SnmpVersion::V3 => format!(
+            "  version: 3\n  auth:\n    username: {}\n    security_level: authPriv\n    \
+             auth_protocol: SHA256\n    password: {}\n    priv_protocol: AES\n    \
+             priv_password: {}\n",
+            quoted(&snmp.user),
+            quoted(snmp.auth_password.expose()),
+            quoted(snmp.priv_password.expose())
+        ),
+    };
     let mut yaml = format!(
-        "{MODULE}:\n  version: 2\n  max_repetitions: {MAX_REPETITIONS}\n  retries: 1\n  \
-         timeout: 2s\n  auth:\n    community: {}\n  walk:\n",
-        serde_json::to_string(community).unwrap_or_default()
+        "{MODULE}:\n{auth}  max_repetitions: {MAX_REPETITIONS}\n  retries: 1\n  timeout: 2s\n  \
+         walk:\n"
     );
     for table in TABLES {
         yaml.push_str(&format!("  - {table}.1\n"));
@@ -110,13 +125,12 @@ pub(super) async fn run(
     dir: &Path,
 ) -> Result<(Duration, Duration, Vec<Read>), CommandError> {
     let internal = |e: String| CommandError::Internal(format!("snmp_exporter run: {e}"));
-    let community = hosts
+    let snmp = hosts
         .first()
-        .and_then(|h| h.snmp.as_ref())
-        .map(|s| s.community.expose().to_string())
-        .unwrap_or_default();
+        .and_then(|h| h.snmp.clone())
+        .ok_or_else(|| internal("the hosts have no snmp settings".into()))?;
     let config_file = dir.join("snmp.yml");
-    std::fs::write(&config_file, config(&community)).map_err(|e| internal(e.to_string()))?;
+    std::fs::write(&config_file, config(&snmp)).map_err(|e| internal(e.to_string()))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| internal(e.to_string()))?
@@ -243,7 +257,31 @@ mod tests {
 
     #[test]
     fn the_module_maps_every_column_once() {
-        let yaml = config("c\"o");
+        let v2c = SnmpOptions {
+            version: SnmpVersion::V2c,
+            port: 161,
+            community: fanout_common::Secret::new("c\"o"),
+            user: String::new(),
+            auth: None,
+            auth_password: Default::default(),
+            privacy: None,
+            priv_password: Default::default(),
+        };
+        let v3 = SnmpOptions {
+            version: SnmpVersion::V3,
+            community: Default::default(),
+            user: "u".into(),
+            auth_password: fanout_common::Secret::new("a: b"),
+            priv_password: fanout_common::Secret::new("p"),
+            ..v2c.clone()
+        };
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&config(&v3)).unwrap();
+        let auth = &value[MODULE]["auth"];
+        assert_eq!(value[MODULE]["version"].as_u64(), Some(3));
+        assert_eq!(auth["security_level"].as_str(), Some("authPriv"));
+        assert_eq!(auth["password"].as_str(), Some("a: b"));
+        assert_eq!(auth["priv_password"].as_str(), Some("p"));
+        let yaml = config(&v2c);
         let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
         let module = &value[MODULE];
         assert_eq!(module["auth"]["community"].as_str(), Some("c\"o"));
