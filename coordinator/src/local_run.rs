@@ -131,9 +131,22 @@ pub async fn run_local(
     }
     let wall = started.elapsed();
     let worker_usage = cluster.worker_usage();
-    let mut unfinished = shared.unfinished(&job_id);
-    unfinished.sort();
     let reassigned = shared.reassigned(&job_id);
+    // The scheduler counts a host done before its record reaches `results`, so a loop that
+    // ended on "nothing in flight" may leave records on their way: without them those hosts
+    // would be neither recorded nor unfinished. Taking the job off the scheduler drops its
+    // sink; the channel then ends once the last record handed over has arrived (as in
+    // `fanout serve`), and every host is in exactly one of the two.
+    let removed = shared.remove_job(&job_id).await;
+    while let Some(record) = results.recv().await {
+        if recorder_tx
+            .send(HostRecord::from_job_record(record))
+            .is_err()
+        {
+            break;
+        }
+    }
+    let unfinished = removed.unfinished;
     let worker_pids = cluster.worker_pids().to_vec();
     let workers_lost = cluster.workers_lost();
     cluster.shutdown("job finished").await;
