@@ -497,22 +497,12 @@ fn push_line(out: &mut Vec<u8>, varbind: &VarBind) {
 /// (those were a sixth of a worker's CPU in `fanout bench --snmp`).
 fn oid_text(oid: &async_snmp::Oid) -> String {
     let mut text = String::with_capacity(oid.len() * 4);
-    let mut digits = [0u8; 10];
+    let mut digits = itoa::Buffer::new();
     for (i, &arc) in oid.arcs().iter().enumerate() {
         if i > 0 {
             text.push('.');
         }
-        let (mut n, mut at) = (arc, digits.len());
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        // ASCII digits are always UTF-8.
-        text.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+        text.push_str(digits.format(arc));
     }
     text
 }
