@@ -56,21 +56,8 @@ async fn backup_pushes_over_https_verifying_the_server_and_guarding_credentials(
         &["--redirect-to", &to],
     );
 
-    let fleet = Lab::start(FleetConfig {
-        count: 3,
-        port: 0,
-        seed: 5,
-        ..FleetConfig::default()
-    })
-    .await;
-    let repo = dir.path().join("repo");
-    let run = Backup {
-        fleet: &fleet,
-        repo: &repo,
-        known_hosts: dir.path().join("known_hosts"),
-    };
-    let first = run.go(&[], &[]).await;
-    assert_eq!(first.code, Some(0), "{}", first.all_output());
+    let run = Backup::first(dir.path(), 3, 5).await;
+    let repo = &run.repo;
     for (name, url) in [
         (
             "origin",
@@ -85,7 +72,7 @@ async fn backup_pushes_over_https_verifying_the_server_and_guarding_credentials(
             format!("https://127.0.0.1:{}/configs.git", redirector.port),
         ),
     ] {
-        git(Some(&repo), &["remote", "add", name, &url]).expect("git remote add");
+        git(Some(repo), &["remote", "add", name, &url]).expect("git remote add");
     }
     let ca = pki.ca.to_str().unwrap();
     let remote_head = || {
@@ -157,12 +144,12 @@ async fn backup_pushes_over_https_verifying_the_server_and_guarding_credentials(
         !pushed.all_output().contains(&basic),
         "the Authorization header was logged"
     );
-    assert_eq!(remote_head(), git(Some(&repo), &["rev-parse", "HEAD"]));
-    let changed = fleet.fleet.dynamics().churn().step(100.0, 2);
+    assert_eq!(remote_head(), git(Some(repo), &["rev-parse", "HEAD"]));
+    let changed = run.fleet.fleet.dynamics().churn().step(100.0, 2);
     assert_eq!(changed.len(), 3);
     let moved = run.go(&["--push", "moved", "--push-ca", ca], &good).await;
     assert_eq!(moved.code, Some(0), "{}", moved.all_output());
-    assert_eq!(remote_head(), git(Some(&repo), &["rev-parse", "HEAD"]));
+    assert_eq!(remote_head(), git(Some(repo), &["rev-parse", "HEAD"]));
     let log = git(Some(&remote), &["log", "--format=%s", "main"]).unwrap();
     assert_eq!(
         log.lines().count(),
@@ -215,21 +202,8 @@ async fn hostile_https_servers_get_a_bounded_quiet_failure() {
     }
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path());
-    let fleet = Lab::start(FleetConfig {
-        count: 1,
-        port: 0,
-        seed: 6,
-        ..FleetConfig::default()
-    })
-    .await;
-    let repo = dir.path().join("repo");
-    let run = Backup {
-        fleet: &fleet,
-        repo: &repo,
-        known_hosts: dir.path().join("known_hosts"),
-    };
-    let first = run.go(&[], &[]).await;
-    assert_eq!(first.code, Some(0), "{}", first.all_output());
+    let run = Backup::first(dir.path(), 1, 6).await;
+    let repo = &run.repo;
     let good = [
         ("FANOUT_GIT_USERNAME", USER),
         ("FANOUT_GIT_PASSWORD", PASSWORD),
@@ -250,7 +224,7 @@ async fn hostile_https_servers_get_a_bounded_quiet_failure() {
     ] {
         let server = Hostile::start(&pki, dir.path(), mode);
         let url = format!("https://127.0.0.1:{}/configs.git", server.port);
-        git(Some(&repo), &["remote", "add", mode, &url]).expect("git remote add");
+        git(Some(repo), &["remote", "add", mode, &url]).expect("git remote add");
         let started = std::time::Instant::now();
         let pushed = run
             .go_within(
@@ -285,7 +259,7 @@ async fn hostile_https_servers_get_a_bounded_quiet_failure() {
     // for an unknown CA (--push-ca would not help).
     let server = Hostile::start_with(&pki.expired, &pki.key, dir.path(), "echo", "expired");
     let url = format!("https://127.0.0.1:{}/configs.git", server.port);
-    git(Some(&repo), &["remote", "add", "expired", &url]).expect("git remote add");
+    git(Some(repo), &["remote", "add", "expired", &url]).expect("git remote add");
     let expired = run.go(&["--push", "expired", "--push-ca", ca], &good).await;
     assert_eq!(expired.code, Some(1), "{}", expired.all_output());
     assert!(
@@ -316,13 +290,33 @@ impl Hostile {
     }
 }
 
-struct Backup<'a> {
-    fleet: &'a Lab,
-    repo: &'a Path,
+/// `fanout backup` of a devsim fleet into `repo`, run again with extra flags by each step.
+struct Backup {
+    fleet: Lab,
+    repo: PathBuf,
     known_hosts: PathBuf,
 }
 
-impl Backup<'_> {
+impl Backup {
+    /// A fleet of `count` devices backed up once into `dir/repo`, before anything is pushed.
+    async fn first(dir: &Path, count: usize, seed: u64) -> Self {
+        let fleet = Lab::start(FleetConfig {
+            count,
+            port: 0,
+            seed,
+            ..FleetConfig::default()
+        })
+        .await;
+        let backup = Backup {
+            fleet,
+            repo: dir.join("repo"),
+            known_hosts: dir.join("known_hosts"),
+        };
+        let first = backup.go(&[], &[]).await;
+        assert_eq!(first.code, Some(0), "{}", first.all_output());
+        backup
+    }
+
     async fn go(&self, extra: &[&str], env: &[(&str, &str)]) -> Finished {
         self.go_within(extra, env, DEADLINE).await
     }

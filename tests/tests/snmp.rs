@@ -354,6 +354,34 @@ async fn snmp_lab(count: usize) -> fanout_tests::Lab {
     lab
 }
 
+/// `fanout run` of `sysName.0` and `walks` over a devsim fleet through two worker processes,
+/// JSON on stdout and the results under `out`. A loaded CI machine answers slowly: the timeout
+/// and retries are generous, since silence is not what these tests are about.
+fn fleet_poll_args(lab: &fanout_tests::Lab, out: &Path, walks: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["run", "-i", &lab.inventory_arg(), "--snmp-get", "sysName.0"]
+        .map(String::from)
+        .to_vec();
+    args.extend(walks.iter().map(|s| s.to_string()));
+    args.extend(
+        [
+            "--snmp-timeout",
+            "5s",
+            "--snmp-retries",
+            "2",
+            "--workers",
+            "2",
+            "--connect-rate",
+            "0",
+            "--format",
+            "json",
+            "--output",
+        ]
+        .map(String::from),
+    );
+    args.push(out.to_string_lossy().into_owned());
+    args
+}
+
 /// Each varbind's OID and value text, in order, as `snmpbulkwalk -On -Oqv`-style lines.
 fn oids_of(varbinds: &[serde_json::Value]) -> Vec<String> {
     varbinds
@@ -366,33 +394,20 @@ fn oids_of(varbinds: &[serde_json::Value]) -> Vec<String> {
 async fn five_hundred_devsim_devices_walked_through_workers_lose_and_repeat_nothing() {
     let lab = snmp_lab(500).await;
     let out = lab.dir.path().join("out");
-    let run = fanout(
+    let args = fleet_poll_args(
+        &lab,
+        &out,
         &[
-            "run",
-            "-i",
-            &lab.inventory_arg(),
-            "--snmp-get",
-            "sysName.0",
             "--snmp-walk",
             "IF-MIB::ifOperStatus",
             "--snmp-walk",
             "IF-MIB::ifXTable",
             "--snmp-max-repetitions",
             "50",
-            // A loaded CI machine answers slowly; silence is not what this test is about.
-            "--snmp-timeout",
-            "5s",
-            "--snmp-retries",
-            "2",
-            "--workers",
-            "2",
-            "--connect-rate",
-            "0",
-            "--output",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
         ],
+    );
+    let run = fanout(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         Duration::from_secs(120),
     )
     .await;
@@ -651,30 +666,18 @@ async fn devsim_v3_auth_priv_through_workers_matches_net_snmp_and_a_wrong_passwo
         ("FANOUT_T_DEVSIM_AUTH", DEVSIM_AUTH),
         ("FANOUT_T_DEVSIM_PRIV", DEVSIM_PRIV),
     ];
-    let run = fanout_tests::RunningFanout::start_with_env(
+    let args = fleet_poll_args(
+        &lab,
+        &out,
         &[
-            "run",
-            "-i",
-            &lab.inventory_arg(),
-            "--snmp-get",
-            "sysName.0",
             "--snmp-walk",
             "IF-MIB::ifTable",
             "--snmp-max-repetitions",
             "25",
-            "--snmp-timeout",
-            "5s",
-            "--snmp-retries",
-            "2",
-            "--workers",
-            "2",
-            "--connect-rate",
-            "0",
-            "--output",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
         ],
+    );
+    let run = fanout_tests::RunningFanout::start_with_env(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         &env,
     )
     .finish(Duration::from_secs(120))
