@@ -442,11 +442,19 @@ impl Store {
             return super::https::with_https(&target.https, || self.push_to(&target.remote))
                 .map_err(|e| self.git(git2::Error::from_str(&e)))?;
         }
-        if url.starts_with("http://") || url.starts_with("git://") {
-            // The URL is not repeated: it may hold a password.
-            let scheme = url.split_once(':').map_or("", |(s, _)| s);
+        // Any other scheme libgit2 would take is refused, not only the ones known today: a
+        // transport of its own would carry the URL's credentials and the configurations
+        // unchecked. The URL is not repeated: it may hold a password.
+        if let Some((scheme, _)) = url.split_once("://")
+            && scheme != "file"
+        {
+            let why = if matches!(scheme, "http" | "git") {
+                "unencrypted"
+            } else {
+                "not supported"
+            };
             return Err(self.git(git2::Error::from_str(&format!(
-                "remote {} is {scheme}://, unencrypted: fanout pushes to a local path, file://, \
+                "remote {} is {scheme}://, {why}: fanout pushes to a local path, file://, \
                  ssh:// or https:// only",
                 target.remote
             ))));
@@ -773,6 +781,16 @@ mod push_tests {
         )
         .unwrap();
         store.commit(Vec::new()).unwrap();
+        let target = |name: &str| PushTarget {
+            remote: name.into(),
+            ssh: SshSettings {
+                key: Default::default(),
+                key_path: String::new(),
+                passphrase: Default::default(),
+                known_hosts: dir.path().join("known_hosts"),
+            },
+            https: Default::default(),
+        };
         for (name, url) in [
             (
                 "upper",
@@ -782,21 +800,17 @@ mod push_tests {
             ("git", format!("GIT://127.0.0.1:{port}/x.git")),
         ] {
             store.repo.remote(name, &url).unwrap();
-            let target = PushTarget {
-                remote: name.into(),
-                ssh: SshSettings {
-                    key: Default::default(),
-                    key_path: String::new(),
-                    passphrase: Default::default(),
-                    known_hosts: dir.path().join("known_hosts"),
-                },
-                https: Default::default(),
-            };
-            let refused = store.push(&target).unwrap_err().to_string();
+            let refused = store.push(&target(name)).unwrap_err().to_string();
             assert!(refused.contains("unencrypted"), "{url}: {refused}");
             assert!(!refused.contains("pw-in-url"), "{refused}");
             let connections = connected.load(std::sync::atomic::Ordering::SeqCst);
             assert_eq!(connections, 0, "{url}: something connected");
         }
+        // Nor any scheme fanout does not carry itself.
+        let url = format!("FTP://127.0.0.1:{port}/x.git");
+        store.repo.remote("ftp", &url).unwrap();
+        let refused = store.push(&target("ftp")).unwrap_err().to_string();
+        assert!(refused.contains("ftp://, not supported"), "{refused}");
+        assert_eq!(connected.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }
