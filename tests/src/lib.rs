@@ -276,3 +276,18 @@ pub fn cannot_run(why: &str) {
     assert!(!under_ci(), "CI is set and this test cannot run: {why}");
     eprintln!("skipped: {why}");
 }
+
+/// The git CLI in `repo` (any owner's repository is taken as safe: tests run as root over
+/// repositories a test user owns); its trimmed stdout, `None` when git fails.
+pub fn git(repo: Option<&Path>, args: &[&str]) -> Option<String> {
+    let mut command = std::process::Command::new("git");
+    command.args(["-c", "safe.directory=*"]);
+    if let Some(repo) = repo {
+        command.arg("-C").arg(repo);
+    }
+    let output = command.args(args).output().expect("git runs");
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}

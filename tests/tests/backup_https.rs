@@ -9,7 +9,7 @@
 //! passes without checking anything (`.ci/run` installs both).
 
 use fanout_devsim::FleetConfig;
-use fanout_tests::{Finished, Lab, RunningFanout};
+use fanout_tests::{Finished, Lab, RunningFanout, git};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use std::ffi::OsString;
 use std::io::BufRead;
@@ -450,17 +450,4 @@ impl Drop for ScriptServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The git CLI; its trimmed stdout, `None` when git fails.
-fn git(repo: Option<&Path>, args: &[&str]) -> Option<String> {
-    let mut command = Command::new("git");
-    if let Some(repo) = repo {
-        command.arg("-C").arg(repo);
-    }
-    let output = command.args(args).output().expect("git runs");
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }

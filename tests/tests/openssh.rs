@@ -5,7 +5,7 @@
 //! Without either, the test says so and passes without checking anything.
 
 use fanout_devsim::{FleetConfig, running_config};
-use fanout_tests::{Finished, Lab, closed_port, fanout, json_lines, wait_until};
+use fanout_tests::{Finished, Lab, closed_port, fanout, git, json_lines, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -228,21 +228,6 @@ async fn backup_pushes_over_ssh_to_a_real_openssh_checking_its_host_key() {
         "the first backup and the change"
     );
     git(Some(&remote), &["fsck", "--strict"]).expect("the remote passes git fsck");
-}
-
-/// The git CLI (as root, so the test user's repository is declared safe); its trimmed stdout,
-/// `None` when git fails.
-fn git(repo: Option<&Path>, args: &[&str]) -> Option<String> {
-    let mut command = std::process::Command::new("git");
-    command.args(["-c", "safe.directory=*"]);
-    if let Some(repo) = repo {
-        command.arg("-C").arg(repo);
-    }
-    let output = command.args(args).output().expect("git runs");
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 async fn jump_to_a_simulated_router(lab: &OpensshLab) {
