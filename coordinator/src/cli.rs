@@ -270,9 +270,9 @@ pub struct HttpArgs {
 #[derive(Args, Clone)]
 #[command(next_help_heading = "SNMP polling")]
 pub struct SnmpArgs {
-    /// GET this object on every host: a numeric OID or a built-in name (`sysDescr.0`,
-    /// `IF-MIB::ifOperStatus.1`; MIB files are not loaded). Repeat for several. The host's
-    /// `snmp:` inventory section says how (version, community or v3 user, port).
+    /// GET this object on every host: a numeric OID, a built-in name (`sysDescr.0`,
+    /// `IF-MIB::ifOperStatus.1`) or a name from the --mibs files. Repeat for several. The
+    /// host's `snmp:` inventory section says how (version, community or v3 user, port).
     #[arg(long = "snmp-get", value_name = "OID", id = "snmp_gets")]
     pub gets: Vec<String>,
 
@@ -281,6 +281,13 @@ pub struct SnmpArgs {
     /// varbind and line, with its type.
     #[arg(long = "snmp-walk", value_name = "OID", id = "snmp_walks")]
     pub walks: Vec<String>,
+
+    /// Load the MIB modules in this directory (SMIv1/SMIv2 files named after their module),
+    /// so their object names work in --snmp-get/--snmp-walk and name what comes back.
+    /// Repeat for several; the first directory with a module wins. Without it, numeric OIDs
+    /// and the built-in table of common objects.
+    #[arg(long = "mibs", value_name = "DIR")]
+    pub mibs: Vec<PathBuf>,
 
     /// Varbinds asked for in each GETBULK of a walk.
     #[arg(long, value_name = "N", default_value_t = 25,
@@ -306,6 +313,7 @@ impl Default for SnmpArgs {
         Self {
             gets: Vec::new(),
             walks: Vec::new(),
+            mibs: Vec::new(),
             snmp_max_repetitions: 25,
             snmp_timeout: Duration::from_secs(2),
             snmp_retries: 1,
@@ -518,6 +526,11 @@ pub struct MonitorArgs {
     #[arg(long, value_name = "N", default_value_t = 25,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub snmp_max_repetitions: u32,
+
+    /// SNMP checks: load the MIB modules in this directory, so the checks' `walk`,
+    /// `index_by` and `utilisation_of` may name their objects. Repeat for several.
+    #[arg(long = "mibs", value_name = "DIR")]
+    pub mibs: Vec<PathBuf>,
 
     #[command(flatten)]
     pub execution: ExecutionArgs,

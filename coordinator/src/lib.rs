@@ -13,6 +13,7 @@ pub mod interrupts;
 pub mod job;
 pub mod local_cluster;
 pub mod local_run;
+pub mod mibs;
 pub mod monitor_job;
 pub mod output;
 pub mod output_tree;

@@ -1,19 +1,24 @@
 //! `fanout run --snmp-get/--snmp-walk`: the SNMP part of a job, checked before anything is
-//! sent. Names are turned into numeric OIDs here (an unknown one is bad input, exit 2), and
+//! sent. Names are turned into numeric OIDs here (an unknown one is bad input, exit 2), the
+//! workers get the names of MIB files loaded with `--mibs` for what they will read back, and
 //! every selected host must say in the inventory how to reach it over SNMP.
 
 use crate::cli::SnmpArgs;
 use crate::commands::CommandError;
 use fanout_common::inventory::Host;
 use fanout_common::proto::{SnmpJob, SnmpOp, SnmpRequest};
-use fanout_common::snmp_names;
+use fanout_common::snmp_names::Names;
 
 /// How many hosts without `snmp:` settings an error names before it counts the rest.
 const NAMED_HOSTS: usize = 5;
 
 /// The job's SNMP requests (gets first, then walks, each in the order given), or `None` when
-/// the run has none.
-pub fn build(args: &SnmpArgs, hosts: &[Host]) -> Result<Option<SnmpJob>, CommandError> {
+/// the run has none. `names` are the built-in table and any MIB files loaded.
+pub fn build(
+    args: &SnmpArgs,
+    names: &Names,
+    hosts: &[Host],
+) -> Result<Option<SnmpJob>, CommandError> {
     if args.gets.is_empty() && args.walks.is_empty() {
         return Ok(None);
     }
@@ -27,8 +32,9 @@ pub fn build(args: &SnmpArgs, hosts: &[Host]) -> Result<Option<SnmpJob>, Command
         .iter()
         .map(|o| (SnmpOp::Walk, "--snmp-walk", "snmp-walk", o));
     for (op, flag, verb, text) in ops.chain(walks) {
-        let oid =
-            snmp_names::resolve(text).map_err(|e| CommandError::Input(format!("{flag} {e}")))?;
+        let oid = names
+            .resolve(text)
+            .map_err(|e| CommandError::Input(format!("{flag} {e}")))?;
         requests.push(SnmpRequest {
             op: op as i32,
             oid,
@@ -52,7 +58,9 @@ pub fn build(args: &SnmpArgs, hosts: &[Host]) -> Result<Option<SnmpJob>, Command
             missing[..missing.len().min(NAMED_HOSTS)].join(", ")
         )));
     }
+    let names = requests.iter().flat_map(|r| names.under(&r.oid)).collect();
     Ok(Some(SnmpJob {
+        names,
         requests,
         max_repetitions: args.snmp_max_repetitions,
         timeout_ms: u64::try_from(args.snmp_timeout.as_millis()).unwrap_or(u64::MAX),
@@ -94,6 +102,7 @@ mod tests {
     fn names_become_numbers_and_labels_keep_what_was_written() {
         let job = build(
             &args(&["sysDescr.0"], &["IF-MIB::ifTable"]),
+            Names::builtin(),
             &[polled("r1")],
         )
         .unwrap()
@@ -111,14 +120,22 @@ mod tests {
             ]
         );
         assert_eq!(job.max_repetitions, 25);
-        assert!(build(&args(&[], &[]), &[]).unwrap().is_none());
+        assert!(
+            build(&args(&[], &[]), Names::builtin(), &[])
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn unknown_names_and_hosts_without_settings_are_bad_input() {
-        let e = build(&args(&["ifOperStatsu.1"], &[]), &[polled("r1")])
-            .unwrap_err()
-            .to_string();
+        let e = build(
+            &args(&["ifOperStatsu.1"], &[]),
+            Names::builtin(),
+            &[polled("r1")],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("--snmp-get") && e.contains("did you mean ifOperStatus"),
             "{e}"
@@ -129,7 +146,7 @@ mod tests {
                 ..Host::default()
             })
             .collect();
-        let e = build(&args(&[], &["1.3.6.1.2.1.1"]), &hosts)
+        let e = build(&args(&[], &["1.3.6.1.2.1.1"]), Names::builtin(), &hosts)
             .unwrap_err()
             .to_string();
         assert!(e.contains("r0, r1, r2, r3, r4 and 3 more"), "{e}");

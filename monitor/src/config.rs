@@ -15,6 +15,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::snmp_check::{self, RawSnmp, SnmpSource};
+use fanout_common::snmp_names::Names;
 
 /// Why a checks file was refused; every variant names the file and, where known, the line.
 #[derive(Debug, thiserror::Error)]
@@ -312,7 +313,8 @@ impl MonitorConfig {
     /// Read and validate a checks file; environment variables named by `password_env` must be
     /// set, and every `exec` notifier's program must exist and be executable, so nothing that
     /// can be known now fails at the first incident instead.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    /// SNMP checks' object names resolve by `names` (the built-in table and any MIB files).
+    pub fn load(path: &Path, names: &Names) -> Result<Self, ConfigError> {
         let text = read_text(path, MAX_CONFIG_BYTES).map_err(|e| ConfigError::Read {
             path: path.to_owned(),
             source: match e {
@@ -320,7 +322,7 @@ impl MonitorConfig {
                 other => std::io::Error::other(other),
             },
         })?;
-        let config = Self::parse(&text, path, |name| std::env::var(name).ok())?;
+        let config = Self::parse(&text, path, |name| std::env::var(name).ok(), names)?;
         for notifier in &config.alerts {
             if let NotifierConfig::Exec(argv) = notifier
                 && let Err(why) = runnable(&argv[0])
@@ -335,11 +337,13 @@ impl MonitorConfig {
         Ok(config)
     }
 
-    /// Validate `text` as if read from `path`, looking secrets up with `env` (tests pass a map).
+    /// Validate `text` as if read from `path`, looking secrets up with `env` (tests pass a map)
+    /// and SNMP object names up in `names`.
     pub fn parse(
         text: &str,
         path: &Path,
         env: impl Fn(&str) -> Option<String>,
+        names: &Names,
     ) -> Result<Self, ConfigError> {
         // Before serde_yaml_ng, whose parser takes quadratic time on a deep nest.
         check_yaml_nesting(text, MAX_YAML_DEPTH).map_err(|e| ConfigError::Syntax {
@@ -357,19 +361,19 @@ impl MonitorConfig {
             line: line_of(text, needle),
             message,
         };
-        let mut names = HashSet::new();
+        let mut check_names = HashSet::new();
         let mut checks = Vec::with_capacity(raw.checks.len());
         for c in raw.checks {
             if c.name.trim().is_empty() {
                 return Err(invalid("name:", "a check needs a non-empty name".into()));
             }
-            if !names.insert(c.name.clone()) {
+            if !check_names.insert(c.name.clone()) {
                 return Err(invalid(
                     &c.name,
                     format!("check name `{}` is used twice", c.name),
                 ));
             }
-            checks.push(check_from_raw(c, &invalid)?);
+            checks.push(check_from_raw(c, names, &invalid)?);
         }
         if checks.is_empty() {
             return Err(invalid("checks", "at least one check is needed".into()));
@@ -404,6 +408,7 @@ impl MonitorConfig {
 
 fn check_from_raw(
     mut c: RawCheck,
+    names: &Names,
     invalid: &impl Fn(&str, String) -> ConfigError,
 ) -> Result<Check, ConfigError> {
     let name = std::mem::take(&mut c.name);
@@ -417,7 +422,7 @@ fn check_from_raw(
         ));
     }
     if let Some(raw) = c.snmp.take() {
-        return snmp_check_from_raw(name, raw, c, invalid);
+        return snmp_check_from_raw(name, raw, c, names, invalid);
     }
     let source = match c.command {
         Some(cmd) if !cmd.trim().is_empty() => {
@@ -493,6 +498,7 @@ fn snmp_check_from_raw(
     name: String,
     raw: RawSnmp,
     c: RawCheck,
+    names: &Names,
     invalid: &impl Fn(&str, String) -> ConfigError,
 ) -> Result<Check, ConfigError> {
     if c.command.is_some() || c.parse.is_some() || c.extract.is_some() {
@@ -505,7 +511,7 @@ fn snmp_check_from_raw(
         ));
     }
     let source: SnmpSource =
-        snmp_check::from_raw(raw, &name).map_err(|(needle, why)| invalid(&needle, why))?;
+        snmp_check::from_raw(raw, &name, names).map_err(|(needle, why)| invalid(&needle, why))?;
     let rule = match (c.track, c.alert_when) {
         (Some(RawTrack::Flag(true)), None) => {
             if source.rate.is_some() {
@@ -695,7 +701,7 @@ mod tests {
     }
 
     fn parse(text: &str) -> Result<MonitorConfig, ConfigError> {
-        MonitorConfig::parse(text, Path::new("m.yaml"), |_| None)
+        MonitorConfig::parse(text, Path::new("m.yaml"), |_| None, Names::builtin())
     }
 
     #[test]
@@ -736,7 +742,7 @@ mod tests {
         let with_exec = |program: &str| {
             let text = format!("{}alerts:\n  - exec: [{program:?}]\n", check("show cpu"));
             std::fs::write(&config, text).unwrap();
-            MonitorConfig::load(&config)
+            MonitorConfig::load(&config, Names::builtin())
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         };

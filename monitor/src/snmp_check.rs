@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use fanout_common::snmp_names;
+use fanout_common::snmp_names::Names;
 use serde::Deserialize;
 
 use crate::engine::Values;
@@ -97,9 +97,14 @@ impl SnmpSource {
 /// Checks an `snmp:` section: every name resolves, the columns do not contain one another,
 /// utilisation has a known speed column and a bit rate. `Err` carries the text to point at
 /// (for the line) and the reason.
-pub(crate) fn from_raw(raw: RawSnmp, check: &str) -> Result<SnmpSource, (String, String)> {
+pub(crate) fn from_raw(
+    raw: RawSnmp,
+    check: &str,
+    names: &Names,
+) -> Result<SnmpSource, (String, String)> {
     let column = |written: &str, key: &str| {
-        snmp_names::resolve(written)
+        names
+            .resolve(written)
             .map(|oid| Column {
                 written: written.trim().to_string(),
                 oid,
@@ -404,6 +409,7 @@ mod tests {
                 utilisation_of: of.map(Into::into),
             },
             "c",
+            Names::builtin(),
         )
         .unwrap()
     }

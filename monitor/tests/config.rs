@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use fanout_common::snmp_names::Names;
+
 use fanout_monitor::MonitorConfig;
 use fanout_monitor::config::{ConfigError, Direction, NotifierConfig, Rule, Source, WebhookFormat};
 
@@ -27,7 +29,12 @@ fn parse(text: &str, env: &[(&str, &str)]) -> Result<MonitorConfig, ConfigError>
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    MonitorConfig::parse(text, Path::new("monitor.yaml"), |k| env.get(k).cloned())
+    MonitorConfig::parse(
+        text,
+        Path::new("monitor.yaml"),
+        |k| env.get(k).cloned(),
+        Names::builtin(),
+    )
 }
 
 fn error(text: &str) -> (usize, String) {
@@ -219,12 +226,13 @@ fn load_names_the_file() {
         "checks:\n  - name: a\n    command: x\n    bogus: 1\n",
     )
     .expect("write");
-    let e = MonitorConfig::load(&path).expect_err("refused");
+    let e = MonitorConfig::load(&path, Names::builtin()).expect_err("refused");
     let shown = e.to_string();
     assert!(
         shown.starts_with(&format!("{}:4:", path.display())),
         "{shown}"
     );
-    let missing = MonitorConfig::load(&dir.path().join("nope.yaml")).expect_err("refused");
+    let missing =
+        MonitorConfig::load(&dir.path().join("nope.yaml"), Names::builtin()).expect_err("refused");
     assert!(missing.to_string().contains("cannot read"), "{missing}");
 }

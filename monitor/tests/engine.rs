@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use fanout_common::snmp_names::Names;
 use std::time::{Duration, SystemTime};
 
 use fanout_monitor::engine::REACHABILITY;
@@ -22,7 +24,8 @@ checks:
 "#;
 
 fn engine() -> Engine {
-    let c = MonitorConfig::parse(CHECKS, Path::new("m.yaml"), |_| None).expect("valid");
+    let c = MonitorConfig::parse(CHECKS, Path::new("m.yaml"), |_| None, Names::builtin())
+        .expect("valid");
     Engine::new(&c)
 }
 
@@ -331,7 +334,8 @@ fn util(t: u64, host: &str, rows: &[(&str, f64)]) -> PollResult {
 
 #[test]
 fn each_row_of_an_snmp_check_alerts_and_recovers_on_its_own() {
-    let c = MonitorConfig::parse(SNMP_CHECKS, Path::new("m.yaml"), |_| None).expect("valid");
+    let c = MonitorConfig::parse(SNMP_CHECKS, Path::new("m.yaml"), |_| None, Names::builtin())
+        .expect("valid");
     let mut e = Engine::new(&c);
     let events = run(
         &mut e,

@@ -4,6 +4,8 @@
 mod support;
 
 use std::path::Path;
+
+use fanout_common::snmp_names::Names;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -37,7 +39,8 @@ fn config(alerts: &str) -> MonitorConfig {
 alerts:
 {alerts}"#
     );
-    MonitorConfig::parse(&text, Path::new("monitor.yaml"), |_| None).expect("valid config")
+    MonitorConfig::parse(&text, Path::new("monitor.yaml"), |_| None, Names::builtin())
+        .expect("valid config")
 }
 
 /// A flap on r1 Gi0/1 and a CPU incident on r2, each with its recovery: four events.

@@ -339,6 +339,228 @@ async fn bad_snmp_input_is_exit_2_with_file_and_line() {
     );
 }
 
+/// The IETF MIB modules (SNMPv2-SMI, SNMPv2-MIB, IF-MIB, ...) that `.ci/fetch-ietf-mibs`
+/// unpacks from npm's net-snmp package; `None` (and a failure under CI) when it has not run.
+fn ietf_mibs() -> Option<std::path::PathBuf> {
+    let dir = match std::env::var_os("FANOUT_TEST_MIBS") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => Path::new(&std::env::var_os("HOME")?).join(".cache/fanout-tests/ietf-mibs"),
+    };
+    if dir.join("SNMPv2-MIB.mib").is_file() {
+        return Some(dir);
+    }
+    cannot_run("the IETF MIB modules are not fetched (run .ci/fetch-ietf-mibs)");
+    None
+}
+
+/// net-snmp's own MIB modules (UCD-SNMP-MIB, NET-SNMP-*), from Debian's libsnmp-base.
+const NET_SNMP_MIBS: &str = "/usr/share/snmp/mibs";
+
+/// A module that does not parse: its second object's `::=` on line 19 has no closing brace,
+/// which the parser finds at `END`, line 20.
+const BROKEN_MIB: &str = "BROKEN-MIB DEFINITIONS ::= BEGIN
+IMPORTS
+    OBJECT-TYPE, Integer32, enterprises FROM SNMPv2-SMI;
+
+broken OBJECT IDENTIFIER ::= { enterprises 99998 }
+
+brokenOne OBJECT-TYPE
+    SYNTAX Integer32
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION \"one\"
+    ::= { broken 1 }
+
+brokenTwo OBJECT-TYPE
+    SYNTAX Integer32
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION \"two\"
+    ::= { broken 2
+END
+";
+
+/// MIB files we did not write name what a real `snmpd` returns as net-snmp names it: the
+/// IETF modules and net-snmp's UCD-SNMP-MIB, loaded by fanout (mib-rs) and by net-snmp's own
+/// parser, read through worker processes. A module that does not parse is a warning with its
+/// file and line, and a name no module defines is still bad input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mib_files_we_did_not_write_name_objects_and_varbinds_as_net_snmp_does() {
+    let Some(ietf) = ietf_mibs() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(agent) = Snmpd::start(dir.path()).await else {
+        return;
+    };
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("BROKEN-MIB.txt"), BROKEN_MIB).unwrap();
+    let inventory = dir.path().join("hosts.yaml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "hosts:\n  agent:\n    hostname: 127.0.0.1\n    platform: linux\n    snmp: \
+             {{version: 2c, community_env: FANOUT_T_SNMP_COMMUNITY, port: {}}}\n",
+            agent.port
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (ietf, inventory) = (ietf.to_str().unwrap(), inventory.to_str().unwrap());
+    let mibs = [
+        "--mibs",
+        ietf,
+        "--mibs",
+        NET_SNMP_MIBS,
+        "--mibs",
+        broken.to_str().unwrap(),
+    ];
+    // None of these objects is in fanout's built-in table.
+    let objects = [
+        "--snmp-get",
+        "UCD-SNMP-MIB::memTotalReal.0",
+        "--snmp-walk",
+        "laTable",
+        "--snmp-walk",
+        "SNMPv2-MIB::sysORTable",
+    ];
+    let mut args = vec!["run", "-i", inventory, "--workers", "2", "--format", "json"];
+    args.extend(mibs);
+    args.extend(objects);
+    args.extend(["--output", out.to_str().unwrap()]);
+    let run = fanout_tests::RunningFanout::start_with_env(
+        &args,
+        &[("FANOUT_T_SNMP_COMMUNITY", COMMUNITY)],
+    )
+    .finish(Duration::from_secs(60))
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("BROKEN-MIB.txt:20: BROKEN-MIB:"),
+        "the broken module is named with its line: {}",
+        run.stderr
+    );
+    let records = json_lines(&std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    let commands = records[0]["commands"].as_array().unwrap();
+    let net_snmp_path = format!("{ietf}:{NET_SNMP_MIBS}");
+    let address = format!("127.0.0.1:{}", agent.port);
+    for (i, (tool, oid)) in [
+        ("snmpget", "1.3.6.1.4.1.2021.4.5.0"),
+        ("snmpbulkwalk", "1.3.6.1.4.1.2021.10"),
+        ("snmpbulkwalk", "1.3.6.1.2.1.1.9"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // `-Ob`: table indexes as numbers, as fanout writes them; `-OQ`: `name = value`.
+        let net_snmp = tokio::process::Command::new(tool)
+            .args([
+                "-v2c",
+                "-c",
+                COMMUNITY,
+                "-M",
+                &net_snmp_path,
+                "-m",
+                "ALL",
+                "-Ob",
+                "-OQ",
+            ])
+            .args([&address, oid])
+            .output()
+            .await
+            .unwrap();
+        assert!(net_snmp.status.success(), "{tool} {oid}");
+        let expected: Vec<String> = String::from_utf8_lossy(&net_snmp.stdout)
+            .lines()
+            .map(|line| line.split(" = ").next().unwrap().to_string())
+            .collect();
+        let got: Vec<&str> = commands[i]["varbinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap_or("(no name)"))
+            .collect();
+        assert!(expected.len() > 1 || i == 0, "{oid}: {expected:?}");
+        assert_eq!(got, expected, "{oid}");
+    }
+
+    let unknown = fanout_tests::RunningFanout::start_with_env(
+        &[
+            &[
+                "run",
+                "-i",
+                inventory,
+                "--mibs",
+                ietf,
+                "--mibs",
+                NET_SNMP_MIBS,
+            ][..],
+            &["--snmp-walk", "UCD-SNMP-MIB::laNamez"],
+        ]
+        .concat(),
+        &[("FANOUT_T_SNMP_COMMUNITY", COMMUNITY)],
+    )
+    .finish(Duration::from_secs(30))
+    .await;
+    assert_eq!(unknown.code, Some(2), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("did you mean laNames?"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(!run.all_output().contains(COMMUNITY));
+
+    // The monitor's checks take the same names: the load averages by their names.
+    let checks = dir.path().join("monitor.yaml");
+    std::fs::write(
+        &checks,
+        "checks:\n  - name: load\n    snmp: { walk: UCD-SNMP-MIB::laLoadInt, index_by: laNames }\n    \
+         alert_when: { above: 1000000 }\n",
+    )
+    .unwrap();
+    let dashboard: std::net::SocketAddr = format!("127.0.0.1:{}", fanout_tests::closed_port())
+        .parse()
+        .unwrap();
+    let monitor = fanout_tests::RunningFanout::start_with_env(
+        &[
+            &[
+                "monitor",
+                "-i",
+                inventory,
+                "--checks",
+                checks.to_str().unwrap(),
+            ][..],
+            &[
+                "--mibs",
+                ietf,
+                "--mibs",
+                NET_SNMP_MIBS,
+                "--every",
+                "1s",
+                "--workers",
+                "1",
+            ],
+            &["--dashboard", &dashboard.to_string()],
+        ]
+        .concat(),
+        &[("FANOUT_T_SNMP_COMMUNITY", COMMUNITY)],
+    );
+    let wanted = "fanout_monitor_value{host=\"agent\",check=\"load\",key=\"Load-1\"} ";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = false;
+    while !seen && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if std::net::TcpStream::connect(dashboard).is_ok() {
+            let (_, metrics) = fanout_tests::http(dashboard, "GET", "/metrics", "").await;
+            seen = metrics.contains(wanted);
+        }
+    }
+    monitor.signal(nix::sys::signal::Signal::SIGINT);
+    let done = monitor.finish(Duration::from_secs(30)).await;
+    assert!(seen, "{wanted} never in /metrics: {}", done.stderr);
+}
+
 const DEVSIM_COMMUNITY: &str = "devsim-Ro-s14-never-printed";
 
 /// A devsim fleet answering SNMPv2c, its inventory rewritten to carry the `snmp:` section.

@@ -15,6 +15,7 @@ use async_snmp::{
     Value, VarBind,
 };
 use fanout_common::proto::{SnmpJob, SnmpOp, SnmpRequest, SnmpTarget};
+use fanout_common::snmp_names::Names;
 use fanout_common::wire::DEFAULT_MAX_OUTPUT_BYTES;
 use fanout_common::{FailureKind, Secret};
 use futures::StreamExt;
@@ -74,6 +75,8 @@ impl From<SnmpTarget> for SnmpCredentials {
 /// hashes a megabyte, so it is done once per password, not once per host).
 pub struct SnmpRunner {
     job: SnmpJob,
+    /// The job's names from MIB files beside the built-in table, to name what comes back.
+    names: Names,
     v4: OnceCell<Vec<UdpTransport>>,
     v6: OnceCell<Vec<UdpTransport>>,
     next_socket: AtomicUsize,
@@ -104,6 +107,7 @@ impl SnmpRunner {
         let or = |v: u64, d: u64| if v == 0 { d } else { v };
         Self {
             job: job.clone(),
+            names: Names::from_pairs(&job.names),
             v4: OnceCell::new(),
             v6: OnceCell::new(),
             next_socket: AtomicUsize::new(0),
@@ -360,7 +364,7 @@ impl SnmpRunner {
         let response = client.get(&oid).await.map_err(|e| classify(&e))?;
         let mut out = Vec::new();
         for varbind in &response.varbinds {
-            push_line(&mut out, varbind);
+            push_line(&mut out, varbind, &self.names);
         }
         Ok(out)
     }
@@ -379,7 +383,7 @@ impl SnmpRunner {
         let mut out = Vec::new();
         while let Some(varbind) = walk.next().await {
             let varbind = varbind.map_err(|e| classify(&e))?;
-            push_line(&mut out, &varbind);
+            push_line(&mut out, &varbind, &self.names);
             if out.len() as u64 > self.max_output_bytes {
                 return Err(SessionFailure {
                     kind: FailureKind::OutputTooLarge,
@@ -458,7 +462,7 @@ fn classify(error: &async_snmp::Error) -> SessionFailure {
 /// One varbind as a JSON line: `{"oid", "name", "type", "value"}`; octet strings that are not
 /// printable text come as `"hex"` instead of `"value"`, and the exceptions (`no_such_object`,
 /// `no_such_instance`, `end_of_mib_view`) have no value.
-fn push_line(out: &mut Vec<u8>, varbind: &VarBind) {
+fn push_line(out: &mut Vec<u8>, varbind: &VarBind, names: &Names) {
     // Written field by field in the order a JSON object with sorted keys would have them
     // (`hex` < `name` < `oid` < `type` < `value`): building a `serde_json::Map` per varbind
     // was a fifth of a worker's CPU in `fanout bench --snmp`.
@@ -476,7 +480,7 @@ fn push_line(out: &mut Vec<u8>, varbind: &VarBind) {
         out.push(b',');
     }
     out.extend_from_slice(b"\"name\":");
-    match fanout_common::snmp_names::name_of(&oid) {
+    match names.name_of(&oid) {
         Some(name) => string(out, &name),
         None => out.extend_from_slice(b"null"),
     }
@@ -550,6 +554,7 @@ mod tests {
         push_line(
             &mut out,
             &VarBind::new(async_snmp::Oid::parse(oid).unwrap(), value),
+            Names::builtin(),
         );
         String::from_utf8(out).unwrap()
     }

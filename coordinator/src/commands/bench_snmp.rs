@@ -501,6 +501,7 @@ async fn fanout(
             snmp_max_repetitions: MAX_REPETITIONS,
             ..SnmpArgs::default()
         },
+        fanout_common::snmp_names::Names::builtin(),
         hosts,
     )?;
     let progress = progress_bar(hosts.len());

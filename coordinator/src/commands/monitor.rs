@@ -25,8 +25,10 @@ pub async fn run(args: MonitorArgs, interrupts: Interrupts) -> Result<u8, Comman
         check_dashboard_address(address, args.dashboard_allow_remote)?;
     }
     let (checks, selection) = (args.checks.clone(), args.selection.clone());
+    let mibs = args.mibs.clone();
     let (config, Selected { hosts, profiles }) = load_interruptibly(&interrupts, move || {
-        let config = MonitorConfig::load(&checks)?;
+        let names = crate::mibs::load(&mibs)?;
+        let config = MonitorConfig::load(&checks, &names)?;
         Ok((config, select_hosts(&selection)?))
     })
     .await?;
@@ -148,6 +150,8 @@ fn snmp_settings(hosts: &[Host], args: &MonitorArgs) -> Result<SnmpJob, String> 
             retries: args.snmp_retries,
             // A check's few walks (column, names, speed, sysUpTime) go out at once.
             max_in_flight: 4,
+            // The monitor reads its varbinds by OID, so the workers need no MIB names.
+            names: Default::default(),
         });
     }
     let more = match missing.len().saturating_sub(NAMED_HOSTS) {

@@ -18,7 +18,8 @@ pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandErr
     let (Selected { hosts, profiles }, (http, snmp)) = load_interruptibly(&interrupts, move || {
         let selected = select_hosts(&selection)?;
         let http = crate::http_job::build(&http, &selected.hosts)?;
-        let snmp = crate::snmp_job::build(&snmp, &selected.hosts)?;
+        let names = crate::mibs::load(&snmp.mibs)?;
+        let snmp = crate::snmp_job::build(&snmp, &names, &selected.hosts)?;
         Ok((selected, (http, snmp)))
     })
     .await?;

@@ -229,6 +229,7 @@ fn display(value: &serde_json::Value) -> String {
 mod tests {
     use super::*;
     use fanout_common::proto::Failure;
+    use fanout_common::snmp_names::Names;
     use fanout_monitor::MonitorConfig;
     use std::path::Path;
 
@@ -246,7 +247,13 @@ alerts: []
 "#;
 
     fn parser() -> PollParser {
-        let config = MonitorConfig::parse(CHECKS, Path::new("monitor.yaml"), |_| None).unwrap();
+        let config = MonitorConfig::parse(
+            CHECKS,
+            Path::new("monitor.yaml"),
+            |_| None,
+            Names::builtin(),
+        )
+        .unwrap();
         let platforms = HashMap::from([("r1".to_string(), "cisco_ios".to_string())]);
         PollParser::new(&config.checks, platforms, TemplateIndex::bundled())
     }
@@ -268,6 +275,7 @@ alerts: []
             &CHECKS.replace("key: intf", "key: port"),
             Path::new("monitor.yaml"),
             |_| None,
+            Names::builtin(),
         )
         .unwrap();
         let platforms = HashMap::from([("r1".to_string(), "cisco_ios".to_string())]);
@@ -285,9 +293,14 @@ alerts: []
     }
 
     fn parser_checks() -> Vec<Check> {
-        MonitorConfig::parse(CHECKS, Path::new("monitor.yaml"), |_| None)
-            .unwrap()
-            .checks
+        MonitorConfig::parse(
+            CHECKS,
+            Path::new("monitor.yaml"),
+            |_| None,
+            Names::builtin(),
+        )
+        .unwrap()
+        .checks
     }
 
     #[test]
@@ -324,6 +337,7 @@ alerts: []
             "checks:\n  - name: in_bps\n    snmp: { walk: ifHCInOctets, index_by: ifName, rate: bits }\n",
             Path::new("monitor.yaml"),
             |_| None,
+            Names::builtin(),
         )
         .unwrap();
         let mut p = PollParser::new(&config.checks, HashMap::new(), TemplateIndex::bundled());
