@@ -275,13 +275,19 @@ impl Names {
                 return Ok(object.oid.to_string());
             }
         } else {
-            // One name defined by two modules at two places cannot be guessed.
+            // One name defined by two modules at two places cannot be guessed, whether both
+            // were loaded or one is the built-in table's.
             if let Some(first) = loaded.first() {
-                if let Some(other) = loaded.iter().find(|d| d.oid != first.oid) {
+                let other = loaded
+                    .iter()
+                    .map(|d| (d.module.as_str(), d.oid.as_str()))
+                    .chain(builtin.map(|o| (o.module, o.oid)))
+                    .find(|(_, oid)| *oid != first.oid);
+                if let Some((other, _)) = other {
                     return Err(OidError::Ambiguous(
                         text.to_string(),
                         name.to_string(),
-                        format!("{} and {}", first.module, other.module),
+                        format!("{} and {other}", first.module),
                         first.module.clone(),
                     ));
                 }
@@ -369,10 +375,16 @@ impl Names {
     }
 }
 
+/// The most arcs an OID may have in SNMP (RFC 2578, section 3.5).
+pub const MAX_OID_ARCS: usize = 128;
+
 fn check_numeric(oid: &str) -> Result<String, &'static str> {
     let arcs: Vec<&str> = oid.split('.').collect();
     if arcs.len() < 2 {
         return Err("an OID has at least two arcs");
+    }
+    if arcs.len() > MAX_OID_ARCS {
+        return Err("an OID has at most 128 arcs");
     }
     if arcs
         .iter()
@@ -479,6 +491,22 @@ mod tests {
         assert!(e.contains("neither in the MIB files loaded"), "{e}");
         // The built-in table alone knows nothing of ACME.
         assert!(resolve("acmeTemp").is_err());
+        // A loaded module that puts a built-in name elsewhere makes it ambiguous too.
+        let mut moved = Names::from_mibs();
+        moved.define("ACME-MIB", "sysDescr", "1.3.6.1.4.1.99999.9");
+        let e = moved.resolve("sysDescr.0").unwrap_err().to_string();
+        assert!(e.contains("ACME-MIB and SNMPv2-MIB"), "{e}");
+        assert_eq!(
+            moved.resolve("SNMPv2-MIB::sysDescr.0").unwrap(),
+            "1.3.6.1.2.1.1.1.0"
+        );
+        let deep = format!("1.3{}", ".1".repeat(127));
+        assert!(
+            resolve(&deep)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 128 arcs")
+        );
     }
 
     #[test]

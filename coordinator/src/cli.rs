@@ -282,11 +282,12 @@ pub struct SnmpArgs {
     #[arg(long = "snmp-walk", value_name = "OID", id = "snmp_walks")]
     pub walks: Vec<String>,
 
-    /// Load the MIB modules in this directory (SMIv1/SMIv2 files named after their module),
-    /// so their object names work in --snmp-get/--snmp-walk and name what comes back.
-    /// Repeat for several; the first directory with a module wins. Without it, numeric OIDs
-    /// and the built-in table of common objects.
-    #[arg(long = "mibs", value_name = "DIR")]
+    /// Load the MIB modules in this directory and its subdirectories (SMIv1/SMIv2 files with
+    /// no extension or ending .mib, .smi, .txt or .my), so their object names work in
+    /// --snmp-get/--snmp-walk and name what comes back. Repeat, or separate with `:`, for
+    /// several; the first directory with a module wins. Without it, numeric OIDs and the
+    /// built-in table of common objects.
+    #[arg(long = "mibs", value_name = "DIR", value_delimiter = ':')]
     pub mibs: Vec<PathBuf>,
 
     /// Varbinds asked for in each GETBULK of a walk.
@@ -527,9 +528,10 @@ pub struct MonitorArgs {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub snmp_max_repetitions: u32,
 
-    /// SNMP checks: load the MIB modules in this directory, so the checks' `walk`,
-    /// `index_by` and `utilisation_of` may name their objects. Repeat for several.
-    #[arg(long = "mibs", value_name = "DIR")]
+    /// SNMP checks: load the MIB modules in this directory and its subdirectories, so the
+    /// checks' `walk`, `index_by` and `utilisation_of` may name their objects. Repeat, or
+    /// separate with `:`, for several.
+    #[arg(long = "mibs", value_name = "DIR", value_delimiter = ':')]
     pub mibs: Vec<PathBuf>,
 
     #[command(flatten)]

@@ -8,12 +8,27 @@
 //! has some. A name that did not load is still bad input when a job asks for it.
 
 use crate::commands::CommandError;
-use fanout_common::snmp_names::Names;
+use fanout_common::snmp_names::{MAX_OID_ARCS, Names};
 use mib_rs::{DiagnosticConfig, DiagnosticReport, Loader, Severity};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How many problems in the MIB files are shown before the rest are counted.
 const SHOWN_PROBLEMS: usize = 3;
+
+/// A file larger than this is skipped with a warning: the largest vendor modules are a few
+/// megabytes, and mib-rs holds about 36 times a file's size while it resolves.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// A problem line is cut here: a warning may quote an identifier of megabytes.
+const MAX_PROBLEM_CHARS: usize = 300;
+
+/// mib-rs resolves OIDs recursively (petgraph's Tarjan walk), one frame per level of a chain
+/// of definitions; a thread's default 2 MiB overflowed at about 18,000 levels, which aborts
+/// the process. This is address space reserved, not memory used.
+const LOADER_STACK_BYTES: usize = 512 << 20;
+
+/// The file names mib-rs recognises as modules: none, .mib, .smi, .txt or .my.
+const EXTENSIONS: &[&str] = &["mib", "smi", "txt", "my"];
 
 /// The names of every module in `dirs` (searched in order, first definition of a module
 /// wins) beside the built-in table; the built-in table alone when `dirs` is empty.
@@ -21,11 +36,30 @@ pub fn load(dirs: &[PathBuf]) -> Result<Names, CommandError> {
     if dirs.is_empty() {
         return Ok(Names::default());
     }
+    let dirs = dirs.to_vec();
+    std::thread::Builder::new()
+        .name("fanout-mibs".into())
+        .stack_size(LOADER_STACK_BYTES)
+        .spawn(move || load_on_this_thread(&dirs))
+        .map_err(CommandError::LoaderThread)?
+        .join()
+        .map_err(|_| CommandError::LoaderPanicked)?
+}
+
+fn load_on_this_thread(dirs: &[PathBuf]) -> Result<Names, CommandError> {
+    let mut problems = Vec::new();
     let mut sources = Vec::with_capacity(dirs.len());
     for dir in dirs {
-        let source = mib_rs::source::dir(dir)
-            .map_err(|e| CommandError::Input(format!("--mibs {}: {e}", dir.display())))?;
-        sources.push(source);
+        let files = mib_files(dir, &mut problems)?;
+        // mib-rs refuses a list without a module (and a file it cannot read, which
+        // `mib_files` leaves out): a warning for this directory, an error if none has one.
+        match mib_rs::source::files(&files) {
+            Ok(source) => sources.push(source),
+            Err(e) => problems.push(format!("MIB {}: {e}", dir.display())),
+        }
+    }
+    if sources.is_empty() {
+        return Err(no_module_found(dirs));
     }
     // Only what stops the parser outright fails the load. Real collections have errors
     // that do not matter to names: imports from modules not in the directory, one OID
@@ -40,7 +74,7 @@ pub fn load(dirs: &[PathBuf]) -> Result<Names, CommandError> {
         .load()
         .map_err(|e| {
             let detail = match &e {
-                mib_rs::LoadError::DiagnosticThreshold { report } => problems(report).join("; "),
+                mib_rs::LoadError::DiagnosticThreshold { report } => problems_of(report).join("; "),
                 other => other.to_string(),
             };
             CommandError::Input(format!(
@@ -48,16 +82,10 @@ pub fn load(dirs: &[PathBuf]) -> Result<Names, CommandError> {
             ))
         })?;
     if mib.user_modules().next().is_none() {
-        return Err(CommandError::Input(format!(
-            "--mibs {}: no MIB module found (files named after their module, e.g. \
-             IF-MIB, IF-MIB.txt or IF-MIB.my)",
-            dirs.iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(no_module_found(dirs));
     }
-    warn_of_problems(&problems(&mib.diagnostic_report()));
+    problems.extend(problems_of(&mib.diagnostic_report()));
+    warn_of_problems(&problems);
     let mut names = Names::from_mibs();
     // Each OID is named after the module mib-rs prefers for it (SMIv2 over SMIv1)...
     for node in mib.nodes() {
@@ -74,9 +102,79 @@ pub fn load(dirs: &[PathBuf]) -> Result<Names, CommandError> {
     Ok(names)
 }
 
+/// The candidate module files under `dir`, subdirectories included: regular files only (a
+/// link to /dev/zero or a FIFO would be read forever), none empty or over
+/// [`MAX_FILE_BYTES`]. What is skipped is added to `problems`.
+fn mib_files(dir: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>, CommandError> {
+    let metadata = std::fs::metadata(dir)
+        .map_err(|e| CommandError::Input(format!("--mibs {}: {e}", dir.display())))?;
+    if !metadata.is_dir() {
+        return Err(CommandError::Input(format!(
+            "--mibs {}: not a directory",
+            dir.display()
+        )));
+    }
+    let mut files = Vec::new();
+    // Links to directories are not followed (walkdir's default), so a loop cannot recur.
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                problems.push(format!("MIB {e}, skipped"));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let recognised = path
+            .extension()
+            .is_none_or(|ext| EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)));
+        if entry.file_type().is_dir() || !recognised {
+            continue;
+        }
+        match std::fs::metadata(path) {
+            // An empty file holds no module; /proc's files all say they are empty, and some
+            // (/proc/kmsg) block a reader forever.
+            Ok(m) if m.is_file() && m.len() == 0 => {}
+            Ok(m) if !m.is_file() => {
+                problems.push(format!(
+                    "MIB {}: not a regular file, skipped",
+                    path.display()
+                ));
+            }
+            Ok(m) if m.len() > MAX_FILE_BYTES => problems.push(format!(
+                "MIB {}: {} MiB, over the {} MiB a module may have, skipped",
+                path.display(),
+                m.len() >> 20,
+                MAX_FILE_BYTES >> 20
+            )),
+            Ok(_) => match std::fs::File::open(path) {
+                Ok(_) => files.push(path.to_owned()),
+                Err(e) => problems.push(format!("MIB {}: {e}, skipped", path.display())),
+            },
+            Err(e) => problems.push(format!("MIB {}: {e}, skipped", path.display())),
+        }
+    }
+    Ok(files)
+}
+
+fn no_module_found(dirs: &[PathBuf]) -> CommandError {
+    CommandError::Input(format!(
+        "--mibs {}: no MIB module found (files with no extension or ending .mib, .smi, .txt \
+         or .my, holding `NAME DEFINITIONS ::= BEGIN`; the base modules such as SNMPv2-SMI are \
+         built in and do not count)",
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 fn define(names: &mut Names, module: &str, node: mib_rs::mib::Node<'_>) {
-    if !node.name().is_empty() && !node.oid().is_empty() {
-        names.define(module, node.name(), &node.oid().to_string());
+    // A deeper OID cannot be asked for (SNMP allows 128 arcs), and writing every node of a
+    // chain thousands deep as text would take time and memory by the square of its depth.
+    let oid = node.oid();
+    if !node.name().is_empty() && !oid.is_empty() && oid.len() <= MAX_OID_ARCS {
+        names.define(module, node.name(), &oid.to_string());
     }
 }
 
@@ -87,7 +185,12 @@ fn warn_of_problems(problems: &[String]) {
         tracing::debug!(%problem, "MIB file problem");
     }
     for problem in problems.iter().take(SHOWN_PROBLEMS) {
-        eprintln!("fanout: warning: {}", crate::terminal_text::line(problem));
+        let mut line = crate::terminal_text::line(problem).into_owned();
+        if let Some((cut, _)) = line.char_indices().nth(MAX_PROBLEM_CHARS) {
+            line.truncate(cut);
+            line.push_str("...");
+        }
+        eprintln!("fanout: warning: {line}");
     }
     if problems.len() > SHOWN_PROBLEMS {
         eprintln!(
@@ -100,7 +203,7 @@ fn warn_of_problems(problems: &[String]) {
 
 /// The errors of a load (syntax errors, missing imports, unresolved references), one line
 /// each as `MIB file:line: MODULE: message`.
-fn problems(report: &DiagnosticReport) -> Vec<String> {
+fn problems_of(report: &DiagnosticReport) -> Vec<String> {
     report
         .iter()
         .filter(|entry| entry.diagnostic().severity.at_least(Severity::Error))
@@ -185,6 +288,46 @@ END
         let names = load(&[dir.path().to_owned()]).unwrap();
         assert_eq!(names.resolve("acmeTemp").unwrap(), "1.3.6.1.4.1.99999.1");
         assert!(names.resolve("brokenTemp").is_err());
+    }
+
+    #[test]
+    fn files_that_cannot_be_modules_are_skipped_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ACME-MIB.txt"), ACME_MIB).unwrap();
+        // Each of these, read, would never end.
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("ZERO-MIB.txt")).unwrap();
+        nix::unistd::mkfifo(
+            &dir.path().join("FIFO-MIB.txt"),
+            nix::sys::stat::Mode::S_IRWXU,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("EMPTY-MIB.txt"), "").unwrap();
+        let mut problems = Vec::new();
+        let files = mib_files(dir.path(), &mut problems).unwrap();
+        assert_eq!(files, [dir.path().join("ACME-MIB.txt")]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().all(|p| p.contains("not a regular file")));
+        let names = load(&[dir.path().to_owned()]).unwrap();
+        assert_eq!(names.resolve("acmeTemp").unwrap(), "1.3.6.1.4.1.99999.1");
+    }
+
+    #[test]
+    fn a_cycle_of_thirty_thousand_definitions_does_not_overflow_the_stack() {
+        // mib-rs walks it recursively; on a default thread this aborted the process.
+        let dir = tempfile::tempdir().unwrap();
+        let mut text =
+            String::from("RING-MIB DEFINITIONS ::= BEGIN\nIMPORTS enterprises FROM SNMPv2-SMI;\n");
+        for i in 0..30_000 {
+            text.push_str(&format!(
+                "r{i} OBJECT IDENTIFIER ::= {{ r{} 1 }}\n",
+                (i + 1) % 30_000
+            ));
+        }
+        text.push_str("ringTop OBJECT IDENTIFIER ::= { enterprises 99997 }\nEND\n");
+        std::fs::write(dir.path().join("RING-MIB.txt"), text).unwrap();
+        let names = load(&[dir.path().to_owned()]).unwrap();
+        assert_eq!(names.resolve("ringTop").unwrap(), "1.3.6.1.4.1.99997");
+        assert!(names.resolve("r7").is_err());
     }
 
     #[test]

@@ -18,7 +18,12 @@ pub async fn run(args: RunArgs, interrupts: Interrupts) -> Result<u8, CommandErr
     let (Selected { hosts, profiles }, (http, snmp)) = load_interruptibly(&interrupts, move || {
         let selected = select_hosts(&selection)?;
         let http = crate::http_job::build(&http, &selected.hosts)?;
-        let names = crate::mibs::load(&snmp.mibs)?;
+        // Only a run that polls SNMP reads MIB files (FANOUT_MIBS may be set for every run).
+        let polls_snmp = !snmp.gets.is_empty() || !snmp.walks.is_empty();
+        let names = match polls_snmp {
+            true => crate::mibs::load(&snmp.mibs)?,
+            false => Default::default(),
+        };
         let snmp = crate::snmp_job::build(&snmp, &names, &selected.hosts)?;
         Ok((selected, (http, snmp)))
     })
