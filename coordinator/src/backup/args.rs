@@ -174,7 +174,14 @@ pub struct HistoryArgs {
 pub struct ScheduledBackupArgs {
     /// Back up the configurations of --backup-inventory into this git repository on the
     /// schedule of --backup-every or --backup-cron.
-    #[arg(long, value_name = "DIR", requires = "backup_inventory")]
+    // Not FANOUT_BACKUP_REPO, the generic name: that is `fanout backup --repo`'s variable,
+    // and exporting it for backups by hand must not turn on a coordinator's schedule.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "backup_inventory",
+        env = "FANOUT_SERVE_BACKUP_REPO"
+    )]
     pub backup_repo: Option<PathBuf>,
 
     /// The inventory of the scheduled backups, read again before every run (so an edit is
@@ -386,5 +393,37 @@ mod tests {
             execution.command_timeout,
             std::time::Duration::from_secs(60)
         );
+    }
+
+    /// `FANOUT_BACKUP_REPO` is `fanout backup --repo`'s; serve's schedule has its own name,
+    /// and `fanout backup`'s push and notify settings reaching a serve without a schedule are
+    /// ignored, not a refusal to start.
+    #[test]
+    fn backup_settings_meant_for_fanout_backup_do_not_stop_serve() {
+        let command = crate::config_file::layered();
+        let env_of = |sub: &str, id: &str| {
+            command
+                .find_subcommand(sub)
+                .and_then(|s| s.get_arguments().find(|a| a.get_id().as_str() == id))
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(
+            env_of("backup", "repo").as_deref(),
+            Some("FANOUT_BACKUP_REPO")
+        );
+        assert_eq!(
+            env_of("serve", "backup_repo").as_deref(),
+            Some("FANOUT_SERVE_BACKUP_REPO")
+        );
+        let matches = command
+            .try_get_matches_from(["fanout", "serve", "--push", "origin"])
+            .unwrap();
+        let Command::Serve(serve) = Cli::from_arg_matches(&matches).unwrap().command else {
+            panic!("not serve");
+        };
+        assert!(serve.backup.options.push.is_some());
+        let scheduled = crate::backup::scheduled::ScheduledBackups::new(serve.backup);
+        assert!(matches!(scheduled, Ok(None)));
     }
 }

@@ -59,14 +59,19 @@ impl ScheduledBackups {
     /// coordinator at start rather than failing the first run an hour later.
     pub fn new(args: ScheduledBackupArgs) -> Result<Option<Self>, String> {
         let Some(repo) = args.backup_repo else {
+            // Said, not refused: these flags are `fanout backup`'s too, so FANOUT_PUSH or a
+            // top-level `push:` in fanout.yaml meant for it reaches serve as well, and a
+            // coordinator without scheduled backups must still start.
             let o = &args.options;
             if o.push.is_some()
                 || !o.notify_webhooks.is_empty()
                 || o.notify_exec.is_some()
                 || !o.email.to.is_empty()
             {
-                return Err(
-                    "--push and --notify-* are for scheduled backups: give --backup-repo".into(),
+                eprintln!(
+                    "fanout: warning: --push and --notify-* (from the command line, FANOUT_* or \
+                     the config file) are for scheduled backups, and without --backup-repo \
+                     there are none: ignored"
                 );
             }
             return Ok(None);
