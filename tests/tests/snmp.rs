@@ -519,46 +519,25 @@ async fn mib_files_we_did_not_write_name_objects_and_varbinds_as_net_snmp_does()
          alert_when: { above: 1000000 }\n",
     )
     .unwrap();
-    let dashboard: std::net::SocketAddr = format!("127.0.0.1:{}", fanout_tests::closed_port())
-        .parse()
-        .unwrap();
-    let monitor = fanout_tests::RunningFanout::start_with_env(
+    let (monitor, dashboard) = start_monitor(
         &[
-            &[
-                "monitor",
-                "-i",
-                inventory,
-                "--checks",
-                checks.to_str().unwrap(),
-            ][..],
-            &[
-                "--mibs",
-                ietf,
-                "--mibs",
-                NET_SNMP_MIBS,
-                "--every",
-                "1s",
-                "--workers",
-                "1",
-            ],
-            &["--dashboard", &dashboard.to_string()],
+            &["-i", inventory, "--checks", checks.to_str().unwrap()][..],
+            &["--mibs", ietf, "--mibs", NET_SNMP_MIBS, "--workers", "1"],
         ]
         .concat(),
         &[("FANOUT_T_SNMP_COMMUNITY", COMMUNITY)],
-    );
-    let wanted = "fanout_monitor_value{host=\"agent\",check=\"load\",key=\"Load-1\"} ";
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut seen = false;
-    while !seen && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        if std::net::TcpStream::connect(dashboard).is_ok() {
-            let (_, metrics) = fanout_tests::http(dashboard, "GET", "/metrics", "").await;
-            seen = metrics.contains(wanted);
-        }
-    }
+    )
+    .await;
+    let wanted =
+        ["fanout_monitor_value{host=\"agent\",check=\"load\",key=\"Load-1\"} ".to_string()];
+    let seen = metrics_with(dashboard, &wanted, Duration::from_secs(30)).await;
     monitor.signal(nix::sys::signal::Signal::SIGINT);
     let done = monitor.finish(Duration::from_secs(30)).await;
-    assert!(seen, "{wanted} never in /metrics: {}", done.stderr);
+    assert!(
+        seen.is_ok(),
+        "{wanted:?} never in /metrics: {}",
+        done.stderr
+    );
 }
 
 const DEVSIM_COMMUNITY: &str = "devsim-Ro-s14-never-printed";
@@ -729,6 +708,53 @@ async fn a_forced_flap_shows_in_the_cli_and_over_snmp_and_net_snmp_reads_the_if_
     lab.fleet.shutdown().await;
 }
 
+/// `fanout monitor ARGS --every 1s` with its dashboard on a free loopback port, once the
+/// dashboard listens.
+async fn start_monitor(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (fanout_tests::RunningFanout, std::net::SocketAddr) {
+    let dashboard: std::net::SocketAddr = format!("127.0.0.1:{}", fanout_tests::closed_port())
+        .parse()
+        .unwrap();
+    let address = dashboard.to_string();
+    let argv = [
+        &["monitor"][..],
+        args,
+        &["--every", "1s", "--dashboard", &address],
+    ]
+    .concat();
+    let monitor = fanout_tests::RunningFanout::start_with_env(&argv, env);
+    assert!(
+        fanout_tests::wait_until(Duration::from_secs(30), || {
+            std::net::TcpStream::connect(dashboard).is_ok()
+        })
+        .await,
+        "the dashboard should listen"
+    );
+    (monitor, dashboard)
+}
+
+/// The dashboard's /metrics once it holds every line of `wanted`; the last one read if it
+/// does not within `deadline`.
+async fn metrics_with(
+    dashboard: std::net::SocketAddr,
+    wanted: &[String],
+    deadline: Duration,
+) -> Result<String, String> {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        let (code, metrics) = fanout_tests::http(dashboard, "GET", "/metrics", "").await;
+        if code == 200 && wanted.iter().all(|w| metrics.contains(w.as_str())) {
+            return Ok(metrics);
+        }
+        if tokio::time::Instant::now() >= until {
+            return Err(metrics);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// The monitor's SNMP checks against an agent we did not write: net-snmp's `snmpd` answers for
 /// this machine's own interfaces (`lo` is always there and up), over v2c and v3 authPriv,
 /// through worker processes. The tracked status and the counter rate reach `/metrics` for
@@ -761,31 +787,24 @@ async fn monitor_snmp_checks_read_a_real_snmpd_over_v2c_and_v3() {
          - name: in_bits\n    snmp: { walk: ifHCInOctets, index_by: ifName, rate: bits }\n",
     )
     .unwrap();
-    let dashboard: std::net::SocketAddr = format!("127.0.0.1:{}", fanout_tests::closed_port())
-        .parse()
-        .unwrap();
-    let monitor = fanout_tests::RunningFanout::start_with_env(
+    let (monitor, dashboard) = start_monitor(
         &[
-            "monitor",
             "-i",
             inventory.to_str().unwrap(),
             "--checks",
             checks.to_str().unwrap(),
-            "--every",
-            "1s",
             "--workers",
             "2",
             "--snmp-timeout",
             "2s",
-            "--dashboard",
-            &dashboard.to_string(),
         ],
         &[
             ("FANOUT_T_SNMP_COMMUNITY", COMMUNITY),
             ("FANOUT_T_SNMP_AUTH", AUTH_PASSWORD),
             ("FANOUT_T_SNMP_PRIV", PRIV_PASSWORD),
         ],
-    );
+    )
+    .await;
     let wanted: Vec<String> = ["v2c", "v3"]
         .iter()
         .flat_map(|host| {
@@ -795,26 +814,11 @@ async fn monitor_snmp_checks_read_a_real_snmpd_over_v2c_and_v3() {
             ]
         })
         .collect();
-    assert!(
-        fanout_tests::wait_until(Duration::from_secs(30), || {
-            std::net::TcpStream::connect(dashboard).is_ok()
-        })
-        .await,
-        "the dashboard should listen"
-    );
     // A rate needs two readings apart on the agent's clock; snmpd refreshes its interface
     // counters every few seconds.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
-    let metrics = loop {
-        let (code, metrics) = fanout_tests::http(dashboard, "GET", "/metrics", "").await;
-        if code == 200 && wanted.iter().all(|w| metrics.contains(w.as_str())) {
-            break metrics;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not all of {wanted:#?} in /metrics:\n{metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let metrics = match metrics_with(dashboard, &wanted, Duration::from_secs(45)).await {
+        Ok(metrics) => metrics,
+        Err(last) => panic!("not all of {wanted:#?} in /metrics:\n{last}"),
     };
     let (_, hosts) = fanout_tests::http(dashboard, "GET", "/api/hosts", "").await;
     monitor.signal(nix::sys::signal::Signal::SIGINT);
