@@ -19,6 +19,9 @@ const SHOWN_PROBLEMS: usize = 3;
 /// megabytes, and mib-rs holds about 36 times a file's size while it resolves.
 const MAX_FILE_BYTES: u64 = 16 << 20;
 
+/// Candidate files read from one directory at most: `--mibs ~` should not read a home.
+const MAX_FILES: usize = 50_000;
+
 /// A problem line is cut here: a warning may quote an identifier of megabytes.
 const MAX_PROBLEM_CHARS: usize = 300;
 
@@ -36,14 +39,29 @@ pub fn load(dirs: &[PathBuf]) -> Result<Names, CommandError> {
     if dirs.is_empty() {
         return Ok(Names::default());
     }
+    let shown = dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let dirs = dirs.to_vec();
     std::thread::Builder::new()
         .name("fanout-mibs".into())
         .stack_size(LOADER_STACK_BYTES)
         .spawn(move || load_on_this_thread(&dirs))
-        .map_err(CommandError::LoaderThread)?
+        .map_err(|e| {
+            CommandError::Input(format!(
+                "--mibs {shown}: cannot start the MIB parser's thread ({} MiB of stack \
+                 reserved): {e}",
+                LOADER_STACK_BYTES >> 20
+            ))
+        })?
         .join()
-        .map_err(|_| CommandError::LoaderPanicked)?
+        .map_err(|_| {
+            CommandError::Input(format!(
+                "--mibs {shown}: the MIB parser failed on these files"
+            ))
+        })?
 }
 
 fn load_on_this_thread(dirs: &[PathBuf]) -> Result<Names, CommandError> {
@@ -59,6 +77,7 @@ fn load_on_this_thread(dirs: &[PathBuf]) -> Result<Names, CommandError> {
         }
     }
     if sources.is_empty() {
+        warn_of_problems(&problems);
         return Err(no_module_found(dirs));
     }
     // Only what stops the parser outright fails the load. Real collections have errors
@@ -81,11 +100,11 @@ fn load_on_this_thread(dirs: &[PathBuf]) -> Result<Names, CommandError> {
                 "--mibs: the MIB files could not be loaded: {detail}"
             ))
         })?;
+    problems.extend(problems_of(&mib.diagnostic_report()));
+    warn_of_problems(&problems);
     if mib.user_modules().next().is_none() {
         return Err(no_module_found(dirs));
     }
-    problems.extend(problems_of(&mib.diagnostic_report()));
-    warn_of_problems(&problems);
     let mut names = Names::from_mibs();
     // Each OID is named after the module mib-rs prefers for it (SMIv2 over SMIv1)...
     for node in mib.nodes() {
@@ -93,10 +112,20 @@ fn load_on_this_thread(dirs: &[PathBuf]) -> Result<Names, CommandError> {
             define(&mut names, module.name(), node);
         }
     }
-    // ... and every module that defines it answers for its own name (`RFC1213-MIB::ifDescr`).
+    // ... and every module that defines an object answers for it by its own name, which may
+    // differ from the preferred one (RFC1158-MIB and RFC1213-MIB name some OIDs apart).
     for module in mib.modules() {
+        for object in module.objects() {
+            if let Some(node) = object.node() {
+                define_as(&mut names, module.name(), object.name(), node);
+            }
+        }
+        // Plain nodes (`OBJECT IDENTIFIER ::=`) carry the preferred name only: kept where the
+        // module calls the node so too.
         for node in module.nodes() {
-            define(&mut names, module.name(), node);
+            if module.node(node.name()).map(|n| n.id()) == Some(node.id()) {
+                define(&mut names, module.name(), node);
+            }
         }
     }
     Ok(names)
@@ -116,7 +145,21 @@ fn mib_files(dir: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>, Com
     }
     let mut files = Vec::new();
     // Links to directories are not followed (walkdir's default), so a loop cannot recur.
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    // Hidden entries (`.git`, net-snmp's `.index`) hold no modules.
+    let hidden =
+        |e: &walkdir::DirEntry| e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+    let walk = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !hidden(e));
+    for entry in walk {
+        if files.len() == MAX_FILES {
+            problems.push(format!(
+                "MIB {}: more than {MAX_FILES} candidate files, the rest skipped",
+                dir.display()
+            ));
+            break;
+        }
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
@@ -135,6 +178,10 @@ fn mib_files(dir: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>, Com
             // An empty file holds no module; /proc's files all say they are empty, and some
             // (/proc/kmsg) block a reader forever.
             Ok(m) if m.is_file() && m.len() == 0 => {}
+            Ok(m) if m.is_dir() => problems.push(format!(
+                "MIB {}: a link to a directory, not followed",
+                path.display()
+            )),
             Ok(m) if !m.is_file() => {
                 problems.push(format!(
                     "MIB {}: not a regular file, skipped",
@@ -170,12 +217,34 @@ fn no_module_found(dirs: &[PathBuf]) -> CommandError {
 }
 
 fn define(names: &mut Names, module: &str, node: mib_rs::mib::Node<'_>) {
-    // A deeper OID cannot be asked for (SNMP allows 128 arcs), and writing every node of a
-    // chain thousands deep as text would take time and memory by the square of its depth.
-    let oid = node.oid();
-    if !node.name().is_empty() && !oid.is_empty() && oid.len() <= MAX_OID_ARCS {
-        names.define(module, node.name(), &oid.to_string());
+    define_as(names, module, node.name(), node);
+}
+
+fn define_as(names: &mut Names, module: &str, name: &str, node: mib_rs::mib::Node<'_>) {
+    // A deeper OID cannot be asked for (SNMP allows 128 arcs). Counted up the parents before
+    // `oid()`, which computes and keeps the whole OID: for every node of a chain thousands
+    // deep that is time and memory by the square of its depth.
+    if name.is_empty() || !within_arcs(node) {
+        return;
     }
+    let oid = node.oid();
+    if !oid.is_empty() {
+        names.define(module, name, &oid.to_string());
+    }
+}
+
+/// Whether `node` is at most [`MAX_OID_ARCS`] below the root.
+fn within_arcs(node: mib_rs::mib::Node<'_>) -> bool {
+    let mut depth = 0;
+    let mut at = node;
+    while let Some(parent) = at.parent() {
+        depth += 1;
+        if depth > MAX_OID_ARCS {
+            return false;
+        }
+        at = parent;
+    }
+    true
 }
 
 /// The first few problems on stderr, every one in the debug log: a vendor's directory can
@@ -328,6 +397,31 @@ END
         let names = load(&[dir.path().to_owned()]).unwrap();
         assert_eq!(names.resolve("ringTop").unwrap(), "1.3.6.1.4.1.99997");
         assert!(names.resolve("r7").is_err());
+    }
+
+    #[test]
+    fn two_modules_naming_one_oid_apart_each_answer_for_their_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ACME-MIB.txt"), ACME_MIB).unwrap();
+        let other = ACME_MIB
+            .replace("ACME-MIB", "OLD-ACME-MIB")
+            .replace("acmeTemp", "oldTemperature")
+            .replace("acme MODULE-IDENTITY", "oldAcme MODULE-IDENTITY")
+            .replace("{ acme 1 }", "{ oldAcme 1 }");
+        std::fs::write(dir.path().join("OLD-ACME-MIB.txt"), other).unwrap();
+        // Hidden directories hold no modules and are not read.
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".git/HIDDEN-MIB"), "not a module").unwrap();
+        let names = load(&[dir.path().to_owned()]).unwrap();
+        for name in ["ACME-MIB::acmeTemp", "OLD-ACME-MIB::oldTemperature"] {
+            assert_eq!(
+                names.resolve(name).unwrap(),
+                "1.3.6.1.4.1.99999.1",
+                "{name}"
+            );
+        }
+        assert!(names.resolve("OLD-ACME-MIB::acmeTemp").is_err());
+        assert!(names.resolve("ACME-MIB::oldTemperature").is_err());
     }
 
     #[test]

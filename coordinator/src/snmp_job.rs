@@ -58,7 +58,7 @@ pub fn build(
             missing[..missing.len().min(NAMED_HOSTS)].join(", ")
         )));
     }
-    let names = requests.iter().flat_map(|r| names.under(&r.oid)).collect();
+    let names = names_for_workers(&requests, names);
     Ok(Some(SnmpJob {
         names,
         requests,
@@ -67,6 +67,32 @@ pub fn build(
         retries: args.snmp_retries,
         max_in_flight: args.snmp_in_flight,
     }))
+}
+
+/// The most MIB names a job carries to its workers: a walk of `enterprises` over a vendor
+/// collection would otherwise send hundreds of thousands in every worker's spec, towards the
+/// message limit. About 80 bytes each.
+const MAX_NAMES_SENT: usize = 100_000;
+
+/// The names of the loaded MIB files under what the job asks for, at most
+/// [`MAX_NAMES_SENT`] (said when cut: varbinds beyond are named by the built-in table or not).
+fn names_for_workers(
+    requests: &[SnmpRequest],
+    names: &Names,
+) -> std::collections::HashMap<String, String> {
+    let mut sent: Vec<(String, String)> =
+        requests.iter().flat_map(|r| names.under(&r.oid)).collect();
+    if sent.len() > MAX_NAMES_SENT {
+        eprintln!(
+            "fanout: warning: the MIB files name {} objects under what this run polls; the \
+             workers get the first {MAX_NAMES_SENT} by OID, and varbinds beyond them are named \
+             by the built-in table or not at all",
+            sent.len()
+        );
+        sent.sort_unstable();
+        sent.truncate(MAX_NAMES_SENT);
+    }
+    sent.into_iter().collect()
 }
 
 #[cfg(test)]

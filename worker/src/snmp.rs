@@ -105,9 +105,11 @@ type Failed = SessionFailure;
 impl SnmpRunner {
     pub fn new(job: &SnmpJob, options: &SessionOptions) -> Self {
         let or = |v: u64, d: u64| if v == 0 { d } else { v };
+        // The names are kept once, as the lookup table, not also in the job.
+        let mut job = job.clone();
+        let names = Names::for_naming(std::mem::take(&mut job.names));
         Self {
-            job: job.clone(),
-            names: Names::from_pairs(&job.names),
+            names,
             v4: OnceCell::new(),
             v6: OnceCell::new(),
             next_socket: AtomicUsize::new(0),
@@ -121,6 +123,7 @@ impl SnmpRunner {
                 0 => DEFAULT_MAX_OUTPUT_BYTES,
                 n => n,
             },
+            job,
         }
     }
 

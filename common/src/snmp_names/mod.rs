@@ -7,141 +7,9 @@
 
 use std::collections::HashMap;
 
-/// One named object: its MIB module, its name and its OID.
-struct Object {
-    module: &'static str,
-    name: &'static str,
-    oid: &'static str,
-}
+mod table;
 
-macro_rules! objects {
-    ($($module:literal { $($name:ident = $oid:literal,)* })*) => {
-        &[$($(Object { module: $module, name: stringify!($name), oid: $oid },)*)*]
-    };
-}
-
-/// The table. Entries of a table's columns follow the table's entry; the order does not matter
-/// for lookups.
-static OBJECTS: &[Object] = objects! {
-    "SNMPv2-MIB" {
-        system = "1.3.6.1.2.1.1",
-        sysDescr = "1.3.6.1.2.1.1.1",
-        sysObjectID = "1.3.6.1.2.1.1.2",
-        sysUpTime = "1.3.6.1.2.1.1.3",
-        sysContact = "1.3.6.1.2.1.1.4",
-        sysName = "1.3.6.1.2.1.1.5",
-        sysLocation = "1.3.6.1.2.1.1.6",
-        sysServices = "1.3.6.1.2.1.1.7",
-        sysORLastChange = "1.3.6.1.2.1.1.8",
-        snmpInPkts = "1.3.6.1.2.1.11.1",
-    }
-    "IF-MIB" {
-        interfaces = "1.3.6.1.2.1.2",
-        ifNumber = "1.3.6.1.2.1.2.1",
-        ifTable = "1.3.6.1.2.1.2.2",
-        ifEntry = "1.3.6.1.2.1.2.2.1",
-        ifIndex = "1.3.6.1.2.1.2.2.1.1",
-        ifDescr = "1.3.6.1.2.1.2.2.1.2",
-        ifType = "1.3.6.1.2.1.2.2.1.3",
-        ifMtu = "1.3.6.1.2.1.2.2.1.4",
-        ifSpeed = "1.3.6.1.2.1.2.2.1.5",
-        ifPhysAddress = "1.3.6.1.2.1.2.2.1.6",
-        ifAdminStatus = "1.3.6.1.2.1.2.2.1.7",
-        ifOperStatus = "1.3.6.1.2.1.2.2.1.8",
-        ifLastChange = "1.3.6.1.2.1.2.2.1.9",
-        ifInOctets = "1.3.6.1.2.1.2.2.1.10",
-        ifInUcastPkts = "1.3.6.1.2.1.2.2.1.11",
-        ifInNUcastPkts = "1.3.6.1.2.1.2.2.1.12",
-        ifInDiscards = "1.3.6.1.2.1.2.2.1.13",
-        ifInErrors = "1.3.6.1.2.1.2.2.1.14",
-        ifInUnknownProtos = "1.3.6.1.2.1.2.2.1.15",
-        ifOutOctets = "1.3.6.1.2.1.2.2.1.16",
-        ifOutUcastPkts = "1.3.6.1.2.1.2.2.1.17",
-        ifOutNUcastPkts = "1.3.6.1.2.1.2.2.1.18",
-        ifOutDiscards = "1.3.6.1.2.1.2.2.1.19",
-        ifOutErrors = "1.3.6.1.2.1.2.2.1.20",
-        ifOutQLen = "1.3.6.1.2.1.2.2.1.21",
-        ifSpecific = "1.3.6.1.2.1.2.2.1.22",
-        ifXTable = "1.3.6.1.2.1.31.1.1",
-        ifXEntry = "1.3.6.1.2.1.31.1.1.1",
-        ifName = "1.3.6.1.2.1.31.1.1.1.1",
-        ifInMulticastPkts = "1.3.6.1.2.1.31.1.1.1.2",
-        ifInBroadcastPkts = "1.3.6.1.2.1.31.1.1.1.3",
-        ifOutMulticastPkts = "1.3.6.1.2.1.31.1.1.1.4",
-        ifOutBroadcastPkts = "1.3.6.1.2.1.31.1.1.1.5",
-        ifHCInOctets = "1.3.6.1.2.1.31.1.1.1.6",
-        ifHCInUcastPkts = "1.3.6.1.2.1.31.1.1.1.7",
-        ifHCInMulticastPkts = "1.3.6.1.2.1.31.1.1.1.8",
-        ifHCInBroadcastPkts = "1.3.6.1.2.1.31.1.1.1.9",
-        ifHCOutOctets = "1.3.6.1.2.1.31.1.1.1.10",
-        ifHCOutUcastPkts = "1.3.6.1.2.1.31.1.1.1.11",
-        ifHCOutMulticastPkts = "1.3.6.1.2.1.31.1.1.1.12",
-        ifHCOutBroadcastPkts = "1.3.6.1.2.1.31.1.1.1.13",
-        ifLinkUpDownTrapEnable = "1.3.6.1.2.1.31.1.1.1.14",
-        ifHighSpeed = "1.3.6.1.2.1.31.1.1.1.15",
-        ifPromiscuousMode = "1.3.6.1.2.1.31.1.1.1.16",
-        ifConnectorPresent = "1.3.6.1.2.1.31.1.1.1.17",
-        ifAlias = "1.3.6.1.2.1.31.1.1.1.18",
-        ifCounterDiscontinuityTime = "1.3.6.1.2.1.31.1.1.1.19",
-    }
-    "IP-MIB" {
-        ipForwarding = "1.3.6.1.2.1.4.1",
-        ipAddrTable = "1.3.6.1.2.1.4.20",
-        ipAdEntAddr = "1.3.6.1.2.1.4.20.1.1",
-        ipAdEntIfIndex = "1.3.6.1.2.1.4.20.1.2",
-        ipAdEntNetMask = "1.3.6.1.2.1.4.20.1.3",
-    }
-    "HOST-RESOURCES-MIB" {
-        hrSystemUptime = "1.3.6.1.2.1.25.1.1",
-        hrMemorySize = "1.3.6.1.2.1.25.2.2",
-        hrStorageTable = "1.3.6.1.2.1.25.2.3",
-        hrStorageEntry = "1.3.6.1.2.1.25.2.3.1",
-        hrStorageIndex = "1.3.6.1.2.1.25.2.3.1.1",
-        hrStorageType = "1.3.6.1.2.1.25.2.3.1.2",
-        hrStorageDescr = "1.3.6.1.2.1.25.2.3.1.3",
-        hrStorageAllocationUnits = "1.3.6.1.2.1.25.2.3.1.4",
-        hrStorageSize = "1.3.6.1.2.1.25.2.3.1.5",
-        hrStorageUsed = "1.3.6.1.2.1.25.2.3.1.6",
-        hrStorageAllocationFailures = "1.3.6.1.2.1.25.2.3.1.7",
-        hrProcessorTable = "1.3.6.1.2.1.25.3.3",
-        hrProcessorEntry = "1.3.6.1.2.1.25.3.3.1",
-        hrProcessorFrwID = "1.3.6.1.2.1.25.3.3.1.1",
-        hrProcessorLoad = "1.3.6.1.2.1.25.3.3.1.2",
-    }
-    "ENTITY-MIB" {
-        entPhysicalTable = "1.3.6.1.2.1.47.1.1.1",
-        entPhysicalEntry = "1.3.6.1.2.1.47.1.1.1.1",
-        entPhysicalDescr = "1.3.6.1.2.1.47.1.1.1.1.2",
-        entPhysicalVendorType = "1.3.6.1.2.1.47.1.1.1.1.3",
-        entPhysicalContainedIn = "1.3.6.1.2.1.47.1.1.1.1.4",
-        entPhysicalClass = "1.3.6.1.2.1.47.1.1.1.1.5",
-        entPhysicalParentRelPos = "1.3.6.1.2.1.47.1.1.1.1.6",
-        entPhysicalName = "1.3.6.1.2.1.47.1.1.1.1.7",
-        entPhysicalHardwareRev = "1.3.6.1.2.1.47.1.1.1.1.8",
-        entPhysicalFirmwareRev = "1.3.6.1.2.1.47.1.1.1.1.9",
-        entPhysicalSoftwareRev = "1.3.6.1.2.1.47.1.1.1.1.10",
-        entPhysicalSerialNum = "1.3.6.1.2.1.47.1.1.1.1.11",
-        entPhysicalMfgName = "1.3.6.1.2.1.47.1.1.1.1.12",
-        entPhysicalModelName = "1.3.6.1.2.1.47.1.1.1.1.13",
-    }
-    "CISCO-PROCESS-MIB" {
-        cpmCPUTotalTable = "1.3.6.1.4.1.9.9.109.1.1.1",
-        cpmCPUTotalEntry = "1.3.6.1.4.1.9.9.109.1.1.1.1",
-        cpmCPUTotalPhysicalIndex = "1.3.6.1.4.1.9.9.109.1.1.1.1.2",
-        cpmCPUTotal5sec = "1.3.6.1.4.1.9.9.109.1.1.1.1.3",
-        cpmCPUTotal1min = "1.3.6.1.4.1.9.9.109.1.1.1.1.4",
-        cpmCPUTotal5min = "1.3.6.1.4.1.9.9.109.1.1.1.1.5",
-        cpmCPUTotal5secRev = "1.3.6.1.4.1.9.9.109.1.1.1.1.6",
-        cpmCPUTotal1minRev = "1.3.6.1.4.1.9.9.109.1.1.1.1.7",
-        cpmCPUTotal5minRev = "1.3.6.1.4.1.9.9.109.1.1.1.1.8",
-    }
-    "UCD-SNMP-MIB" {
-        memTotalReal = "1.3.6.1.4.1.2021.4.5",
-        memAvailReal = "1.3.6.1.4.1.2021.4.6",
-        laLoad = "1.3.6.1.4.1.2021.10.1.3",
-        ssCpuIdle = "1.3.6.1.4.1.2021.11.11",
-    }
-};
+use table::{OBJECTS, Object};
 
 /// Why a name could not be turned into an OID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -183,6 +51,9 @@ pub struct Names {
     by_oid: HashMap<String, String>,
     /// Whether MIB files were loaded at all, so an unknown name says the right thing.
     loaded: bool,
+    /// Whether `by_oid` holds the built-in table too (a worker's names), so naming a varbind
+    /// is one lookup per prefix instead of two.
+    covers_builtin: bool,
 }
 
 impl Names {
@@ -200,15 +71,23 @@ impl Names {
         }
     }
 
-    /// Names a coordinator sent with a job: numeric OID to `MODULE::name`.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
-        let mut names = Self::from_mibs();
-        for (oid, qualified) in pairs {
-            if let Some((module, name)) = qualified.split_once("::") {
-                names.define(module, name, oid);
-            }
+    /// The names a worker names varbinds with: what the coordinator sent with a job (numeric
+    /// OID to `MODULE::name`, from MIB files) over the built-in table. Names only `name_of`.
+    pub fn for_naming(sent: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut by_oid: HashMap<String, String> = sent.into_iter().collect();
+        if by_oid.is_empty() {
+            return Self::default();
         }
-        names
+        for object in OBJECTS {
+            by_oid
+                .entry(object.oid.to_string())
+                .or_insert_with(|| format!("{}::{}", object.module, object.name));
+        }
+        Self {
+            by_oid,
+            covers_builtin: true,
+            ..Self::default()
+        }
     }
 
     /// Adds one object of a loaded module. `oid` is numeric and dotted.
@@ -278,17 +157,20 @@ impl Names {
             // One name defined by two modules at two places cannot be guessed, whether both
             // were loaded or one is the built-in table's.
             if let Some(first) = loaded.first() {
-                let other = loaded
+                let mut definitions: Vec<(&str, &str)> = loaded
                     .iter()
                     .map(|d| (d.module.as_str(), d.oid.as_str()))
                     .chain(builtin.map(|o| (o.module, o.oid)))
-                    .find(|(_, oid)| *oid != first.oid);
-                if let Some((other, _)) = other {
+                    .collect();
+                if definitions.iter().any(|(_, oid)| *oid != first.oid) {
+                    definitions.sort();
+                    definitions.dedup_by_key(|(module, _)| *module);
+                    let modules: Vec<&str> = definitions.iter().map(|(m, _)| *m).collect();
                     return Err(OidError::Ambiguous(
                         text.to_string(),
                         name.to_string(),
-                        format!("{} and {other}", first.module),
-                        first.module.clone(),
+                        modules.join(", "),
+                        modules[0].to_string(),
                     ));
                 }
                 return Ok(first.oid.clone());
@@ -309,10 +191,13 @@ impl Names {
                 module.to_string(),
             ));
         }
-        let candidates = OBJECTS
+        // Sorted, so that of two names equally close the same one is suggested every time.
+        let mut candidates: Vec<&str> = OBJECTS
             .iter()
             .map(|o| o.name)
-            .chain(self.by_name.keys().map(String::as_str));
+            .chain(self.by_name.keys().map(String::as_str))
+            .collect();
+        candidates.sort_unstable();
         let hint = match crate::suggest::closest(name, candidates) {
             Some(s) => format!(" (did you mean {s}?)"),
             None if self.loaded => {
@@ -338,7 +223,9 @@ impl Names {
             if let Some(name) = self.by_oid.get(prefix) {
                 return Some(format!("{name}{}", &oid[prefix.len()..]));
             }
-            if let Some(object) = by_oid.get(prefix) {
+            if !self.covers_builtin
+                && let Some(object) = by_oid.get(prefix)
+            {
                 return Some(format!(
                     "{}::{}{}",
                     object.module,
@@ -386,16 +273,21 @@ fn check_numeric(oid: &str) -> Result<String, &'static str> {
     if arcs.len() > MAX_OID_ARCS {
         return Err("an OID has at most 128 arcs");
     }
-    if arcs
+    let numbers: Vec<u32> = arcs
         .iter()
-        .any(|a| a.is_empty() || a.parse::<u32>().is_err())
-    {
-        return Err("every arc of an OID is a number up to 4294967295");
-    }
-    if !matches!(arcs[0], "0" | "1" | "2") {
+        .map(|a| match a.is_empty() {
+            true => None,
+            false => a.parse::<u32>().ok(),
+        })
+        .collect::<Option<_>>()
+        .ok_or("every arc of an OID is a number up to 4294967295")?;
+    if numbers[0] > 2 {
         return Err("an OID starts with 0, 1 or 2");
     }
-    Ok(oid.to_string())
+    // Written again from the numbers, so `1.3.6.01` is the `1.3.6.1` every table and worker
+    // knows it by.
+    let text: Vec<String> = numbers.iter().map(u32::to_string).collect();
+    Ok(text.join("."))
 }
 
 #[cfg(test)]
@@ -480,7 +372,7 @@ mod tests {
         assert_eq!(names.resolve("sysName.0").unwrap(), "1.3.6.1.2.1.1.5.0");
         let e = names.resolve("acmeFan").unwrap_err().to_string();
         assert!(
-            e.contains("ACME-MIB and OTHER-MIB") && e.contains("ACME-MIB::acmeFan"),
+            e.contains("ACME-MIB, OTHER-MIB") && e.contains("ACME-MIB::acmeFan"),
             "{e}"
         );
         let e = names.resolve("IF-MIB::acmeTemp").unwrap_err().to_string();
@@ -495,11 +387,12 @@ mod tests {
         let mut moved = Names::from_mibs();
         moved.define("ACME-MIB", "sysDescr", "1.3.6.1.4.1.99999.9");
         let e = moved.resolve("sysDescr.0").unwrap_err().to_string();
-        assert!(e.contains("ACME-MIB and SNMPv2-MIB"), "{e}");
+        assert!(e.contains("ACME-MIB, SNMPv2-MIB"), "{e}");
         assert_eq!(
             moved.resolve("SNMPv2-MIB::sysDescr.0").unwrap(),
             "1.3.6.1.2.1.1.1.0"
         );
+        assert_eq!(resolve("1.3.06.1").unwrap(), "1.3.6.1");
         let deep = format!("1.3{}", ".1".repeat(127));
         assert!(
             resolve(&deep)
@@ -550,8 +443,7 @@ mod tests {
             ]
         );
         // What a worker rebuilds from them names varbinds as the coordinator would.
-        let sent: HashMap<String, String> = under.into_iter().collect();
-        let worker = Names::from_pairs(&sent);
+        let worker = Names::for_naming(under);
         for oid in ["1.3.6.1.4.1.99999.1.1.3.7", "1.3.6.1.4.1.99999.1.1.1"] {
             assert_eq!(worker.name_of(oid), names.name_of(oid), "{oid}");
         }
