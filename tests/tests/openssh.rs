@@ -247,25 +247,7 @@ async fn jump_to_a_simulated_router(lab: &OpensshLab) {
         fanout_tests::edit_inventory(&router.inventory, |doc| {
             doc["defaults"]["jump_host"] = jump.as_str().into();
         });
-        let args = [
-            "run",
-            "-i",
-            router.inventory.to_str().unwrap(),
-            "-c",
-            "show running-config",
-            "--format",
-            "json",
-            "--known-hosts",
-            known_hosts.to_str().unwrap(),
-        ]
-        .map(String::from);
-        async move {
-            fanout(
-                &args.iter().map(String::as_str).collect::<Vec<_>>(),
-                DEADLINE,
-            )
-            .await
-        }
+        show_running_config(&router.inventory, &known_hosts)
     };
     let run = through(lab.port).await;
     assert_eq!(run.code, Some(0), "{}", run.all_output());
@@ -282,7 +264,71 @@ async fn jump_to_a_simulated_router(lab: &OpensshLab) {
     assert_eq!(run.code, Some(1), "{}", run.all_output());
     let record = &json_lines(&run.stdout)[0];
     assert_eq!(record["failure"]["kind"], "refused", "{record}");
+
+    // The same router from an Ansible inventory whose bastion is the ProxyCommand of
+    // Ansible's documentation: fanout goes through OpenSSH's sshd as its jump host.
+    let (mut hostname, mut platform, mut secret, mut port) =
+        (String::new(), String::new(), String::new(), 0);
+    fanout_tests::edit_inventory(&router.inventory, |doc| {
+        let host = &doc["hosts"]["r00001"];
+        hostname = host["hostname"].as_str().unwrap().to_string();
+        platform = host["platform"].as_str().unwrap().to_string();
+        secret = doc["defaults"]["secret"].as_str().unwrap().to_string();
+        port = doc["defaults"]["port"].as_u64().unwrap();
+    });
+    let ansible = lab.dir.join("ansible-hosts");
+    let through_ansible = |bastion_port: u16| {
+        std::fs::write(
+            &ansible,
+            format!(
+                "[routers]\nr00001 ansible_host={hostname} ansible_port={port} \
+                 ansible_network_os={platform}\n[routers:vars]\nansible_user={USER}\n\
+                 ansible_password={PASSWORD}\nansible_become_password={secret}\n\
+                 ansible_ssh_common_args='-o StrictHostKeyChecking=no -o \
+                 ProxyCommand=\"ssh -W %h:%p -q -p {bastion_port} {USER}@127.0.0.1\"'\n"
+            ),
+        )
+        .unwrap();
+        show_running_config(&ansible, &known_hosts)
+    };
+    let run = through_ansible(lab.port).await;
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+    let record = &json_lines(&run.stdout)[0];
+    assert_eq!(
+        record["commands"][0]["output"].as_str().unwrap(),
+        running_config("r00001", 3)
+    );
+    // Through a bastion that is not there it fails, so the first run did go through sshd.
+    let run = through_ansible(closed_port()).await;
+    let record = &json_lines(&run.stdout)[0];
+    assert_eq!(record["failure"]["kind"], "refused", "{record}");
     router.fleet.shutdown().await;
+}
+
+/// `fanout run -c "show running-config"` over `inventory`, as JSON, pinning into `known_hosts`.
+fn show_running_config(
+    inventory: &Path,
+    known_hosts: &Path,
+) -> impl std::future::Future<Output = fanout_tests::Finished> + use<> {
+    let args = [
+        "run",
+        "-i",
+        inventory.to_str().unwrap(),
+        "-c",
+        "show running-config",
+        "--format",
+        "json",
+        "--known-hosts",
+        known_hosts.to_str().unwrap(),
+    ]
+    .map(String::from);
+    async move {
+        fanout(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            DEADLINE,
+        )
+        .await
+    }
 }
 
 /// The scratch directory's files: sshd config pieces, keys, the inventory, known_hosts.

@@ -7,6 +7,7 @@
 
 mod ini;
 mod model;
+mod ssh_args;
 mod vars;
 mod yaml_format;
 

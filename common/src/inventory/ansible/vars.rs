@@ -66,6 +66,17 @@ pub(super) fn convert(
         {
             return Err(fail(VAULT.to_string()));
         }
+        if matches!(
+            var.key.as_str(),
+            "ansible_ssh_common_args" | "ansible_ssh_extra_args"
+        ) && let Value::String(args) = &var.value
+        {
+            // OpenSSH's options stay data; a jump host among them becomes fanout's.
+            if let Some(jump) = super::ssh_args::jump_host(args).map_err(fail)? {
+                entry.ssh.jump_host = Some(jump);
+                places.keys.push(("jump_host", var.at.clone()));
+            }
+        }
         let Some(field) = field_of(&var.key) else {
             entry.data.insert(var.key.clone(), var.value.clone());
             continue;

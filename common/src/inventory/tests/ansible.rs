@@ -306,3 +306,42 @@ fn script_output_saved_as_json() {
     );
     assert_eq!(host(&inventory, "sw1").platform, "arista_eos");
 }
+
+#[test]
+fn a_bastion_in_ansibles_ssh_args_is_the_jump_host() {
+    let dir = dir_with(&[
+        (
+            "hosts",
+            "[ios]\nr1\nr2 ansible_ssh_common_args='-J ops@bastion2:2222'\n\
+             [ios:vars]\nansible_network_os=ios\n",
+        ),
+        (
+            "group_vars/ios.yml",
+            "ansible_ssh_common_args: '-o StrictHostKeyChecking=no -o \
+             ProxyCommand=\"ssh -W %h:%p -q admin@bastion.example\"'\n",
+        ),
+    ]);
+    let inventory = Inventory::load(&dir.path().join("hosts"), &builtin_options()).unwrap();
+    let jump = |name: &str| host(&inventory, name).ssh.jump_host.clone();
+    assert_eq!(jump("r1").as_deref(), Some("admin@bastion.example"));
+    assert_eq!(
+        jump("r2").as_deref(),
+        Some("ops@bastion2:2222"),
+        "the host's own wins"
+    );
+
+    // A proxy fanout cannot follow is refused where it is written, not skipped: the device
+    // would be reached by another path than the inventory says.
+    let dir = dir_with(&[(
+        "hosts",
+        "[ios]\nr1 ansible_network_os=ios \
+         ansible_ssh_common_args='-o ProxyCommand=\"nc -x proxy:1080 %h %p\"'\n",
+    )]);
+    let message = Inventory::load(&dir.path().join("hosts"), &builtin_options())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("hosts:2") && message.contains("fanout runs no proxy commands"),
+        "{message}"
+    );
+}
