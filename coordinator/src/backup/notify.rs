@@ -1,5 +1,6 @@
 //! Telling people what a backup found, through the monitor's notifiers: one notice per device
-//! whose configuration changed (with its diff, cut short) or whose backup failed. The diff is
+//! whose configuration changed (with its diff, cut short) or whose backup failed, and for
+//! email the whole run in one mail. The diff is
 //! of the stored, normalised files, so a masked secret is never in it; with `--keep-secrets`
 //! notices carry line counts only.
 
@@ -23,10 +24,18 @@ const DIFF_BYTES: usize = 3000;
 /// One delivery attempt, connect included.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where notices go (`--notify-webhook`, `--notify-exec`).
+/// Where notices go (`--notify-webhook`, `--notify-exec`, `--notify-email`).
 pub struct Notifiers {
-    targets: Vec<(String, Box<dyn Notifier>)>,
+    targets: Vec<Target>,
     with_diff: bool,
+}
+
+/// One destination, and whether it gets the run's notices one by one (a webhook's channel, a
+/// program that handles events) or as one digest (a mailbox: one mail a run, not a device).
+struct Target {
+    name: String,
+    notifier: Box<dyn Notifier>,
+    digest: bool,
 }
 
 impl Notifiers {
@@ -34,7 +43,7 @@ impl Notifiers {
     /// any device is contacted. Secrets stay out of every notice unless the run keeps them,
     /// in which case notices carry line counts only.
     pub fn new(options: &BackupOptions) -> Result<Self, String> {
-        let mut targets: Vec<(String, Box<dyn Notifier>)> = Vec::new();
+        let mut targets = Vec::new();
         for url in &options.notify_webhooks {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(format!("--notify-webhook {url:?} is not an http(s) URL"));
@@ -45,19 +54,30 @@ impl Notifiers {
             };
             let notifier = WebhookNotifier::new(&config, SEND_TIMEOUT)
                 .map_err(|e| format!("--notify-webhook: {e}"))?;
-            targets.push((format!("webhook {url}"), Box::new(notifier)));
+            targets.push(Target {
+                name: format!("webhook {url}"),
+                notifier: Box::new(notifier),
+                digest: false,
+            });
         }
         if let Some(command) = &options.notify_exec {
             let argv: Vec<String> = command.split_whitespace().map(str::to_string).collect();
             let notifier =
                 ExecNotifier::new(argv, SEND_TIMEOUT).map_err(|e| format!("--notify-exec: {e}"))?;
-            targets.push((format!("exec {command}"), Box::new(notifier)));
+            targets.push(Target {
+                name: format!("exec {command}"),
+                notifier: Box::new(notifier),
+                digest: false,
+            });
         }
         if let Some(config) = email_config(&options.email, |name| std::env::var(name).ok())? {
             let notifier = EmailNotifier::new(&config, SEND_TIMEOUT)
                 .map_err(|e| format!("--notify-email: {e}"))?;
-            let name = format!("email {}", config.to.join(","));
-            targets.push((name, Box::new(notifier)));
+            targets.push(Target {
+                name: format!("email {}", config.to.join(",")),
+                notifier: Box::new(notifier),
+                digest: true,
+            });
         }
         Ok(Notifiers {
             targets,
@@ -73,10 +93,15 @@ impl Notifiers {
     /// does not stop the others (the backup itself is already committed).
     pub async fn send(&self, committed: &Committed) {
         let notices = notices(committed, self.with_diff);
-        for (name, notifier) in &self.targets {
-            for notice in &notices {
-                if let Err(e) = notifier.send(notice).await {
-                    eprintln!("fanout: notifying {name} failed: {e}");
+        if notices.is_empty() {
+            return;
+        }
+        let digest = [digest(committed, &notices)];
+        for target in &self.targets {
+            let batch = if target.digest { &digest[..] } else { &notices };
+            for notice in batch {
+                if let Err(e) = target.notifier.send(notice).await {
+                    eprintln!("fanout: notifying {} failed: {e}", target.name);
                     break;
                 }
             }
@@ -160,6 +185,29 @@ pub fn notices(committed: &Committed, with_diff: bool) -> Vec<Notice> {
         notices.push(Notice::Suppressed { count: rest as u32 });
     }
     notices
+}
+
+/// The run's notices as one: a first line that counts them (a mail's subject), then each
+/// notice's text, the devices past [`MAX_NOTICES`] counted.
+pub fn digest(committed: &Committed, notices: &[Notice]) -> Notice {
+    let commit = committed.commit.as_deref().map(|c| &c[..c.len().min(12)]);
+    let mut summary = format!(
+        "backup{}: {} changed, {} failed",
+        commit.map(|c| format!(" {c}")).unwrap_or_default(),
+        committed.changed.len(),
+        committed.failed.len()
+    );
+    for notice in notices {
+        summary.push_str("\n\n");
+        match notice {
+            Notice::Event(event) => summary.push_str(&event.summary),
+            Notice::Suppressed { count } => summary.push_str(&format!(
+                "... and {count} more devices (see the repository)"
+            )),
+        }
+    }
+    let at = SystemTime::now();
+    event("*", "backup", summary, at)
 }
 
 fn event(host: &str, check: &str, summary: String, at: SystemTime) -> Notice {
@@ -259,5 +307,19 @@ mod tests {
         let many = notices(&committed(100, "+x\n"), true);
         assert_eq!(many.len(), MAX_NOTICES + 1);
         assert_eq!(many[MAX_NOTICES], Notice::Suppressed { count: 81 });
+    }
+
+    #[test]
+    fn a_digest_counts_the_run_first_and_holds_every_notice() {
+        let run = committed(100, "+x\n");
+        let digest = digest(&run, &notices(&run, true));
+        let text = &summaries(std::slice::from_ref(&digest))[0];
+        let first = text.lines().next().unwrap();
+        assert_eq!(first, "ALERT: backup 0123456789ab: 100 changed, 1 failed");
+        assert_eq!(text.matches("configuration changed").count(), MAX_NOTICES);
+        assert!(
+            text.ends_with("... and 81 more devices (see the repository)"),
+            "{text}"
+        );
     }
 }
