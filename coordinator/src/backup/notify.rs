@@ -1,8 +1,7 @@
 //! Telling people what a backup found, through the monitor's notifiers: one notice per device
 //! whose configuration changed (with its diff, cut short) or whose backup failed, and for
-//! email the whole run in one mail. The diff is
-//! of the stored, normalised files, so a masked secret is never in it; with `--keep-secrets`
-//! notices carry line counts only.
+//! email the whole run in one mail. The diff is of the stored, normalised files, so a masked
+//! secret is never in it; with `--keep-secrets` notices carry line counts only.
 
 use super::args::{BackupOptions, EmailArgs};
 use super::store::Committed;
