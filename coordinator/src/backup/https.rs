@@ -133,9 +133,7 @@ impl HttpsSettings {
 }
 
 thread_local! {
-    /// The settings of the push this thread is making: libgit2 creates the transport inside
-    /// `Remote::push`, on the calling thread, and its factory can be handed nothing but the
-    /// remote.
+    /// The settings of the push this thread is making (see `transport`).
     static PUSHING: RefCell<Option<(HttpsSettings, reqwest::Client, tokio::runtime::Handle)>> =
         const { RefCell::new(None) };
 }
@@ -143,50 +141,33 @@ thread_local! {
 /// Runs `push` with our `https://` transport available to it. Must be called on a thread
 /// that may block (a `spawn_blocking` thread) of a tokio runtime.
 pub fn with_https<T>(settings: &HttpsSettings, push: impl FnOnce() -> T) -> Result<T, String> {
-    register()?;
+    static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    super::transport::register(
+        &REGISTERED,
+        "https",
+        &PUSHING,
+        |remote, (settings, client, runtime)| {
+            // Stateless (rpc): every exchange is a request of its own.
+            let subtransport = HttpsSubtransport {
+                settings,
+                client,
+                runtime,
+                redirected: Mutex::new(None),
+            };
+            Transport::smart(remote, true, subtransport)
+        },
+    )?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| "an https push needs the tokio runtime".to_string())?;
     let client = {
         let _entered = runtime.enter();
         settings.client()?
     };
-    PUSHING.with(|p| *p.borrow_mut() = Some((settings.clone(), client, runtime)));
-    let result = push();
-    PUSHING.with(|p| *p.borrow_mut() = None);
-    Ok(result)
-}
-
-/// Registers the `https` transport with libgit2, once per process.
-fn register() -> Result<(), String> {
-    static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            // SAFETY: git2 requires registration not to race with transports being created;
-            // the OnceLock runs it once, before any push of this process uses `https://`.
-            unsafe {
-                git2::transport::register("https", |remote| {
-                    let pushing = PUSHING.with(|p| p.borrow().clone());
-                    let Some((settings, client, runtime)) = pushing else {
-                        return Err(git2::Error::from_str(
-                            "https:// remotes are reached only by `fanout backup --push`",
-                        ));
-                    };
-                    // Stateless (rpc): every exchange is a request of its own.
-                    Transport::smart(
-                        remote,
-                        true,
-                        HttpsSubtransport {
-                            settings,
-                            client,
-                            runtime,
-                            redirected: Mutex::new(None),
-                        },
-                    )
-                })
-            }
-            .map_err(|e| format!("cannot register the https transport: {e}"))
-        })
-        .clone()
+    Ok(super::transport::with_state(
+        &PUSHING,
+        (settings.clone(), client, runtime),
+        push,
+    ))
 }
 
 struct HttpsSubtransport {

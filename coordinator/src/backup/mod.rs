@@ -16,3 +16,4 @@ pub mod push;
 pub mod schedule;
 pub mod scheduled;
 pub mod store;
+mod transport;

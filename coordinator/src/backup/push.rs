@@ -99,46 +99,30 @@ impl PushTarget {
 }
 
 thread_local! {
-    /// The SSH settings of the push this thread is making: libgit2 creates the transport
-    /// inside `Remote::push`, on the calling thread, and its factory can be handed nothing
-    /// but the remote.
+    /// The SSH settings of the push this thread is making (see `transport`).
     static PUSHING: RefCell<Option<(SshSettings, tokio::runtime::Handle)>> = const { RefCell::new(None) };
 }
 
 /// Runs `push` with our `ssh://` transport available to it. Must be called on a thread
 /// that may block (a `spawn_blocking` thread) of a tokio runtime.
 pub fn with_ssh<T>(settings: &SshSettings, push: impl FnOnce() -> T) -> Result<T, String> {
-    register()?;
+    static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    super::transport::register(
+        &REGISTERED,
+        "ssh",
+        &PUSHING,
+        |remote, (settings, runtime)| {
+            // Not stateless: libgit2 lists the refs and sends the pack on one stream.
+            Transport::smart(remote, false, SshSubtransport { settings, runtime })
+        },
+    )?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| "an ssh push needs the tokio runtime".to_string())?;
-    PUSHING.with(|p| *p.borrow_mut() = Some((settings.clone(), runtime)));
-    let result = push();
-    PUSHING.with(|p| *p.borrow_mut() = None);
-    Ok(result)
-}
-
-/// Registers the `ssh` transport with libgit2, once per process.
-fn register() -> Result<(), String> {
-    static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            // SAFETY: git2 requires registration not to race with transports being created;
-            // the OnceLock runs it once, before any push of this process uses `ssh://`.
-            unsafe {
-                git2::transport::register("ssh", |remote| {
-                    let pushing = PUSHING.with(|p| p.borrow().clone());
-                    let Some((settings, runtime)) = pushing else {
-                        return Err(git2::Error::from_str(
-                            "ssh:// remotes are reached only by `fanout backup --push`",
-                        ));
-                    };
-                    // Not stateless: libgit2 lists the refs and sends the pack on one stream.
-                    Transport::smart(remote, false, SshSubtransport { settings, runtime })
-                })
-            }
-            .map_err(|e| format!("cannot register the ssh transport: {e}"))
-        })
-        .clone()
+    Ok(super::transport::with_state(
+        &PUSHING,
+        (settings.clone(), runtime),
+        push,
+    ))
 }
 
 struct SshSubtransport {
