@@ -45,10 +45,18 @@ pub enum InputFileError {
     NotUtf8,
 }
 
+/// The size of the regular file at `path` (symbolic links followed), or why it is not one:
+/// for readers that open files themselves after this check (mib-rs reads MIB files).
+pub fn regular_file_size(path: &Path) -> Result<u64, InputFileError> {
+    let metadata = std::fs::metadata(path)?;
+    check_regular(&metadata)?;
+    Ok(metadata.len())
+}
+
 /// The text of the regular file at `path` (symbolic links followed), at most `limit` bytes.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, InputFileError> {
     // Looked at before opening: opening a FIFO blocks until it has a writer.
-    check_regular(&std::fs::metadata(path)?)?;
+    regular_file_size(path)?;
     let file = File::open(path)?;
     // And again on what was opened, in case the path changed in between.
     let metadata = file.metadata()?;

@@ -8,6 +8,7 @@
 //! has some. A name that did not load is still bad input when a job asks for it.
 
 use crate::commands::CommandError;
+use fanout_common::input::{InputFileError, regular_file_size};
 use fanout_common::snmp_names::{MAX_OID_ARCS, Names};
 use mib_rs::{DiagnosticConfig, DiagnosticReport, Loader, Severity};
 use std::path::{Path, PathBuf};
@@ -132,8 +133,8 @@ fn load_on_this_thread(dirs: &[PathBuf]) -> Result<Names, CommandError> {
 }
 
 /// The candidate module files under `dir`, subdirectories included: regular files only (a
-/// link to /dev/zero or a FIFO would be read forever), none empty or over
-/// [`MAX_FILE_BYTES`]. What is skipped is added to `problems`.
+/// link to /dev/zero or a FIFO would be read forever; a link to a directory is not
+/// followed), none empty or over [`MAX_FILE_BYTES`]. What is skipped is added to `problems`.
 fn mib_files(dir: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>, CommandError> {
     let metadata = std::fs::metadata(dir)
         .map_err(|e| CommandError::Input(format!("--mibs {}: {e}", dir.display())))?;
@@ -174,31 +175,24 @@ fn mib_files(dir: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>, Com
         if entry.file_type().is_dir() || !recognised {
             continue;
         }
-        match std::fs::metadata(path) {
+        // The checks every input file gets (a FIFO, a device or a link to one is refused
+        // unread), then the size, then whether it opens: mib-rs reads the file itself.
+        let checked = regular_file_size(path).and_then(|size| {
+            if size > MAX_FILE_BYTES {
+                return Err(InputFileError::TooLarge {
+                    size,
+                    limit: MAX_FILE_BYTES,
+                });
+            }
+            std::fs::File::open(path)?;
+            Ok(size)
+        });
+        match checked {
             // An empty file holds no module; /proc's files all say they are empty, and some
             // (/proc/kmsg) block a reader forever.
-            Ok(m) if m.is_file() && m.len() == 0 => {}
-            Ok(m) if m.is_dir() => problems.push(format!(
-                "MIB {}: a link to a directory, not followed",
-                path.display()
-            )),
-            Ok(m) if !m.is_file() => {
-                problems.push(format!(
-                    "MIB {}: not a regular file, skipped",
-                    path.display()
-                ));
-            }
-            Ok(m) if m.len() > MAX_FILE_BYTES => problems.push(format!(
-                "MIB {}: {} MiB, over the {} MiB a module may have, skipped",
-                path.display(),
-                m.len() >> 20,
-                MAX_FILE_BYTES >> 20
-            )),
-            Ok(_) => match std::fs::File::open(path) {
-                Ok(_) => files.push(path.to_owned()),
-                Err(e) => problems.push(format!("MIB {}: {e}, skipped", path.display())),
-            },
-            Err(e) => problems.push(format!("MIB {}: {e}, skipped", path.display())),
+            Ok(0) => {}
+            Ok(_) => files.push(path.to_owned()),
+            Err(e) => problems.push(format!("MIB {} {e}, skipped", path.display())),
         }
     }
     Ok(files)
