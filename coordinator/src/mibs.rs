@@ -192,7 +192,7 @@ fn mib_files(dir: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>, Com
             // (/proc/kmsg) block a reader forever.
             Ok(0) => {}
             Ok(_) => files.push(path.to_owned()),
-            Err(e) => problems.push(format!("MIB {} {e}, skipped", path.display())),
+            Err(e) => problems.push(format!("MIB {}: {e}, skipped", path.display())),
         }
     }
     Ok(files)
