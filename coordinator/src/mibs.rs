@@ -315,10 +315,16 @@ acmeTemp OBJECT-TYPE
 END
 "#;
 
-    #[test]
-    fn a_directory_of_modules_names_objects_beside_the_table() {
+    /// A directory holding ACME-MIB.
+    fn acme_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ACME-MIB.txt"), ACME_MIB).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_directory_of_modules_names_objects_beside_the_table() {
+        let dir = acme_dir();
         let names = load(&[dir.path().to_owned()]).unwrap();
         assert_eq!(
             names.resolve("acmeTemp.0").unwrap(),
@@ -341,8 +347,7 @@ END
 
     #[test]
     fn a_module_that_does_not_parse_leaves_the_others_loaded() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ACME-MIB.txt"), ACME_MIB).unwrap();
+        let dir = acme_dir();
         let broken = ACME_MIB
             .replace("ACME-MIB", "BROKEN-MIB")
             .replace("acme", "broken")
@@ -355,8 +360,7 @@ END
 
     #[test]
     fn files_that_cannot_be_modules_are_skipped_unread() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ACME-MIB.txt"), ACME_MIB).unwrap();
+        let dir = acme_dir();
         // Each of these, read, would never end.
         std::os::unix::fs::symlink("/dev/zero", dir.path().join("ZERO-MIB.txt")).unwrap();
         nix::unistd::mkfifo(
@@ -395,17 +399,19 @@ END
 
     #[test]
     fn two_modules_naming_one_oid_apart_each_answer_for_their_own_name() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ACME-MIB.txt"), ACME_MIB).unwrap();
+        let dir = acme_dir();
         let other = ACME_MIB
             .replace("ACME-MIB", "OLD-ACME-MIB")
             .replace("acmeTemp", "oldTemperature")
             .replace("acme MODULE-IDENTITY", "oldAcme MODULE-IDENTITY")
             .replace("{ acme 1 }", "{ oldAcme 1 }");
         std::fs::write(dir.path().join("OLD-ACME-MIB.txt"), other).unwrap();
-        // Hidden directories hold no modules and are not read.
+        // Hidden directories are not read, even for a module.
         std::fs::create_dir(dir.path().join(".git")).unwrap();
-        std::fs::write(dir.path().join(".git/HIDDEN-MIB"), "not a module").unwrap();
+        let hidden = ACME_MIB
+            .replace("ACME-MIB", "HIDDEN-MIB")
+            .replace("acmeTemp", "hiddenTemp");
+        std::fs::write(dir.path().join(".git/HIDDEN-MIB"), hidden).unwrap();
         let names = load(&[dir.path().to_owned()]).unwrap();
         for name in ["ACME-MIB::acmeTemp", "OLD-ACME-MIB::oldTemperature"] {
             assert_eq!(
@@ -414,6 +420,7 @@ END
                 "{name}"
             );
         }
+        assert!(names.resolve("hiddenTemp").is_err());
         assert!(names.resolve("OLD-ACME-MIB::acmeTemp").is_err());
         assert!(names.resolve("ACME-MIB::oldTemperature").is_err());
     }
