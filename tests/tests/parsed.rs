@@ -94,16 +94,22 @@ async fn textfsm_records_from_pypi_ntc_templates_in_json_and_beside_the_text() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_named_command_without_a_template_stops_the_run_before_any_connection() {
-    let lab = lab().await;
+/// A `templates` directory in the lab whose TextFSM index lists `rows`.
+fn templates_with_index(lab: &Lab, rows: &str) -> std::path::PathBuf {
     let templates = lab.dir.path().join("templates");
     std::fs::create_dir_all(&templates).unwrap();
     std::fs::write(
         templates.join("index"),
-        "Template, Hostname, Platform, Command\n\n",
+        format!("Template, Hostname, Platform, Command\n\n{rows}"),
     )
     .unwrap();
+    templates
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_command_without_a_template_stops_the_run_before_any_connection() {
+    let lab = lab().await;
+    let templates = templates_with_index(&lab, "");
     let run = RunningFanout::start(&[
         "run",
         "-i",
@@ -154,14 +160,10 @@ async fn a_named_command_without_a_template_stops_the_run_before_any_connection(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_through_a_coordinator_are_the_same_as_from_local_workers() {
     let lab = lab().await;
-    let templates = lab.dir.path().join("templates");
-    std::fs::create_dir_all(&templates).unwrap();
-    std::fs::write(
-        templates.join("index"),
-        "Template, Hostname, Platform, Command\n\n\
-         uptime.textfsm, .*, cisco_ios, sh[[ow]] ver[[sion]]\n",
-    )
-    .unwrap();
+    let templates = templates_with_index(
+        &lab,
+        "uptime.textfsm, .*, cisco_ios, sh[[ow]] ver[[sion]]\n",
+    );
     std::fs::write(
         templates.join("uptime.textfsm"),
         "Value HOSTNAME (\\S+)\nValue UPTIME (.+)\n\n\
