@@ -101,7 +101,7 @@ impl HostRecord {
             id: worker_id,
             pid: worker_pid,
         };
-        let failure = result.failure.map(|f| FailureRecord {
+        let mut failure = result.failure.map(|f| FailureRecord {
             // A worker that sends an unknown kind is a bug on our side, and says so.
             kind: FailureKind::from_proto(f.kind()).unwrap_or(FailureKind::Internal),
             retryable: f.retryable,
@@ -124,7 +124,16 @@ impl HostRecord {
             .into_iter()
             .zip(outputs)
             .map(|(status, raw)| CommandRecord {
-                varbinds: snmp_varbinds(&status.command, &raw),
+                varbinds: snmp_varbinds(&status.command, &raw).unwrap_or_else(|why| {
+                    // Varbinds that cannot be read are not a host with fewer of them: the
+                    // host fails, its output kept as it came.
+                    failure.get_or_insert(FailureRecord {
+                        kind: FailureKind::Internal,
+                        retryable: false,
+                        message: format!("`{}`: {why}", status.command),
+                    });
+                    None
+                }),
                 command: status.command,
                 output: Some(String::from_utf8_lossy(&raw).into_owned()),
                 output_bytes: raw.len() as u64,
@@ -155,18 +164,22 @@ impl HostRecord {
 }
 
 /// The varbinds of an SNMP request's output (one JSON object per line, as the worker writes
-/// them) as one JSON array; `None` for other commands, and for an output that is not such lines
-/// (each line checked by a lexing pass that builds no values).
-fn snmp_varbinds(command: &str, raw: &[u8]) -> Option<Box<RawValue>> {
+/// them) as one JSON array; `None` for other commands, and why for an output that is not
+/// such lines (each line checked by a lexing pass that builds no values).
+fn snmp_varbinds(command: &str, raw: &[u8]) -> Result<Option<Box<RawValue>>, String> {
     if !(command.starts_with("snmp-get ") || command.starts_with("snmp-walk ")) {
-        return None;
+        return Ok(None);
     }
+    let unreadable = |n: usize| format!("varbind line {n} from the worker is not JSON");
     let mut array = Vec::with_capacity(raw.len() + 2);
     array.push(b'[');
-    for line in raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+    for (n, line) in raw.split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
         // Each line on its own must be one JSON value (as parsing it into a `Value` required);
         // a borrowed `RawValue` only lexes it.
-        serde_json::from_slice::<&RawValue>(line).ok()?;
+        serde_json::from_slice::<&RawValue>(line).map_err(|_| unreadable(n + 1))?;
         if array.len() > 1 {
             array.push(b',');
         }
@@ -174,7 +187,11 @@ fn snmp_varbinds(command: &str, raw: &[u8]) -> Option<Box<RawValue>> {
     }
     array.push(b']');
     // Valid JSON lines are UTF-8, and joined by commas in brackets they are an array.
-    RawValue::from_string(String::from_utf8(array).ok()?).ok()
+    let text =
+        String::from_utf8(array).map_err(|_| "the varbind lines are not UTF-8".to_string())?;
+    RawValue::from_string(text)
+        .map(Some)
+        .map_err(|e| format!("the varbinds are not a JSON array: {e}"))
 }
 
 #[cfg(test)]
@@ -191,7 +208,9 @@ mod tests {
             r#"{"name":"IF-MIB::ifHCInOctets.1","oid":"1.3.6.1.2.1.31.1.1.1.6.1","type":"counter64","value":18446744073709551615}"#,
             "\n"
         );
-        let raw_value = snmp_varbinds("snmp-walk 1.3.6.1.2.1.2.2", raw.as_bytes()).unwrap();
+        let raw_value = snmp_varbinds("snmp-walk 1.3.6.1.2.1.2.2", raw.as_bytes())
+            .unwrap()
+            .unwrap();
         let values: Vec<serde_json::Value> = raw
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -200,11 +219,52 @@ mod tests {
             serde_json::to_string(&raw_value).unwrap(),
             serde_json::to_string(&values).unwrap()
         );
-        let empty = snmp_varbinds("snmp-get 1.3.6.1.2.1.1.3.0", b"").unwrap();
+        let empty = snmp_varbinds("snmp-get 1.3.6.1.2.1.1.3.0", b"")
+            .unwrap()
+            .unwrap();
         assert_eq!(empty.get(), "[]");
-        // Not the worker's lines: no varbinds, as when parsing them failed.
-        assert!(snmp_varbinds("snmp-walk 1.3", b"{\"oid\":\"1\"},{\"oid\":\"2\"}\n").is_none());
-        assert!(snmp_varbinds("snmp-walk 1.3", b"Timeout\n").is_none());
-        assert!(snmp_varbinds("show version", b"{}\n").is_none());
+        // Not the worker's lines: said, with the line.
+        let e = snmp_varbinds("snmp-walk 1.3", b"{\"oid\":\"1\"},{\"oid\":\"2\"}\n").unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+        let e = snmp_varbinds("snmp-walk 1.3", b"{\"oid\":\"1\"}\nTimeout\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(snmp_varbinds("show version", b"{}\n").unwrap().is_none());
+    }
+
+    /// A host whose varbinds cannot be read fails, rather than being ok with none of them.
+    #[test]
+    fn unreadable_varbinds_fail_the_host_and_keep_the_output() {
+        use fanout_common::proto::{CommandStatus, HostResult};
+        let command = |name: &str| CommandStatus {
+            command: name.to_string(),
+            ..CommandStatus::default()
+        };
+        let good = b"{\"oid\":\"1.3\"}\n".to_vec();
+        let record = |second: &[u8]| {
+            HostRecord::from_job_record(JobRecord {
+                result: Some(HostResult {
+                    host: "r1".into(),
+                    ok: true,
+                    commands: vec![command("snmp-get 1.3"), command("snmp-walk 1.3.6")],
+                    ..HostResult::default()
+                }),
+                outputs: vec![good.clone(), second.to_vec()],
+                ..JobRecord::default()
+            })
+        };
+        let fine = record(&good);
+        assert!(fine.ok && fine.failure.is_none());
+        let broken = record(b"{\"oid\":\"1.3.6.1\"}\nnot json\n");
+        assert!(!broken.ok);
+        let failure = broken.failure.as_ref().unwrap();
+        assert_eq!(failure.kind, FailureKind::Internal);
+        assert!(
+            failure.message.contains("snmp-walk 1.3.6") && failure.message.contains("line 2"),
+            "{}",
+            failure.message
+        );
+        assert!(broken.commands[1].varbinds.is_none());
+        assert_eq!(broken.commands[1].raw, b"{\"oid\":\"1.3.6.1\"}\nnot json\n");
+        assert!(broken.commands[0].varbinds.is_some());
     }
 }

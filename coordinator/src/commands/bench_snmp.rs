@@ -552,10 +552,16 @@ fn fanout_read(record: &crate::host_record::HostRecord) -> Read {
         oid: std::borrow::Cow<'a, str>,
     }
     for command in &record.commands {
-        let Some(varbinds) = &command.varbinds else {
+        // Every command of the bench is a walk: one without readable varbinds read nothing,
+        // which is a failure of the device, not a smaller count.
+        let oids = command
+            .varbinds
+            .as_ref()
+            .and_then(|v| serde_json::from_str::<Vec<Oid>>(v.get()).ok());
+        let Some(oids) = oids else {
+            read.error = Some(format!("`{}`: no readable varbinds", command.command));
             continue;
         };
-        let oids: Vec<Oid> = serde_json::from_str(varbinds.get()).unwrap_or_default();
         for varbind in oids {
             read.varbinds += 1;
             if !seen.insert(varbind.oid.into_owned()) {
@@ -565,7 +571,7 @@ fn fanout_read(record: &crate::host_record::HostRecord) -> Read {
     }
     if let Some(failure) = &record.failure {
         read.error = Some(format!("{:?}: {}", failure.kind, failure.message));
-    } else if !record.ok {
+    } else if !record.ok && read.error.is_none() {
         read.error = Some("failed".into());
     }
     read
