@@ -146,6 +146,8 @@ pub async fn run_local(
             break;
         }
     }
+    // A worker stream blocked handing over a record the recorder no longer takes is released.
+    drop(results);
     let unfinished = removed.unfinished;
     let worker_pids = cluster.worker_pids().to_vec();
     let workers_lost = cluster.workers_lost();

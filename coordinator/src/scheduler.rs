@@ -286,17 +286,6 @@ impl Scheduler {
         self.jobs.get(job).map_or(0, |j| j.reassigned)
     }
 
-    /// Hosts that never got a final result, in no particular order.
-    pub fn unfinished(&self, job: &str) -> Vec<String> {
-        self.jobs.get(job).map_or_else(Vec::new, |j| {
-            j.state
-                .iter()
-                .filter(|(_, s)| **s != HostState::Done)
-                .map(|(n, _)| n.clone())
-                .collect()
-        })
-    }
-
     /// Queued hosts of `job` that no attached worker may run (their placement matches nobody).
     /// With no worker attached at all nothing is stranded: the job is waiting for workers.
     pub fn stranded(&self, job: &str) -> Vec<String> {
@@ -646,7 +635,7 @@ mod tests {
             assert_eq!(s.complete(7, JOB, h, epoch), Verdict::Accepted);
         }
         assert_eq!(s.remaining(JOB), 0);
-        assert!(s.unfinished(JOB).is_empty());
+        assert!(s.remove_job(JOB).unfinished.is_empty());
     }
 
     #[test]

@@ -169,10 +169,6 @@ impl Shared {
         self.lock().scheduler.in_flight(job)
     }
 
-    pub fn unfinished(&self, job: &str) -> Vec<String> {
-        self.lock().scheduler.unfinished(job)
-    }
-
     /// Queued hosts that no attached worker may run.
     pub fn stranded(&self, job: &str) -> Vec<String> {
         self.lock().scheduler.stranded(job)
