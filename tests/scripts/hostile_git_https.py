@@ -128,6 +128,12 @@ def main():
                     + b"0000"
                 )
                 reply(conn, "200 OK", "application/x-git-receive-pack-result", report)
+            elif mode == "no-status" and method == "GET":
+                reply(conn, "200 OK", "application/x-git-receive-pack-advertisement", ADVERTISED)
+            elif mode == "no-status":
+                # Unpacked, and then not a word on the branch: did it move or not?
+                report = pkt("unpack ok\n") + b"0000"
+                reply(conn, "200 OK", "application/x-git-receive-pack-result", report)
             else:
                 reply(conn, "404 Not Found", "text/plain", b"unknown mode")
         except (ssl.SSLError, OSError):

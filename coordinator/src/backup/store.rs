@@ -467,11 +467,14 @@ impl Store {
         let head = self.repo.head().map_err(git)?;
         let branch = head.name().unwrap_or("refs/heads/main").to_string();
         let mut target = self.repo.find_remote(remote).map_err(git)?;
-        let rejected = std::cell::RefCell::new(None);
+        // The branch's status as the server reported it: `Some(None)` is its ok. libgit2
+        // returns success from a server that never says (no `report-status`, or a report
+        // without the branch), which must not pass for a push that landed.
+        let reported: std::cell::RefCell<Option<Option<String>>> = std::cell::RefCell::new(None);
         let mut callbacks = git2::RemoteCallbacks::new();
         callbacks.push_update_reference(|reference, status| {
-            if let Some(why) = status {
-                *rejected.borrow_mut() = Some(format!("{reference}: {why}"));
+            if reference == branch {
+                *reported.borrow_mut() = Some(status.map(str::to_string));
             }
             Ok(())
         });
@@ -481,12 +484,12 @@ impl Store {
             .push(&[format!("{branch}:{branch}")], Some(&mut options))
             .map_err(git)?;
         drop(options);
-        match rejected.into_inner() {
-            None => Ok(()),
-            Some(why) => Err(self.git(git2::Error::from_str(&format!(
-                "{remote} refused the push: {why}"
-            )))),
-        }
+        let why = match reported.into_inner() {
+            Some(None) => return Ok(()),
+            Some(Some(why)) => format!("refused the push: {branch}: {why}"),
+            None => format!("did not confirm the update of {branch}"),
+        };
+        Err(self.git(git2::Error::from_str(&format!("{remote} {why}"))))
     }
 
     /// Every file's object id in a tree, by path, in one walk. Looking each device up with
