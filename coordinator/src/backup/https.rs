@@ -28,11 +28,12 @@
 //! is sent as the password, which GitHub, GitLab and Gitea accept), HTTP/2.
 
 use fanout_common::Secret;
+use fanout_common::channel::error_chain;
+use fanout_common::input::{MAX_CONFIG_BYTES, read_text};
 use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{StatusCode, Url};
 use std::cell::RefCell;
-use std::error::Error as _;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Mutex;
@@ -73,9 +74,10 @@ impl HttpsSettings {
         let ca = match ca {
             None => None,
             Some(path) => {
-                let pem = std::fs::read(path)
+                // Read as every input file is: a FIFO or /dev/zero given here is refused.
+                let pem = read_text(path, MAX_CONFIG_BYTES)
                     .map_err(|e| format!("--push-ca {}: {e}", path.display()))?;
-                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
                     format!("--push-ca {}: not PEM certificates: {e}", path.display())
                 })?;
                 if certs.is_empty() {
@@ -128,7 +130,7 @@ impl HttpsSettings {
         }
         builder
             .build()
-            .map_err(|e| format!("cannot build the HTTPS client: {}", chain(&e)))
+            .map_err(|e| format!("cannot build the HTTPS client: {}", error_chain(&e)))
     }
 }
 
@@ -449,7 +451,7 @@ fn sent_error(base: &Url, error: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let why = chain(error);
+    let why = error_chain(error);
     let hint = if why.contains("UnknownIssuer") {
         // The TLS verifier's reason says what is wrong; this says what to do. (Only for an
         // unknown CA: for an expired certificate or another name, --push-ca would not help.)
@@ -460,19 +462,6 @@ fn sent_error(base: &Url, error: &reqwest::Error) -> String {
     format!("{} {what}: {why}{hint}", shown(base))
 }
 
-/// An error and its sources, each said once. (Its URL is one of ours: no user info.)
-fn chain(error: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
-}
 
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -632,6 +621,16 @@ impl Write for HttpStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--push-ca` is read as every input file is: a FIFO would block the backup forever.
+    #[test]
+    fn a_push_ca_that_is_not_a_regular_file_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ca.pem");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = HttpsSettings::new(Some(&fifo)).err().unwrap();
+        assert!(e.contains("named pipe"), "{e}");
+    }
 
     fn settings(username: Option<&str>) -> HttpsSettings {
         HttpsSettings {
