@@ -95,9 +95,13 @@ impl Notifiers {
         if notices.is_empty() {
             return;
         }
-        let digest = [digest(committed, &notices)];
+        // Joining every diff is work only a mailbox needs.
+        let digest: Vec<Notice> = match self.targets.iter().any(|t| t.digest) {
+            true => vec![digest(committed, &notices)],
+            false => Vec::new(),
+        };
         for target in &self.targets {
-            let batch = if target.digest { &digest[..] } else { &notices };
+            let batch = if target.digest { &digest } else { &notices };
             for notice in batch {
                 if let Err(e) = target.notifier.send(notice).await {
                     eprintln!("fanout: notifying {} failed: {e}", target.name);
