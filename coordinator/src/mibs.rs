@@ -31,9 +31,6 @@ const MAX_PROBLEM_CHARS: usize = 300;
 /// the process. This is address space reserved, not memory used.
 const LOADER_STACK_BYTES: usize = 512 << 20;
 
-/// The file names mib-rs recognises as modules: none, .mib, .smi, .txt or .my.
-const EXTENSIONS: &[&str] = &["mib", "smi", "txt", "my"];
-
 /// The names of every module in `dirs` (searched in order, first definition of a module
 /// wins) beside the built-in table; the built-in table alone when `dirs` is empty.
 pub fn load(dirs: &[PathBuf]) -> Result<Names, CommandError> {
@@ -169,9 +166,13 @@ fn mib_files(dir: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>, Com
             }
         };
         let path = entry.path();
-        let recognised = path
-            .extension()
-            .is_none_or(|ext| EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)));
+        // The file names mib-rs's own directory source takes (none, .mib, .smi, .txt, .my).
+        let recognised = path.extension().is_none_or(|ext| {
+            mib_rs::source::DEFAULT_EXTENSIONS
+                .iter()
+                .filter_map(|e| e.strip_prefix('.'))
+                .any(|e| ext.eq_ignore_ascii_case(e))
+        });
         if entry.file_type().is_dir() || !recognised {
             continue;
         }

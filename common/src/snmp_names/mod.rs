@@ -24,17 +24,6 @@ pub enum OidError {
     Malformed(String, &'static str),
 }
 
-/// The numeric OID (dotted, no leading dot) of `text` by the built-in table alone; see
-/// [`Names::resolve`].
-pub fn resolve(text: &str) -> Result<String, OidError> {
-    Names::builtin().resolve(text)
-}
-
-/// The name of `oid` by the built-in table alone; see [`Names::name_of`].
-pub fn name_of(oid: &str) -> Option<String> {
-    Names::builtin().name_of(oid)
-}
-
 /// One object a MIB file defined.
 #[derive(Debug, Clone)]
 struct Loaded {
@@ -105,11 +94,6 @@ impl Names {
         self.by_oid
             .entry(oid.to_string())
             .or_insert_with(|| format!("{module}::{name}"));
-    }
-
-    /// How many objects the loaded MIB files defined.
-    pub fn loaded_count(&self) -> usize {
-        self.by_oid.len()
     }
 
     /// The numeric OID (dotted, no leading dot) of `text`: `1.3.6.1.2.1.1.1.0`, `.1.3.6...`,
@@ -297,53 +281,69 @@ mod tests {
     #[test]
     fn names_resolve_with_or_without_module_and_index() {
         assert_eq!(
-            resolve("IF-MIB::ifOperStatus").unwrap(),
+            Names::builtin().resolve("IF-MIB::ifOperStatus").unwrap(),
             "1.3.6.1.2.1.2.2.1.8"
         );
         assert_eq!(
-            resolve("ifHCInOctets.3").unwrap(),
+            Names::builtin().resolve("ifHCInOctets.3").unwrap(),
             "1.3.6.1.2.1.31.1.1.1.6.3"
         );
         assert_eq!(
-            resolve("SNMPv2-MIB::sysDescr.0").unwrap(),
+            Names::builtin().resolve("SNMPv2-MIB::sysDescr.0").unwrap(),
             "1.3.6.1.2.1.1.1.0"
         );
-        assert_eq!(resolve(".1.3.6.1.2.1.1.5.0").unwrap(), "1.3.6.1.2.1.1.5.0");
         assert_eq!(
-            resolve("cpmCPUTotal5minRev").unwrap(),
+            Names::builtin().resolve(".1.3.6.1.2.1.1.5.0").unwrap(),
+            "1.3.6.1.2.1.1.5.0"
+        );
+        assert_eq!(
+            Names::builtin().resolve("cpmCPUTotal5minRev").unwrap(),
             "1.3.6.1.4.1.9.9.109.1.1.1.1.8"
         );
     }
 
     #[test]
     fn bad_names_say_why() {
-        let e = resolve("ifOperStatsu").unwrap_err().to_string();
+        let e = Names::builtin()
+            .resolve("ifOperStatsu")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean ifOperStatus?"), "{e}");
-        let e = resolve("FOO-MIB::fooBar").unwrap_err().to_string();
+        let e = Names::builtin()
+            .resolve("FOO-MIB::fooBar")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no MIB files are loaded (--mibs DIR)"), "{e}");
-        let e = resolve("SNMPv2-MIB::ifName").unwrap_err().to_string();
+        let e = Names::builtin()
+            .resolve("SNMPv2-MIB::ifName")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ifName is in IF-MIB"), "{e}");
-        assert!(resolve("1.3.x").is_err());
-        assert!(resolve("7.1").is_err());
-        assert!(resolve("sysDescr.zero").is_err());
+        assert!(Names::builtin().resolve("1.3.x").is_err());
+        assert!(Names::builtin().resolve("7.1").is_err());
+        assert!(Names::builtin().resolve("sysDescr.zero").is_err());
     }
 
     #[test]
     fn numbers_get_names_back_by_longest_prefix() {
         assert_eq!(
-            name_of("1.3.6.1.2.1.2.2.1.8.3").as_deref(),
+            Names::builtin().name_of("1.3.6.1.2.1.2.2.1.8.3").as_deref(),
             Some("IF-MIB::ifOperStatus.3")
         );
         // ifInOctets (.10) is not a prefix of .1.10 nor of .100.
         assert_eq!(
-            name_of("1.3.6.1.2.1.2.2.1.100").as_deref(),
+            Names::builtin().name_of("1.3.6.1.2.1.2.2.1.100").as_deref(),
             Some("IF-MIB::ifEntry.100")
         );
-        assert_eq!(name_of("1.3.6.1.4.1.99999.1"), None);
+        assert_eq!(Names::builtin().name_of("1.3.6.1.4.1.99999.1"), None);
         // Every OID in the table names itself.
         for object in OBJECTS {
-            let name = name_of(object.oid).unwrap();
-            assert_eq!(resolve(&name).unwrap(), object.oid, "{name}");
+            let name = Names::builtin().name_of(object.oid).unwrap();
+            assert_eq!(
+                Names::builtin().resolve(&name).unwrap(),
+                object.oid,
+                "{name}"
+            );
         }
     }
 
@@ -382,7 +382,7 @@ mod tests {
         let e = names.resolve("zzzzzzzzzzzz").unwrap_err().to_string();
         assert!(e.contains("neither in the MIB files loaded"), "{e}");
         // The built-in table alone knows nothing of ACME.
-        assert!(resolve("acmeTemp").is_err());
+        assert!(Names::builtin().resolve("acmeTemp").is_err());
         // A loaded module that puts a built-in name elsewhere makes it ambiguous too.
         let mut moved = Names::from_mibs();
         moved.define("ACME-MIB", "sysDescr", "1.3.6.1.4.1.99999.9");
@@ -392,10 +392,11 @@ mod tests {
             moved.resolve("SNMPv2-MIB::sysDescr.0").unwrap(),
             "1.3.6.1.2.1.1.1.0"
         );
-        assert_eq!(resolve("1.3.06.1").unwrap(), "1.3.6.1");
+        assert_eq!(Names::builtin().resolve("1.3.06.1").unwrap(), "1.3.6.1");
         let deep = format!("1.3{}", ".1".repeat(127));
         assert!(
-            resolve(&deep)
+            Names::builtin()
+                .resolve(&deep)
                 .unwrap_err()
                 .to_string()
                 .contains("at most 128 arcs")
@@ -442,18 +443,30 @@ mod tests {
                 ),
             ]
         );
-        // What a worker rebuilds from them names varbinds as the coordinator would.
+        // What a worker rebuilds from them names varbinds, the built-in table included.
         let worker = Names::for_naming(under);
-        for oid in ["1.3.6.1.4.1.99999.1.1.3.7", "1.3.6.1.4.1.99999.1.1.1"] {
-            assert_eq!(worker.name_of(oid), names.name_of(oid), "{oid}");
+        for (oid, name) in [
+            ("1.3.6.1.4.1.99999.1.1.3.7", "ACME-MIB::acmeFan.7"),
+            ("1.3.6.1.4.1.99999.1.1.1", "ACME-MIB::acmeTable.1.1"),
+            ("1.3.6.1.2.1.1.5.0", "SNMPv2-MIB::sysName.0"),
+        ] {
+            assert_eq!(worker.name_of(oid).as_deref(), Some(name), "{oid}");
         }
-        // 1.3.6.1.4.1.99999.10 is not inside 1.3.6.1.4.1.99999.1.
+        // Whole arcs: 1.3.6.1.4.1.99999.10 is not inside 1.3.6.1.4.1.99999.1.
         let mut more = names.clone();
         more.define("ACME-MIB", "acmeTen", "1.3.6.1.4.1.99999.10");
+        let oids: Vec<String> = more
+            .under("1.3.6.1.4.1.99999.1")
+            .into_iter()
+            .map(|(oid, _)| oid)
+            .collect();
         assert!(
-            more.under("1.3.6.1.4.1.99999.1")
-                .iter()
-                .all(|(oid, _)| oid != "1.3.6.1.4.1.99999.10")
+            oids.contains(&"1.3.6.1.4.1.99999.1".to_string()),
+            "{oids:?}"
+        );
+        assert!(
+            !oids.contains(&"1.3.6.1.4.1.99999.10".to_string()),
+            "{oids:?}"
         );
     }
 }

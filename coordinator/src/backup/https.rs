@@ -462,7 +462,6 @@ fn sent_error(base: &Url, error: &reqwest::Error) -> String {
     format!("{} {what}: {why}{hint}", shown(base))
 }
 
-
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
