@@ -40,7 +40,7 @@ pub struct Job {
 
 impl Job {
     /// Builds what the job's hosts share; its token is a child of `attach`'s.
-    pub fn new(spec: JobSpec, attach: &CancellationToken) -> Self {
+    pub fn new(mut spec: JobSpec, attach: &CancellationToken) -> Self {
         let options = SessionOptions::from(&spec);
         let http = spec
             .http
@@ -53,12 +53,13 @@ impl Job {
             .is_some_and(|m| m.checks.iter().any(|c| !c.snmp.is_empty()));
         // A monitor job's SNMP settings come with no requests of their own: its checks carry
         // them.
-        let snmp = match &spec.snmp {
+        // Taken out of the spec: the runner keeps the job's MIB names (up to 100,000) once.
+        let snmp = match spec.snmp.take() {
             Some(snmp) if snmp_checks || !snmp.requests.is_empty() => {
                 Some(Arc::new(SnmpRunner::new(snmp, &options)))
             }
             None if snmp_checks => Some(Arc::new(SnmpRunner::new(
-                &proto::SnmpJob::default(),
+                proto::SnmpJob::default(),
                 &options,
             ))),
             _ => None,

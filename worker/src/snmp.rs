@@ -103,10 +103,9 @@ struct UsmKey {
 type Failed = SessionFailure;
 
 impl SnmpRunner {
-    pub fn new(job: &SnmpJob, options: &SessionOptions) -> Self {
+    pub fn new(mut job: SnmpJob, options: &SessionOptions) -> Self {
         let or = |v: u64, d: u64| if v == 0 { d } else { v };
         // The names are kept once, as the lookup table, not also in the job.
-        let mut job = job.clone();
         let names = Names::for_naming(std::mem::take(&mut job.names));
         Self {
             names,
