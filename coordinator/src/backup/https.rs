@@ -136,29 +136,16 @@ impl HttpsSettings {
 
 thread_local! {
     /// The settings of the push this thread is making (see `transport`).
-    static PUSHING: RefCell<Option<(HttpsSettings, reqwest::Client, tokio::runtime::Handle)>> =
-        const { RefCell::new(None) };
+    pub(super) static PUSHING: RefCell<Option<HttpsPush>> = const { RefCell::new(None) };
 }
+
+/// What one `https://` push's transport is made from.
+pub(super) type HttpsPush = (HttpsSettings, reqwest::Client, tokio::runtime::Handle);
 
 /// Runs `push` with our `https://` transport available to it. Must be called on a thread
 /// that may block (a `spawn_blocking` thread) of a tokio runtime.
 pub fn with_https<T>(settings: &HttpsSettings, push: impl FnOnce() -> T) -> Result<T, String> {
-    static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    super::transport::register(
-        &REGISTERED,
-        "https",
-        &PUSHING,
-        |remote, (settings, client, runtime)| {
-            // Stateless (rpc): every exchange is a request of its own.
-            let subtransport = HttpsSubtransport {
-                settings,
-                client,
-                runtime,
-                redirected: Mutex::new(None),
-            };
-            Transport::smart(remote, true, subtransport)
-        },
-    )?;
+    super::transport::register_all()?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| "an https push needs the tokio runtime".to_string())?;
     let client = {
@@ -170,6 +157,21 @@ pub fn with_https<T>(settings: &HttpsSettings, push: impl FnOnce() -> T) -> Resu
         (settings.clone(), client, runtime),
         push,
     ))
+}
+
+/// The transport of one `https://` push.
+pub(super) fn transport(
+    remote: &git2::Remote,
+    (settings, client, runtime): HttpsPush,
+) -> Result<Transport, git2::Error> {
+    let subtransport = HttpsSubtransport {
+        settings,
+        client,
+        runtime,
+        redirected: Mutex::new(None),
+    };
+    // Stateless (rpc): every exchange is a request of its own.
+    Transport::smart(remote, true, subtransport)
 }
 
 struct HttpsSubtransport {

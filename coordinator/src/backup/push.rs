@@ -100,22 +100,13 @@ impl PushTarget {
 
 thread_local! {
     /// The SSH settings of the push this thread is making (see `transport`).
-    static PUSHING: RefCell<Option<(SshSettings, tokio::runtime::Handle)>> = const { RefCell::new(None) };
+    pub(super) static PUSHING: RefCell<Option<(SshSettings, tokio::runtime::Handle)>> = const { RefCell::new(None) };
 }
 
 /// Runs `push` with our `ssh://` transport available to it. Must be called on a thread
 /// that may block (a `spawn_blocking` thread) of a tokio runtime.
 pub fn with_ssh<T>(settings: &SshSettings, push: impl FnOnce() -> T) -> Result<T, String> {
-    static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    super::transport::register(
-        &REGISTERED,
-        "ssh",
-        &PUSHING,
-        |remote, (settings, runtime)| {
-            // Not stateless: libgit2 lists the refs and sends the pack on one stream.
-            Transport::smart(remote, false, SshSubtransport { settings, runtime })
-        },
-    )?;
+    super::transport::register_all()?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| "an ssh push needs the tokio runtime".to_string())?;
     Ok(super::transport::with_state(
@@ -123,6 +114,15 @@ pub fn with_ssh<T>(settings: &SshSettings, push: impl FnOnce() -> T) -> Result<T
         (settings.clone(), runtime),
         push,
     ))
+}
+
+/// The transport of one `ssh://` push.
+pub(super) fn transport(
+    remote: &git2::Remote,
+    (settings, runtime): (SshSettings, tokio::runtime::Handle),
+) -> Result<Transport, git2::Error> {
+    // Not stateless: libgit2 lists the refs and sends the pack on one stream.
+    Transport::smart(remote, false, SshSubtransport { settings, runtime })
 }
 
 struct SshSubtransport {
